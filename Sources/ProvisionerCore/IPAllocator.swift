@@ -1,0 +1,35 @@
+/// Picks static node addresses: the lowest free host address of the subnet
+/// that is not the server's, not in the dynamic range and not used.
+public struct IPAllocator: Sendable {
+    public let config: SiteConfig
+    private var used: Set<UInt32>
+
+    public init(config: SiteConfig, used: some Sequence<IPv4Address>) {
+        self.config = config
+        self.used = Set(used.lazy.map(\.value))
+    }
+
+    /// Marks `ip` as taken.
+    public mutating func reserve(_ ip: IPv4Address) { used.insert(ip.value) }
+
+    public func isUsed(_ ip: IPv4Address) -> Bool { used.contains(ip.value) }
+
+    /// The next free static address, reserved; nil when the pool is exhausted.
+    public mutating func next() -> IPv4Address? {
+        var v = config.subnet.firstHost.value
+        let last = config.subnet.lastHost.value
+        while v <= last {
+            let ip = IPv4Address(v)
+            if let range = config.dhcpRange, range.contains(ip) {
+                v = range.last.value &+ 1
+                continue
+            }
+            if ip != config.serverIP && !used.contains(v) {
+                used.insert(v)
+                return ip
+            }
+            v += 1
+        }
+        return nil
+    }
+}

@@ -1,0 +1,96 @@
+/// Where a node is in its life, from registration to a running cluster member.
+public enum NodeState: String, Codable, Sendable, CaseIterable {
+    /// Registered without a MAC: waits for a machine to be discovered for it.
+    case discoverable
+    /// Has a MAC, hostname and IP; has not booted (or not been seen booting) yet.
+    case registered
+    case booting
+    case enrolled
+    case ready
+    case lost
+}
+
+/// A node of the registry: the MAC → hostname/IP pair and its boot profile.
+public struct Node: Equatable, Sendable, Codable {
+    public var hostname: Hostname
+    /// nil while the node waits for discovery.
+    public var mac: MACAddress?
+    public var ip: IPv4Address
+    public var profile: ProfileName
+    public var state: NodeState
+    /// ISO 8601, UTC.
+    public var createdAt: String
+    public var updatedAt: String
+
+    public init(hostname: Hostname, mac: MACAddress?, ip: IPv4Address, profile: ProfileName, state: NodeState, createdAt: String, updatedAt: String) {
+        self.hostname = hostname
+        self.mac = mac
+        self.ip = ip
+        self.profile = profile
+        self.state = state
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case hostname, mac, ip, profile, state
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(hostname, forKey: .hostname)
+        try c.encode(mac, forKey: .mac) // null, not absent, while waiting for discovery
+        try c.encode(ip, forKey: .ip)
+        try c.encode(profile, forKey: .profile)
+        try c.encode(state, forKey: .state)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(updatedAt, forKey: .updatedAt)
+    }
+}
+
+/// A node to be added: what the operator gave. IP and profile may be left to
+/// the registry (next free address, the default profile).
+public struct NodeSpec: Equatable, Sendable {
+    public var hostname: Hostname
+    public var mac: MACAddress?
+    public var ip: IPv4Address?
+    public var profile: ProfileName?
+    /// Where it came from, for errors ("line 7").
+    public var location: String?
+
+    public init(hostname: Hostname, mac: MACAddress?, ip: IPv4Address? = nil, profile: ProfileName? = nil, location: String? = nil) {
+        self.hostname = hostname
+        self.mac = mac
+        self.ip = ip
+        self.profile = profile
+        self.location = location
+    }
+}
+
+/// A change to one node (`node set`); nil fields stay as they are.
+public struct NodeChange: Equatable, Sendable {
+    public var hostname: Hostname?
+    public var mac: MACAddress?
+    public var ip: IPv4Address?
+    public var profile: ProfileName?
+
+    public init(hostname: Hostname? = nil, mac: MACAddress? = nil, ip: IPv4Address? = nil, profile: ProfileName? = nil) {
+        self.hostname = hostname
+        self.mac = mac
+        self.ip = ip
+        self.profile = profile
+    }
+
+    public var isEmpty: Bool { hostname == nil && mac == nil && ip == nil && profile == nil }
+}
+
+extension Node {
+    /// The node as compact JSON for the audit log. Every field is a validated
+    /// token (no quotes, no control characters), so no escaping is needed.
+    public var auditJSON: String {
+        let macJSON = mac.map { "\"\($0)\"" } ?? "null"
+        return "{\"hostname\":\"\(hostname)\",\"mac\":\(macJSON),\"ip\":\"\(ip)\",\"profile\":\"\(profile)\",\"state\":\"\(state.rawValue)\"}"
+    }
+}

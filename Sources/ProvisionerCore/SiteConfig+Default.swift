@@ -1,0 +1,76 @@
+/// The values `provisioner init` asks for; everything else has a default.
+public struct SiteDefaults: Sendable {
+    public var interface: String
+    public var serverIP: String
+    public var subnet: String
+    public var dhcpRange: String
+    public var mirror: String
+    public var tftpRoot: String
+    public var httpRoot: String
+    public var imagesDir: String
+
+    public init(interface: String, serverIP: String, subnet: String, dhcpRange: String, mirror: String, tftpRoot: String, httpRoot: String, imagesDir: String) {
+        self.interface = interface
+        self.serverIP = serverIP
+        self.subnet = subnet
+        self.dhcpRange = dhcpRange
+        self.mirror = mirror
+        self.tftpRoot = tftpRoot
+        self.httpRoot = httpRoot
+        self.imagesDir = imagesDir
+    }
+}
+
+extension SiteConfig {
+    /// A commented `provisioner.yaml` for `provisioner init`. Values are
+    /// validated by parsing the text back, so what is written always loads.
+    /// - Throws: `ValidationError` naming the first bad value.
+    public static func defaultYAML(_ d: SiteDefaults) throws -> String {
+        let text = """
+        # provisioner.yaml: the site configuration of this provisioning server.
+        # Written by `provisioner init`; edit it, then run `provisioner apply`.
+
+        # The network interface on the node network, and this server's address on it.
+        interface: \(d.interface)
+        server_ip: \(d.serverIP)
+        # The node network. Node addresses are taken from it, skipping the network,
+        # broadcast and server addresses and the dynamic range below.
+        subnet: \(d.subnet)
+
+        dhcp:
+          # authoritative: this server hands out addresses (static per node, and the
+          #   dynamic range for machines not registered yet).
+          # proxy: the site's own DHCP server hands out addresses; this server only
+          #   adds boot information (proxyDHCP). The range is then optional.
+          mode: authoritative
+          range: \(d.dhcpRange)
+          # A number with s, m, h, d or w, or infinite.
+          lease_time: 12h
+
+        http:
+          # Port of `provisioner serve`: iPXE scripts, kernels, initrds and the API.
+          port: 8080
+
+        paths:
+          tftp_root: \(d.tftpRoot)
+          http_root: \(d.httpRoot)
+          images: \(d.imagesDir)
+
+        # Where node images come from.
+        debian:
+          mirror: \(d.mirror)
+          suite: bookworm
+          architecture: amd64
+
+        # Boot profiles: which image a node boots and its extra kernel arguments,
+        # one argument per item. A node without --profile gets "default".
+        profiles:
+          default:
+            image: default
+            kernel_args: []
+
+        """
+        _ = try SiteConfig(yaml: text)
+        return text
+    }
+}

@@ -1,0 +1,257 @@
+import Yams
+
+/// How the provisioner's DHCP server takes part on the node network.
+public enum DHCPMode: String, Codable, Sendable, CaseIterable {
+    /// It hands out addresses: static per node, plus a dynamic range for unknown machines.
+    case authoritative
+    /// proxyDHCP: the site's own DHCP server hands out addresses; we only add boot information.
+    case proxy
+}
+
+/// A boot profile: which image the node boots and its extra kernel arguments.
+public struct Profile: Equatable, Sendable {
+    public var name: ProfileName
+    public var image: String
+    public var kernelArgs: [String]
+
+    public init(name: ProfileName, image: String, kernelArgs: [String]) {
+        self.name = name
+        self.image = image
+        self.kernelArgs = kernelArgs
+    }
+}
+
+/// The site configuration (`provisioner.yaml`), validated: every value in it is
+/// safe to render into a config file.
+public struct SiteConfig: Equatable, Sendable {
+    public var interface: String
+    public var serverIP: IPv4Address
+    public var subnet: IPv4Subnet
+    public var dhcpMode: DHCPMode
+    /// The dynamic range for unknown machines; nil only in proxy mode.
+    public var dhcpRange: IPv4Range?
+    public var leaseTime: String
+    public var httpPort: Int
+    public var tftpRoot: String
+    public var httpRoot: String
+    public var imagesDir: String
+    public var mirror: String
+    public var suite: String
+    public var architecture: String
+    /// Sorted by name.
+    public var profiles: [Profile]
+
+    /// The profile with that name, if configured.
+    public func profile(_ name: ProfileName) -> Profile? { profiles.first { $0.name == name } }
+
+    /// Why `ip` cannot be a node's static address, or nil when it can.
+    public func staticAddressProblem(_ ip: IPv4Address) -> String? {
+        if !subnet.contains(ip) { return "outside the subnet \(subnet)" }
+        if ip == subnet.network { return "the network address of \(subnet)" }
+        if ip == subnet.broadcast { return "the broadcast address of \(subnet)" }
+        if ip == serverIP { return "the server's own address" }
+        if let r = dhcpRange, r.contains(ip) { return "inside the dynamic DHCP range \(r)" }
+        return nil
+    }
+
+    /// - Throws: `ValidationError` when `ip` cannot be a node's static address.
+    public func checkStaticAddress(_ ip: IPv4Address, given text: String? = nil) throws(ValidationError) {
+        if let problem = staticAddressProblem(ip) {
+            throw ValidationError(field: "IP address", value: text ?? ip.description, reason: problem)
+        }
+    }
+}
+
+// MARK: - Parsing
+
+extension SiteConfig {
+    /// Parses and validates `provisioner.yaml` text.
+    /// - Throws: `ValidationError` naming the key (`dhcp.range`) and value, or a
+    ///   `ConfigSyntaxError` for YAML that does not parse.
+    public init(yaml text: String) throws {
+        let raw: RawSiteConfig
+        do {
+            raw = try YAMLDecoder().decode(RawSiteConfig.self, from: text)
+        } catch let error as DecodingError {
+            throw ConfigSyntaxError(message: describe(error))
+        } catch {
+            throw ConfigSyntaxError(message: "\(error)")
+        }
+        try self.init(raw: raw)
+    }
+
+    init(raw: RawSiteConfig) throws(ValidationError) {
+        func required(_ v: String?, _ key: String) throws(ValidationError) -> String {
+            guard let v, !v.isEmpty else { throw ValidationError(field: key, value: "", reason: "missing") }
+            return v
+        }
+        let interface = try required(raw.interface, "interface")
+        try Self.checkInterfaceName(interface)
+        self.interface = interface
+        self.serverIP = try IPv4Address(parsing: try required(raw.server_ip, "server_ip"), field: "server_ip")
+        self.subnet = try IPv4Subnet(parsing: try required(raw.subnet, "subnet"), field: "subnet")
+        guard subnet.contains(serverIP), serverIP != subnet.network, serverIP != subnet.broadcast else {
+            throw ValidationError(field: "server_ip", value: serverIP.description, reason: "not a host address of the subnet \(subnet)")
+        }
+        let dhcp = raw.dhcp ?? RawSiteConfig.DHCP()
+        let modeText = dhcp.mode ?? "authoritative"
+        guard let mode = DHCPMode(rawValue: modeText) else {
+            throw ValidationError(field: "dhcp.mode", value: modeText, reason: "expected authoritative or proxy")
+        }
+        self.dhcpMode = mode
+        if let rangeText = dhcp.range, !rangeText.isEmpty {
+            let range = try IPv4Range(parsing: rangeText, field: "dhcp.range")
+            guard subnet.contains(range.first), subnet.contains(range.last),
+                  range.first != subnet.network, range.last != subnet.broadcast else {
+                throw ValidationError(field: "dhcp.range", value: rangeText, reason: "not inside the host addresses of \(subnet)")
+            }
+            guard !range.contains(serverIP) else {
+                throw ValidationError(field: "dhcp.range", value: rangeText, reason: "contains the server address \(serverIP)")
+            }
+            self.dhcpRange = range
+        } else {
+            guard mode == .proxy else {
+                throw ValidationError(field: "dhcp.range", value: "", reason: "required in authoritative mode")
+            }
+            self.dhcpRange = nil
+        }
+        let lease = dhcp.lease_time ?? "12h"
+        try Self.checkLeaseTime(lease)
+        self.leaseTime = lease
+        let port = raw.http?.port ?? 8080
+        guard (1...65535).contains(port) else {
+            throw ValidationError(field: "http.port", value: String(port), reason: "expected 1 to 65535")
+        }
+        self.httpPort = port
+        let paths = raw.paths ?? RawSiteConfig.Paths()
+        self.tftpRoot = try Self.checkPath(paths.tftp_root ?? "/srv/tftp", "paths.tftp_root")
+        self.httpRoot = try Self.checkPath(paths.http_root ?? "/srv/provisioner/http", "paths.http_root")
+        self.imagesDir = try Self.checkPath(paths.images ?? "/var/lib/provisioner/images", "paths.images")
+        let debian = raw.debian ?? RawSiteConfig.Debian()
+        let mirror = try required(debian.mirror, "debian.mirror")
+        try Self.checkURL(mirror, "debian.mirror")
+        self.mirror = mirror
+        self.suite = try Self.checkWord(debian.suite ?? "bookworm", "debian.suite")
+        self.architecture = try Self.checkWord(debian.architecture ?? "amd64", "debian.architecture")
+        var profiles: [Profile] = []
+        for (key, p) in (raw.profiles ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let name = try ProfileName(parsing: key)
+            let image = try Self.checkWord(p.image ?? "default", "profiles.\(key).image")
+            let args = p.kernel_args ?? []
+            for arg in args { try Self.checkKernelArg(arg, "profiles.\(key).kernel_args") }
+            profiles.append(Profile(name: name, image: image, kernelArgs: args))
+        }
+        guard profiles.contains(where: { $0.name == .default }) else {
+            throw ValidationError(field: "profiles", value: profiles.map(\.name.value).joined(separator: ","), reason: "a profile named default is required")
+        }
+        self.profiles = profiles
+    }
+
+    static func checkInterfaceName(_ s: String) throws(ValidationError) {
+        let ok = s.utf8.count <= 15 && s != "." && s != ".." && s.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b == UInt8(ascii: "-") || b == UInt8(ascii: "_") || b == UInt8(ascii: ".")
+        }
+        guard ok else { throw ValidationError(field: "interface", value: s, reason: "not a network interface name") }
+    }
+
+    static func checkLeaseTime(_ s: String) throws(ValidationError) {
+        if s == "infinite" { return }
+        var digits = Substring(s)
+        if let last = digits.last, "smhdw".contains(last) { digits = digits.dropLast() }
+        guard !digits.isEmpty, digits.count <= 9, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            throw ValidationError(field: "dhcp.lease_time", value: s, reason: "expected a number with s, m, h, d or w, or infinite")
+        }
+    }
+
+    static func checkPath(_ s: String, _ key: String) throws(ValidationError) -> String {
+        guard s.hasPrefix("/") else { throw ValidationError(field: key, value: s, reason: "must be an absolute path") }
+        guard isSafeToken(s, extra: "/._-+@") else {
+            throw ValidationError(field: key, value: s, reason: "only letters, digits and / . _ - + @ are allowed")
+        }
+        guard !s.split(separator: "/").contains("..") else {
+            throw ValidationError(field: key, value: s, reason: "must not contain ..")
+        }
+        return s
+    }
+
+    static func checkURL(_ s: String, _ key: String) throws(ValidationError) {
+        guard s.hasPrefix("http://") || s.hasPrefix("https://") || s.hasPrefix("file:///") else {
+            throw ValidationError(field: key, value: s, reason: "expected an http://, https:// or file:/// URL")
+        }
+        guard isSafeToken(s, extra: ":/._-+@~%?=&") else {
+            throw ValidationError(field: key, value: s, reason: "contains a character not allowed in a URL")
+        }
+    }
+
+    static func checkWord(_ s: String, _ key: String) throws(ValidationError) -> String {
+        guard !s.isEmpty, s.utf8.count <= 64, isSafeToken(s, extra: "._-") else {
+            throw ValidationError(field: key, value: s, reason: "only letters, digits and . _ - are allowed")
+        }
+        return s
+    }
+
+    static func checkKernelArg(_ s: String, _ key: String) throws(ValidationError) {
+        guard !s.isEmpty, s.utf8.count <= 256, isSafeToken(s, extra: "._-=,:/@+") else {
+            throw ValidationError(field: key, value: s, reason: "one argument per item; letters, digits and . _ - = , : / @ + only")
+        }
+    }
+}
+
+/// True when every byte of `s` is an ASCII letter, digit or one of `extra`.
+func isSafeToken(_ s: String, extra: String) -> Bool {
+    let allowed = Set(extra.utf8)
+    return s.utf8.allSatisfy { b in
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || allowed.contains(b)
+    }
+}
+
+/// The config file is not valid YAML, or a key has the wrong type.
+public struct ConfigSyntaxError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+}
+
+private func describe(_ error: DecodingError) -> String {
+    func path(_ p: [any CodingKey]) -> String { p.map(\.stringValue).joined(separator: ".") }
+    switch error {
+    case .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c):
+        return "\(path(c.codingPath)): \(c.debugDescription)"
+    case .dataCorrupted(let c):
+        if let underlying = c.underlyingError { return "\(underlying)" }
+        return "\(path(c.codingPath)): \(c.debugDescription)"
+    @unknown default:
+        return "\(error)"
+    }
+}
+
+/// The file as written, every value still text: keys match `provisioner.yaml`.
+struct RawSiteConfig: Decodable {
+    struct DHCP: Decodable {
+        var mode: String?
+        var range: String?
+        var lease_time: String?
+    }
+    struct HTTP: Decodable { var port: Int? }
+    struct Paths: Decodable {
+        var tftp_root: String?
+        var http_root: String?
+        var images: String?
+    }
+    struct Debian: Decodable {
+        var mirror: String?
+        var suite: String?
+        var architecture: String?
+    }
+    struct RawProfile: Decodable {
+        var image: String?
+        var kernel_args: [String]?
+    }
+    var interface: String?
+    var server_ip: String?
+    var subnet: String?
+    var dhcp: DHCP?
+    var http: HTTP?
+    var paths: Paths?
+    var debian: Debian?
+    var profiles: [String: RawProfile]?
+}

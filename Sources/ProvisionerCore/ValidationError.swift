@@ -1,0 +1,77 @@
+/// A rejected input: which field, which value, and why.
+public struct ValidationError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The field as the operator knows it ("MAC address", "hostname", "ip").
+    public var field: String
+    /// The offending value, as given.
+    public var value: String
+    /// Why it was rejected, in a few words.
+    public var reason: String
+    /// Where it came from, when that helps ("line 4").
+    public var location: String?
+
+    public init(field: String, value: String, reason: String, location: String? = nil) {
+        self.field = field
+        self.value = value
+        self.reason = reason
+        self.location = location
+    }
+
+    /// The same error, placed at a location such as "line 4".
+    public func at(_ location: String) -> ValidationError {
+        var copy = self
+        copy.location = location
+        return copy
+    }
+
+    /// One line: `line 4: invalid MAC address "zz" (bad hex digit)`. The value is
+    /// quoted with escapes, so a newline in it never breaks the line.
+    public var description: String {
+        let core = "invalid \(field) \(quoted(value)) (\(reason))"
+        guard let location else { return core }
+        return "\(location): \(core)"
+    }
+}
+
+/// A conflict with what is already registered (duplicate MAC, hostname, IP) or
+/// a reference to something that does not exist.
+public struct ConflictError: Error, Equatable, Sendable, CustomStringConvertible {
+    public var message: String
+    public var location: String?
+
+    public init(_ message: String, location: String? = nil) {
+        self.message = message
+        self.location = location
+    }
+
+    public func at(_ location: String) -> ConflictError {
+        var copy = self
+        copy.location = location
+        return copy
+    }
+
+    public var description: String {
+        guard let location else { return message }
+        return "\(location): \(message)"
+    }
+}
+
+/// Quotes a value for an error message: double quotes, control characters escaped.
+public func quoted(_ value: String) -> String {
+    var out = "\""
+    for scalar in value.unicodeScalars {
+        switch scalar {
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        default:
+            if scalar.value < 0x20 || scalar.value == 0x7f || (scalar.value >= 0x80 && scalar.properties.generalCategory == .control) {
+                out += "\\u{\(String(scalar.value, radix: 16))}"
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return out + "\""
+}

@@ -1,0 +1,201 @@
+import GRDB
+import ProvisionerCore
+
+extension Registry {
+    static let nodeColumns = "hostname, mac, ip, profile, state, created_at, updated_at"
+
+    static func node(_ row: Row) throws -> Node {
+        let mac: String? = row[1]
+        return Node(
+            hostname: try Hostname(parsing: row[0]),
+            mac: try mac.map { m throws(ValidationError) in try MACAddress(parsing: m) },
+            ip: IPv4Address(UInt32(truncatingIfNeeded: row[2] as Int64)),
+            profile: try ProfileName(parsing: row[3]),
+            state: NodeState(rawValue: row[4]) ?? .registered,
+            createdAt: row[5],
+            updatedAt: row[6])
+    }
+
+    /// Every node, ordered by hostname.
+    public func nodes() throws -> [Node] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.nodeColumns) FROM nodes ORDER BY hostname").map(Self.node)
+        }
+    }
+
+    /// The number of nodes.
+    public func count() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM nodes") ?? 0 }
+    }
+
+    /// The node with this hostname or MAC address (any accepted MAC form).
+    public func node(_ key: String) throws -> Node? {
+        try read { db in try Self.find(db, key) }
+    }
+
+    static func find(_ db: Database, _ key: String) throws -> Node? {
+        if let mac = try? MACAddress(parsing: key) {
+            if let row = try Row.fetchOne(db, sql: "SELECT \(nodeColumns) FROM nodes WHERE mac = ?", arguments: [mac.description]) {
+                return try node(row)
+            }
+        }
+        guard let host = try? Hostname(parsing: key) else { return nil }
+        return try Row.fetchOne(db, sql: "SELECT \(nodeColumns) FROM nodes WHERE hostname = ?", arguments: [host.value]).map(node)
+    }
+
+    /// Adds nodes in one transaction: all of them or none.
+    ///
+    /// A spec without an IP gets the next free static address; without a
+    /// profile, `default`. A node without a MAC is `discoverable`.
+    /// - Throws: `ConflictError` for a hostname, MAC or IP already registered
+    ///   (naming the holder), an unknown profile or an exhausted pool;
+    ///   `ValidationError` for an IP the site config does not allow.
+    @discardableResult
+    public func add(_ specs: [NodeSpec], config: SiteConfig, now: String, action: String = "node.add") throws -> [Node] {
+        try write { db in
+            try Self.syncProfiles(db, config)
+            var taken = try Taken(db, specs: specs)
+            var allocator: IPAllocator?
+            if specs.contains(where: { $0.ip == nil }) {
+                allocator = IPAllocator(config: config, used: try Int64.fetchAll(db, sql: "SELECT ip FROM nodes").map { IPv4Address(UInt32($0)) })
+            }
+            let insert = try db.cachedStatement(sql: "INSERT INTO nodes (\(Self.nodeColumns)) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            let audit = try db.cachedStatement(sql: "INSERT INTO audit (at, action, subject, old, new) VALUES (?, ?, ?, NULL, ?)")
+            var added: [Node] = []
+            added.reserveCapacity(specs.count)
+            for spec in specs {
+                func conflict(_ message: String) -> ConflictError { ConflictError(message, location: spec.location) }
+                if let holder = taken.hostnames[spec.hostname] {
+                    throw conflict(holder == spec.hostname.value ? "hostname \(spec.hostname) is already registered" : "hostname \(spec.hostname) is already registered")
+                }
+                if let mac = spec.mac, let holder = taken.macs[mac] {
+                    throw conflict("MAC address \(mac) is already registered to \(holder)")
+                }
+                let ip: IPv4Address
+                if let wanted = spec.ip {
+                    do { try config.checkStaticAddress(wanted) } catch let error as ValidationError { throw spec.location.map { error.at($0) } ?? error }
+                    if let holder = taken.ips[wanted] { throw conflict("IP address \(wanted) is already assigned to \(holder)") }
+                    ip = wanted
+                    allocator?.reserve(wanted)
+                } else {
+                    guard let next = allocator?.next() else {
+                        throw conflict("no free address left in the static pool of \(config.subnet)")
+                    }
+                    ip = next
+                }
+                let profile = spec.profile ?? .default
+                guard config.profile(profile) != nil else {
+                    throw conflict("unknown profile \(quoted(profile.value)) (not in the site config)")
+                }
+                let node = Node(hostname: spec.hostname, mac: spec.mac, ip: ip, profile: profile,
+                                state: spec.mac == nil ? .discoverable : .registered, createdAt: now, updatedAt: now)
+                try insert.execute(arguments: [node.hostname.value, node.mac?.description, Int64(node.ip.value), node.profile.value, node.state.rawValue, now, now])
+                try audit.execute(arguments: [now, action, node.hostname.value, node.auditJSON])
+                taken.hostnames[node.hostname] = node.hostname.value
+                if let mac = node.mac { taken.macs[mac] = node.hostname.value }
+                taken.ips[ip] = node.hostname.value
+                added.append(node)
+            }
+            return added
+        }
+    }
+
+    /// Changes one node's hostname, MAC, IP or profile, in one transaction.
+    /// - Throws: `ConflictError` when the node does not exist or a new value is
+    ///   taken; `ValidationError` for an IP the site config does not allow.
+    /// - Returns: the node before and after.
+    public func update(_ key: String, _ change: NodeChange, config: SiteConfig, now: String) throws -> (old: Node, new: Node) {
+        try write { db in
+            try Self.syncProfiles(db, config)
+            guard let old = try Self.find(db, key) else { throw ConflictError("no node \(quoted(key))") }
+            var new = old
+            func holder(_ column: String, _ value: any DatabaseValueConvertible) throws -> String? {
+                try String.fetchOne(db, sql: "SELECT hostname FROM nodes WHERE \(column) = ? AND hostname != ?", arguments: [value, old.hostname.value])
+            }
+            if let h = change.hostname, h != old.hostname {
+                if try holder("hostname", h.value) != nil { throw ConflictError("hostname \(h) is already registered") }
+                new.hostname = h
+            }
+            if let mac = change.mac, mac != old.mac {
+                if let other = try holder("mac", mac.description) { throw ConflictError("MAC address \(mac) is already registered to \(other)") }
+                new.mac = mac
+                if old.state == .discoverable { new.state = .registered }
+            }
+            if let ip = change.ip, ip != old.ip {
+                try config.checkStaticAddress(ip)
+                if let other = try holder("ip", Int64(ip.value)) { throw ConflictError("IP address \(ip) is already assigned to \(other)") }
+                new.ip = ip
+            }
+            if let p = change.profile, p != old.profile {
+                guard config.profile(p) != nil else { throw ConflictError("unknown profile \(quoted(p.value)) (not in the site config)") }
+                new.profile = p
+            }
+            guard new != old else { return (old, new) }
+            new.updatedAt = now
+            try db.execute(sql: """
+                UPDATE nodes SET hostname = ?, mac = ?, ip = ?, profile = ?, state = ?, updated_at = ? WHERE hostname = ?
+                """, arguments: [new.hostname.value, new.mac?.description, Int64(new.ip.value), new.profile.value, new.state.rawValue, now, old.hostname.value])
+            try db.execute(sql: "INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'node.set', ?, ?, ?)",
+                           arguments: [now, new.hostname.value, old.auditJSON, new.auditJSON])
+            return (old, new)
+        }
+    }
+
+    /// Removes nodes by hostname or MAC, in one transaction: all or none.
+    /// - Throws: `ConflictError` naming the first key that matches no node.
+    @discardableResult
+    public func remove(_ keys: [String], now: String) throws -> [Node] {
+        try write { db in
+            var removed: [Node] = []
+            var seen = Set<Hostname>()
+            for key in keys {
+                guard let node = try Self.find(db, key) else { throw ConflictError("no node \(quoted(key))") }
+                guard seen.insert(node.hostname).inserted else { continue }
+                try db.execute(sql: "DELETE FROM nodes WHERE hostname = ?", arguments: [node.hostname.value])
+                try db.execute(sql: "INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'node.rm', ?, ?, NULL)",
+                               arguments: [now, node.hostname.value, node.auditJSON])
+                removed.append(node)
+            }
+            return removed
+        }
+    }
+
+    /// Makes the profiles table match the site config (adds and updates; a
+    /// profile still used by a node is never dropped).
+    static func syncProfiles(_ db: Database, _ config: SiteConfig) throws {
+        let upsert = try db.cachedStatement(sql: """
+            INSERT INTO profiles (name, image, kernel_args) VALUES (?, ?, ?)
+            ON CONFLICT(name) DO UPDATE SET image = excluded.image, kernel_args = excluded.kernel_args
+            WHERE image IS NOT excluded.image OR kernel_args IS NOT excluded.kernel_args
+            """)
+        for p in config.profiles {
+            try upsert.execute(arguments: [p.name.value, p.image, p.kernelArgs.joined(separator: " ")])
+        }
+    }
+}
+
+/// The hostnames, MACs and IPs already registered that a batch could collide with.
+struct Taken {
+    var hostnames: [Hostname: String] = [:]
+    var macs: [MACAddress: String] = [:]
+    var ips: [IPv4Address: String] = [:]
+
+    init(_ db: Database, specs: [NodeSpec]) throws {
+        func record(_ row: Row) throws {
+            let host: String = row[0]
+            let h = try Hostname(parsing: host)
+            hostnames[h] = host
+            if let m: String = row[1] { macs[try MACAddress(parsing: m)] = host }
+            ips[IPv4Address(UInt32(truncatingIfNeeded: row[2] as Int64))] = host
+        }
+        if specs.count > 32 {
+            for row in try Row.fetchAll(db, sql: "SELECT hostname, mac, ip FROM nodes") { try record(row) }
+        } else {
+            let stmt = try db.cachedStatement(sql: "SELECT hostname, mac, ip FROM nodes WHERE hostname = ? OR mac = ? OR ip = ?")
+            for s in specs {
+                let ip: Int64 = s.ip.map { Int64($0.value) } ?? -1
+                for row in try Row.fetchAll(stmt, arguments: [s.hostname.value, s.mac?.description, ip]) { try record(row) }
+            }
+        }
+    }
+}

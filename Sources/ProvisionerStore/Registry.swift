@@ -1,0 +1,130 @@
+// ProvisionerStore: the node registry, kept in SQLite through GRDB.
+//
+// WAL journal, a busy timeout, foreign keys, versioned migrations, and one
+// IMMEDIATE transaction per write command, so any number of concurrent
+// `provisioner` processes serialize cleanly instead of failing with
+// "database is locked". Every change is written to the audit log in the same
+// transaction as the change itself.
+import GRDB
+import ProvisionerCore
+
+/// The registry of nodes, profiles and the audit log, in one SQLite file.
+public final class Registry: Sendable {
+    let db: DatabaseQueue
+    public let path: String
+
+    /// Opens (creating if needed) the registry at `path` and brings its schema up to date.
+    /// - Throws: `RegistryError` when the file cannot be opened or migrated.
+    public init(path: String) throws {
+        self.path = path
+        var config = Configuration()
+        config.busyMode = .timeout(60)
+        config.foreignKeysEnabled = true
+        config.prepareDatabase { db in
+            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
+            if mode.lowercased() != "wal" {
+                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            }
+        }
+        do {
+            db = try DatabaseQueue(path: path, configuration: config)
+            try Schema.migrate(db)
+        } catch let error as DatabaseError {
+            throw RegistryError("opening the registry \(path): \(error.message ?? error.description)")
+        }
+    }
+
+    /// Runs `body` in one IMMEDIATE transaction: it holds the write lock from
+    /// the start, so a read-then-write never races another process.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try db.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { throw RegistryError("transaction produced no result") }
+                return result
+            }
+        } catch let error as DatabaseError {
+            throw RegistryError(describing: error)
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try db.read(body)
+        } catch let error as DatabaseError {
+            throw RegistryError(describing: error)
+        }
+    }
+}
+
+/// A failure of the database itself (not of the input).
+public struct RegistryError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ message: String) { description = message }
+    init(describing error: DatabaseError) {
+        switch error.resultCode {
+        case .SQLITE_CONSTRAINT:
+            description = "the registry refused a conflicting change: \(error.message ?? "constraint failed")"
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            description = "the registry stayed locked by another process: \(error.message ?? "busy")"
+        default:
+            description = "registry: \(error.message ?? error.description)"
+        }
+    }
+}
+
+/// The versioned schema. Each migration runs once, in order, inside the same
+/// IMMEDIATE transaction that reads and bumps `PRAGMA user_version`, so two
+/// processes opening a new registry at once cannot both apply it.
+enum Schema {
+    static let migrations: [@Sendable (Database) throws -> Void] = [
+        { db in
+            try db.execute(sql: """
+                CREATE TABLE profiles (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    image TEXT NOT NULL,
+                    kernel_args TEXT NOT NULL DEFAULT ''
+                );
+                CREATE TABLE nodes (
+                    id INTEGER PRIMARY KEY,
+                    hostname TEXT NOT NULL UNIQUE,
+                    mac TEXT UNIQUE,
+                    ip INTEGER NOT NULL UNIQUE,
+                    profile TEXT NOT NULL REFERENCES profiles(name) ON UPDATE CASCADE,
+                    state TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL
+                );
+                CREATE TABLE audit (
+                    id INTEGER PRIMARY KEY,
+                    at TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    old TEXT,
+                    new TEXT
+                );
+                CREATE INDEX audit_subject ON audit(subject);
+                """)
+        },
+    ]
+
+    static func migrate(_ queue: DatabaseQueue) throws {
+        let current = try queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+        if current == migrations.count { return }
+        if current > migrations.count {
+            throw RegistryError("the registry has schema version \(current), newer than this provisioner knows (\(migrations.count))")
+        }
+        try queue.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                for migration in migrations.dropFirst(version) { try migration(db) }
+                try db.execute(sql: "PRAGMA user_version = \(migrations.count)")
+                return .commit
+            }
+        }
+    }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import ProvisionerCore
+
+extension Provisioner.Node {
+    /// `provisioner node rm NAME|HOSTLIST…`: removes nodes, all or none.
+    struct Rm: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove nodes by hostname, MAC or hostlist; all of them or none."
+        )
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+
+        @Argument(help: "Hostnames, MACs or hostlists such as 'n[001-010]'.")
+        var keys: [String]
+
+        func validate() throws {
+            if keys.isEmpty { throw ValidationError("name at least one node") }
+        }
+
+        func run() throws {
+            var expanded: [String] = []
+            for key in keys {
+                if Hostlist.isExpression(key) {
+                    expanded += try Hostlist.expand(key).map(\.value)
+                } else {
+                    expanded.append(key)
+                }
+            }
+            let removed = try global.openRegistry().remove(expanded, now: now())
+            emit(output.json ? try jsonText(removed) : "removed \(removed.count) nodes: \(removed.map(\.hostname.value).joined(separator: " "))\n")
+        }
+    }
+}

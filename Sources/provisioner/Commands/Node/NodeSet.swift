@@ -1,0 +1,37 @@
+import ArgumentParser
+import ProvisionerCore
+
+extension Provisioner.Node {
+    /// `provisioner node set NAME`: changes a node's MAC, IP, profile or hostname.
+    struct Set: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change a node's MAC, IP, profile or hostname.")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+
+        @Argument(help: "Hostname or MAC address of the node.")
+        var key: String
+
+        @Option var mac: String?
+        @Option var ip: String?
+        @Option var profile: String?
+        @Option var hostname: String?
+
+        func validate() throws {
+            if mac == nil && ip == nil && profile == nil && hostname == nil {
+                throw ValidationError("nothing to change: give --mac, --ip, --profile or --hostname")
+            }
+        }
+
+        func run() throws {
+            let config = try global.loadConfig()
+            let change = NodeChange(
+                hostname: try hostname.map { h throws(ProvisionerCore.ValidationError) in try Hostname(parsing: h) },
+                mac: try mac.map { m throws(ProvisionerCore.ValidationError) in try MACAddress(parsing: m) },
+                ip: try ip.map { i throws(ProvisionerCore.ValidationError) in try IPv4Address(parsing: i) },
+                profile: try profile.map { p throws(ProvisionerCore.ValidationError) in try ProfileName(parsing: p) })
+            let (_, new) = try global.openRegistry().update(key, change, config: config, now: now())
+            emit(output.json ? try jsonText(new) : nodeTable([new]))
+        }
+    }
+}

@@ -1,0 +1,51 @@
+// The `provisioner` command: wiring of options to the core and the registry.
+import ArgumentParser
+import Foundation
+import ProvisionerCore
+import ProvisionerStore
+
+@main
+struct Provisioner: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "provisioner",
+        abstract: "Provision diskless nodes: registry, boot configs, images, cluster.",
+        subcommands: [Init.self, Node.self]
+    )
+
+    /// Runs the command; an operator error becomes one line on stderr and exit status 1.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as OperatorFacingError {
+            fail(error.operatorMessage)
+        } catch {
+            exit(withError: error)
+        }
+    }
+
+    static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("provisioner: error: \(message)\n".utf8))
+        Foundation.exit(1)
+    }
+}
+
+/// An error whose description is meant for the operator as it is.
+protocol OperatorFacingError: Error {
+    var operatorMessage: String { get }
+}
+
+extension OperatorFacingError where Self: CustomStringConvertible {
+    var operatorMessage: String { description }
+}
+
+extension ProvisionerCore.ValidationError: OperatorFacingError {}
+extension ConflictError: OperatorFacingError {}
+extension ConfigSyntaxError: OperatorFacingError {}
+extension RegistryError: OperatorFacingError {}
+
+/// A failure of the command itself, said plainly ("no config at …").
+struct CommandError: OperatorFacingError, CustomStringConvertible {
+    var description: String
+    init(_ message: String) { description = message }
+}
