@@ -3,10 +3,14 @@
 public struct IPAllocator: Sendable {
     public let config: SiteConfig
     private var used: Set<UInt32>
+    /// Every address below this one is known to be taken: `used` only grows,
+    /// so the search resumes here and a batch of N allocations stays O(N).
+    private var cursor: UInt32
 
     public init(config: SiteConfig, used: some Sequence<IPv4Address>) {
         self.config = config
         self.used = Set(used.lazy.map(\.value))
+        self.cursor = config.subnet.firstHost.value
     }
 
     /// Marks `ip` as taken.
@@ -16,7 +20,7 @@ public struct IPAllocator: Sendable {
 
     /// The next free static address, reserved; nil when the pool is exhausted.
     public mutating func next() -> IPv4Address? {
-        var v = config.subnet.firstHost.value
+        var v = cursor
         let last = config.subnet.lastHost.value
         while v <= last {
             let ip = IPv4Address(v)
@@ -26,10 +30,12 @@ public struct IPAllocator: Sendable {
             }
             if ip != config.serverIP && !used.contains(v) {
                 used.insert(v)
+                cursor = v + 1
                 return ip
             }
             v += 1
         }
+        cursor = v
         return nil
     }
 }

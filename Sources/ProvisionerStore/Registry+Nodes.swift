@@ -57,7 +57,9 @@ extension Registry {
             var taken = try Taken(db, specs: specs)
             var allocator: IPAllocator?
             if specs.contains(where: { $0.ip == nil }) {
-                allocator = IPAllocator(config: config, used: try Int64.fetchAll(db, sql: "SELECT ip FROM nodes").map { IPv4Address(UInt32($0)) })
+                let used = try Int64.fetchAll(db, sql: "SELECT ip FROM nodes").map { IPv4Address(UInt32($0)) }
+                // Addresses asked for explicitly anywhere in the batch are never handed out to others.
+                allocator = IPAllocator(config: config, used: used + specs.compactMap(\.ip))
             }
             let insert = try db.cachedStatement(sql: "INSERT INTO nodes (\(Self.nodeColumns)) VALUES (?, ?, ?, ?, ?, ?, ?)")
             let audit = try db.cachedStatement(sql: "INSERT INTO audit (at, action, subject, old, new) VALUES (?, ?, ?, NULL, ?)")
@@ -76,7 +78,6 @@ extension Registry {
                     do { try config.checkStaticAddress(wanted) } catch let error as ValidationError { throw spec.location.map { error.at($0) } ?? error }
                     if let holder = taken.ips[wanted] { throw conflict("IP address \(wanted) is already assigned to \(holder)") }
                     ip = wanted
-                    allocator?.reserve(wanted)
                 } else {
                     guard let next = allocator?.next() else {
                         throw conflict("no free address left in the static pool of \(config.subnet)")

@@ -1,0 +1,48 @@
+# Provisioner: PXE/diskless node provisioning.
+#   make demo   install what is needed, build, run the main job
+#   make test   install what is needed, build, run every test
+#   make bench  print the performance numbers (release build)
+
+SWIFT      ?= swift
+SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600
+
+# Every Debian package the project needs, to build, test, benchmark and run.
+#   libsqlite3-dev  the registry (GRDB links the system libsqlite3)
+#   sqlite3         tests dump the registry with the real sqlite3 tool
+#   python3         benchmark driver
+DEB_PACKAGES := libsqlite3-dev sqlite3 python3
+
+.PHONY: all deps build build-release test bench demo demo-down install clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(APT_GET) update -q && $(APT_GET) install -y -q --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+build-release: deps
+	$(SWIFT) build -c release
+
+test: build
+	$(SWIFT) test
+
+bench: build-release
+	python3 bench/bench.py --bin "$$($(SWIFT) build -c release --show-bin-path)/provisioner"
+
+demo: build
+	bash netboot/demo.sh "$$($(SWIFT) build --show-bin-path)/provisioner"
+
+demo-down:
+	rm -rf .demo
+
+clean:
+	rm -rf .build .demo

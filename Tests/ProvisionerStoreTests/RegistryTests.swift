@@ -1,0 +1,94 @@
+import Foundation
+import GRDB
+import Testing
+import ProvisionerCore
+@testable import ProvisionerStore
+
+func tempDir() -> String {
+    let dir = NSTemporaryDirectory() + "provisioner-store-\(UUID().uuidString)"
+    try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+func config() throws -> SiteConfig {
+    try SiteConfig(yaml: SiteConfig.defaultYAML(SiteDefaults(
+        interface: "eth1", serverIP: "10.0.0.1", subnet: "10.0.0.0/24", dhcpRange: "10.0.0.200-10.0.0.250",
+        mirror: "http://mirror.example/debian", tftpRoot: "/t", httpRoot: "/h", imagesDir: "/i")))
+}
+
+func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec {
+    NodeSpec(hostname: try Hostname(parsing: host), mac: try mac.map { try MACAddress(parsing: $0) }, ip: try ip.map { try IPv4Address(parsing: $0) })
+}
+
+@Suite struct RegistryTests {
+    let dir = tempDir()
+
+    @Test func schemaIsCurrentWithWALAndForeignKeys() throws {
+        let r = try Registry(path: dir + "/r.sqlite")
+        let (version, journal, fk) = try r.db.read { db in
+            (try Int.fetchOne(db, sql: "PRAGMA user_version"), try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
+        }
+        #expect(version == Schema.migrations.count)
+        #expect(journal == "wal")
+        #expect(fk == 1)
+        // Opening again migrates nothing and keeps data.
+        try r.add([try spec("a", "02:00:00:00:00:01")], config: try config(), now: "t0")
+        #expect(try Registry(path: dir + "/r.sqlite").count() == 1)
+    }
+
+    @Test func allocatesNextFreeAddressAndAudits() throws {
+        let r = try Registry(path: dir + "/r.sqlite")
+        let c = try config()
+        let added = try r.add([try spec("a", "02:00:00:00:00:01"), try spec("b", nil), try spec("c", "02:00:00:00:00:03", ip: "10.0.0.3")], config: c, now: "t1")
+        #expect(added.map(\.ip.description) == ["10.0.0.2", "10.0.0.4", "10.0.0.3"])
+        #expect(added.map(\.state) == [.registered, .discoverable, .registered])
+        #expect(try r.node("02-00-00-00-00-01")?.hostname.value == "a")
+        #expect(try r.node("B")?.ip.description == "10.0.0.4")
+
+        let (old, new) = try r.update("b", NodeChange(mac: try MACAddress(parsing: "02:00:00:00:00:02")), config: c, now: "t2")
+        #expect(old.state == .discoverable && new.state == .registered && new.updatedAt == "t2")
+        try r.remove(["c"], now: "t3")
+
+        let audit = try r.db.read { db in try Row.fetchAll(db, sql: "SELECT action, subject, old, new FROM audit ORDER BY id") }
+        #expect(audit.map { $0[0] as String } == ["node.add", "node.add", "node.add", "node.set", "node.rm"])
+        #expect((audit[3][2] as String).contains("\"mac\":null"))
+        #expect((audit[3][3] as String).contains("\"mac\":\"02:00:00:00:00:02\""))
+        #expect(audit[4][3] as String? == nil)
+    }
+
+    @Test func aBatchWithOneConflictAddsNothing() throws {
+        let r = try Registry(path: dir + "/r.sqlite")
+        let c = try config()
+        try r.add([try spec("a", "02:00:00:00:00:01")], config: c, now: "t1")
+        let batch = try (1...50).map { try spec("n\($0)", String(format: "02:00:00:00:01:%02x", $0)) } + [try spec("x", "02:00:00:00:00:01")]
+        #expect(throws: ConflictError("MAC address 02:00:00:00:00:01 is already registered to a")) {
+            try r.add(batch, config: c, now: "t2")
+        }
+        #expect(try r.count() == 1)
+        #expect(try r.db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM audit") } == 1)
+    }
+
+    @Test func conflictsNameTheHolder() throws {
+        let r = try Registry(path: dir + "/r.sqlite")
+        let c = try config()
+        try r.add([try spec("a", "02:00:00:00:00:01", ip: "10.0.0.9")], config: c, now: "t1")
+        #expect(throws: ConflictError("hostname a is already registered")) { try r.add([try spec("a", nil)], config: c, now: "t") }
+        #expect(throws: ConflictError("IP address 10.0.0.9 is already assigned to a")) { try r.add([try spec("b", nil, ip: "10.0.0.9")], config: c, now: "t") }
+        #expect(throws: ValidationError.self) { try r.add([try spec("b", nil, ip: "10.0.0.1")], config: c, now: "t") }
+        try r.add([try spec("b", nil)], config: c, now: "t")
+        #expect(throws: ConflictError("IP address 10.0.0.9 is already assigned to a")) {
+            try r.update("b", NodeChange(ip: try IPv4Address(parsing: "10.0.0.9")), config: c, now: "t")
+        }
+        #expect(throws: ConflictError("no node \"zz\"")) { try r.remove(["b", "zz"], now: "t") }
+        #expect(try r.count() == 2)
+    }
+
+    @Test func exhaustedPool() throws {
+        let r = try Registry(path: dir + "/r.sqlite")
+        let c = try config()
+        try r.add(try (1...202).map { try spec("n\($0)", nil) }, config: c, now: "t")
+        #expect(throws: ConflictError("no free address left in the static pool of 10.0.0.0/24")) {
+            try r.add([try spec("last", nil)], config: c, now: "t")
+        }
+    }
+}
