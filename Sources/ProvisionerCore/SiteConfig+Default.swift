@@ -8,8 +8,15 @@ public struct SiteDefaults: Sendable {
     public var tftpRoot: String
     public var httpRoot: String
     public var imagesDir: String
+    /// The state directory (registry, per-node DHCP host entries).
+    public var home: String
+    /// Prefix of the host paths (dnsmasq, exports, ganesha, run): "" for the
+    /// real system, the home directory for a self-contained site (tests, labs).
+    public var systemRoot: String
 
-    public init(interface: String, serverIP: String, subnet: String, dhcpRange: String, mirror: String, tftpRoot: String, httpRoot: String, imagesDir: String) {
+    public init(interface: String, serverIP: String, subnet: String, dhcpRange: String, mirror: String, tftpRoot: String, httpRoot: String, imagesDir: String, home: String, systemRoot: String = "") {
+        self.home = home
+        self.systemRoot = systemRoot
         self.interface = interface
         self.serverIP = serverIP
         self.subnet = subnet
@@ -46,6 +53,9 @@ extension SiteConfig {
           range: \(d.dhcpRange)
           # A number with s, m, h, d or w, or infinite.
           lease_time: 12h
+          # Router advertisements on the interface, so iPXE does not wait ~13 s
+          # for IPv6 autoconfiguration.
+          router_advertisements: true
 
         http:
           # Port of `provisioner serve`: iPXE scripts, kernels, initrds and the API.
@@ -55,6 +65,14 @@ extension SiteConfig {
           tftp_root: \(d.tftpRoot)
           http_root: \(d.httpRoot)
           images: \(d.imagesDir)
+          # dnsmasq reads provisioner.conf from here, and one host entry per node
+          # from hosts_dir (new files need no restart).
+          dnsmasq_dir: \(d.systemRoot)/etc/dnsmasq.d
+          hosts_dir: \(d.home)/dhcp-hosts
+          # NFS exports of the node root: kernel server and nfs-ganesha.
+          exports_dir: \(d.systemRoot)/etc/exports.d
+          ganesha_config: \(d.systemRoot)/etc/ganesha/provisioner.conf
+          run_dir: \(d.systemRoot)/run/provisioner
 
         # Where node images come from.
         debian:
@@ -67,7 +85,7 @@ extension SiteConfig {
         profiles:
           default:
             image: default
-            kernel_args: []
+            kernel_args: [console=tty0, "console=ttyS0,115200"]
 
         """
         _ = try SiteConfig(yaml: text)

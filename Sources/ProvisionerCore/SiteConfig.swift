@@ -35,6 +35,18 @@ public struct SiteConfig: Equatable, Sendable {
     public var tftpRoot: String
     public var httpRoot: String
     public var imagesDir: String
+    /// Where the main dnsmasq config goes (`provisioner.conf` in it).
+    public var dnsmasqDir: String
+    /// dnsmasq's `dhcp-hostsdir`: one host entry file per node, read without a restart.
+    public var hostsDir: String
+    /// `/etc/exports.d` for the kernel NFS server.
+    public var exportsDir: String
+    /// The nfs-ganesha config file of the provisioner's own ganesha.
+    public var ganeshaConfig: String
+    /// Pid files, leases and sockets of the services the provisioner runs.
+    public var runDir: String
+    /// Send router advertisements on the interface, so iPXE does not wait for IPv6.
+    public var routerAdvertisements: Bool
     public var mirror: String
     public var suite: String
     public var architecture: String
@@ -127,6 +139,12 @@ extension SiteConfig {
         self.tftpRoot = try Self.checkPath(paths.tftp_root ?? "/srv/tftp", "paths.tftp_root")
         self.httpRoot = try Self.checkPath(paths.http_root ?? "/srv/provisioner/http", "paths.http_root")
         self.imagesDir = try Self.checkPath(paths.images ?? "/var/lib/provisioner/images", "paths.images")
+        self.dnsmasqDir = try Self.checkPath(paths.dnsmasq_dir ?? "/etc/dnsmasq.d", "paths.dnsmasq_dir")
+        self.hostsDir = try Self.checkPath(paths.hosts_dir ?? "/var/lib/provisioner/dhcp-hosts", "paths.hosts_dir")
+        self.exportsDir = try Self.checkPath(paths.exports_dir ?? "/etc/exports.d", "paths.exports_dir")
+        self.ganeshaConfig = try Self.checkPath(paths.ganesha_config ?? "/etc/ganesha/provisioner.conf", "paths.ganesha_config")
+        self.runDir = try Self.checkPath(paths.run_dir ?? "/run/provisioner", "paths.run_dir")
+        self.routerAdvertisements = dhcp.router_advertisements ?? true
         let debian = raw.debian ?? RawSiteConfig.Debian()
         let mirror = try required(debian.mirror, "debian.mirror")
         try Self.checkURL(mirror, "debian.mirror")
@@ -230,12 +248,18 @@ struct RawSiteConfig: Decodable {
         var mode: String?
         var range: String?
         var lease_time: String?
+        var router_advertisements: Bool?
     }
     struct HTTP: Decodable { var port: Int? }
     struct Paths: Decodable {
         var tftp_root: String?
         var http_root: String?
         var images: String?
+        var dnsmasq_dir: String?
+        var hosts_dir: String?
+        var exports_dir: String?
+        var ganesha_config: String?
+        var run_dir: String?
     }
     struct Debian: Decodable {
         var mirror: String?

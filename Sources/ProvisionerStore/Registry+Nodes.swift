@@ -50,8 +50,11 @@ extension Registry {
     /// - Throws: `ConflictError` for a hostname, MAC or IP already registered
     ///   (naming the holder), an unknown profile or an exhausted pool;
     ///   `ValidationError` for an IP the site config does not allow.
+    /// `beforeCommit` runs inside the transaction with the changes made (e.g. to
+    /// write the nodes' boot files); if it throws, nothing is committed.
     @discardableResult
-    public func add(_ specs: [NodeSpec], config: SiteConfig, now: String, action: String = "node.add") throws -> [Node] {
+    public func add(_ specs: [NodeSpec], config: SiteConfig, now: String, action: String = "node.add",
+                    beforeCommit: ([NodeChangeRecord]) throws -> Void = { _ in }) throws -> [Node] {
         try write { db in
             try Self.syncProfiles(db, config)
             var taken = try Taken(db, specs: specs)
@@ -97,6 +100,7 @@ extension Registry {
                 taken.ips[ip] = node.hostname.value
                 added.append(node)
             }
+            try beforeCommit(added.map { NodeChangeRecord(old: nil, new: $0) })
             return added
         }
     }
@@ -105,7 +109,8 @@ extension Registry {
     /// - Throws: `ConflictError` when the node does not exist or a new value is
     ///   taken; `ValidationError` for an IP the site config does not allow.
     /// - Returns: the node before and after.
-    public func update(_ key: String, _ change: NodeChange, config: SiteConfig, now: String) throws -> (old: Node, new: Node) {
+    public func update(_ key: String, _ change: NodeChange, config: SiteConfig, now: String,
+                       beforeCommit: ([NodeChangeRecord]) throws -> Void = { _ in }) throws -> (old: Node, new: Node) {
         try write { db in
             try Self.syncProfiles(db, config)
             guard let old = try Self.find(db, key) else { throw ConflictError("no node \(quoted(key))") }
@@ -138,6 +143,7 @@ extension Registry {
                 """, arguments: [new.hostname.value, new.mac?.description, Int64(new.ip.value), new.profile.value, new.state.rawValue, now, old.hostname.value])
             try db.execute(sql: "INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'node.set', ?, ?, ?)",
                            arguments: [now, new.hostname.value, old.auditJSON, new.auditJSON])
+            try beforeCommit([NodeChangeRecord(old: old, new: new)])
             return (old, new)
         }
     }
@@ -145,7 +151,7 @@ extension Registry {
     /// Removes nodes by hostname or MAC, in one transaction: all or none.
     /// - Throws: `ConflictError` naming the first key that matches no node.
     @discardableResult
-    public func remove(_ keys: [String], now: String) throws -> [Node] {
+    public func remove(_ keys: [String], now: String, beforeCommit: ([NodeChangeRecord]) throws -> Void = { _ in }) throws -> [Node] {
         try write { db in
             var removed: [Node] = []
             var seen = Set<Hostname>()
@@ -157,6 +163,7 @@ extension Registry {
                                arguments: [now, node.hostname.value, node.auditJSON])
                 removed.append(node)
             }
+            try beforeCommit(removed.map { NodeChangeRecord(old: $0, new: nil) })
             return removed
         }
     }
@@ -173,6 +180,12 @@ extension Registry {
             try upsert.execute(arguments: [p.name.value, p.image, p.kernelArgs.joined(separator: " ")])
         }
     }
+}
+
+/// One node before and after a change (nil: did not exist / no longer exists).
+public struct NodeChangeRecord: Sendable {
+    public var old: Node?
+    public var new: Node?
 }
 
 /// The hostnames, MACs and IPs already registered that a batch could collide with.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProvisionerCore
+import ProvisionerServices
 import ProvisionerStore
 
 /// Where the provisioner keeps its config and registry; shared by every command.
@@ -12,6 +13,9 @@ struct GlobalOptions: ParsableArguments {
 
     @Option(name: .long, help: ArgumentHelp("Site config file (default DIR/provisioner.yaml).", valueName: "FILE"))
     var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("Templates directory (env PROVISIONER_TEMPLATES).", valueName: "DIR"))
+    var templates: String?
 
     var homeDir: String {
         home ?? ProcessInfo.processInfo.environment["PROVISIONER_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultHome
@@ -40,6 +44,63 @@ struct GlobalOptions: ParsableArguments {
         }
         return try Registry(path: registryPath)
     }
+}
+
+extension GlobalOptions {
+    /// The apply pipeline for this site, with its templates loaded.
+    func applier(_ config: SiteConfig) throws -> Applier {
+        guard let dir = TemplateLoader.locate(explicit: templates) else {
+            throw CommandError("no templates directory found; pass --templates DIR or set PROVISIONER_TEMPLATES")
+        }
+        return Applier(config: config, templates: try TemplateLoader.load(dir))
+    }
+
+    /// Everything a render reads, from the config, the registry and the images.
+    func bootSite(_ config: SiteConfig, _ registry: Registry) throws -> BootSite {
+        BootSite(config: config, nodes: try registry.nodes(), generations: Generations.active(config))
+    }
+}
+
+/// What node commands do about boot files: once the site has been applied,
+/// each node change writes (or removes) only that node's files, inside the
+/// registry transaction, so the registry and the files never disagree.
+struct NodeFiles {
+    let applier: Applier?
+    let generations: [String: String]
+    private(set) var written = 0
+    private(set) var removed = 0
+    private(set) var actions: [String] = []
+
+    init(_ global: GlobalOptions, _ config: SiteConfig, skip: Bool) throws {
+        let applier = try global.applier(config)
+        self.applier = (!skip && applier.siteIsApplied) ? applier : nil
+        self.generations = Generations.active(config)
+    }
+
+    /// Writes the files of the changed nodes, or throws (and the transaction rolls back).
+    mutating func apply(_ changes: [NodeChangeRecord]) throws {
+        guard let applier else { return }
+        let site = BootSite(config: applier.config, nodes: [], generations: generations)
+        let plan = try applier.nodePlan(changes.map { (old: $0.old, new: $0.new) }, site: site)
+        let report = try applier.execute(plan)
+        written += report.plan.count(.add) + report.plan.count(.change)
+        removed += report.plan.count(.remove)
+        actions += report.actions
+    }
+
+    /// One line for people, or nil when there is nothing to say.
+    var summary: String? {
+        guard applier != nil else { return "boot files: not written (site not applied yet; run `provisioner apply`)" }
+        var s = "boot files: \(written) written, \(removed) removed"
+        if !actions.isEmpty { s += "; " + actions.joined(separator: "; ") }
+        return s
+    }
+}
+
+/// `--no-apply` for node commands.
+struct ApplyOptions: ParsableArguments {
+    @Flag(name: .customLong("no-apply"), help: "Change the registry only; leave boot files to the next `provisioner apply`.")
+    var noApply = false
 }
 
 /// `--json` for scripts.

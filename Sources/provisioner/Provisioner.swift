@@ -2,6 +2,7 @@
 import ArgumentParser
 import Foundation
 import ProvisionerCore
+import ProvisionerServices
 import ProvisionerStore
 
 @main
@@ -9,7 +10,7 @@ struct Provisioner: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "provisioner",
         abstract: "Provision diskless nodes: registry, boot configs, images, cluster.",
-        subcommands: [Init.self, Node.self]
+        subcommands: [Init.self, Node.self, Render.self, Apply.self]
     )
 
     /// Runs the command; an operator error becomes one line on stderr and exit status 1.
@@ -43,6 +44,8 @@ extension ProvisionerCore.ValidationError: OperatorFacingError {}
 extension ConflictError: OperatorFacingError {}
 extension ConfigSyntaxError: OperatorFacingError {}
 extension RegistryError: OperatorFacingError {}
+extension SystemError: OperatorFacingError {}
+extension TemplateError: OperatorFacingError {}
 
 /// A failure of the command itself, said plainly ("no config at …").
 struct CommandError: OperatorFacingError, CustomStringConvertible {

@@ -4,7 +4,7 @@ import Testing
 let sampleDefaults = SiteDefaults(
     interface: "eth1", serverIP: "10.0.0.1", subnet: "10.0.0.0/24", dhcpRange: "10.0.0.200-10.0.0.250",
     mirror: "http://mirror.example/debian", tftpRoot: "/srv/tftp", httpRoot: "/srv/provisioner/http",
-    imagesDir: "/var/lib/provisioner/images")
+    imagesDir: "/var/lib/provisioner/images", home: "/var/lib/provisioner")
 
 func sampleConfig(_ edit: (inout String) -> Void = { _ in }) throws -> SiteConfig {
     var text = try SiteConfig.defaultYAML(sampleDefaults)
@@ -28,7 +28,7 @@ func sampleConfig(_ edit: (inout String) -> Void = { _ in }) throws -> SiteConfi
 
     @Test func profilesWithKernelArguments() throws {
         let c = try sampleConfig {
-            $0 = $0.replacingOccurrences(of: "    kernel_args: []", with: """
+            $0 = $0.replacingOccurrences(of: "    kernel_args: [console=tty0, \"console=ttyS0,115200\"]", with: """
                     kernel_args: []
                   compute:
                     image: compute
@@ -60,7 +60,7 @@ func sampleConfig(_ edit: (inout String) -> Void = { _ in }) throws -> SiteConfi
         ("tftp_root: /srv/tftp", "tftp_root: \"/srv/tftp\\nenable-ra\"", "paths.tftp_root"),
         ("mirror: http://mirror.example/debian", "mirror: ftp://x", "debian.mirror"),
         ("port: 8080", "port: 70000", "http.port"),
-        ("kernel_args: []", "kernel_args: [\"a b\"]", "profiles.default.kernel_args"),
+        ("kernel_args: [console=tty0", "kernel_args: [\"a b\"", "profiles.default.kernel_args"),
         ("  default:\n", "  other:\n", "profiles"),
     ])
     func rejectsBadValuesNamingTheKey(from: String, to: String, key: String) throws {

@@ -13,7 +13,7 @@ func tempDir() -> String {
 func config() throws -> SiteConfig {
     try SiteConfig(yaml: SiteConfig.defaultYAML(SiteDefaults(
         interface: "eth1", serverIP: "10.0.0.1", subnet: "10.0.0.0/24", dhcpRange: "10.0.0.200-10.0.0.250",
-        mirror: "http://mirror.example/debian", tftpRoot: "/t", httpRoot: "/h", imagesDir: "/i")))
+        mirror: "http://mirror.example/debian", tftpRoot: "/t", httpRoot: "/h", imagesDir: "/i", home: "/v")))
 }
 
 func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec {

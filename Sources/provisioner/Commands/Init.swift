@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProvisionerCore
+import ProvisionerServices
 import ProvisionerStore
 
 extension Provisioner {
@@ -44,7 +45,7 @@ extension Provisioner {
                 interface: interface, serverIP: serverIP, subnet: subnet, dhcpRange: dhcpRange, mirror: mirror,
                 tftpRoot: fhs ? "/srv/tftp" : home + "/tftp",
                 httpRoot: fhs ? "/srv/provisioner/http" : home + "/http",
-                imagesDir: home + "/images")
+                imagesDir: home + "/images", home: home, systemRoot: fhs ? "" : home)
             let text = try SiteConfig.defaultYAML(defaults)
             do {
                 try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
@@ -53,7 +54,7 @@ extension Provisioner {
             } catch {
                 throw CommandError("creating \(home): \(error.localizedDescription)")
             }
-            try writeAtomically(text, to: configPath, mode: 0o644)
+            try FileSystem.writeAtomically(text, to: configPath, mode: 0o644)
             let registry = try Registry(path: global.registryPath)
             chmod(global.registryPath, 0o600)
             emit("""

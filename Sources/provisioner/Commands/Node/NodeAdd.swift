@@ -15,6 +15,7 @@ extension Provisioner.Node {
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
+        @OptionGroup var applyOptions: ApplyOptions
 
         @Argument(help: "A hostname, or a hostlist expression such as 'n[001-100]'.")
         var name: String
@@ -39,11 +40,12 @@ extension Provisioner.Node {
             let config = try global.loadConfig()
             let specs = try buildSpecs(config: config)
             let registry = try global.openRegistry()
-            let added = try registry.add(specs, config: config, now: now())
+            var files = try NodeFiles(global, config, skip: applyOptions.noApply)
+            let added = try registry.add(specs, config: config, now: now()) { try files.apply($0) }
             if output.json {
                 emit(try jsonText(added))
             } else {
-                emit(nodeTable(added))
+                emit(nodeTable(added) + (files.summary.map { $0 + "\n" } ?? ""))
             }
         }
 

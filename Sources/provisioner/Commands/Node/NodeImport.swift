@@ -11,6 +11,7 @@ extension Provisioner.Node {
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
+        @OptionGroup var applyOptions: ApplyOptions
 
         @Argument(help: "The CSV file.")
         var file: String
@@ -19,11 +20,12 @@ extension Provisioner.Node {
             let config = try global.loadConfig()
             let specs = try NodeImport.parse(csv: try readInputFile(file, what: "CSV file"), config: config)
             let registry = try global.openRegistry()
-            let added = try registry.add(specs, config: config, now: now(), action: "node.import")
+            var files = try NodeFiles(global, config, skip: applyOptions.noApply)
+            let added = try registry.add(specs, config: config, now: now(), action: "node.import") { try files.apply($0) }
             if output.json {
                 emit(try jsonText(added))
             } else {
-                emit("imported \(added.count) nodes from \(file)\n")
+                emit("imported \(added.count) nodes from \(file)\n" + (files.summary.map { $0 + "\n" } ?? ""))
             }
         }
     }

@@ -10,6 +10,7 @@ extension Provisioner.Node {
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
+        @OptionGroup var applyOptions: ApplyOptions
 
         @Argument(help: "Hostnames, MACs or hostlists such as 'n[001-010]'.")
         var keys: [String]
@@ -27,8 +28,10 @@ extension Provisioner.Node {
                     expanded.append(key)
                 }
             }
-            let removed = try global.openRegistry().remove(expanded, now: now())
-            emit(output.json ? try jsonText(removed) : "removed \(removed.count) nodes: \(removed.map(\.hostname.value).joined(separator: " "))\n")
+            let config = try global.loadConfig()
+            var files = try NodeFiles(global, config, skip: applyOptions.noApply)
+            let removed = try global.openRegistry().remove(expanded, now: now()) { try files.apply($0) }
+            emit(output.json ? try jsonText(removed) : "removed \(removed.count) nodes: \(removed.map(\.hostname.value).joined(separator: " "))\n" + (files.summary.map { $0 + "\n" } ?? ""))
         }
     }
 }

@@ -8,6 +8,7 @@ extension Provisioner.Node {
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
+        @OptionGroup var applyOptions: ApplyOptions
 
         @Argument(help: "Hostname or MAC address of the node.")
         var key: String
@@ -30,8 +31,9 @@ extension Provisioner.Node {
                 mac: try mac.map { m throws(ProvisionerCore.ValidationError) in try MACAddress(parsing: m) },
                 ip: try ip.map { i throws(ProvisionerCore.ValidationError) in try IPv4Address(parsing: i) },
                 profile: try profile.map { p throws(ProvisionerCore.ValidationError) in try ProfileName(parsing: p) })
-            let (_, new) = try global.openRegistry().update(key, change, config: config, now: now())
-            emit(output.json ? try jsonText(new) : nodeTable([new]))
+            var files = try NodeFiles(global, config, skip: applyOptions.noApply)
+            let (_, new) = try global.openRegistry().update(key, change, config: config, now: now()) { try files.apply($0) }
+            emit(output.json ? try jsonText(new) : nodeTable([new]) + (files.summary.map { $0 + "\n" } ?? ""))
         }
     }
 }

@@ -1,0 +1,164 @@
+/// Everything a render reads: the site config, the nodes, the active image generations.
+public struct BootSite: Sendable {
+    public var config: SiteConfig
+    public var nodes: [Node]
+    /// Image name → its active generation id; an image without one boots nothing.
+    public var generations: [String: String]
+
+    public init(config: SiteConfig, nodes: [Node], generations: [String: String] = [:]) {
+        self.config = config
+        self.nodes = nodes
+        self.generations = generations
+    }
+}
+
+/// What a render produced: the files, and what the operator should know.
+public struct RenderResult: Sendable {
+    public var files: [RenderedFile]
+    public var warnings: [String]
+}
+
+/// Turns a `BootSite` into the boot configuration, in memory and deterministic:
+/// the same site gives the same bytes.
+public struct Renderer: Sendable {
+    public let templates: Templates
+
+    public init(templates: Templates) { self.templates = templates }
+
+    /// The whole tree: site-wide files, then each node's files, sorted by path.
+    /// - Throws: `TemplateError`.
+    public func render(_ site: BootSite) throws -> RenderResult {
+        let c = site.config
+        let ctx = SiteContext(site)
+        var files: [RenderedFile] = []
+        files.reserveCapacity(3 * site.nodes.count + 12)
+        let siteFiles: [(TemplateName, String)] = [
+            (.dnsmasqConf, Paths.dnsmasqConf(c)),
+            (.pxelinuxDefault, c.tftpRoot + "/pxelinux.cfg/default"),
+            (.ipxeChain, c.httpRoot + "/boot.ipxe"),
+            (.ipxeDefault, c.httpRoot + "/boot/default.ipxe"),
+            (.kernelExports, c.exportsDir + "/provisioner.exports"),
+            (.ganeshaConf, c.ganeshaConfig),
+            (.imageInitramfs, Paths.imageOverlay(c) + "/etc/initramfs-tools/conf.d/provisioner"),
+            (.imageFstab, Paths.imageOverlay(c) + "/etc/fstab"),
+            (.imageInterfaces, Paths.imageOverlay(c) + "/etc/network/interfaces"),
+        ]
+        for (name, path) in siteFiles {
+            files.append(RenderedFile(path: path, contents: try templates.render(name, ctx.values)))
+        }
+        for node in site.nodes {
+            files += try renderNode(node, ctx)
+        }
+        files.sort { $0.path < $1.path }
+        var warnings: [String] = []
+        for p in c.profiles where site.generations[p.image] == nil && site.nodes.contains(where: { $0.profile == p.name }) {
+            warnings.append("image \(p.image) (profile \(p.name)) has no active generation: its nodes cannot boot until `provisioner image build`")
+        }
+        return RenderResult(files: files, warnings: warnings)
+    }
+
+    /// One node's files: its DHCP host entry, pxelinux config and iPXE script.
+    /// A node without a MAC (waiting for discovery) has none.
+    /// - Throws: `TemplateError`.
+    public func renderNode(_ node: Node, site: BootSite) throws -> [RenderedFile] {
+        try renderNode(node, SiteContext(site))
+    }
+
+    func renderNode(_ node: Node, _ ctx: SiteContext) throws -> [RenderedFile] {
+        guard node.mac != nil else { return [] }
+        let values = ctx.node(node)
+        let paths = Paths.node(node, ctx.config)
+        return [
+            RenderedFile(path: paths[0], contents: try templates.render(.dhcpHost, values)),
+            RenderedFile(path: paths[1], contents: try templates.render(.pxelinuxNode, values)),
+            RenderedFile(path: paths[2], contents: try templates.render(.ipxeNode, values)),
+        ]
+    }
+}
+
+/// Where rendered files go, from the site config.
+public enum Paths {
+    public static func dnsmasqConf(_ c: SiteConfig) -> String { c.dnsmasqDir + "/provisioner.conf" }
+
+    /// The files that go into every node image, rendered beside the images.
+    public static func imageOverlay(_ c: SiteConfig) -> String { c.imagesDir + "/overlay" }
+
+    /// The per-node files of a node with a MAC: host entry, pxelinux config, iPXE script.
+    public static func node(_ node: Node, _ c: SiteConfig) -> [String] {
+        guard let mac = node.mac else { return [] }
+        return [
+            "\(c.hostsDir)/\(node.hostname.value).conf",
+            "\(c.tftpRoot)/pxelinux.cfg/01-\(mac.dashed)",
+            "\(c.httpRoot)/boot/\(mac.dashed).ipxe",
+        ]
+    }
+
+    /// The directories whose per-node files the provisioner owns, with the
+    /// name pattern it owns in each: what apply may remove when a node goes.
+    public static func nodeDirectories(_ c: SiteConfig) -> [(dir: String, prefix: String, suffix: String)] {
+        [(c.hostsDir, "", ".conf"), (c.tftpRoot + "/pxelinux.cfg", "01-", ""), (c.httpRoot + "/boot", "", ".ipxe")]
+    }
+}
+
+/// The flat context every template reads. Every value is a validated token.
+struct SiteContext {
+    let config: SiteConfig
+    let site: BootSite
+    let values: [String: Any]
+
+    init(_ site: BootSite) {
+        let c = site.config
+        self.site = site
+        self.config = c
+        let http = "http://\(c.serverIP):\(c.httpPort)"
+        values = [
+            "marker": generatedMarker,
+            "interface": c.interface,
+            "server_ip": c.serverIP.description,
+            "subnet": c.subnet.description,
+            "network": c.subnet.network.description,
+            "netmask": c.subnet.netmask.description,
+            "authoritative": c.dhcpMode == .authoritative,
+            "proxy": c.dhcpMode == .proxy,
+            "range_first": c.dhcpRange?.first.description ?? "",
+            "range_last": c.dhcpRange?.last.description ?? "",
+            "lease_time": c.leaseTime,
+            "lease_file": c.runDir + "/dnsmasq.leases",
+            "hosts_dir": c.hostsDir,
+            "tftp_root": c.tftpRoot,
+            "http_url": http,
+            "router_advertisements": c.routerAdvertisements,
+            "images_dir": c.imagesDir,
+            "ganesha_run_dir": c.runDir,
+        ]
+    }
+
+    /// The site values plus one node's.
+    func node(_ node: Node) -> [String: Any] {
+        var v = values
+        let profile = config.profile(node.profile) ?? Profile(name: node.profile, image: "default", kernelArgs: [])
+        let generation = site.generations[profile.image] ?? "none"
+        let imagePath = "images/\(profile.image)/\(generation)"
+        let mac = node.mac?.description ?? ""
+        let dashed = node.mac?.dashed ?? ""
+        var args = [
+            "root=/dev/nfs",
+            "nfsroot=\(config.serverIP):\(config.imagesDir)/\(profile.image)/\(generation)/root,vers=3,tcp",
+            "ip=dhcp", "ro", "BOOTIF=01-\(dashed)", "net.ifnames=0",
+            "provisioner.server=\(values["http_url"] as? String ?? "")",
+            "provisioner.image=\(profile.image)/\(generation)",
+        ]
+        args += profile.kernelArgs
+        v["hostname"] = node.hostname.value
+        v["mac"] = mac
+        v["mac_dashed"] = dashed
+        v["ip"] = node.ip.description
+        v["profile"] = profile.name.value
+        v["image"] = profile.image
+        v["generation"] = generation
+        v["kernel_path"] = imagePath + "/vmlinuz"
+        v["initrd_path"] = imagePath + "/initrd.img"
+        v["cmdline"] = args.joined(separator: " ")
+        return v
+    }
+}

@@ -1,0 +1,69 @@
+import Mustache
+
+/// The parsed templates, by name (path under `templates/` without `.mustache`).
+public struct Templates: Sendable {
+    let parsed: [String: MustacheTemplate]
+
+    /// Parses every template text.
+    /// - Throws: `TemplateError` naming the template that does not parse.
+    public init(texts: [String: String]) throws {
+        var parsed: [String: MustacheTemplate] = [:]
+        for (name, text) in texts {
+            do {
+                parsed[name] = try MustacheTemplate(string: text)
+            } catch {
+                throw TemplateError(template: name, message: "does not parse: \(error)")
+            }
+        }
+        self.parsed = parsed
+    }
+
+    /// The names every renderer needs, so a missing template fails before any rendering.
+    public static let required: [String] = TemplateName.allCases.map(\.rawValue)
+
+    /// Renders one template with a flat context.
+    /// - Throws: `TemplateError` when the template is missing or uses a variable
+    ///   the context lacks (a missing variable never renders as empty text).
+    func render(_ name: TemplateName, _ context: [String: Any]) throws -> String {
+        guard let template = parsed[name.rawValue] else {
+            throw TemplateError(template: name.rawValue, message: "not found in the templates directory")
+        }
+        let root = StrictContext(context)
+        let text = template.render(root)
+        if let missing = root.missing.first {
+            throw TemplateError(template: name.rawValue, message: "no variable \(quoted(missing)) in its context")
+        }
+        return text
+    }
+}
+
+/// The outermost context of a render: a name that no inner context has and
+/// this one lacks too is recorded as missing, instead of rendering as "".
+final class StrictContext: MustacheParent, @unchecked Sendable {
+    let values: [String: Any]
+    private(set) var missing: [String] = []
+
+    init(_ values: [String: Any]) { self.values = values }
+
+    func child(named name: String) -> Any? {
+        if let v = values[name] { return v }
+        if name != "." { missing.append(name) }
+        return nil
+    }
+}
+
+/// The templates the renderer uses; the raw value is the path under `templates/`.
+public enum TemplateName: String, CaseIterable, Sendable {
+    case dnsmasqConf = "etc/dnsmasq.d/provisioner.conf"
+    case dhcpHost = "var/lib/provisioner/dhcp-hosts/NODE"
+    case pxelinuxNode = "srv/tftp/pxelinux.cfg/01-MAC"
+    case pxelinuxDefault = "srv/tftp/pxelinux.cfg/default"
+    case ipxeChain = "srv/provisioner/http/boot.ipxe"
+    case ipxeNode = "srv/provisioner/http/boot/MAC.ipxe"
+    case ipxeDefault = "srv/provisioner/http/boot/default.ipxe"
+    case kernelExports = "etc/exports.d/provisioner.exports"
+    case ganeshaConf = "etc/ganesha/provisioner.conf"
+    case imageInitramfs = "image/etc/initramfs-tools/conf.d/provisioner"
+    case imageFstab = "image/etc/fstab"
+    case imageInterfaces = "image/etc/network/interfaces"
+}

@@ -1,0 +1,153 @@
+import Foundation
+import ProvisionerCore
+
+/// The apply pipeline: render → plan → validate → write changed files
+/// atomically → reload only what read a changed file.
+public struct Applier: Sendable {
+    public let config: SiteConfig
+    public let renderer: Renderer
+    public let dnsmasq: DnsmasqService
+
+    public init(config: SiteConfig, templates: Templates, dnsmasq: DnsmasqService? = nil) {
+        self.config = config
+        self.renderer = Renderer(templates: templates)
+        self.dnsmasq = dnsmasq ?? DnsmasqService(config: config)
+    }
+
+    /// What was done, for the operator.
+    public struct Report: Sendable {
+        public var plan: ApplyPlan
+        public var actions: [String]
+    }
+
+    /// Boot loaders copied from the system into the TFTP root (source, name).
+    public static let bootLoaders: [(source: String, name: String)] = [
+        ("/usr/lib/PXELINUX/pxelinux.0", "pxelinux.0"),
+        ("/usr/lib/syslinux/modules/bios/ldlinux.c32", "ldlinux.c32"),
+        ("/usr/lib/ipxe/ipxe.efi", "ipxe.efi"),
+        ("/usr/lib/ipxe/undionly.kpxe", "undionly.kpxe"),
+    ]
+
+    /// The plan of a full apply of `site`.
+    /// - Throws: `TemplateError` (nothing has been written).
+    public func plan(_ site: BootSite) throws -> ApplyPlan {
+        let result = try renderer.render(site)
+        var wanted = result.files.map { (path: $0.path, contents: Data($0.contents.utf8), mode: $0.mode) }
+        var warnings = result.warnings
+        for loader in Self.bootLoaders {
+            if let data = FileSystem.read(loader.source) {
+                wanted.append((path: config.tftpRoot + "/" + loader.name, contents: data, mode: 0o644))
+            } else {
+                warnings.append("boot loader \(loader.source) not found (install pxelinux, syslinux-common and ipxe): \(loader.name) is not in the TFTP root")
+            }
+        }
+        return ApplyPlan.compute(wanted: wanted, ownedDirs: Paths.nodeDirectories(config), warnings: warnings)
+    }
+
+    /// The plan for node changes: write each node's new files, remove the ones it no longer has.
+    /// - Throws: `TemplateError`.
+    public func nodePlan(_ changes: [(old: Node?, new: Node?)], site: BootSite) throws -> ApplyPlan {
+        var wanted: [(path: String, contents: Data, mode: UInt16)] = []
+        var oldPaths: [String] = []
+        for change in changes {
+            if let new = change.new {
+                wanted += try renderer.renderNode(new, site: site).map { (path: $0.path, contents: Data($0.contents.utf8), mode: $0.mode) }
+            }
+            if let old = change.old { oldPaths += Paths.node(old, config) }
+        }
+        return ApplyPlan.compute(wanted: wanted, ownedDirs: [], removals: oldPaths)
+    }
+
+    /// True once the site has been applied (its dnsmasq config exists): only
+    /// then do node commands write their own files.
+    public var siteIsApplied: Bool { FileManager.default.fileExists(atPath: Paths.dnsmasqConf(config)) }
+
+    /// Validates, then writes, then reloads. Nothing is written when a check fails.
+    /// - Throws: `SystemError` naming the file and the reason.
+    @discardableResult
+    public func execute(_ plan: ApplyPlan) throws -> Report {
+        try validate(plan)
+        try write(plan)
+        return Report(plan: plan, actions: reload(plan))
+    }
+
+    func validate(_ plan: ApplyPlan) throws {
+        for e in plan.entries {
+            guard let data = e.contents else { continue }
+            if e.path == Paths.dnsmasqConf(config) {
+                try dnsmasq.validate(String(decoding: data, as: UTF8.self), for: e.path)
+            } else if e.path == config.exportsDir + "/provisioner.exports" {
+                if let problem = ExportsSyntax.problem(in: String(decoding: data, as: UTF8.self)) {
+                    throw SystemError("\(e.path) is not a valid exports file: \(problem)")
+                }
+            }
+        }
+    }
+
+    /// Writes every added or changed file through a temp file and a rename.
+    /// Many files: one file-system sync before the renames instead of one fsync each.
+    func write(_ plan: ApplyPlan) throws {
+        let writes = plan.entries.filter { $0.contents != nil }
+        var dirs = Set<String>()
+        for e in writes { dirs.insert((e.path as NSString).deletingLastPathComponent) }
+        for dir in dirs.sorted() { try FileSystem.makeDirectory(dir) }
+        let bulk = writes.count > 16
+        var temps: [(String, String)] = []
+        temps.reserveCapacity(writes.count)
+        do {
+            for e in writes {
+                temps.append((try FileSystem.writeTemp(e.contents ?? Data(), for: e.path, mode: e.mode, sync: !bulk), e.path))
+            }
+        } catch {
+            for (tmp, _) in temps { unlink(tmp) }
+            throw error
+        }
+        if bulk { FileSystem.syncFileSystems() }
+        for (tmp, path) in temps { try FileSystem.commit(tmp, to: path) }
+        for e in plan.entries where e.kind == .remove { try FileSystem.remove(e.path) }
+        for dir in dirs { FileSystem.syncDirectory(of: dir + "/.") }
+    }
+
+    /// Tells the running services about what changed; returns what was done.
+    func reload(_ plan: ApplyPlan) -> [String] {
+        var actions: [String] = []
+        let conf = Paths.dnsmasqConf(config)
+        let hostsPrefix = config.hostsDir + "/"
+        let confChanged = plan.entries.contains { $0.path == conf }
+        let hostsForgotten = plan.entries.contains { $0.path.hasPrefix(hostsPrefix) && $0.kind != .add }
+        if confChanged {
+            if let pid = dnsmasq.runningPID() {
+                actions.append("dnsmasq (pid \(pid)) must restart to read the changed \(conf)")
+            }
+        } else if hostsForgotten {
+            if let pid = dnsmasq.reloadHosts() { actions.append("dnsmasq (pid \(pid)) reloaded its host entries (SIGHUP)") }
+        }
+        if plan.entries.contains(where: { $0.path == config.ganeshaConfig }),
+           let data = FileSystem.read(config.runDir + "/ganesha.pid"),
+           let pid = pid_t(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0 {
+            kill(pid, SIGHUP)
+            actions.append("nfs-ganesha (pid \(pid)) reloaded its exports (SIGHUP)")
+        }
+        if plan.entries.contains(where: { $0.path == config.exportsDir + "/provisioner.exports" }),
+           FileManager.default.fileExists(atPath: "/proc/fs/nfsd/exports"), let exportfs = ProcessRunner.which("exportfs") {
+            let r = try? ProcessRunner.run(exportfs, ["-ra"])
+            actions.append(r?.status == 0 ? "kernel NFS server re-exported (exportfs -ra)" : "exportfs -ra failed: \(r?.stderr ?? "")")
+        }
+        return actions
+    }
+}
+
+/// Reads the active generation of each image: `<images>/<image>/current` is a
+/// symlink to the generation directory.
+public enum Generations {
+    public static func active(_ config: SiteConfig) -> [String: String] {
+        var out: [String: String] = [:]
+        for p in config.profiles {
+            let link = "\(config.imagesDir)/\(p.image)/current"
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: link) {
+                out[p.image] = (target as NSString).lastPathComponent
+            }
+        }
+        return out
+    }
+}

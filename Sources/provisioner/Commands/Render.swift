@@ -1,0 +1,31 @@
+import ArgumentParser
+import Foundation
+import ProvisionerCore
+import ProvisionerServices
+
+extension Provisioner {
+    /// `provisioner render --out DIR`: the whole rendered tree, laid out as target paths.
+    struct Render: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Render every boot config into DIR, laid out as target paths (DIR/etc/dnsmasq.d/…)."
+        )
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: ArgumentHelp("Where to write the tree.", valueName: "DIR"))
+        var out: String
+
+        func run() throws {
+            let config = try global.loadConfig()
+            let applier = try global.applier(config)
+            let result = try applier.renderer.render(try global.bootSite(config, try global.openRegistry()))
+            for file in result.files {
+                let path = out + file.path
+                try FileSystem.makeDirectory((path as NSString).deletingLastPathComponent)
+                try FileSystem.writeAtomically(file.contents, to: path, mode: file.mode)
+            }
+            for w in result.warnings { FileHandle.standardError.write(Data("provisioner: warning: \(w)\n".utf8)) }
+            emit("rendered \(result.files.count) files into \(out)\n")
+        }
+    }
+}
