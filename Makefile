@@ -11,7 +11,11 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #   libsqlite3-dev  the registry (GRDB links the system libsqlite3)
 #   sqlite3         tests dump the registry with the real sqlite3 tool
 #   python3         benchmark driver
-DEB_PACKAGES := libsqlite3-dev sqlite3 python3
+#   dnsmasq-base    DHCP + TFTP server (configs are checked with dnsmasq --test)
+#   pxelinux syslinux-common ipxe   boot loaders copied into the TFTP root
+#   busybox         udhcpc and tftp clients of the network tests
+#   iproute2        network namespaces of the network tests
+DEB_PACKAGES := libsqlite3-dev sqlite3 python3 dnsmasq-base pxelinux syslinux-common ipxe busybox iproute2
 
 .PHONY: all deps build build-release test bench demo demo-down install clean
 

@@ -79,6 +79,10 @@ let badInputs: [BadInput] = [
         let home = try Home()
         try home.run(["node", "add", "n1", "--mac", "02:00:00:00:00:0a", "--ip", "10.0.0.10"])
         try home.run(["node", "add", "n2", "--mac", "02:00:00:00:00:0b"])
+        // Applied, so rendered boot files exist and must stay as they are too.
+        let applied = try home.run(["apply"])
+        try #require(applied.status == 0, "\(applied.stderr)")
+        #expect(FileManager.default.fileExists(atPath: home.dir + "/dhcp-hosts/n1.conf"))
         var args = input.args
         for (name, contents) in input.files {
             let path = try home.file(name, contents)

@@ -1,0 +1,157 @@
+import Foundation
+import Testing
+
+/// A private network for one test: a server and a client namespace joined by
+/// a veth pair, no uplink. Removed on `close()`.
+final class TestNetwork {
+    let id = String(UUID().uuidString.prefix(6)).lowercased()
+    var server: String { "pvs-\(id)" }
+    var client: String { "pvc-\(id)" }
+    var serverIf: String { "pv\(id)s" }
+    var clientIf: String { "pv\(id)c" }
+    private var pidFiles: [String] = []
+
+    static var unavailableReason: String? {
+        if getuid() != 0 { return "needs root to create network namespaces" }
+        if !FileManager.default.isExecutableFile(atPath: "/usr/sbin/ip") && !FileManager.default.isExecutableFile(atPath: "/sbin/ip") && !FileManager.default.isExecutableFile(atPath: "/usr/bin/ip") { return "needs iproute2" }
+        return nil
+    }
+
+    init(serverIP: String, prefix: Int) throws {
+        try sh("ip netns add \(server) && ip netns add \(client)")
+        try sh("ip link add \(serverIf) netns \(server) type veth peer name \(clientIf) netns \(client)")
+        try sh("ip -n \(server) addr add \(serverIP)/\(prefix) dev \(serverIf) && ip -n \(server) addr add fd99:\(id.prefix(4))::1/64 dev \(serverIf) nodad")
+        try sh("ip -n \(server) link set lo up && ip -n \(server) link set \(serverIf) up && ip -n \(client) link set lo up && ip -n \(client) link set \(clientIf) up")
+    }
+
+    /// Runs `command` in a namespace and waits for it.
+    @discardableResult
+    func exec(_ ns: String, _ command: String) throws -> CLI.Result {
+        try runProcess("/bin/sh", ["-c", "ip netns exec \(ns) \(command)"])
+    }
+
+    /// Starts a daemon in a namespace (it forks and writes `pidFile`); killed on close.
+    func startDaemon(_ ns: String, _ command: String, pidFile: String) throws {
+        try sh("ip netns exec \(ns) \(command)")
+        pidFiles.append(pidFile)
+    }
+
+    func close() {
+        for f in pidFiles {
+            if let text = try? String(contentsOfFile: f, encoding: .utf8), let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                kill(pid, SIGTERM)
+                _ = waitFor(5) { kill(pid, 0) != 0 }
+            }
+        }
+        _ = try? sh("ip netns pids \(server) | xargs -r kill; ip netns pids \(client) | xargs -r kill; sleep 0.2; ip netns del \(server); ip netns del \(client)")
+    }
+
+    @discardableResult
+    func sh(_ command: String) throws -> CLI.Result {
+        let r = try runProcess("/bin/sh", ["-c", command], env: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"])
+        guard r.status == 0 else { throw TestFailure("\(command): \(r.stderr)") }
+        return r
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
+
+/// Waits until `condition` holds, for at most `seconds`.
+func waitFor(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if try condition() { return true }
+        usleep(100_000)
+    }
+    return try condition()
+}
+
+@Suite(.serialized) struct NetnsDHCPTests {
+    /// The applied config runs in the real dnsmasq; a real DHCP client with a
+    /// registered MAC gets exactly its hostname, IP and boot file; TFTP serves
+    /// pxelinux and that MAC's config; a node added while dnsmasq runs gets its
+    /// address with dnsmasq never restarted.
+    @Test(.enabled(if: TestNetwork.unavailableReason == nil, "\(TestNetwork.unavailableReason ?? "")"))
+    func realDnsmasqServesRegisteredNodes() throws {
+        let net = try TestNetwork(serverIP: "10.99.0.1", prefix: 24)
+        defer { net.close() }
+        let home = try Home(["--interface", net.serverIf, "--server-ip", "10.99.0.1", "--subnet", "10.99.0.0/24", "--dhcp-range", "10.99.0.200-10.99.0.220"])
+        try #require(try home.run(["node", "add", "n1", "--mac", "02:99:00:00:00:01"]).status == 0)
+        let apply = try home.run(["apply"])
+        try #require(apply.status == 0, "\(apply.stderr)")
+        let run = home.dir + "/run/provisioner"
+        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        let pidFile = run + "/dnsmasq.pid"
+        try net.startDaemon(net.server, "dnsmasq --conf-file=\(home.dir)/etc/dnsmasq.d/provisioner.conf --pid-file=\(pidFile) --log-facility=\(run)/dnsmasq.log", pidFile: pidFile)
+        try #require(waitFor(10) { FileManager.default.fileExists(atPath: pidFile) }, "dnsmasq did not start: \(log(run))")
+        let pid = try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let lease1 = try dhcp(net, mac: "02:99:00:00:00:01", home: home)
+        #expect(lease1["ip"] == "10.99.0.2", "\(lease1) \(log(run))")
+        #expect(lease1["hostname"] == "n1")
+        #expect(lease1["boot_file"] == "pxelinux.0")
+        #expect(lease1["siaddr"] == "10.99.0.1")
+
+        // TFTP: the boot loader and this MAC's pxelinux config, byte for byte.
+        let got = home.dir + "/got"
+        var r = try net.exec(net.client, "busybox tftp -g -r pxelinux.0 -l \(got) 10.99.0.1")
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(FileManager.default.contents(atPath: got) == FileManager.default.contents(atPath: "/usr/lib/PXELINUX/pxelinux.0"))
+        r = try net.exec(net.client, "busybox tftp -g -r pxelinux.cfg/01-02-99-00-00-00-01 -l \(got) 10.99.0.1")
+        #expect(r.status == 0, "\(r.stderr)")
+        let cfg = try String(contentsOfFile: got, encoding: .utf8)
+        #expect(cfg.contains("BOOTIF=01-02-99-00-00-00-01") && cfg.contains("nfsroot=10.99.0.1:"))
+
+        // A node added while dnsmasq runs: its own files only, no restart.
+        let add = try home.run(["node", "add", "n2", "--mac", "02:99:00:00:00:02"])
+        #expect(add.status == 0 && add.stdout.contains("boot files: 3 written"), "\(add.stdout)\(add.stderr)")
+        let lease2 = try dhcp(net, mac: "02:99:00:00:00:02", home: home)
+        #expect(lease2["ip"] == "10.99.0.3", "\(lease2) \(log(run))")
+        #expect(lease2["hostname"] == "n2")
+        #expect(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines) == pid)
+        #expect(kill(pid_t(pid) ?? 0, 0) == 0, "dnsmasq still running")
+
+        // An unregistered MAC gets a dynamic address, not a node's.
+        let unknown = try dhcp(net, mac: "02:99:00:00:00:77", home: home)
+        #expect(unknown["ip"]?.hasPrefix("10.99.0.2") == true && unknown["ip"] != "10.99.0.2", "\(unknown)")
+        #expect(unknown["hostname"] == nil)
+
+        // The whole tree still matches what a full apply would write.
+        let dry = try home.run(["apply", "--dry-run", "--json"])
+        #expect(dry.stdout.contains("\"changed\" : 0") && dry.stdout.contains("\"added\" : 0") && dry.stdout.contains("\"removed\" : 0"), "\(dry.stdout)")
+    }
+
+    /// Runs busybox udhcpc with `mac` in the client namespace; returns what the server answered.
+    func dhcp(_ net: TestNetwork, mac: String, home: Home) throws -> [String: String] {
+        try net.exec(net.client, "ip addr flush dev \(net.clientIf)")
+        try net.exec(net.client, "ip link set \(net.clientIf) down")
+        try net.exec(net.client, "ip link set \(net.clientIf) address \(mac)")
+        try net.exec(net.client, "ip link set \(net.clientIf) up")
+        let out = home.dir + "/lease-\(mac.replacingOccurrences(of: ":", with: ""))"
+        let script = home.dir + "/udhcpc.sh"
+        try """
+            #!/bin/sh
+            [ "$1" = bound ] || exit 0
+            ip addr add "$ip/${mask:-24}" dev "$interface"
+            { echo "ip=$ip"; [ -n "$hostname" ] && echo "hostname=$hostname"; echo "boot_file=$boot_file"; echo "siaddr=$siaddr"; } > "\(out)"
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        let r = try net.exec(net.client, "busybox udhcpc -i \(net.clientIf) -n -q -f -t 6 -T 1 -O hostname -s \(script)")
+        guard r.status == 0, let text = try? String(contentsOfFile: out, encoding: .utf8) else {
+            throw TestFailure("udhcpc got no lease for \(mac): \(r.stderr)")
+        }
+        var fields: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            let kv = line.split(separator: "=", maxSplits: 1)
+            if kv.count == 2 { fields[String(kv[0])] = String(kv[1]) }
+        }
+        return fields
+    }
+
+    func log(_ run: String) -> String {
+        (try? String(contentsOfFile: run + "/dnsmasq.log", encoding: .utf8)).map { String($0.suffix(2000)) } ?? "(no dnsmasq log)"
+    }
+}

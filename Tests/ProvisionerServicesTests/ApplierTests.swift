@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+import ProvisionerCore
+@testable import ProvisionerServices
+
+@Suite struct ApplierTests {
+    @Test func applyWritesOnlyChangesAndIncrementalMatchesFull() throws {
+        let root = try makeTempDir("apply")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let config = try tempSiteConfig(root)
+        let applier = Applier(config: config, templates: try loadTemplates())
+        let n1 = try node("n1", "02:00:00:00:00:01", "10.0.0.2"), n2 = try node("n2", "02:00:00:00:00:02", "10.0.0.3")
+        var site = BootSite(config: config, nodes: [n1, n2], generations: ["default": "g1"])
+
+        let first = try applier.plan(site)
+        #expect(first.count(.add) == first.entries.count && first.count(.add) > 10)
+        try applier.execute(first)
+        #expect(try applier.plan(site).isEmpty, "a second apply has nothing to do")
+        #expect(applier.siteIsApplied)
+
+        // A third node, incrementally: exactly its three files.
+        let n3 = try node("n3", "02:00:00:00:00:03", "10.0.0.4")
+        let add = try applier.nodePlan([(old: nil, new: n3)], site: site)
+        #expect(add.entries.map(\.kind) == [.add, .add, .add])
+        try applier.execute(add)
+        site.nodes.append(n3)
+        #expect(try applier.plan(site).isEmpty, "incremental add wrote what a full apply would")
+
+        // Renamed and re-MACed: old files go, new files come.
+        var n3b = n3
+        n3b.hostname = try Hostname(parsing: "n3b")
+        n3b.mac = try MACAddress(parsing: "02:00:00:00:00:33")
+        let change = try applier.nodePlan([(old: n3, new: n3b)], site: site)
+        #expect(change.count(.add) == 3 && change.count(.remove) == 3)
+        try applier.execute(change)
+        site.nodes[2] = n3b
+        #expect(try applier.plan(site).isEmpty)
+
+        // A node removed behind the back of the files: a full apply removes its files,
+        // and leaves a foreign file in the same directory alone.
+        try "keep me\n".write(toFile: root + "/tftp/pxelinux.cfg/custom-menu", atomically: true, encoding: .utf8)
+        site.nodes.removeFirst()
+        let cleanup = try applier.plan(site)
+        #expect(Set(cleanup.entries.filter { $0.kind == .remove }.map(\.path)) == Set(Paths.node(n1, config)))
+        try applier.execute(cleanup)
+        #expect(FileManager.default.fileExists(atPath: root + "/tftp/pxelinux.cfg/custom-menu"))
+        #expect(!FileManager.default.fileExists(atPath: Paths.node(n1, config)[0]))
+    }
+
+    @Test func aConfigDnsmasqRejectsLeavesEveryLiveFileAsItWas() throws {
+        let root = try makeTempDir("reject")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let config = try tempSiteConfig(root)
+        let good = Applier(config: config, templates: try loadTemplates())
+        let site = BootSite(config: config, nodes: [try node("n1", "02:00:00:00:00:01", "10.0.0.2")])
+        try good.execute(try good.plan(site))
+        let before = snapshot(root)
+
+        // Same templates, but the dnsmasq one gains a line dnsmasq rejects, and a node file changes too.
+        var texts: [String: String] = [:]
+        let dir = repoRoot + "/templates"
+        for name in Templates.required { texts[name] = try String(contentsOfFile: "\(dir)/\(name).mustache", encoding: .utf8) }
+        texts[TemplateName.dnsmasqConf.rawValue]! += "dhcp-rnage=oops\n"
+        texts[TemplateName.dhcpHost.rawValue]! += "# changed\n"
+        let bad = Applier(config: config, templates: try Templates(texts: texts))
+        let plan = try bad.plan(site)
+        #expect(plan.count(.change) == 2)
+        do {
+            try bad.execute(plan)
+            Issue.record("dnsmasq accepted a bad option")
+        } catch let e as SystemError {
+            #expect(e.description.contains("provisioner.conf would be rejected by dnsmasq"), "\(e)")
+            #expect(e.description.contains("line"), "dnsmasq's own reason: \(e)")
+        }
+        #expect(snapshot(root) == before, "nothing written")
+    }
+
+    @Test func bulkApplyOfManyNodes() throws {
+        let root = try makeTempDir("bulk")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let config = try tempSiteConfig(root)
+        let applier = Applier(config: config, templates: try loadTemplates())
+        var nodes: [Node] = []
+        for i in 1...150 { nodes.append(try node("n\(i)", String(format: "02:00:00:00:01:%02x", i), "10.0.0.\(i + 1)")) }
+        let plan = try applier.plan(BootSite(config: config, nodes: nodes))
+        try applier.execute(plan)
+        #expect(FileSystem.list(config.hostsDir).count == 150)
+        #expect(FileSystem.list(config.hostsDir).allSatisfy { !$0.hasPrefix(".") }, "no temp file left behind")
+        #expect(try applier.plan(BootSite(config: config, nodes: nodes)).isEmpty)
+    }
+}
