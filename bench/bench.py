@@ -105,6 +105,7 @@ def main():
     ap.add_argument("--adds", type=int, default=31)
     a = ap.parse_args()
     root = tempfile.mkdtemp(prefix="provisioner-bench-")
+    os.chmod(root, 0o755)  # dnsmasq drops to its own user and must reach the TFTP root
     try:
         csv = os.path.join(root, "nodes.csv")
         with open(csv, "w") as f:

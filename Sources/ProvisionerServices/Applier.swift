@@ -84,28 +84,10 @@ public struct Applier: Sendable {
         }
     }
 
-    /// Writes every added or changed file through a temp file and a rename.
-    /// Many files: one file-system sync before the renames instead of one fsync each.
+    /// Writes every added or changed file atomically, then removes what goes.
     func write(_ plan: ApplyPlan) throws {
-        let writes = plan.entries.filter { $0.contents != nil }
-        var dirs = Set<String>()
-        for e in writes { dirs.insert((e.path as NSString).deletingLastPathComponent) }
-        for dir in dirs.sorted() { try FileSystem.makeDirectory(dir) }
-        let bulk = writes.count > 16
-        var temps: [(String, String)] = []
-        temps.reserveCapacity(writes.count)
-        do {
-            for e in writes {
-                temps.append((try FileSystem.writeTemp(e.contents ?? Data(), for: e.path, mode: e.mode, sync: !bulk), e.path))
-            }
-        } catch {
-            for (tmp, _) in temps { unlink(tmp) }
-            throw error
-        }
-        if bulk { FileSystem.syncFileSystems() }
-        for (tmp, path) in temps { try FileSystem.commit(tmp, to: path) }
+        try FileSystem.writeAll(plan.entries.compactMap { e in e.contents.map { (path: e.path, contents: $0, mode: e.mode) } })
         for e in plan.entries where e.kind == .remove { try FileSystem.remove(e.path) }
-        for dir in dirs { FileSystem.syncDirectory(of: dir + "/.") }
     }
 
     /// Tells the running services about what changed; returns what was done.

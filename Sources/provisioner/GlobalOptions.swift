@@ -72,8 +72,9 @@ struct NodeFiles {
     private(set) var actions: [String] = []
 
     init(_ global: GlobalOptions, _ config: SiteConfig, skip: Bool) throws {
-        let applier = try global.applier(config)
-        self.applier = (!skip && applier.siteIsApplied) ? applier : nil
+        // Templates are loaded only when there is a live site to write into.
+        let applied = !skip && FileManager.default.fileExists(atPath: Paths.dnsmasqConf(config))
+        self.applier = applied ? try global.applier(config) : nil
         self.generations = Generations.active(config)
     }
 

@@ -19,11 +19,7 @@ extension Provisioner {
             let config = try global.loadConfig()
             let applier = try global.applier(config)
             let result = try applier.renderer.render(try global.bootSite(config, try global.openRegistry()))
-            for file in result.files {
-                let path = out + file.path
-                try FileSystem.makeDirectory((path as NSString).deletingLastPathComponent)
-                try FileSystem.writeAtomically(file.contents, to: path, mode: file.mode)
-            }
+            try FileSystem.writeAll(result.files.map { (path: out + $0.path, contents: Data($0.contents.utf8), mode: $0.mode) })
             for w in result.warnings { FileHandle.standardError.write(Data("provisioner: warning: \(w)\n".utf8)) }
             emit("rendered \(result.files.count) files into \(out)\n")
         }
