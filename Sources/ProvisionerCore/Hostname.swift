@@ -39,16 +39,7 @@ public struct Hostname: Hashable, Comparable, Sendable, CustomStringConvertible 
     public static func < (a: Hostname, b: Hostname) -> Bool { a.value < b.value }
 }
 
-extension Hostname: Codable {
-    public init(from decoder: any Decoder) throws {
-        try self.init(parsing: try decoder.singleValueContainer().decode(String.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(value)
-    }
-}
+extension Hostname: TextValue {}
 
 /// The name of a boot profile: lowercase letters, digits, `-` and `_`, up to 32.
 public struct ProfileName: Hashable, Comparable, Sendable, CustomStringConvertible {
@@ -80,13 +71,4 @@ public struct ProfileName: Hashable, Comparable, Sendable, CustomStringConvertib
     public static func < (a: ProfileName, b: ProfileName) -> Bool { a.value < b.value }
 }
 
-extension ProfileName: Codable {
-    public init(from decoder: any Decoder) throws {
-        try self.init(parsing: try decoder.singleValueContainer().decode(String.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(value)
-    }
-}
+extension ProfileName: TextValue {}

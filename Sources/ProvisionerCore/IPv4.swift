@@ -6,7 +6,12 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
 
     /// Four decimal octets, 0–255, no leading zeros (so `010` is never read as octal).
     /// - Throws: `ValidationError` with `field` as the field name.
-    public init(parsing text: String, field: String = "IP address") throws(ValidationError) {
+    public init(parsing text: String) throws(ValidationError) {
+        try self.init(parsing: text, field: "IP address")
+    }
+
+    /// The same, naming the field in errors (e.g. `server_ip`).
+    public init(parsing text: String, field: String) throws(ValidationError) {
         func fail(_ reason: String) -> ValidationError {
             ValidationError(field: field, value: text, reason: reason)
         }
@@ -38,16 +43,7 @@ public struct IPv4Address: Hashable, Comparable, Sendable, CustomStringConvertib
     public static func < (a: IPv4Address, b: IPv4Address) -> Bool { a.value < b.value }
 }
 
-extension IPv4Address: Codable {
-    public init(from decoder: any Decoder) throws {
-        try self.init(parsing: try decoder.singleValueContainer().decode(String.self))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(description)
-    }
-}
+extension IPv4Address: TextValue {}
 
 /// An IPv4 subnet in CIDR form, e.g. `10.0.0.0/24`.
 public struct IPv4Subnet: Hashable, Sendable, CustomStringConvertible {

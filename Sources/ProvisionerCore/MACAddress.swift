@@ -66,17 +66,7 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
     public static func < (a: MACAddress, b: MACAddress) -> Bool { a.value < b.value }
 }
 
-extension MACAddress: Codable {
-    public init(from decoder: any Decoder) throws {
-        let text = try decoder.singleValueContainer().decode(String.self)
-        try self.init(parsing: text)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(description)
-    }
-}
+extension MACAddress: TextValue {}
 
 @inline(__always)
 func hexValue(_ c: UInt8) -> UInt8? {
