@@ -13,11 +13,6 @@ public struct IPAllocator: Sendable {
         self.cursor = config.subnet.firstHost.value
     }
 
-    /// Marks `ip` as taken.
-    public mutating func reserve(_ ip: IPv4Address) { used.insert(ip.value) }
-
-    public func isUsed(_ ip: IPv4Address) -> Bool { used.contains(ip.value) }
-
     /// The next free static address, reserved; nil when the pool is exhausted.
     public mutating func next() -> IPv4Address? {
         var v = cursor

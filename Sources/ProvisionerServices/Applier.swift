@@ -47,20 +47,20 @@ public struct Applier: Sendable {
     /// The plan for node changes: write each node's new files, remove the ones it no longer has.
     /// - Throws: `TemplateError`.
     public func nodePlan(_ changes: [(old: Node?, new: Node?)], site: BootSite) throws -> ApplyPlan {
-        var wanted: [(path: String, contents: Data, mode: UInt16)] = []
-        var oldPaths: [String] = []
-        for change in changes {
-            if let new = change.new {
-                wanted += try renderer.renderNode(new, site: site).map { (path: $0.path, contents: Data($0.contents.utf8), mode: $0.mode) }
-            }
-            if let old = change.old { oldPaths += Paths.node(old, config) }
-        }
+        let wanted = try renderer.renderNodes(changes.compactMap(\.new), site: site)
+            .map { (path: $0.path, contents: Data($0.contents.utf8), mode: $0.mode) }
+        let oldPaths = changes.compactMap(\.old).flatMap { Paths.node($0, config) }
         return ApplyPlan.compute(wanted: wanted, ownedDirs: [], removals: oldPaths)
     }
 
     /// True once the site has been applied (its dnsmasq config exists): only
     /// then do node commands write their own files.
-    public var siteIsApplied: Bool { FileManager.default.fileExists(atPath: Paths.dnsmasqConf(config)) }
+    public var siteIsApplied: Bool { Self.isApplied(config) }
+
+    /// The same check without an applier (no templates loaded).
+    public static func isApplied(_ config: SiteConfig) -> Bool {
+        FileManager.default.fileExists(atPath: Paths.dnsmasqConf(config))
+    }
 
     /// Validates, then writes, then reloads. Nothing is written when a check fails.
     /// - Throws: `SystemError` naming the file and the reason.
@@ -105,8 +105,7 @@ public struct Applier: Sendable {
             if let pid = dnsmasq.reloadHosts() { actions.append("dnsmasq (pid \(pid)) reloaded its host entries (SIGHUP)") }
         }
         if plan.entries.contains(where: { $0.path == config.ganeshaConfig }),
-           let data = FileSystem.read(config.runDir + "/ganesha.pid"),
-           let pid = pid_t(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)), kill(pid, 0) == 0 {
+           let pid = ProcessRunner.livePID(fromFile: config.runDir + "/ganesha.pid") {
             kill(pid, SIGHUP)
             actions.append("nfs-ganesha (pid \(pid)) reloaded its exports (SIGHUP)")
         }

@@ -30,12 +30,7 @@ public struct DnsmasqService: Sendable {
     }
 
     /// The pid of the running dnsmasq, if its pid file names a live process.
-    public func runningPID() -> pid_t? {
-        guard let data = FileSystem.read(pidFile),
-              let pid = pid_t(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
-              pid > 0, kill(pid, 0) == 0 else { return nil }
-        return pid
-    }
+    public func runningPID() -> pid_t? { ProcessRunner.livePID(fromFile: pidFile) }
 
     /// SIGHUP: dnsmasq re-reads its host entries (and forgets removed ones).
     /// - Returns: the pid signalled, or nil when dnsmasq is not running.

@@ -18,6 +18,14 @@ public enum ProcessRunner {
         return nil
     }
 
+    /// The pid in `pidFile`, if it names a live process.
+    public static func livePID(fromFile pidFile: String) -> pid_t? {
+        guard let data = FileSystem.read(pidFile),
+              let pid = pid_t(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
+              pid > 0, kill(pid, 0) == 0 else { return nil }
+        return pid
+    }
+
     /// - Throws: `SystemError` when the program cannot be started.
     public static func run(_ executable: String, _ arguments: [String]) throws -> Output {
         let p = Process()

@@ -70,8 +70,8 @@ extension Registry {
             added.reserveCapacity(specs.count)
             for spec in specs {
                 func conflict(_ message: String) -> ConflictError { ConflictError(message, location: spec.location) }
-                if let holder = taken.hostnames[spec.hostname] {
-                    throw conflict(holder == spec.hostname.value ? "hostname \(spec.hostname) is already registered" : "hostname \(spec.hostname) is already registered")
+                if taken.hostnames[spec.hostname] != nil {
+                    throw conflict("hostname \(spec.hostname) is already registered")
                 }
                 if let mac = spec.mac, let holder = taken.macs[mac] {
                     throw conflict("MAC address \(mac) is already registered to \(holder)")

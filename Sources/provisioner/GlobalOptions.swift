@@ -73,7 +73,7 @@ struct NodeFiles {
 
     init(_ global: GlobalOptions, _ config: SiteConfig, skip: Bool) throws {
         // Templates are loaded only when there is a live site to write into.
-        let applied = !skip && FileManager.default.fileExists(atPath: Paths.dnsmasqConf(config))
+        let applied = !skip && Applier.isApplied(config)
         self.applier = applied ? try global.applier(config) : nil
         self.generations = Generations.active(config)
     }

@@ -57,11 +57,16 @@ public struct Renderer: Sendable {
         return RenderResult(files: files, warnings: warnings)
     }
 
-    /// One node's files: its DHCP host entry, pxelinux config and iPXE script.
-    /// A node without a MAC (waiting for discovery) has none.
+    /// The given nodes' files: each one's DHCP host entry, pxelinux config and
+    /// iPXE script (none for a node without a MAC, waiting for discovery).
+    /// The site context is built once for the whole batch.
     /// - Throws: `TemplateError`.
-    public func renderNode(_ node: Node, site: BootSite) throws -> [RenderedFile] {
-        try renderNode(node, SiteContext(site))
+    public func renderNodes(_ nodes: [Node], site: BootSite) throws -> [RenderedFile] {
+        let ctx = SiteContext(site)
+        var files: [RenderedFile] = []
+        files.reserveCapacity(3 * nodes.count)
+        for node in nodes { files += try renderNode(node, ctx) }
+        return files
     }
 
     func renderNode(_ node: Node, _ ctx: SiteContext) throws -> [RenderedFile] {
