@@ -6,14 +6,24 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "provisioner", targets: ["provisioner"]),
+        .executable(name: "node-controller", targets: ["node-controller"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
     ],
     targets: [
+        // System libraries used for real (see ../shared/LAB-NOTES.md).
+        .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+        .systemLibrary(name: "CNFS", pkgConfig: "libnfs", providers: [.apt(["libnfs-dev"])]),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+
+        // The JSON contract between serve and the node controllers. No dependencies.
+        .target(name: "ProvisionerAPI"),
         // Domain types, validation, allocation, parsing and rendering. No I/O.
         .target(
             name: "ProvisionerCore",
@@ -30,10 +40,24 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        // Adapters to the system (files, processes, dnsmasq) and the apply pipeline.
+        // Adapters to the system (files, processes, dnsmasq, ganesha, mmdebstrap,
+        // libarchive, libnfs) and the apply and image pipelines.
         .target(
             name: "ProvisionerServices",
-            dependencies: ["ProvisionerCore"]
+            dependencies: ["ProvisionerCore", "CArchive", "CNFS"]
+        ),
+        // `provisioner serve`: the HTTP server (boot scripts, images, API,
+        // status page, metrics) and the supervisor of dnsmasq, rpcbind and ganesha.
+        .target(
+            name: "ProvisionerServer",
+            dependencies: [
+                "ProvisionerAPI",
+                "ProvisionerCore",
+                "ProvisionerStore",
+                "ProvisionerServices",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         // The operator's CLI: wiring only.
         .executableTarget(
@@ -42,12 +66,31 @@ let package = Package(
                 "ProvisionerCore",
                 "ProvisionerStore",
                 "ProvisionerServices",
+                "ProvisionerServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        // The node controller's logic: identity, libvirt capacity and domains, the server client.
+        .target(
+            name: "NodeControllerKit",
+            dependencies: ["ProvisionerAPI", "CLibvirt"]
+        ),
+        // Runs on every booted node (built with --static-swift-stdlib for the image).
+        .executableTarget(
+            name: "node-controller",
+            dependencies: ["NodeControllerKit"]
         ),
         .testTarget(name: "ProvisionerCoreTests", dependencies: ["ProvisionerCore"]),
         .testTarget(name: "ProvisionerStoreTests", dependencies: ["ProvisionerStore"]),
         .testTarget(name: "ProvisionerServicesTests", dependencies: ["ProvisionerServices", "ProvisionerCore"]),
+        .testTarget(
+            name: "ProvisionerServerTests",
+            dependencies: [
+                "ProvisionerServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(name: "NodeControllerKitTests", dependencies: ["NodeControllerKit"]),
         .testTarget(name: "ProvisionerCLITests", dependencies: ["ProvisionerCore", "provisioner"]),
     ],
     swiftLanguageModes: [.v6]

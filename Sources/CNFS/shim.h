@@ -1,0 +1,4 @@
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <nfsc/libnfs.h>

@@ -1,0 +1,2 @@
+/// The node controller: identity, libvirt capacity and domains, the client of `provisioner serve`.
+public enum NodeControllerKit {}

@@ -1,0 +1,163 @@
+/// The wire contract between `provisioner serve` and the node controllers:
+/// JSON bodies of the enrollment and heartbeat endpoints. No dependencies, so
+/// the static node controller carries it cheaply.
+///
+/// Flow: a booted node POSTs `EnrollRequest` to `/api/v1/enroll` with the
+/// per-node token from its kernel command line (`provisioner.token=`); the
+/// server checks token, MAC and source IP and answers `EnrollResponse` with a
+/// credential. The node then POSTs `Heartbeat` to `/api/v1/heartbeat` every
+/// `heartbeatSeconds` (with jitter) with `Authorization: Bearer <credential>`;
+/// the answer carries the instance commands for that node. A 401 on a
+/// heartbeat means "enroll again" (e.g. after a server restart).
+public enum NodeAPI {
+    public static let enrollPath = "/api/v1/enroll"
+    public static let heartbeatPath = "/api/v1/heartbeat"
+    /// Largest request body the server accepts on these endpoints.
+    public static let maxBodyBytes = 64 * 1024
+}
+
+/// What a node can run: Eucalyptus' `ncDescribeResource`, plus why not.
+public struct NodeCapacity: Codable, Sendable, Equatable {
+    public var coresMax: Int
+    public var coresFree: Int
+    public var memoryMiBMax: Int
+    public var memoryMiBFree: Int
+    public var diskMiBMax: Int
+    public var diskMiBFree: Int
+    /// "kvm", "qemu-tcg" or "none".
+    public var hypervisor: String
+    /// Hardware virtualization usable by libvirt (KVM).
+    public var hardwareVirtualization: Bool
+    /// Why hardware virtualization is not usable, when it is not.
+    public var hardwareVirtualizationReason: String?
+    /// libvirt's version, e.g. "9.0.0"; nil when libvirt is not reachable.
+    public var libvirtVersion: String?
+
+    public init(coresMax: Int, coresFree: Int, memoryMiBMax: Int, memoryMiBFree: Int, diskMiBMax: Int, diskMiBFree: Int, hypervisor: String, hardwareVirtualization: Bool, hardwareVirtualizationReason: String?, libvirtVersion: String?) {
+        self.coresMax = coresMax
+        self.coresFree = coresFree
+        self.memoryMiBMax = memoryMiBMax
+        self.memoryMiBFree = memoryMiBFree
+        self.diskMiBMax = diskMiBMax
+        self.diskMiBFree = diskMiBFree
+        self.hypervisor = hypervisor
+        self.hardwareVirtualization = hardwareVirtualization
+        self.hardwareVirtualizationReason = hardwareVirtualizationReason
+        self.libvirtVersion = libvirtVersion
+    }
+}
+
+/// A VM instance as the node controller sees it.
+public struct InstanceStatus: Codable, Sendable, Equatable {
+    public var id: String
+    /// "pending", "running", "shutoff", "crashed", "terminated", "failed".
+    public var state: String
+    public var vcpus: Int
+    public var memoryMiB: Int
+    public var message: String?
+
+    public init(id: String, state: String, vcpus: Int, memoryMiB: Int, message: String? = nil) {
+        self.id = id
+        self.state = state
+        self.vcpus = vcpus
+        self.memoryMiB = memoryMiB
+        self.message = message
+    }
+}
+
+/// What the server asks a node to run.
+public struct InstanceSpec: Codable, Sendable, Equatable {
+    public var id: String
+    public var vcpus: Int
+    public var memoryMiB: Int
+    /// Direct kernel boot (paths or URLs the node can read), or a disk image.
+    public var kernel: String?
+    public var initrd: String?
+    public var cmdline: String?
+    public var disk: String?
+
+    public init(id: String, vcpus: Int, memoryMiB: Int, kernel: String? = nil, initrd: String? = nil, cmdline: String? = nil, disk: String? = nil) {
+        self.id = id
+        self.vcpus = vcpus
+        self.memoryMiB = memoryMiB
+        self.kernel = kernel
+        self.initrd = initrd
+        self.cmdline = cmdline
+        self.disk = disk
+    }
+}
+
+public struct EnrollRequest: Codable, Sendable, Equatable {
+    /// The boot MAC, lowercase colon form.
+    public var mac: String
+    public var hostname: String
+    public var ip: String
+    /// The per-node token from the kernel command line.
+    public var token: String
+    /// "<image>/<generation>" from `provisioner.image=`.
+    public var image: String?
+    public var capacity: NodeCapacity
+    public var instances: [InstanceStatus]
+    /// Boot-relative seconds (from /proc/uptime) at enrollment.
+    public var uptimeSeconds: Double?
+    public var controllerVersion: String
+
+    public init(mac: String, hostname: String, ip: String, token: String, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], uptimeSeconds: Double?, controllerVersion: String) {
+        self.mac = mac
+        self.hostname = hostname
+        self.ip = ip
+        self.token = token
+        self.image = image
+        self.capacity = capacity
+        self.instances = instances
+        self.uptimeSeconds = uptimeSeconds
+        self.controllerVersion = controllerVersion
+    }
+}
+
+public struct EnrollResponse: Codable, Sendable, Equatable {
+    /// The registered hostname of this node.
+    public var hostname: String
+    /// Bearer credential for heartbeats; valid until the server restarts or the node re-enrolls.
+    public var credential: String
+    public var heartbeatSeconds: Double
+
+    public init(hostname: String, credential: String, heartbeatSeconds: Double) {
+        self.hostname = hostname
+        self.credential = credential
+        self.heartbeatSeconds = heartbeatSeconds
+    }
+}
+
+public struct Heartbeat: Codable, Sendable, Equatable {
+    public var capacity: NodeCapacity
+    public var instances: [InstanceStatus]
+    /// Strictly increasing per credential; a replayed or stale sequence is rejected.
+    public var sequence: Int
+
+    public init(capacity: NodeCapacity, instances: [InstanceStatus], sequence: Int) {
+        self.capacity = capacity
+        self.instances = instances
+        self.sequence = sequence
+    }
+}
+
+public struct HeartbeatResponse: Codable, Sendable, Equatable {
+    /// Instances this node must run (start those it does not have).
+    public var run: [InstanceSpec]
+    /// Instance ids to terminate.
+    public var terminate: [String]
+    public var heartbeatSeconds: Double
+
+    public init(run: [InstanceSpec] = [], terminate: [String] = [], heartbeatSeconds: Double) {
+        self.run = run
+        self.terminate = terminate
+        self.heartbeatSeconds = heartbeatSeconds
+    }
+}
+
+/// The body of every 4xx/5xx answer of the API.
+public struct APIError: Codable, Sendable, Equatable {
+    public var error: String
+    public init(error: String) { self.error = error }
+}

@@ -1,0 +1,2 @@
+import NodeControllerKit
+print("node-controller")
