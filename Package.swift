@@ -30,6 +30,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The SQLite node registry (GRDB over the system libsqlite3).
@@ -44,7 +45,10 @@ let package = Package(
         // libarchive, libnfs) and the apply and image pipelines.
         .target(
             name: "ProvisionerServices",
-            dependencies: ["ProvisionerCore", "CArchive", "CNFS"]
+            dependencies: [
+                "ProvisionerCore", "CArchive", "CNFS",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
         ),
         // `provisioner serve`: the HTTP server (boot scripts, images, API,
         // status page, metrics) and the supervisor of dnsmasq, rpcbind and ganesha.

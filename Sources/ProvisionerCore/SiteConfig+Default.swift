@@ -73,6 +73,13 @@ extension SiteConfig {
           exports_dir: \(d.systemRoot)/etc/exports.d
           ganesha_config: \(d.systemRoot)/etc/ganesha/provisioner.conf
           run_dir: \(d.systemRoot)/run/provisioner
+          # apt packages and built roots, so an unchanged image rebuilds without downloading.
+          cache: \(d.home)/cache
+
+        # The NFS server of the node roots: auto (the kernel's where it has nfsd,
+        # else nfs-ganesha), kernel, ganesha or none.
+        nfs:
+          server: auto
 
         # Where node images come from.
         debian:

@@ -1,6 +1,18 @@
 import Yams
 
 /// How the provisioner's DHCP server takes part on the node network.
+/// Which NFS server exports the node roots.
+public enum NFSServerKind: String, Codable, Sendable, CaseIterable {
+    /// The kernel server where the kernel has nfsd, else nfs-ganesha.
+    case auto
+    /// The kernel server (`/etc/exports.d`, `exportfs -ra`).
+    case kernel
+    /// nfs-ganesha (VFS FSAL) with rpcbind, run by `provisioner serve`.
+    case ganesha
+    /// None: something else exports the images (or nodes do not boot from them).
+    case none
+}
+
 public enum DHCPMode: String, Codable, Sendable, CaseIterable {
     /// It hands out addresses: static per node, plus a dynamic range for unknown machines.
     case authoritative
@@ -45,8 +57,12 @@ public struct SiteConfig: Equatable, Sendable {
     public var ganeshaConfig: String
     /// Pid files, leases and sockets of the services the provisioner runs.
     public var runDir: String
+    /// Caches that make rebuilds cheap: apt packages and built roots.
+    public var cacheDir: String
     /// Send router advertisements on the interface, so iPXE does not wait for IPv6.
     public var routerAdvertisements: Bool
+    /// Which NFS server `provisioner serve` runs for the images.
+    public var nfsServer: NFSServerKind
     public var mirror: String
     public var suite: String
     public var architecture: String
@@ -144,7 +160,13 @@ extension SiteConfig {
         self.exportsDir = try Self.checkPath(paths.exports_dir ?? "/etc/exports.d", "paths.exports_dir")
         self.ganeshaConfig = try Self.checkPath(paths.ganesha_config ?? "/etc/ganesha/provisioner.conf", "paths.ganesha_config")
         self.runDir = try Self.checkPath(paths.run_dir ?? "/run/provisioner", "paths.run_dir")
+        self.cacheDir = try Self.checkPath(paths.cache ?? "/var/cache/provisioner", "paths.cache")
         self.routerAdvertisements = dhcp.router_advertisements ?? true
+        let nfs = raw.nfs?.server ?? "auto"
+        guard let kind = NFSServerKind(rawValue: nfs) else {
+            throw ValidationError(field: "nfs.server", value: nfs, reason: "expected auto, kernel, ganesha or none")
+        }
+        self.nfsServer = kind
         let debian = raw.debian ?? RawSiteConfig.Debian()
         let mirror = try required(debian.mirror, "debian.mirror")
         try Self.checkURL(mirror, "debian.mirror")
@@ -260,6 +282,7 @@ struct RawSiteConfig: Decodable {
         var exports_dir: String?
         var ganesha_config: String?
         var run_dir: String?
+        var cache: String?
     }
     struct Debian: Decodable {
         var mirror: String?
@@ -276,6 +299,8 @@ struct RawSiteConfig: Decodable {
     var dhcp: DHCP?
     var http: HTTP?
     var paths: Paths?
+    struct NFS: Decodable { var server: String? }
+    var nfs: NFS?
     var debian: Debian?
     var profiles: [String: RawProfile]?
 }

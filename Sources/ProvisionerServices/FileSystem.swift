@@ -103,7 +103,7 @@ public enum FileSystem {
         }
     }
 
-    static func syncDirectory(of path: String) {
+    public static func syncDirectory(of path: String) {
         let dfd = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 { fsync(dfd); close(dfd) }
     }
@@ -118,6 +118,51 @@ public enum FileSystem {
     /// - Throws: `SystemError` for any other failure.
     public static func remove(_ path: String) throws {
         if unlink(path) != 0 && errno != ENOENT { throw SystemError("removing \(path): \(errnoText())") }
+    }
+
+    /// Copies a file atomically (temp + fsync + rename), with `mode`.
+    /// - Throws: `SystemError` naming the file.
+    public static func copyFile(_ source: String, to path: String, mode: UInt16) throws {
+        guard let data = read(source) else { throw SystemError("copying \(source): cannot read it") }
+        try writeAtomically(data, to: path, mode: mode)
+    }
+
+    /// Removes a directory tree: first detaches anything mounted inside it (a
+    /// killed mmdebstrap can leave /proc and /sys mounted in its root), then
+    /// removes it without following symlinks or crossing into another file
+    /// system. A tree already gone is fine.
+    /// - Throws: `SystemError`.
+    public static func removeTree(_ path: String) throws {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        let real = (path as NSString).resolvingSymlinksInPath
+        for mount in mountPoints(under: real).sorted(by: { $0.count > $1.count }) {
+            umount2(mount, Int32(MNT_DETACH))
+        }
+        let r = try ProcessRunner.run("/bin/rm", ["-rf", "--one-file-system", "--", path])
+        if r.status != 0 { throw SystemError("removing \(path): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
+    }
+
+    /// Mount points at or below `dir`, from /proc/self/mountinfo.
+    static func mountPoints(under dir: String) -> [String] {
+        let info = String(decoding: read("/proc/self/mountinfo") ?? Data(), as: UTF8.self)
+        return info.split(separator: "\n").compactMap { line -> String? in
+            let fields = line.split(separator: " ")
+            guard fields.count > 4 else { return nil }
+            // Octal escapes (\040 for a space) as the kernel writes them.
+            let point = String(fields[4]).replacingOccurrences(of: "\\040", with: " ")
+            return point == dir || point.hasPrefix(dir + "/") ? point : nil
+        }
+    }
+
+    /// Bytes available on the file system holding `path`
+    /// (or its nearest existing parent).
+    public static func freeBytes(at path: String) -> Int64? {
+        var p = path
+        while !p.isEmpty, !FileManager.default.fileExists(atPath: p) { p = (p as NSString).deletingLastPathComponent }
+        var s = statvfs()
+        guard statvfs(p.isEmpty ? "/" : p, &s) == 0 else { return nil }
+        return Int64(s.f_bavail) * Int64(s.f_frsize)
     }
 
     /// The names in a directory; empty when it does not exist.

@@ -7,17 +7,7 @@ public enum TemplateLoader {
     /// `<prefix>/share/provisioner/templates` beside the binary, or the source
     /// tree's `templates/` above the binary (a development build).
     public static func locate(explicit: String? = nil) -> String? {
-        let marker = "/" + TemplateName.dnsmasqConf.rawValue + ".mustache"
-        var candidates: [String] = []
-        if let explicit { return explicit }
-        if let env = ProcessInfo.processInfo.environment["PROVISIONER_TEMPLATES"], !env.isEmpty { return env }
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        candidates.append(dir.deletingLastPathComponent().appendingPathComponent("share/provisioner/templates").path)
-        for _ in 0..<6 {
-            candidates.append(dir.appendingPathComponent("templates").path)
-            dir = dir.deletingLastPathComponent()
-        }
-        return candidates.first { FileManager.default.fileExists(atPath: $0 + marker) }
+        Resources.locate("templates", marker: TemplateName.dnsmasqConf.rawValue + ".mustache", env: "PROVISIONER_TEMPLATES", explicit: explicit)
     }
 
     /// Reads every `*.mustache` under `dir`, named by relative path without the extension.
@@ -33,5 +23,47 @@ public enum TemplateLoader {
             throw TemplateError(template: name, message: "missing from \(dir)")
         }
         return try Templates(texts: texts)
+    }
+}
+
+/// Finds what the provisioner ships beside its binary: templates, the image
+/// customization (`rootfs/`), the node-controller binary.
+public enum Resources {
+    /// `explicit`, then `$env`, then `<prefix>/share/provisioner/<name>` (an
+    /// installed binary in `<prefix>/bin`), then `<name>` in a directory above
+    /// the binary (a development build inside the source tree). A candidate
+    /// counts only if `<candidate>/<marker>` exists.
+    public static func locate(_ name: String, marker: String, env: String, explicit: String? = nil) -> String? {
+        if let explicit { return explicit }
+        if let value = ProcessInfo.processInfo.environment[env], !value.isEmpty { return value }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var candidates = [dir.deletingLastPathComponent().appendingPathComponent("share/provisioner/\(name)").path]
+        for _ in 0..<6 {
+            candidates.append(dir.appendingPathComponent(name).path)
+            dir = dir.deletingLastPathComponent()
+        }
+        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/" + marker) }
+    }
+
+    /// The `rootfs/` customization tree.
+    public static func rootfs(explicit: String? = nil) -> String? {
+        locate("rootfs", marker: "hooks/customize.sh", env: "PROVISIONER_ROOTFS", explicit: explicit)
+    }
+
+    /// The node-controller binary to install into images: `explicit`,
+    /// $PROVISIONER_NODE_CONTROLLER, `<prefix>/lib/provisioner/node-controller`,
+    /// or the static build of the source tree (`.build-nc/release/node-controller`,
+    /// made by `make node-controller`).
+    public static func nodeController(explicit: String? = nil) -> String? {
+        if let explicit { return explicit }
+        if let value = ProcessInfo.processInfo.environment["PROVISIONER_NODE_CONTROLLER"], !value.isEmpty { return value }
+        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var candidates = [bin.deletingLastPathComponent().appendingPathComponent("lib/provisioner/node-controller").path]
+        var dir = bin
+        for _ in 0..<6 {
+            candidates.append(dir.appendingPathComponent(".build-nc/release/node-controller").path)
+            dir = dir.deletingLastPathComponent()
+        }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 }

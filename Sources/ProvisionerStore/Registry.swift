@@ -110,6 +110,43 @@ enum Schema {
                 CREATE INDEX audit_subject ON audit(subject);
                 """)
         },
+        // What serve learns at run time: each node's boot and heartbeats,
+        // machines that PXE-booted unregistered, and VM instances.
+        { db in
+            try db.execute(sql: """
+                CREATE TABLE node_status (
+                    node_id INTEGER PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
+                    image TEXT,
+                    boot_started TEXT,
+                    phases TEXT NOT NULL DEFAULT '{}',
+                    capacity TEXT,
+                    instances TEXT,
+                    last_heartbeat TEXT,
+                    enrolled_at TEXT
+                );
+                CREATE TABLE discovered (
+                    mac TEXT PRIMARY KEY NOT NULL,
+                    ip TEXT,
+                    first_seen TEXT NOT NULL,
+                    last_seen TEXT NOT NULL,
+                    seen INTEGER NOT NULL DEFAULT 1,
+                    via TEXT NOT NULL
+                );
+                CREATE TABLE instances (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    node_id INTEGER REFERENCES nodes(id) ON DELETE SET NULL,
+                    type TEXT NOT NULL,
+                    vcpus INTEGER NOT NULL,
+                    memory_mib INTEGER NOT NULL,
+                    spec TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    desired TEXT NOT NULL,
+                    message TEXT,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL
+                );
+                """)
+        },
     ]
 
     static func migrate(_ queue: DatabaseQueue) throws {

@@ -57,7 +57,15 @@ extension GlobalOptions {
 
     /// Everything a render reads, from the config, the registry and the images.
     func bootSite(_ config: SiteConfig, _ registry: Registry) throws -> BootSite {
-        BootSite(config: config, nodes: try registry.nodes(), generations: Generations.active(config))
+        BootSite(config: config, nodes: try registry.nodes(), generations: Generations.active(config), secret: try clusterSecret())
+    }
+
+    var secretPath: String { homeDir + "/cluster.secret" }
+
+    /// The cluster secret behind the per-node enrollment tokens: 32 random
+    /// bytes in `<home>/cluster.secret` (0600), made on first use.
+    func clusterSecret() throws -> [UInt8] {
+        try ClusterSecret.load(path: secretPath)
     }
 }
 
@@ -67,6 +75,7 @@ extension GlobalOptions {
 struct NodeFiles {
     let applier: Applier?
     let generations: [String: String]
+    let secret: [UInt8]?
     private(set) var written = 0
     private(set) var removed = 0
     private(set) var actions: [String] = []
@@ -76,12 +85,13 @@ struct NodeFiles {
         let applied = !skip && Applier.isApplied(config)
         self.applier = applied ? try global.applier(config) : nil
         self.generations = Generations.active(config)
+        self.secret = applied ? try global.clusterSecret() : nil
     }
 
     /// Writes the files of the changed nodes, or throws (and the transaction rolls back).
     mutating func apply(_ changes: [NodeChangeRecord]) throws {
         guard let applier else { return }
-        let site = BootSite(config: applier.config, nodes: [], generations: generations)
+        let site = BootSite(config: applier.config, nodes: [], generations: generations, secret: secret)
         let plan = try applier.nodePlan(changes.map { (old: $0.old, new: $0.new) }, site: site)
         let report = try applier.execute(plan)
         written += report.plan.count(.add) + report.plan.count(.change)

@@ -4,11 +4,15 @@ public struct BootSite: Sendable {
     public var nodes: [Node]
     /// Image name → its active generation id; an image without one boots nothing.
     public var generations: [String: String]
+    /// The cluster secret the per-node enrollment tokens are made from; nil
+    /// renders no token (nodes then cannot enroll).
+    public var secret: [UInt8]?
 
-    public init(config: SiteConfig, nodes: [Node], generations: [String: String] = [:]) {
+    public init(config: SiteConfig, nodes: [Node], generations: [String: String] = [:], secret: [UInt8]? = nil) {
         self.config = config
         self.nodes = nodes
         self.generations = generations
+        self.secret = secret
     }
 }
 
@@ -153,6 +157,9 @@ struct SiteContext {
             "provisioner.server=\(values["http_url"] as? String ?? "")",
             "provisioner.image=\(profile.image)/\(generation)",
         ]
+        if let secret = site.secret, let mac = node.mac {
+            args.append("provisioner.token=\(NodeToken.make(secret: secret, mac: mac))")
+        }
         args += profile.kernelArgs
         v["hostname"] = node.hostname.value
         v["mac"] = mac

@@ -1,0 +1,73 @@
+import Foundation
+import Hummingbird
+import Logging
+import ProvisionerCore
+import ProvisionerServices
+import ProvisionerStore
+
+/// `provisioner serve` as one supervised service: preflight, the boot
+/// daemons, the HTTP server, the lost-node sweep and the dnsmasq config
+/// watch; on SIGTERM or SIGINT everything it started is stopped.
+public struct ServeRunner: Sendable {
+    public var state: ServeState
+    public var daemons: BootDaemons
+    public var host: String
+    public var port: Int
+
+    public init(state: ServeState, daemons: BootDaemons, host: String, port: Int) {
+        self.state = state
+        self.daemons = daemons
+        self.host = host
+        self.port = port
+    }
+
+    /// Runs until SIGTERM/SIGINT.
+    /// - Throws: `SystemError` when a preflight check fails or a daemon does not come up (nothing is left running).
+    public func run() async throws {
+        let logger = state.logger
+        if let problem = daemons.preflight(httpPort: port) { throw SystemError("cannot start: \(problem)") }
+        let sup = Supervisor(logger: logger)
+        do {
+            try daemons.start(sup, logger: logger)
+        } catch {
+            sup.stopAll()
+            throw error
+        }
+        defer { sup.stopAll() }
+        let app = buildApplication(state, host: host, port: port)
+        logger.info("serving http://\(host):\(port) (boot scripts, images, node API, status page, metrics)")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await app.runService() }
+            group.addTask { await housekeeping(sup) }
+            // runService returns on SIGTERM/SIGINT (graceful shutdown); then stop the rest.
+            try await group.next()
+            group.cancelAll()
+        }
+        logger.info("shutting down: stopping the daemons")
+    }
+
+    /// Every heartbeat interval: mark silent nodes lost; restart dnsmasq when
+    /// its main config changed (host entries need no restart: dnsmasq reads
+    /// new files in dhcp-hostsdir, and node commands SIGHUP it).
+    func housekeeping(_ sup: Supervisor) async {
+        let conf = Paths.dnsmasqConf(state.config)
+        var stamp = Self.mtime(conf)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(max(0.5, state.heartbeatSeconds)))
+            if Task.isCancelled { return }
+            state.sweepLost()
+            let now = Self.mtime(conf)
+            if now != stamp {
+                stamp = now
+                state.logger.notice("\(conf) changed: restarting dnsmasq")
+                sup.signal("dnsmasq", SIGTERM)
+            }
+        }
+    }
+
+    static func mtime(_ path: String) -> Int {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return 0 }
+        return Int(st.st_mtim.tv_sec) * 1_000_000_000 + Int(st.st_mtim.tv_nsec)
+    }
+}

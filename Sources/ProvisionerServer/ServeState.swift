@@ -1,0 +1,96 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import Synchronization
+import ProvisionerAPI
+import ProvisionerCore
+import ProvisionerServices
+import ProvisionerStore
+
+/// The request context of serve: Hummingbird's, plus the client's address
+/// (boot scripts and the node API check it against the node's IP).
+public struct ServeContext: RequestContext, RemoteAddressRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let remoteAddress: SocketAddress?
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// The client's IPv4 address, when it has one.
+    var clientIP: IPv4Address? {
+        guard let ip = remoteAddress?.ipAddress else { return nil }
+        let v4 = ip.hasPrefix("::ffff:") ? String(ip.dropFirst(7)) : ip
+        return try? IPv4Address(parsing: v4)
+    }
+}
+
+/// Counters for /metrics.
+public struct ServeMetrics: Sendable {
+    public var httpBytes: Int = 0
+    public var httpRequests: Int = 0
+    public var boots: Int = 0
+    public var enrollments: Int = 0
+    public var rejected: Int = 0
+    public var heartbeats: Int = 0
+}
+
+/// What every handler shares: the site, the registry, the secret, the
+/// heartbeat credentials handed out since start, the counters.
+public final class ServeState: Sendable {
+    public let config: SiteConfig
+    public let registry: Registry
+    public let secret: [UInt8]
+    public let heartbeatSeconds: Double
+    /// Heartbeats missed before a node is lost.
+    public let lostAfterBeats: Double
+    public let logger: Logger
+    /// Seconds since the epoch, for timestamps; injectable for tests.
+    let clock: @Sendable () -> Date
+
+    struct Credential: Sendable { var hostname: Hostname; var ip: IPv4Address; var sequence: Int }
+    let credentials = Mutex<[String: Credential]>([:])
+    let counters = Mutex(ServeMetrics())
+
+    public init(config: SiteConfig, registry: Registry, secret: [UInt8], heartbeatSeconds: Double = 5, lostAfterBeats: Double = 3,
+                logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.config = config
+        self.registry = registry
+        self.secret = secret
+        self.heartbeatSeconds = heartbeatSeconds
+        self.lostAfterBeats = lostAfterBeats
+        self.logger = logger
+        self.clock = clock
+    }
+
+    public var metrics: ServeMetrics { counters.withLock { $0 } }
+    func count(_ body: (inout ServeMetrics) -> Void) { counters.withLock { body(&$0) } }
+
+    /// ISO 8601 UTC with milliseconds: sorts as text, and phases a few ms apart stay apart.
+    func now() -> String { Timestamp.iso(clock()) }
+
+    /// Whether the node API must see requests from the node's own address:
+    /// in proxy mode the site's DHCP server chooses addresses, so it cannot.
+    var checksSourceIP: Bool { config.dhcpMode == .authoritative }
+
+    /// Marks lost the nodes that missed `lostAfterBeats` heartbeats.
+    public func sweepLost() {
+        let before = Timestamp.iso(clock().addingTimeInterval(-heartbeatSeconds * lostAfterBeats))
+        if let lost = try? registry.markLost(heartbeatBefore: before, now: now()), !lost.isEmpty {
+            logger.warning("lost (no heartbeat for \(Int(heartbeatSeconds * lostAfterBeats)) s): \(lost.joined(separator: ", "))")
+        }
+    }
+}
+
+/// Timestamps as serve writes them.
+public enum Timestamp {
+    public static func iso(_ d: Date) -> String {
+        d.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    public static func parse(_ s: String) -> Date? {
+        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(s)) ?? (try? Date.ISO8601FormatStyle().parse(s))
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import ProvisionerAPI
+import ProvisionerCore
+import ProvisionerStore
+
+/// Per-phase durations of a node's current boot: each phase's time since the
+/// one before it, in boot order.
+public func phaseDurations(_ s: NodeStatus) -> [(phase: String, seconds: Double)] {
+    guard let start = s.bootStarted.flatMap(Timestamp.parse) else { return [] }
+    var last = start
+    var out: [(String, Double)] = []
+    for p in BootPhase.order {
+        guard let t = s.phases[p].flatMap(Timestamp.parse) else { continue }
+        out.append((p, max(0, t.timeIntervalSince(last))))
+        last = t
+    }
+    return out
+}
+
+/// The last phase reached and its time.
+func lastPhase(_ s: NodeStatus) -> (String, String)? {
+    BootPhase.order.reversed().first { s.phases[$0] != nil }.map { ($0, s.phases[$0] ?? "") }
+}
+
+func html(_ s: String) -> String {
+    var o = ""
+    for c in s {
+        switch c {
+        case "<": o += "&lt;"
+        case ">": o += "&gt;"
+        case "&": o += "&amp;"
+        case "\"": o += "&quot;"
+        case "'": o += "&#39;"
+        default: o.append(c)
+        }
+    }
+    return o
+}
+
+/// `GET /`: nodes, state, last boot phase, image, capacity; discovered MACs. Refreshes itself.
+func statusPage(_ state: ServeState) throws -> Response {
+    let nodes = try state.registry.statuses()
+    let discovered = try state.registry.discovered()
+    var counts: [NodeState: Int] = [:]
+    for n in nodes { counts[n.state, default: 0] += 1 }
+    var rows = ""
+    for n in nodes {
+        let cap = n.capacity.flatMap { try? JSONDecoder().decode(NodeCapacity.self, from: Data($0.utf8)) }
+        let phase = lastPhase(n).map { "\($0.0) at \($0.1)" } ?? "-"
+        let durations = phaseDurations(n).map { "\($0.phase) \(String(format: "%.1f", $0.seconds))s" }.joined(separator: " → ")
+        rows += """
+            <tr class="\(n.state.rawValue)"><td>\(html(n.hostname))</td><td><code>\(html(n.mac ?? "-"))</code></td><td>\(html(n.ip))</td>\
+            <td class="state">\(n.state.rawValue)</td><td>\(html(n.image ?? "-"))</td><td>\(html(phase))</td><td>\(html(durations))</td>\
+            <td>\(cap.map { "\($0.coresFree)/\($0.coresMax) cores, \($0.memoryMiBFree)/\($0.memoryMiBMax) MiB, \(html($0.hypervisor))" } ?? "-")</td>\
+            <td>\(html(n.lastHeartbeat ?? "-"))</td></tr>
+
+            """
+    }
+    var disc = ""
+    for d in discovered {
+        disc += "<tr><td><code>\(html(d.mac))</code></td><td>\(html(d.ip ?? "-"))</td><td>\(html(d.firstSeen))</td><td>\(html(d.lastSeen))</td><td>\(d.seen)</td></tr>\n"
+    }
+    let summary = NodeState.allCases.compactMap { s in counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
+    let page = """
+        <!doctype html>
+        <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
+        <title>Provisioner: \(nodes.count) nodes</title>
+        <style>
+        body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+        table{border-collapse:collapse;width:100%;margin-bottom:2em}
+        th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #ddd;font-size:.92em}
+        th{background:#f4f4f4}
+        td.state{font-weight:600}
+        tr.ready td.state{color:#17803d} tr.lost td.state{color:#b42318} tr.booting td.state{color:#b54708}
+        tr.enrolled td.state{color:#175cd3}
+        .muted{color:#777}
+        </style></head><body>
+        <h1>Provisioner</h1>
+        <p>\(nodes.count) nodes: \(html(summary.isEmpty ? "none" : summary)). Server \(state.config.serverIP), \
+        DHCP \(state.config.dhcpMode.rawValue) on \(html(state.config.interface)). <span class="muted">Refreshes every 5 s.</span></p>
+        <h2>Nodes</h2>
+        <table><thead><tr><th>Hostname</th><th>MAC</th><th>IP</th><th>State</th><th>Image</th><th>Last boot phase</th>\
+        <th>Phase durations</th><th>Capacity (free/max)</th><th>Last heartbeat</th></tr></thead>
+        <tbody>
+        \(rows.isEmpty ? "<tr><td colspan=9 class=muted>No nodes registered.</td></tr>" : rows)</tbody></table>
+        <h2>Discovered machines</h2>
+        <p class="muted">PXE-booted with a MAC that is not registered. Register one with <code>provisioner node accept MAC --hostname NAME</code>.</p>
+        <table><thead><tr><th>MAC</th><th>IP</th><th>First seen</th><th>Last seen</th><th>Times</th></tr></thead>
+        <tbody>
+        \(disc.isEmpty ? "<tr><td colspan=5 class=muted>None.</td></tr>" : disc)</tbody></table>
+        </body></html>
+
+        """
+    return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: page)))
+}
+
+/// `GET /metrics` in Prometheus' text format.
+func metricsResponse(_ state: ServeState) throws -> Response {
+    let nodes = try state.registry.statuses()
+    let m = state.metrics
+    var out = "# HELP provisioner_nodes Nodes by state.\n# TYPE provisioner_nodes gauge\n"
+    for s in NodeState.allCases {
+        out += "provisioner_nodes{state=\"\(s.rawValue)\"} \(nodes.filter { $0.state == s }.count)\n"
+    }
+    let discovered = try state.registry.discovered().count
+    out += """
+        # HELP provisioner_discovered_machines Machines that PXE-booted unregistered.
+        # TYPE provisioner_discovered_machines gauge
+        provisioner_discovered_machines \(discovered)
+        # HELP provisioner_boots_total Boots started (PXE DHCP answers) since serve started.
+        # TYPE provisioner_boots_total counter
+        provisioner_boots_total \(m.boots)
+        # HELP provisioner_enrollments_total Successful enrollments since serve started.
+        # TYPE provisioner_enrollments_total counter
+        provisioner_enrollments_total \(m.enrollments)
+        # HELP provisioner_heartbeats_total Accepted heartbeats since serve started.
+        # TYPE provisioner_heartbeats_total counter
+        provisioner_heartbeats_total \(m.heartbeats)
+        # HELP provisioner_rejected_total Refused boot-script and node API requests.
+        # TYPE provisioner_rejected_total counter
+        provisioner_rejected_total \(m.rejected)
+        # HELP provisioner_http_requests_total HTTP requests served.
+        # TYPE provisioner_http_requests_total counter
+        provisioner_http_requests_total \(m.httpRequests)
+        # HELP provisioner_http_bytes_total HTTP response bytes served (Content-Length).
+        # TYPE provisioner_http_bytes_total counter
+        provisioner_http_bytes_total \(m.httpBytes)
+
+        """
+    return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: out)))
+}

@@ -1,0 +1,139 @@
+import Foundation
+import Logging
+import ProvisionerServices
+
+/// One daemon the supervisor owns.
+public struct DaemonSpec: Sendable {
+    public var name: String
+    public var argv: [String]
+    /// stdout and stderr go here (appended).
+    public var logFile: String
+    /// Restart it when it dies (not while stopping).
+    public var restart: Bool
+    /// Written by the supervisor with the child's pid (for SIGHUP by node commands).
+    public var pidFile: String?
+
+    public init(name: String, argv: [String], logFile: String, restart: Bool = true, pidFile: String? = nil) {
+        self.name = name
+        self.argv = argv
+        self.logFile = logFile
+        self.restart = restart
+        self.pidFile = pidFile
+    }
+}
+
+/// Starts daemons as child processes, restarts them when they die (with a
+/// growing delay), and stops them all on shutdown: SIGTERM, then SIGKILL
+/// after a grace period. Each child is waited for on its own thread, so
+/// nothing blocks the server's event loops.
+public final class Supervisor: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pids: [String: pid_t] = [:]
+    private var restarts: [String: Int] = [:]
+    private var stopping = false
+    private let logger: Logger
+
+    public init(logger: Logger) { self.logger = logger }
+
+    /// The live pid of a daemon.
+    public func pid(_ name: String) -> pid_t? { lock.withLock { pids[name] } }
+
+    /// How many times a daemon was restarted.
+    public func restartCount(_ name: String) -> Int { lock.withLock { restarts[name] ?? 0 } }
+
+    /// Starts a daemon and keeps it running.
+    /// - Throws: `SystemError` when it cannot be started at all.
+    public func start(_ spec: DaemonSpec) throws {
+        let pid = try spawn(spec)
+        lock.withLock { pids[spec.name] = pid }
+        logger.info("started \(spec.name) (pid \(pid)): \(spec.argv.joined(separator: " "))")
+        let thread = Thread { [weak self] in self?.watch(spec, pid: pid) }
+        thread.name = "supervise-\(spec.name)"
+        thread.start()
+    }
+
+    private func watch(_ spec: DaemonSpec, pid firstPID: pid_t) {
+        var pid = firstPID
+        var delay = 1.0
+        while true {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            let how = (status & 0x7f) == 0 ? "exited with status \((status >> 8) & 0xff)" : "was killed by signal \(status & 0x7f)"
+            let stop: Bool = lock.withLock {
+                if pids[spec.name] == pid { pids[spec.name] = nil }
+                return stopping
+            }
+            if stop { logger.info("\(spec.name) (pid \(pid)) stopped"); return }
+            logger.error("\(spec.name) (pid \(pid)) \(how); see \(spec.logFile)")
+            guard spec.restart else { return }
+            Thread.sleep(forTimeInterval: delay)
+            delay = min(delay * 2, 10)
+            if lock.withLock({ stopping }) { return }
+            do {
+                pid = try spawn(spec)
+                lock.withLock { pids[spec.name] = pid; restarts[spec.name, default: 0] += 1 }
+                logger.warning("restarted \(spec.name) (pid \(pid))")
+            } catch {
+                logger.error("cannot restart \(spec.name): \(error)")
+                return
+            }
+        }
+    }
+
+    private func spawn(_ spec: DaemonSpec) throws -> pid_t {
+        let logFD = open(spec.logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        guard logFD >= 0 else { throw SystemError("opening \(spec.logFile): \(String(cString: strerror(errno)))") }
+        defer { close(logFD) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, logFD, 1)
+        posix_spawn_file_actions_adddup2(&actions, logFD, 2)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        // Default signal handling and mask in the child, whatever the server set.
+        var all = sigset_t()
+        sigfillset(&all)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        var pid: pid_t = 0
+        var cargs: [UnsafeMutablePointer<CChar>?] = spec.argv.map { strdup($0) } + [nil]
+        defer { for p in cargs { free(p) } }
+        let rc = posix_spawn(&pid, spec.argv[0], &actions, &attr, &cargs, environ)
+        guard rc == 0 else { throw SystemError("starting \(spec.name) (\(spec.argv[0])): \(String(cString: strerror(rc)))") }
+        if let pidFile = spec.pidFile { try? FileSystem.writeAtomically("\(pid)\n", to: pidFile) }
+        return pid
+    }
+
+    /// Sends a signal to a daemon (e.g. SIGHUP to reload).
+    @discardableResult
+    public func signal(_ name: String, _ sig: Int32) -> Bool {
+        guard let pid = pid(name) else { return false }
+        return kill(pid, sig) == 0
+    }
+
+    /// Stops every daemon: SIGTERM, then SIGKILL after `grace` seconds; returns when all are gone.
+    public func stopAll(grace: Double = 5) {
+        let children: [(String, pid_t)] = lock.withLock {
+            stopping = true
+            return pids.map { ($0.key, $0.value) }
+        }
+        for (name, pid) in children {
+            logger.info("stopping \(name) (pid \(pid))")
+            kill(pid, SIGTERM)
+        }
+        let deadline = Date().addingTimeInterval(grace)
+        while Date() < deadline, lock.withLock({ !pids.isEmpty }) { Thread.sleep(forTimeInterval: 0.05) }
+        for (name, pid) in lock.withLock({ pids.map { ($0.key, $0.value) } }) {
+            logger.warning("\(name) (pid \(pid)) ignored SIGTERM; killing it")
+            kill(pid, SIGKILL)
+        }
+        let hard = Date().addingTimeInterval(5)
+        while Date() < hard, lock.withLock({ !pids.isEmpty }) { Thread.sleep(forTimeInterval: 0.05) }
+    }
+}

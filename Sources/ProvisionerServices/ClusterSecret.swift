@@ -1,0 +1,35 @@
+import Foundation
+
+/// The cluster secret file: 32 random bytes as hex, mode 0600.
+public enum ClusterSecret {
+    /// Reads the secret, creating it (atomically, 0600) when missing.
+    /// - Throws: `SystemError` when it cannot be read, made, or is malformed.
+    public static func load(path: String) throws -> [UInt8] {
+        if let data = FileSystem.read(path) {
+            let hex = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard hex.count == 64, let bytes = decodeHex(hex) else { throw SystemError("\(path) is not a cluster secret (64 hex digits)") }
+            return bytes
+        }
+        var rng = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &rng) }
+        let hex = bytes.map { String(format: "%02x", $0) }.joined()
+        try FileSystem.makeDirectory((path as NSString).deletingLastPathComponent)
+        // Publish with link(2), which never replaces: if another process made
+        // one first, both use that one.
+        let tmp = "\(path).tmp-\(getpid())"
+        let tmpFile = try FileSystem.writeTemp(Data((hex + "\n").utf8), for: tmp, mode: 0o600, sync: true)
+        defer { unlink(tmpFile) }
+        if link(tmpFile, path) != 0 && errno != EEXIST { throw SystemError("creating \(path): \(errnoText())") }
+        return try load(path: path)
+    }
+
+    static func decodeHex(_ s: String) -> [UInt8]? {
+        var out: [UInt8] = []
+        var it = s.makeIterator()
+        while let a = it.next(), let b = it.next() {
+            guard let byte = UInt8(String([a, b]), radix: 16) else { return nil }
+            out.append(byte)
+        }
+        return out
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import GRDB
+import ProvisionerCore
+
+/// What serve learned about a node at run time: its current boot, its
+/// capacity and heartbeats.
+public struct NodeStatus: Codable, Sendable, Equatable {
+    public var hostname: String
+    public var mac: String?
+    public var ip: String
+    public var state: NodeState
+    /// "<image>/<generation>" the node booted (from its enrollment).
+    public var image: String?
+    /// When the current boot started (its first DHCP answer).
+    public var bootStarted: String?
+    /// Boot phase → ISO time, for the current boot.
+    public var phases: [String: String]
+    /// JSON of the node's last capacity report (NodeCapacity), if any.
+    public var capacity: String?
+    /// JSON of the node's instances ([InstanceStatus]), if any.
+    public var instances: String?
+    public var lastHeartbeat: String?
+    public var enrolledAt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case hostname, mac, ip, state, image, phases, capacity, instances
+        case bootStarted = "boot_started"
+        case lastHeartbeat = "last_heartbeat"
+        case enrolledAt = "enrolled_at"
+    }
+}
+
+/// A machine that PXE-booted with a MAC the registry does not know.
+public struct DiscoveredMachine: Codable, Sendable, Equatable {
+    public var mac: String
+    public var ip: String?
+    public var firstSeen: String
+    public var lastSeen: String
+    public var seen: Int
+    /// What saw it: "dhcp" or "ipxe".
+    public var via: String
+
+    enum CodingKeys: String, CodingKey {
+        case mac, ip, seen, via
+        case firstSeen = "first_seen"
+        case lastSeen = "last_seen"
+    }
+}
+
+/// The order of a boot's phases, for durations.
+public enum BootPhase {
+    public static let order = ["dhcp", "dhcp-ipxe", "ipxe", "kernel", "initrd", "dhcp-initramfs", "enrolled"]
+}
+
+extension Registry {
+    static let statusSQL = """
+        SELECT n.hostname, n.mac, n.ip, n.state, s.image, s.boot_started, s.phases, s.capacity, s.instances, s.last_heartbeat, s.enrolled_at
+        FROM nodes n LEFT JOIN node_status s ON s.node_id = n.id
+        """
+
+    static func status(_ row: Row) -> NodeStatus {
+        let phasesJSON: String = row[6] ?? "{}"
+        let phases = (try? JSONDecoder().decode([String: String].self, from: Data(phasesJSON.utf8))) ?? [:]
+        return NodeStatus(
+            hostname: row[0], mac: row[1], ip: IPv4Address(UInt32(truncatingIfNeeded: row[2] as Int64)).description,
+            state: NodeState(rawValue: row[3]) ?? .registered, image: row[4], bootStarted: row[5], phases: phases,
+            capacity: row[7], instances: row[8], lastHeartbeat: row[9], enrolledAt: row[10])
+    }
+
+    /// Every node with its run-time status, by hostname.
+    public func statuses() throws -> [NodeStatus] {
+        try read { db in try Row.fetchAll(db, sql: Self.statusSQL + " ORDER BY n.hostname").map(Self.status) }
+    }
+
+    /// One node's status, by hostname or MAC.
+    public func status(_ key: String) throws -> NodeStatus? {
+        try read { db in
+            guard let node = try Self.find(db, key) else { return nil }
+            return try Row.fetchOne(db, sql: Self.statusSQL + " WHERE n.hostname = ?", arguments: [node.hostname.value]).map(Self.status)
+        }
+    }
+
+    /// Records a boot event of the machine with `mac` at `now`. A `dhcp`
+    /// event from the PXE firmware starts a new boot (phases reset, state
+    /// `booting`). An unknown MAC lands in the discovery queue instead.
+    /// - Returns: the node's hostname, or nil when the MAC is unknown.
+    @discardableResult
+    public func recordBootEvent(mac: MACAddress, ip: String?, phase: String, now: String, newBoot: Bool = false) throws -> String? {
+        try write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT id, hostname, state FROM nodes WHERE mac = ?", arguments: [mac.description]) else {
+                try db.execute(sql: """
+                    INSERT INTO discovered (mac, ip, first_seen, last_seen, seen, via) VALUES (?, ?, ?, ?, 1, ?)
+                    ON CONFLICT(mac) DO UPDATE SET ip = coalesce(excluded.ip, ip), last_seen = excluded.last_seen, seen = seen + 1
+                    """, arguments: [mac.description, ip, now, now, phase])
+                return nil
+            }
+            let id: Int64 = row[0]
+            try db.execute(sql: "INSERT OR IGNORE INTO node_status (node_id) VALUES (?)", arguments: [id])
+            var phases: [String: String] = [:]
+            if !newBoot, let json = try String.fetchOne(db, sql: "SELECT phases FROM node_status WHERE node_id = ?", arguments: [id]) {
+                phases = (try? JSONDecoder().decode([String: String].self, from: Data(json.utf8))) ?? [:]
+            }
+            phases[phase] = now
+            let json = String(decoding: try JSONEncoder().encode(phases), as: UTF8.self)
+            if newBoot {
+                try db.execute(sql: "UPDATE node_status SET phases = ?, boot_started = ? WHERE node_id = ?", arguments: [json, now, id])
+                try db.execute(sql: "UPDATE nodes SET state = 'booting', updated_at = ? WHERE id = ?", arguments: [now, id])
+            } else {
+                try db.execute(sql: "UPDATE node_status SET phases = ? WHERE node_id = ?", arguments: [json, id])
+            }
+            return row[1]
+        }
+    }
+
+    /// The node registered with this MAC, if any.
+    public func node(mac: MACAddress) throws -> Node? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.nodeColumns) FROM nodes WHERE mac = ?", arguments: [mac.description]).map(Self.node)
+        }
+    }
+
+    /// The node registered with this IP, if any.
+    public func node(ip: IPv4Address) throws -> Node? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Self.nodeColumns) FROM nodes WHERE ip = ?", arguments: [Int64(ip.value)]).map(Self.node)
+        }
+    }
+
+    /// Marks a node enrolled: its image, capacity and instances, the `enrolled` phase.
+    public func recordEnrollment(hostname: Hostname, image: String?, capacity: String, instances: String, now: String) throws {
+        try write { db in
+            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM nodes WHERE hostname = ?", arguments: [hostname.value]) else { return }
+            try db.execute(sql: "INSERT OR IGNORE INTO node_status (node_id) VALUES (?)", arguments: [id])
+            let json = try String.fetchOne(db, sql: "SELECT phases FROM node_status WHERE node_id = ?", arguments: [id]) ?? "{}"
+            var phases = (try? JSONDecoder().decode([String: String].self, from: Data(json.utf8))) ?? [:]
+            phases["enrolled"] = now
+            try db.execute(sql: """
+                UPDATE node_status SET image = ?, capacity = ?, instances = ?, enrolled_at = ?, last_heartbeat = ?, phases = ?,
+                    boot_started = coalesce(boot_started, ?) WHERE node_id = ?
+                """, arguments: [image, capacity, instances, now, now, String(decoding: try JSONEncoder().encode(phases), as: UTF8.self), now, id])
+            try db.execute(sql: "UPDATE nodes SET state = 'ready', updated_at = ? WHERE id = ?", arguments: [now, id])
+        }
+    }
+
+    /// Records a heartbeat; a lost node that beats again is ready again.
+    public func recordHeartbeat(hostname: Hostname, capacity: String, instances: String, now: String) throws {
+        try write { db in
+            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM nodes WHERE hostname = ?", arguments: [hostname.value]) else { return }
+            try db.execute(sql: "UPDATE node_status SET capacity = ?, instances = ?, last_heartbeat = ? WHERE node_id = ?",
+                           arguments: [capacity, instances, now, id])
+            try db.execute(sql: "UPDATE nodes SET state = 'ready', updated_at = ? WHERE id = ? AND state != 'ready'", arguments: [now, id])
+        }
+    }
+
+    /// Marks `lost` every enrolled or ready node whose last heartbeat is older than `before`.
+    /// - Returns: the hostnames newly lost.
+    @discardableResult
+    public func markLost(heartbeatBefore before: String, now: String) throws -> [String] {
+        try write { db in
+            let names = try String.fetchAll(db, sql: """
+                SELECT n.hostname FROM nodes n JOIN node_status s ON s.node_id = n.id
+                WHERE n.state IN ('enrolled', 'ready') AND s.last_heartbeat IS NOT NULL AND s.last_heartbeat < ?
+                """, arguments: [before])
+            for name in names {
+                try db.execute(sql: "UPDATE nodes SET state = 'lost', updated_at = ? WHERE hostname = ?", arguments: [now, name])
+            }
+            return names
+        }
+    }
+
+    /// The discovery queue, oldest first.
+    public func discovered() throws -> [DiscoveredMachine] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT mac, ip, first_seen, last_seen, seen, via FROM discovered ORDER BY first_seen, mac").map {
+                DiscoveredMachine(mac: $0[0], ip: $0[1], firstSeen: $0[2], lastSeen: $0[3], seen: $0[4], via: $0[5])
+            }
+        }
+    }
+
+    /// Drops a MAC from the discovery queue (it was accepted).
+    public func forgetDiscovered(_ mac: MACAddress) throws {
+        _ = try write { db in try db.execute(sql: "DELETE FROM discovered WHERE mac = ?", arguments: [mac.description]) }
+    }
+}

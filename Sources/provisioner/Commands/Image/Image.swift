@@ -1,0 +1,73 @@
+import ArgumentParser
+import Foundation
+import ProvisionerCore
+import ProvisionerServices
+
+extension Provisioner {
+    /// `provisioner image …`: the shared node root and its generations.
+    struct Image: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Build, list, verify, activate, roll back, remove, export and import node images.",
+            discussion: """
+                An image is a Debian root shared read-only over NFS. Each build is a new \
+                generation (g1, g2, …) beside the live one; `current` points at the active \
+                one and switching is one atomic rename, so nodes keep running on the old \
+                generation until they reboot.
+                """,
+            subcommands: [Build.self, List.self, Activate.self, Rollback.self, Rm.self, Verify.self, Export.self, Import.self]
+        )
+    }
+}
+
+/// Which image a command is about: `--image NAME`, or the image of `--profile`.
+struct ImageSelection: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Image name (default: the image of --profile).", valueName: "NAME"))
+    var image: String?
+
+    @Option(name: .long, help: ArgumentHelp("Profile whose image to use.", valueName: "PROFILE"))
+    var profile: String = "default"
+
+    /// - Throws: `ValidationError` / `ConflictError` for an unknown profile or a bad name.
+    func name(_ config: SiteConfig) throws -> String {
+        if let image {
+            guard !image.isEmpty, image.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }), image.first != "." else {
+                throw ValidationError(field: "image", value: image, reason: "expected letters, digits, - _ .")
+            }
+            return image
+        }
+        let p = try ProfileName(parsing: profile)
+        guard let prof = config.profile(p) else { throw ConflictError("no profile \(quoted(profile)) in the site config") }
+        return prof.image
+    }
+}
+
+extension GlobalOptions {
+    /// Re-renders the boot files so they name the active generations, when the
+    /// site is applied. Returns what to tell the operator.
+    func reapplyBootFiles(_ config: SiteConfig) throws -> String {
+        guard Applier.isApplied(config) else { return "boot files: not written (site not applied yet; run `provisioner apply`)" }
+        let applier = try applier(config)
+        let plan = try applier.plan(try bootSite(config, try openRegistry()))
+        if plan.isEmpty { return "boot files: already up to date" }
+        let report = try applier.execute(plan)
+        var s = "boot files: \(plan.count(.add) + plan.count(.change)) written"
+        if !report.actions.isEmpty { s += "; " + report.actions.joined(separator: "; ") }
+        return s
+    }
+
+    /// The image files the site renders (initramfs settings, fstab,
+    /// interfaces), written where the image hooks read them.
+    func writeImageOverlay(_ config: SiteConfig) throws -> [(path: String, contents: String)] {
+        let applier = try applier(config)
+        let prefix = Paths.imageOverlay(config) + "/"
+        let files = try applier.renderer.render(BootSite(config: config, nodes: [])).files.filter { $0.path.hasPrefix(prefix) }
+        try FileSystem.writeAll(files.map { (path: $0.path, contents: Data($0.contents.utf8), mode: 0o644) })
+        return files.map { (path: String($0.path.dropFirst(prefix.count)), contents: $0.contents) }
+    }
+}
+
+/// Where a running provisioner's NFS server can be reached, or nil when none runs.
+func runningNFS(_ config: SiteConfig) -> NFSProbe? {
+    guard ProcessRunner.livePID(fromFile: config.runDir + "/ganesha.pid") != nil else { return nil }
+    return NFSProbe(server: config.serverIP.description, export: config.imagesDir)
+}

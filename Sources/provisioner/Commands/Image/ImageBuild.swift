@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import ProvisionerCore
+import ProvisionerServices
+
+extension Provisioner.Image {
+    /// `provisioner image build`: a new generation beside the live one.
+    struct Build: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Build a new generation of the node root with mmdebstrap.",
+            discussion: """
+                Packages come from rootfs/packages/*.list; rootfs/hooks and rootfs/overlay \
+                customize the root (no /etc/hostname, empty machine-id, netboot initramfs, \
+                read-only root with a per-node tmpfs overlay, node controller). The base \
+                root is cached by the digest of what it is built from, so an unchanged \
+                rebuild neither downloads nor reinstalls anything. The new generation is \
+                activated unless --no-activate; the live one is untouched until then, and \
+                a failed or killed build leaves nothing behind.
+                """
+        )
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var selection: ImageSelection
+        @OptionGroup var output: OutputOptions
+
+        @Flag(name: .customLong("no-activate"), help: "Build, but keep the active generation.")
+        var noActivate = false
+        @Flag(name: .customLong("no-cache"), help: "Install packages afresh instead of reusing a cached base root.")
+        var noCache = false
+        @Flag(name: .long, help: "No progress lines.")
+        var quiet = false
+        @Flag(name: .long, help: "Also print the output of mmdebstrap and the hooks.")
+        var verbose = false
+        @Option(name: .long, help: ArgumentHelp("The rootfs/ customization directory (env PROVISIONER_ROOTFS).", valueName: "DIR"))
+        var rootfs: String?
+        @Option(name: .customLong("node-controller"), help: ArgumentHelp("node-controller binary to install (env PROVISIONER_NODE_CONTROLLER).", valueName: "FILE"))
+        var nodeController: String?
+        @Option(name: .customLong("ssh-keys"), help: ArgumentHelp("authorized_keys for root; root login stays locked without it.", valueName: "FILE"))
+        var sshKeys: String?
+
+        func run() throws {
+            let config = try global.loadConfig()
+            let image = try selection.name(config)
+            guard let rootfsDir = Resources.rootfs(explicit: rootfs) else {
+                throw CommandError("no rootfs/ directory found; pass --rootfs DIR or set PROVISIONER_ROOTFS")
+            }
+            let controller = Resources.nodeController(explicit: nodeController)
+            if let controller, !FileManager.default.isExecutableFile(atPath: controller) {
+                throw CommandError("node-controller binary \(quoted(controller)) is not an executable file")
+            }
+            if let sshKeys, !FileManager.default.isReadableFile(atPath: sshKeys) {
+                throw CommandError("cannot read ssh keys file \(quoted(sshKeys))")
+            }
+            let progress = Progress(quiet: quiet || output.json, verbose: verbose)
+            if controller == nil { progress.warn("no node-controller binary found (make node-controller); the image will not enroll by itself") }
+            let siteFiles = try global.writeImageOverlay(config)
+            let req = ImageBuildRequest(
+                config: config, image: image, rootfsDir: rootfsDir, siteFiles: siteFiles,
+                nodeController: controller, sshKeys: sshKeys, useCache: !noCache, activate: !noActivate, now: now())
+            let meta = try ImageBuilder().build(req, events: progress.handle)
+            let boot = noActivate ? nil : try global.reapplyBootFiles(config)
+            if output.json {
+                emit(try jsonText(meta))
+                return
+            }
+            emit("built \(image) \(meta.id): kernel \(meta.kernelVersion), \(meta.packageCount) packages, \(ImageList.size(meta.sizeBytes)), \(meta.buildSeconds) s\(meta.fromCache ? " (base root from cache)" : "")\n")
+            emit(noActivate ? "not activated; `provisioner image activate \(meta.id)` switches to it\n" : "active generation: \(meta.id)\n")
+            if let boot { emit(boot + "\n") }
+        }
+    }
+}
+
+/// Progress lines on stderr: phases with elapsed time, counted steps at most
+/// once per 10%, the tools' output with --verbose.
+final class Progress {
+    let quiet: Bool
+    let verbose: Bool
+    let start = Date()
+    var lastPercent: [String: Int] = [:]
+    var lastCount: [String: Int] = [:]
+
+    init(quiet: Bool, verbose: Bool) {
+        self.quiet = quiet
+        self.verbose = verbose
+    }
+
+    func line(_ s: String) {
+        FileHandle.standardError.write(Data((String(format: "[%6.1fs] ", Date().timeIntervalSince(start)) + s + "\n").utf8))
+    }
+
+    func warn(_ s: String) { FileHandle.standardError.write(Data("provisioner: warning: \(s)\n".utf8)) }
+
+    func handle(_ e: BuildEvent) {
+        switch e {
+        case .warning(let w): warn(w)
+        case .phase(let p): if !quiet { line(p) }
+        case .output(let o): if verbose && !quiet { line("  " + o) }
+        case .progress(let what, let done, let total):
+            guard !quiet else { return }
+            if let total, total > 0 {
+                let pct = min(100, done * 100 / total)
+                if pct / 10 != (lastPercent[what] ?? -1) / 10 || done == total {
+                    lastPercent[what] = pct
+                    line("  \(what): \(done)/\(total) (\(pct)%)")
+                }
+            } else if done - (lastCount[what] ?? 0) >= 25 || done == 1 {
+                lastCount[what] = done
+                line("  \(what): \(done)")
+            }
+        }
+    }
+}

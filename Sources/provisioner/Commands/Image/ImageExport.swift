@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import ProvisionerCore
+import ProvisionerServices
+
+extension Provisioner.Image {
+    /// `provisioner image export GEN FILE`.
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a generation (root, kernel, initrd, meta) to a .tar.zst archive (libarchive)."
+        )
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var selection: ImageSelection
+        @Argument(help: "Generation id.") var generation: String
+        @Argument(help: "Archive to write, e.g. node-g3.tar.zst.") var file: String
+
+        func run() throws {
+            let config = try global.loadConfig()
+            let image = try selection.name(config)
+            let id = try GenerationID(parsing: generation)
+            let store = ImageStore(config: config, image: image)
+            guard store.generations().ids.contains(id) else { throw ConflictError("image \(image) has no generation \(id)") }
+            try ImageArchive.pack(store.generationDir(id), to: file)
+            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+            emit("exported \(image) \(id) to \(file) (\(ImageList.size(Int64(size))))\n")
+        }
+    }
+
+    /// `provisioner image import FILE`.
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add a generation from an archive made by `image export`.",
+            discussion: "It gets the next generation id of the image; --activate switches to it."
+        )
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var selection: ImageSelection
+        @Argument(help: "Archive made by `provisioner image export`.") var file: String
+        @Flag(name: .long, help: "Activate the imported generation.") var activate = false
+
+        func run() throws {
+            let config = try global.loadConfig()
+            let image = try selection.name(config)
+            guard FileManager.default.isReadableFile(atPath: file) else { throw CommandError("cannot read archive \(quoted(file))") }
+            let store = ImageStore(config: config, image: image)
+            let id = try store.withLock { () throws -> GenerationID in
+                store.cleanLeftovers()
+                let id = store.generations().nextID(alsoSeen: store.partialBuilds())
+                let partial = store.partialDir(id)
+                try FileSystem.makeDirectory(partial)
+                do {
+                    try ImageArchive.unpack(file, into: partial)
+                    guard let data = FileSystem.read(partial + "/meta.json"),
+                          var meta = try? JSONDecoder().decode(GenerationMeta.self, from: data) else {
+                        throw CommandError("\(file) is not an image export (no valid meta.json)")
+                    }
+                    for f in ["vmlinuz", "initrd.img", "root/etc/os-release"] where !FileManager.default.fileExists(atPath: partial + "/" + f) {
+                        throw CommandError("\(file) is not an image export (no \(f))")
+                    }
+                    meta.id = id
+                    meta.image = image
+                    let enc = JSONEncoder()
+                    enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+                    try FileSystem.writeAtomically(try enc.encode(meta), to: partial + "/meta.json")
+                    try store.publish(id, from: partial)
+                    guard rename(partial, store.generationDir(id)) == 0 else { throw SystemError("moving \(partial) into place: \(String(cString: strerror(errno)))") }
+                    if activate { try store.activate(id) }
+                    return id
+                } catch {
+                    try? FileSystem.removeTree(partial)
+                    for d in store.publishedDirs(id) { try? FileSystem.removeTree(d) }
+                    throw error
+                }
+            }
+            emit("imported \(file) as \(image) \(id)\(activate ? " (active)" : "")\n")
+            if activate { emit(try global.reapplyBootFiles(config) + "\n") }
+        }
+    }
+}
