@@ -13,14 +13,14 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #   python3         benchmark driver
 #   dnsmasq-base    DHCP + TFTP server (configs are checked with dnsmasq --test)
 #   pxelinux syslinux-common ipxe   boot loaders copied into the TFTP root
-#   busybox         udhcpc and tftp clients of the network tests
+#   busybox curl    udhcpc, tftp and HTTP clients of the network tests
 #   iproute2        network namespaces of the network tests and the lab
 #   mmdebstrap zstd the node root image and its cache archives
 #   nfs-ganesha nfs-ganesha-vfs rpcbind   the user-space NFS server of the root
 #   libarchive-dev libnfs-dev libvirt-dev  system libraries linked by the code
 #   libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
 #                   the node controller's hypervisor tests and the lab's nodes
-DEB_PACKAGES := libsqlite3-dev sqlite3 python3 dnsmasq-base pxelinux syslinux-common ipxe busybox iproute2 \
+DEB_PACKAGES := libsqlite3-dev sqlite3 python3 dnsmasq-base pxelinux syslinux-common ipxe busybox curl iproute2 \
 	mmdebstrap zstd nfs-ganesha nfs-ganesha-vfs rpcbind libarchive-dev libnfs-dev libvirt-dev \
 	libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
 

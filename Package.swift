@@ -67,6 +67,7 @@ let package = Package(
         .executableTarget(
             name: "provisioner",
             dependencies: [
+                "ProvisionerAPI",
                 "ProvisionerCore",
                 "ProvisionerStore",
                 "ProvisionerServices",

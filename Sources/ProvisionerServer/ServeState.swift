@@ -84,13 +84,3 @@ public final class ServeState: Sendable {
     }
 }
 
-/// Timestamps as serve writes them.
-public enum Timestamp {
-    public static func iso(_ d: Date) -> String {
-        d.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
-
-    public static func parse(_ s: String) -> Date? {
-        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(s)) ?? (try? Date.ISO8601FormatStyle().parse(s))
-    }
-}

@@ -5,20 +5,6 @@ import ProvisionerAPI
 import ProvisionerCore
 import ProvisionerStore
 
-/// Per-phase durations of a node's current boot: each phase's time since the
-/// one before it, in boot order.
-public func phaseDurations(_ s: NodeStatus) -> [(phase: String, seconds: Double)] {
-    guard let start = s.bootStarted.flatMap(Timestamp.parse) else { return [] }
-    var last = start
-    var out: [(String, Double)] = []
-    for p in BootPhase.order {
-        guard let t = s.phases[p].flatMap(Timestamp.parse) else { continue }
-        out.append((p, max(0, t.timeIntervalSince(last))))
-        last = t
-    }
-    return out
-}
-
 /// The last phase reached and its time.
 func lastPhase(_ s: NodeStatus) -> (String, String)? {
     BootPhase.order.reversed().first { s.phases[$0] != nil }.map { ($0, s.phases[$0] ?? "") }
@@ -49,7 +35,7 @@ func statusPage(_ state: ServeState) throws -> Response {
     for n in nodes {
         let cap = n.capacity.flatMap { try? JSONDecoder().decode(NodeCapacity.self, from: Data($0.utf8)) }
         let phase = lastPhase(n).map { "\($0.0) at \($0.1)" } ?? "-"
-        let durations = phaseDurations(n).map { "\($0.phase) \(String(format: "%.1f", $0.seconds))s" }.joined(separator: " → ")
+        let durations = n.phaseDurations().map { "\($0.phase) \(String(format: "%.1f", $0.seconds))s" }.joined(separator: " → ")
         rows += """
             <tr class="\(n.state.rawValue)"><td>\(html(n.hostname))</td><td><code>\(html(n.mac ?? "-"))</code></td><td>\(html(n.ip))</td>\
             <td class="state">\(n.state.rawValue)</td><td>\(html(n.image ?? "-"))</td><td>\(html(phase))</td><td>\(html(durations))</td>\

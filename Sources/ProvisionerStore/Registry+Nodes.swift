@@ -96,7 +96,11 @@ extension Registry {
                 try insert.execute(arguments: [node.hostname.value, node.mac?.description, Int64(node.ip.value), node.profile.value, node.state.rawValue, now, now])
                 try audit.execute(arguments: [now, action, node.hostname.value, node.auditJSON])
                 taken.hostnames[node.hostname] = node.hostname.value
-                if let mac = node.mac { taken.macs[mac] = node.hostname.value }
+                if let mac = node.mac {
+                    taken.macs[mac] = node.hostname.value
+                    // Registered now: no longer waiting in the discovery queue.
+                    try db.execute(sql: "DELETE FROM discovered WHERE mac = ?", arguments: [mac.description])
+                }
                 taken.ips[ip] = node.hostname.value
                 added.append(node)
             }

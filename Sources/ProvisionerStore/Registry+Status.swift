@@ -182,3 +182,37 @@ extension Registry {
         _ = try write { db in try db.execute(sql: "DELETE FROM discovered WHERE mac = ?", arguments: [mac.description]) }
     }
 }
+
+/// Timestamps of run-time events: ISO 8601 UTC with milliseconds, so they
+/// sort as text and phases a few milliseconds apart stay apart.
+public enum Timestamp {
+    public static func iso(_ d: Date) -> String {
+        d.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    public static func parse(_ s: String) -> Date? {
+        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(s)) ?? (try? Date.ISO8601FormatStyle().parse(s))
+    }
+}
+
+extension NodeStatus {
+    /// Per-phase durations of the current boot: each phase's time since the
+    /// one before it, in boot order.
+    public func phaseDurations() -> [(phase: String, seconds: Double)] {
+        guard let start = bootStarted.flatMap(Timestamp.parse) else { return [] }
+        var last = start
+        var out: [(String, Double)] = []
+        for p in BootPhase.order {
+            guard let t = phases[p].flatMap(Timestamp.parse) else { continue }
+            out.append((p, max(0, t.timeIntervalSince(last))))
+            last = t
+        }
+        return out
+    }
+
+    /// Seconds from the start of the boot to enrollment, when it enrolled.
+    public var secondsToEnroll: Double? {
+        guard let s = bootStarted.flatMap(Timestamp.parse), let e = phases["enrolled"].flatMap(Timestamp.parse) else { return nil }
+        return e.timeIntervalSince(s)
+    }
+}

@@ -5,7 +5,7 @@ extension Provisioner {
     struct Node: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Add, import, list, show, change and remove nodes.",
-            subcommands: [Add.self, Import.self, List.self, Show.self, Set.self, Rm.self]
+            subcommands: [Add.self, Import.self, List.self, Show.self, Set.self, Rm.self, Discovered.self, Accept.self]
         )
     }
 }

@@ -1,10 +1,13 @@
 import ArgumentParser
+import Foundation
+import ProvisionerAPI
 import ProvisionerCore
+import ProvisionerStore
 
 extension Provisioner.Node {
-    /// `provisioner node show NAME|MAC`: one node in full.
+    /// `provisioner node show NAME|MAC`: one node in full, with its last boot.
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one node, by hostname or MAC.")
+        static let configuration = CommandConfiguration(abstract: "Show one node, by hostname or MAC, with its last boot's phases.")
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
@@ -12,23 +15,61 @@ extension Provisioner.Node {
         @Argument(help: "Hostname or MAC address.")
         var key: String
 
+        struct JSONNode: Encodable {
+            var node: ProvisionerCore.Node
+            var status: NodeStatus?
+            var phase_durations: [String: Double]
+            var seconds_to_enroll: Double?
+            var capacity: NodeCapacity?
+
+            func encode(to encoder: any Encoder) throws {
+                try node.encode(to: encoder)
+                enum K: String, CodingKey { case image, boot_started, phases, phase_durations, seconds_to_enroll, capacity, last_heartbeat, enrolled_at }
+                var c = encoder.container(keyedBy: K.self)
+                try c.encode(status?.image, forKey: .image)
+                try c.encode(status?.bootStarted, forKey: .boot_started)
+                try c.encode(status?.phases ?? [:], forKey: .phases)
+                try c.encode(phase_durations, forKey: .phase_durations)
+                try c.encode(seconds_to_enroll, forKey: .seconds_to_enroll)
+                try c.encode(capacity, forKey: .capacity)
+                try c.encode(status?.lastHeartbeat, forKey: .last_heartbeat)
+                try c.encode(status?.enrolledAt, forKey: .enrolled_at)
+            }
+        }
+
         func run() throws {
-            guard let node = try global.openRegistry().node(key) else {
+            let registry = try global.openRegistry()
+            guard let node = try registry.node(key) else {
                 throw ConflictError("no node \(quoted(key))")
             }
+            let status = try registry.status(key)
+            let durations = status?.phaseDurations() ?? []
+            let capacity = status?.capacity.flatMap { try? JSONDecoder().decode(NodeCapacity.self, from: Data($0.utf8)) }
             if output.json {
-                emit(try jsonText(node))
-            } else {
-                emit(TextTable.render(header: ["FIELD", "VALUE"], rows: [
-                    ["hostname", node.hostname.value],
-                    ["mac", node.mac?.description ?? "- (waiting for discovery)"],
-                    ["ip", node.ip.description],
-                    ["profile", node.profile.value],
-                    ["state", node.state.rawValue],
-                    ["created", node.createdAt],
-                    ["updated", node.updatedAt],
-                ]))
+                emit(try jsonText(JSONNode(node: node, status: status, phase_durations: Dictionary(uniqueKeysWithValues: durations.map { ($0.phase, $0.seconds) }),
+                                           seconds_to_enroll: status?.secondsToEnroll, capacity: capacity)))
+                return
             }
+            var rows = [
+                ["hostname", node.hostname.value],
+                ["mac", node.mac?.description ?? "- (waiting for discovery)"],
+                ["ip", node.ip.description],
+                ["profile", node.profile.value],
+                ["state", node.state.rawValue],
+                ["created", node.createdAt],
+                ["updated", node.updatedAt],
+            ]
+            if let status {
+                rows.append(["image", status.image ?? "-"])
+                rows.append(["boot started", status.bootStarted ?? "-"])
+                for d in durations { rows.append(["  \(d.phase)", String(format: "+%.2f s", d.seconds)]) }
+                if let t = status.secondsToEnroll { rows.append(["boot → enrolled", String(format: "%.2f s", t)]) }
+                if let c = capacity {
+                    rows.append(["capacity", "\(c.coresFree)/\(c.coresMax) cores, \(c.memoryMiBFree)/\(c.memoryMiBMax) MiB free, \(c.hypervisor)"])
+                }
+                rows.append(["last heartbeat", status.lastHeartbeat ?? "-"])
+            }
+            emit(TextTable.render(header: ["FIELD", "VALUE"], rows: rows))
         }
     }
 }

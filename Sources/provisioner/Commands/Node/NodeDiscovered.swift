@@ -1,0 +1,69 @@
+import ArgumentParser
+import ProvisionerCore
+import ProvisionerStore
+
+extension Provisioner.Node {
+    /// `provisioner node discovered`: machines that PXE-booted unregistered.
+    struct Discovered: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List machines that PXE-booted with a MAC that is not registered.",
+            discussion: "serve queues them from their DHCP request or iPXE script fetch. Register one with `provisioner node accept MAC`."
+        )
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let machines = try global.openRegistry().discovered()
+            if output.json { emit(try jsonText(machines)); return }
+            if machines.isEmpty { emit("no machines waiting\n"); return }
+            emit(TextTable.render(header: ["MAC", "IP", "FIRST SEEN", "LAST SEEN", "TIMES", "VIA"],
+                                  rows: machines.map { [$0.mac, $0.ip ?? "-", $0.firstSeen, $0.lastSeen, String($0.seen), $0.via] }))
+        }
+    }
+
+    /// `provisioner node accept MAC [--hostname H]`.
+    struct Accept: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Register a discovered machine.",
+            discussion: """
+                With --hostname H: H gets this MAC (H may be a node added without a MAC, or a \
+                new name, which gets the next free address). Without it: the first node \
+                (by hostname) added without a MAC takes it, as Warewulf's discoverable nodes.
+                """
+        )
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var output: OutputOptions
+        @OptionGroup var applyOptions: ApplyOptions
+
+        @Argument(help: "The discovered MAC address.") var mac: String
+        @Option(help: "Hostname to give it.") var hostname: String?
+        @Option(help: "Profile (for a new node).") var profile: String?
+
+        func run() throws {
+            let config = try global.loadConfig()
+            let mac = try MACAddress(parsing: mac)
+            let registry = try global.openRegistry()
+            var files = try NodeFiles(global, config, skip: applyOptions.noApply)
+            let node: ProvisionerCore.Node
+            let host = try hostname.map { h throws(ProvisionerCore.ValidationError) in try Hostname(parsing: h) }
+            if let host, try registry.node(host.value) == nil {
+                let spec = NodeSpec(hostname: host, mac: mac, ip: nil, profile: try profile.map { p throws(ProvisionerCore.ValidationError) in try ProfileName(parsing: p) })
+                node = try registry.add([spec], config: config, now: now(), action: "node.accept") { try files.apply($0) }[0]
+            } else {
+                let target: String
+                if let host { target = host.value } else {
+                    guard let slot = try registry.nodes().first(where: { $0.state == .discoverable }) else {
+                        throw ConflictError("no node waits for discovery; give --hostname NAME")
+                    }
+                    target = slot.hostname.value
+                }
+                guard try registry.node(target)?.mac == nil else { throw ConflictError("node \(target) already has a MAC address") }
+                node = try registry.update(target, NodeChange(mac: mac), config: config, now: now()) { try files.apply($0) }.new
+            }
+            try registry.forgetDiscovered(mac)
+            emit(output.json ? try jsonText(node) : nodeTable([node]) + (files.summary.map { $0 + "\n" } ?? ""))
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import ProvisionerCore
+import Testing
+
+/// A background process started with posix_spawn (Foundation's Process can
+/// hang in waitUntilExit while another long-lived child runs).
+final class Background {
+    let pid: pid_t
+    let log: String
+
+    init(_ argv: [String], log: String) throws {
+        self.log = log
+        let fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        defer { close(fd) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, fd, 1)
+        posix_spawn_file_actions_adddup2(&actions, fd, 2)
+        var p: pid_t = 0
+        var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
+        defer { for c in cargs { free(c) } }
+        let rc = posix_spawn(&p, argv[0], &actions, nil, &cargs, environ)
+        guard rc == 0 else { throw TestFailure("spawn \(argv[0]): \(rc)") }
+        pid = p
+    }
+
+    /// Sends `sig` and waits up to `seconds` for the exit; returns the exit status, or nil if it did not exit.
+    func stop(_ sig: Int32 = SIGTERM, seconds: Double = 15) -> Int32? {
+        kill(pid, sig)
+        let deadline = Date().addingTimeInterval(seconds)
+        var status: Int32 = 0
+        while Date() < deadline {
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid { return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f) }
+            usleep(50_000)
+        }
+        kill(pid, SIGKILL)
+        waitpid(pid, &status, 0)
+        return nil
+    }
+
+    var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+}
+
+@Suite(.serialized) struct ServeTests {
+    static let serverIP = "10.98.0.1"
+    static let nodeIP = "10.98.0.2"
+    static let mac = "02:98:00:00:00:01"
+
+    /// `provisioner serve` in a namespace with the real dnsmasq, rpcbind and
+    /// nfs-ganesha: DHCP with boot telemetry, the node's iPXE script only to
+    /// its own address, kernel with Range, discovery of an unknown MAC, the
+    /// NFS export read through libnfs (`image verify`), enrollment and
+    /// heartbeats with every kind of bad request refused, metrics and status
+    /// page; SIGTERM leaves no daemon behind.
+    @Test(.enabled(if: TestNetwork.unavailableReason == nil, "\(TestNetwork.unavailableReason ?? "")"))
+    func serveRunsTheBootServices() throws {
+        let net = try TestNetwork(serverIP: Self.serverIP, prefix: 24)
+        defer { net.close() }
+        let home = try Home(["--interface", net.serverIf, "--server-ip", Self.serverIP, "--subnet", "10.98.0.0/24", "--dhcp-range", "10.98.0.200-10.98.0.220"])
+        try #require(try home.run(["node", "add", "n1", "--mac", Self.mac]).status == 0)
+        // A stand-in generation: enough for HTTP and NFS (image build is tested with a real root elsewhere).
+        let gen = home.dir + "/images/default/g1"
+        try FileManager.default.createDirectory(atPath: gen + "/root/etc", withIntermediateDirectories: true)
+        try "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n".write(toFile: gen + "/root/etc/os-release", atomically: true, encoding: .utf8)
+        let kernel = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        try kernel.write(to: URL(fileURLWithPath: gen + "/vmlinuz"))
+        try Data(repeating: 1, count: 1000).write(to: URL(fileURLWithPath: gen + "/initrd.img"))
+        try #"{"architecture":"amd64","base_digest":"x","build_seconds":1,"created":"2026-11-21T00:00:00Z","from_cache":false,"id":"g1","image":"default","kernel_version":"6.1.0-test","package_count":1,"size_bytes":1,"suite":"bookworm"}"#.write(toFile: gen + "/meta.json", atomically: true, encoding: .utf8)
+        symlink("g1", home.dir + "/images/default/current")
+        for d in ["http/images/default/g1", "tftp/images/default/g1"] {
+            try FileManager.default.createDirectory(atPath: home.dir + "/" + d, withIntermediateDirectories: true)
+            try kernel.write(to: URL(fileURLWithPath: home.dir + "/" + d + "/vmlinuz"))
+            try Data(repeating: 1, count: 1000).write(to: URL(fileURLWithPath: home.dir + "/" + d + "/initrd.img"))
+        }
+        let apply = try home.run(["apply"])
+        try #require(apply.status == 0, "\(apply.stderr)")
+
+        let serve = try Background(["/usr/sbin/ip", "netns", "exec", net.server, CLI.binary, "serve", "--home", home.dir, "--heartbeat", "1", "--lost-after", "3"], log: home.dir + "/serve.log")
+        var stopped = false
+        defer { if !stopped { _ = serve.stop() } }
+        let base = "http://\(Self.serverIP):8080"
+        try #require(waitFor(60) { (try? net.exec(net.server, "curl -sf -m 2 \(base)/healthz"))?.status == 0 }, "serve did not come up: \(serve.output)")
+        let run = home.dir + "/run/provisioner"
+        let daemons = ["dnsmasq", "rpcbind", "ganesha"].compactMap { name -> (String, pid_t)? in
+            guard let t = try? String(contentsOfFile: "\(run)/\(name).pid", encoding: .utf8), let p = pid_t(t.trimmingCharacters(in: .whitespacesAndNewlines)) else { return nil }
+            return (name, p)
+        }
+        #expect(daemons.count == 3, "pid files: \(daemons)")
+
+        // DHCP as PXE firmware would ask: its address, and the boot recorded.
+        try net.exec(net.client, "ip link set \(net.clientIf) address \(Self.mac)")
+        let lease = try net.exec(net.client, "busybox udhcpc -i \(net.clientIf) -n -q -f -t 6 -T 1 -V PXEClient:Arch:00000:UNDI:002001 -s /bin/true")
+        #expect(lease.status == 0, "\(lease.stderr)")
+        try net.exec(net.client, "ip addr add \(Self.nodeIP)/24 dev \(net.clientIf)")
+        try net.exec(net.client, "ip addr add 10.98.0.50/24 dev \(net.clientIf)")
+        #expect(waitFor(10) { (try? home.run(["node", "show", "n1", "--json"]))?.stdout.contains("booting") == true }, "dhcp-event did not mark n1 booting: \(serve.output)")
+
+        func curl(_ args: String, from ip: String = Self.nodeIP) throws -> CLI.Result {
+            try net.exec(net.client, "curl -s -m 5 --interface \(ip) \(args)")
+        }
+        // The node's own iPXE script, with its token, only to its own address.
+        let dashed = Self.mac.replacingOccurrences(of: ":", with: "-")
+        let script = try curl("\(base)/boot/\(dashed).ipxe")
+        #expect(script.stdout.contains("#!ipxe") && script.stdout.contains("provisioner.token="), "\(script.stdout)")
+        let stolen = try curl("-o /dev/null -w %{http_code} \(base)/boot/\(dashed).ipxe", from: "10.98.0.50")
+        #expect(stolen.stdout == "403", "script served to another address: \(stolen.stdout)")
+        let token = script.stdout.components(separatedBy: "provisioner.token=").last?.split(separator: " ").first.map(String.init) ?? ""
+
+        // Kernel over HTTP, whole and by Range.
+        let whole = try curl("-o \(home.dir)/k -w %{http_code} \(base)/images/default/g1/vmlinuz")
+        #expect(whole.stdout == "200" && FileManager.default.contents(atPath: home.dir + "/k") == kernel)
+        let part = try curl("-o \(home.dir)/kr -w %{http_code} -r 1000-1999 \(base)/images/default/g1/vmlinuz")
+        #expect(part.stdout == "206" && FileManager.default.contents(atPath: home.dir + "/kr") == kernel[1000..<2000])
+
+        // An unknown MAC asking for its script lands in discovery and gets the default script.
+        let unknown = try curl("\(base)/boot/02-98-00-00-00-99.ipxe", from: "10.98.0.50")
+        #expect(unknown.stdout.contains("not registered"), "\(unknown.stdout)")
+        let discovered = try home.run(["node", "discovered", "--json"])
+        #expect(discovered.stdout.contains("02:98:00:00:00:99"), "\(discovered.stdout)\(discovered.stderr)")
+
+        // The export as a node sees it, through libnfs from user space.
+        let verify = try net.exec(net.server, "\(CLI.binary) image verify --home \(home.dir) --json")
+        #expect(verify.stdout.contains("\"name\" : \"NFS: export is read-only\",\n      \"result\" : \"ok\""), "\(verify.stdout)")
+        #expect(verify.stdout.contains("PRETTY_NAME=\\\"Debian GNU/Linux 12"), "\(verify.stdout)")
+
+        // Enrollment: every bad request refused with a 4xx, then a good one.
+        func enroll(_ body: String, from ip: String = Self.nodeIP) throws -> (code: String, body: String) {
+            let f = home.dir + "/body.json"
+            try body.write(toFile: f, atomically: true, encoding: .utf8)
+            let r = try curl("-w '\\n%{http_code}' -H 'Content-Type: application/json' --data-binary @\(f) \(base)/api/v1/enroll", from: ip)
+            let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+        }
+        let capacity = #"{"coresMax":2,"coresFree":2,"memoryMiBMax":1024,"memoryMiBFree":900,"diskMiBMax":100,"diskMiBFree":50,"hypervisor":"qemu-tcg","hardwareVirtualization":false,"hardwareVirtualizationReason":"no vmx","libvirtVersion":"9.0.0"}"#
+        func request(mac: String = Self.mac, token: String) -> String {
+            #"{"mac":"\#(mac)","hostname":"n1","ip":"\#(Self.nodeIP)","token":"\#(token)","image":"default/g1","capacity":\#(capacity),"instances":[],"uptimeSeconds":12.5,"controllerVersion":"test"}"#
+        }
+        #expect(try enroll("{not json").code == "400")
+        #expect(try enroll(String(repeating: "x", count: 70_000)).code == "413")
+        #expect(try enroll(request(token: "00000000000000000000000000000000")).code == "403")
+        #expect(try enroll(request(mac: "02:98:00:00:00:42", token: token)).code == "403")
+        #expect(try enroll(request(token: token), from: "10.98.0.50").code == "403")
+        let good = try enroll(request(token: token))
+        #expect(good.code == "200", "\(good)")
+        let credential = good.body.components(separatedBy: "\"credential\":\"").last?.prefix(64) ?? ""
+        #expect(credential.count == 64, "\(good.body)")
+
+        func beat(_ seq: Int, credential: Substring, from ip: String = Self.nodeIP) throws -> String {
+            let f = home.dir + "/beat.json"
+            try #"{"capacity":\#(capacity),"instances":[],"sequence":\#(seq)}"#.write(toFile: f, atomically: true, encoding: .utf8)
+            return try curl("-o /dev/null -w %{http_code} -H 'Authorization: Bearer \(credential)' --data-binary @\(f) \(base)/api/v1/heartbeat", from: ip).stdout
+        }
+        #expect(try beat(1, credential: credential) == "200")
+        #expect(try beat(1, credential: credential) == "409", "a replayed heartbeat must be refused")
+        #expect(try beat(2, credential: "nope") == "401")
+        #expect(try beat(3, credential: credential, from: "10.98.0.50") == "403")
+
+        let show = try home.run(["node", "show", "n1", "--json"])
+        #expect(show.stdout.contains("\"state\" : \"ready\""), "\(show.stdout)")
+        for phase in ["dhcp", "ipxe", "kernel", "enrolled"] { #expect(show.stdout.contains("\"\(phase)\""), "phase \(phase): \(show.stdout)") }
+        let metrics = try curl("\(base)/metrics")
+        #expect(metrics.stdout.contains("provisioner_nodes{state=\"ready\"} 1"), "\(metrics.stdout)")
+        #expect(metrics.stdout.contains("provisioner_enrollments_total 1"), "\(metrics.stdout)")
+        let page = try curl("\(base)/")
+        #expect(page.stdout.contains("<td>n1</td>") && page.stdout.contains("02:98:00:00:00:99"), "\(page.stdout)")
+
+        // No heartbeats: lost after 3 missed beats (1 s each).
+        #expect(waitFor(15) { (try? home.run(["node", "show", "n1", "--json"]))?.stdout.contains("\"state\" : \"lost\"") == true })
+
+        // SIGTERM: serve exits 0 and no daemon is left.
+        let status = serve.stop(SIGTERM, seconds: 20)
+        stopped = true
+        #expect(status == 0, "serve exit: \(String(describing: status))\n\(serve.output)")
+        for (name, pid) in daemons { #expect(kill(pid, 0) != 0, "\(name) (pid \(pid)) still running after serve stopped") }
+    }
+}
