@@ -24,7 +24,7 @@ DEB_PACKAGES := libsqlite3-dev sqlite3 python3 dnsmasq-base pxelinux syslinux-co
 	mmdebstrap zstd nfs-ganesha nfs-ganesha-vfs rpcbind libarchive-dev libnfs-dev libvirt-dev \
 	libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
 
-.PHONY: all deps build build-release test bench demo demo-down install clean
+.PHONY: all deps build build-release node-controller test bench demo demo-down install clean
 
 all: build
 
@@ -40,16 +40,22 @@ deps:
 build: deps
 	$(SWIFT) build
 
+# The node controller goes into the image: built with the Swift runtime linked
+# in statically, so it runs in a plain Debian root. Its own build folder keeps
+# the static build apart from the debug one.
+node-controller: deps
+	$(SWIFT) build -c release --product node-controller --static-swift-stdlib --scratch-path .build-nc
+
 build-release: deps
 	$(SWIFT) build -c release
 
-test: build
+test: build node-controller
 	$(SWIFT) test
 
 bench: build-release
 	python3 bench/bench.py --bin "$$($(SWIFT) build -c release --show-bin-path)/provisioner"
 
-demo: build
+demo: build node-controller
 	bash netboot/demo.sh "$$($(SWIFT) build --show-bin-path)/provisioner"
 
 demo-down:

@@ -28,6 +28,7 @@ let package = Package(
         .target(
             name: "ProvisionerCore",
             dependencies: [
+                "ProvisionerAPI",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -270,17 +270,17 @@ public struct MmdebstrapBuilder: RootBuilder {
             throw SystemError("mmdebstrap is not installed (apt-get install mmdebstrap)")
         }
         try FileSystem.makeDirectory(aptCache)
-        var env = environment
-        env["PROVISIONER_APT_CACHE"] = aptCache
+        let env = environment
         let args = [
             "--mode=root", "--variant=minbase", "--verbose",
             "--architectures=\(config.architecture)",
             "--include=\(packages.joined(separator: ","))",
             "--skip=download/empty", "--skip=essential/unlink",
             "--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/",
-            "--setup-hook=sync-in \"$PROVISIONER_APT_CACHE\" /var/cache/apt/archives/",
+            // Special hooks take literal paths (no shell): the cache path is a checked config path.
+            "--setup-hook=sync-in \(aptCache) /var/cache/apt/archives/",
             "--essential-hook=\(essentialHook)",
-            "--customize-hook=sync-out /var/cache/apt/archives \"$PROVISIONER_APT_CACHE\"",
+            "--customize-hook=sync-out /var/cache/apt/archives \(aptCache)",
             "--customize-hook=rm -f \"$1\"/var/cache/apt/archives/*.deb \"$1\"/var/cache/apt/archives/partial/*.deb",
             config.suite, root, config.mirror,
         ]

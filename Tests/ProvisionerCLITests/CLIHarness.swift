@@ -63,6 +63,9 @@ struct Home {
         try #require(r.status == 0, "init failed: \(r.stderr)")
     }
 
+    /// A home made by the test itself.
+    init(existing dir: String) { self.dir = dir }
+
     var registry: String { dir + "/registry.sqlite" }
     var config: String { dir + "/provisioner.yaml" }
 

@@ -1,0 +1,180 @@
+import Crypto
+import Foundation
+import ProvisionerCore
+
+/// A virtual lab of diskless nodes on this machine: one network namespace
+/// (no uplink) holding the LAN bridge, the server's address on it, one tap
+/// per node, `provisioner serve` and the QEMU nodes. Everything it starts is
+/// recorded in `<home>/lab/lab.json` and stopped by PID on `down`.
+public struct Lab: Sendable {
+    public static let serverIP = "10.77.0.1"
+    public static let subnet = "10.77.0.0/24"
+    public static let dhcpRange = "10.77.0.100-10.77.0.199"
+    public static let bridge = "labbr0"
+
+    public let home: String
+    public init(home: String) { self.home = home }
+
+    public var dir: String { home + "/lab" }
+    public var stateFile: String { dir + "/lab.json" }
+
+    /// The namespace name: unique per lab home, short enough for iproute2.
+    public var namespace: String {
+        let digest = SHA256.hash(data: Data(home.utf8)).prefix(3).map { String(format: "%02x", $0) }.joined()
+        return "provlab-\(digest)"
+    }
+
+    /// What a running lab recorded.
+    public struct State: Codable, Sendable {
+        public var namespace: String
+        public var servePID: Int32
+        public var nodes: [LabNode]
+
+        public init(namespace: String, servePID: Int32, nodes: [LabNode]) {
+            self.namespace = namespace
+            self.servePID = servePID
+            self.nodes = nodes
+        }
+    }
+
+    public struct LabNode: Codable, Sendable {
+        public var hostname: String
+        public var mac: String
+        public var tap: String
+        public var pid: Int32
+        public var serialLog: String
+
+        public init(hostname: String, mac: String, tap: String, pid: Int32, serialLog: String) {
+            self.hostname = hostname
+            self.mac = mac
+            self.tap = tap
+            self.pid = pid
+            self.serialLog = serialLog
+        }
+    }
+
+    /// The recorded state, if a lab was started here.
+    public func state() -> State? {
+        guard let data = FileSystem.read(stateFile) else { return nil }
+        return try? JSONDecoder().decode(State.self, from: data)
+    }
+
+    public func save(_ s: State) throws {
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try FileSystem.writeAtomically(try enc.encode(s), to: stateFile)
+    }
+
+    /// Whether the recorded lab still runs (its serve process is alive).
+    public func isUp() -> Bool {
+        guard let s = state() else { return false }
+        return kill(s.servePID, 0) == 0
+    }
+
+    /// The MAC of lab node `i` (1-based): locally administered, QEMU's prefix.
+    public static func mac(_ i: Int) -> String { String(format: "52:54:00:77:%02x:%02x", (i >> 8) & 0xff, i & 0xff) }
+
+    // MARK: - network
+
+    /// Creates the namespace, the bridge with the server's addresses, and `count` taps.
+    /// - Throws: `SystemError` naming the failed `ip` command.
+    public func createNetwork(taps count: Int) throws {
+        let ns = namespace
+        if !FileSystem.list("/run/netns").contains(ns) { try ip(["netns", "add", ns]) }
+        try ip(["-n", ns, "link", "set", "lo", "up"])
+        if (try? ProcessRunner.run(ipTool, ["-n", ns, "link", "show", Self.bridge]))?.status != 0 {
+            try ip(["-n", ns, "link", "add", Self.bridge, "type", "bridge"])
+            try ip(["-n", ns, "addr", "add", "\(Self.serverIP)/24", "dev", Self.bridge])
+            // An IPv6 address for router advertisements (iPXE then does not wait on IPv6).
+            try ip(["-n", ns, "addr", "add", "fd77::1/64", "dev", Self.bridge, "nodad"])
+        }
+        try ip(["-n", ns, "link", "set", Self.bridge, "up"])
+        for i in 0..<count {
+            let tap = "labtap\(i)"
+            if (try? ProcessRunner.run(ipTool, ["-n", ns, "link", "show", tap]))?.status != 0 {
+                try ip(["-n", ns, "tuntap", "add", "dev", tap, "mode", "tap"])
+            }
+            try ip(["-n", ns, "link", "set", tap, "master", Self.bridge, "up"])
+        }
+    }
+
+    /// Removes the namespace (and with it the bridge and taps).
+    public func deleteNetwork() {
+        _ = try? ProcessRunner.run(ipTool, ["netns", "del", namespace])
+    }
+
+    var ipTool: String { ProcessRunner.which("ip") ?? "/usr/sbin/ip" }
+
+    func ip(_ args: [String]) throws {
+        let r = try ProcessRunner.run(ipTool, args)
+        guard r.status == 0 else { throw SystemError("ip \(args.joined(separator: " ")): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))") }
+    }
+
+    /// Runs `argv` inside the lab's namespace, detached, output to `log`.
+    /// - Returns: its pid.
+    public func spawnInNamespace(_ argv: [String], log: String) throws -> pid_t {
+        try Self.spawnDetached([ipTool, "netns", "exec", namespace] + argv, log: log)
+    }
+
+    /// Starts a process in its own session (it survives this command), stdin from /dev/null.
+    static func spawnDetached(_ argv: [String], log: String) throws -> pid_t {
+        let fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SystemError("opening \(log): \(errnoText())") }
+        defer { close(fd) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, fd, 1)
+        posix_spawn_file_actions_adddup2(&actions, fd, 2)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        posix_spawnattr_setflags(&attr, 0x80 /* POSIX_SPAWN_SETSID (glibc), not imported */)
+        var pid: pid_t = 0
+        let rc = withCStrings(argv) { a in posix_spawn(&pid, argv[0], &actions, &attr, a, environ) }
+        guard rc == 0 else { throw SystemError("starting \(argv[0]): \(String(cString: strerror(rc)))") }
+        return pid
+    }
+
+    // MARK: - nodes
+
+    /// `-accel kvm` only where KVM really works (an Intel or AMD module, not PVM), else TCG.
+    public static var accelerator: String {
+        let fm = FileManager.default
+        let kvm = fm.fileExists(atPath: "/dev/kvm") && (fm.fileExists(atPath: "/sys/module/kvm_intel") || fm.fileExists(atPath: "/sys/module/kvm_amd"))
+        return kvm ? "kvm" : "tcg"
+    }
+
+    /// The QEMU command line of a diskless lab node that boots from the network.
+    public func qemuArgv(mac: String, tap: String, serialLog: String, memoryMiB: Int, cpus: Int, name: String) -> [String] {
+        [ProcessRunner.which("qemu-system-x86_64") ?? "qemu-system-x86_64",
+         "-name", name, "-accel", Self.accelerator, "-cpu", "max", "-m", String(memoryMiB), "-smp", String(cpus),
+         "-display", "none", "-serial", "file:\(serialLog)", "-monitor", "none", "-no-reboot",
+         "-netdev", "tap,id=n0,ifname=\(tap),script=no,downscript=no",
+         "-device", "virtio-net-pci,netdev=n0,mac=\(mac)", "-boot", "n"]
+    }
+
+    /// Stops a process: SIGTERM, then SIGKILL after `grace` seconds. Returns whether it is gone.
+    @discardableResult
+    public static func stop(_ pid: pid_t, grace: Double) -> Bool {
+        guard pid > 0, kill(pid, 0) == 0 else { return true }
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(grace)
+        while Date() < deadline {
+            var status: Int32 = 0
+            _ = waitpid(pid, &status, WNOHANG)
+            if kill(pid, 0) != 0 { return true }
+            usleep(100_000)
+        }
+        kill(pid, SIGKILL)
+        usleep(200_000)
+        return kill(pid, 0) != 0
+    }
+
+    /// Processes still running inside the namespace.
+    public func namespacePIDs() -> [pid_t] {
+        let r = try? ProcessRunner.run(ipTool, ["netns", "pids", namespace])
+        return (r?.stdout ?? "").split(separator: "\n").compactMap { pid_t($0) }
+    }
+}
