@@ -92,12 +92,12 @@ let package = Package(
         .testTarget(
             name: "ProvisionerServerTests",
             dependencies: [
-                "ProvisionerServer",
+                "ProvisionerServer", "ProvisionerAPI", "ProvisionerCore", "ProvisionerStore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(name: "NodeControllerKitTests", dependencies: ["NodeControllerKit"]),
-        .testTarget(name: "ProvisionerCLITests", dependencies: ["ProvisionerCore", "provisioner"]),
+        .testTarget(name: "ProvisionerCLITests", dependencies: ["ProvisionerCore", "ProvisionerServices", "provisioner"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -23,10 +23,12 @@ public struct VMType: Codable, Sendable, Equatable {
         VMType(name: "c1.xlarge", cpus: 4, memoryMiB: 2048, diskGiB: 20),
     ]
 
-    /// How many of this type fit in the given cores, memory and disk.
-    public func fits(cores: Int, memoryMiB mem: Int, diskMiB disk: Int) -> Int {
+    /// How many of this type fit in the given cores and memory. Disk is not
+    /// counted, as in placement (see `Placement`): kernel-boot instances use
+    /// none, and a diskless node's scratch space is its RAM.
+    public func fits(cores: Int, memoryMiB mem: Int) -> Int {
         guard cpus > 0, memoryMiB > 0 else { return 0 }
-        return max(0, min(cores / cpus, mem / memoryMiB, diskGiB > 0 ? disk / (diskGiB * 1024) : Int.max))
+        return max(0, min(cores / cpus, mem / memoryMiB))
     }
 
     /// Free and max instances of each type across the nodes that can run VMs
@@ -35,8 +37,8 @@ public struct VMType: Codable, Sendable, Equatable {
         types.map { t in
             var free = 0, total = 0
             for c in capacities where c.hypervisor != "none" {
-                free += t.fits(cores: c.coresFree, memoryMiB: c.memoryMiBFree, diskMiB: c.diskMiBFree)
-                total += t.fits(cores: c.coresMax, memoryMiB: c.memoryMiBMax, diskMiB: c.diskMiBMax)
+                free += t.fits(cores: c.coresFree, memoryMiB: c.memoryMiBFree)
+                total += t.fits(cores: c.coresMax, memoryMiB: c.memoryMiBMax)
             }
             return (t, free, total)
         }

@@ -35,6 +35,7 @@ public func buildRouter(_ state: ServeState) -> Router<ServeContext> {
         return try json(s)
     }
     router.get("/api/v1/discovered") { _, _ in try json(try state.registry.discovered()) }
+    router.get("/api/v1/instances") { _, _ in try json(try state.registry.instances()) }
     router.get("/metrics") { _, _ in try metricsResponse(state) }
     router.get("/") { _, _ in try statusPage(state) }
     router.get("/healthz") { _, _ in "ok\n" }
@@ -159,8 +160,11 @@ func heartbeat(_ state: ServeState, _ request: Request, _ context: ServeContext)
     let capacity = String(decoding: try JSONEncoder().encode(beat.capacity), as: UTF8.self)
     let instances = String(decoding: try JSONEncoder().encode(beat.instances), as: UTF8.self)
     try state.registry.recordHeartbeat(hostname: cred.hostname, capacity: capacity, instances: instances, now: state.now())
+    let work = try state.registry.reconcileInstances(hostname: cred.hostname, reported: beat.instances, now: state.now())
     state.count { $0.heartbeats += 1 }
-    return try json(HeartbeatResponse(heartbeatSeconds: state.heartbeatSeconds))
+    for spec in work.run { state.logger.info("asking \(cred.hostname) to start instance \(spec.id)") }
+    for id in work.terminate { state.logger.info("asking \(cred.hostname) to terminate instance \(id)") }
+    return try json(HeartbeatResponse(run: work.run, terminate: work.terminate, heartbeatSeconds: state.heartbeatSeconds))
 }
 
 // MARK: - helpers

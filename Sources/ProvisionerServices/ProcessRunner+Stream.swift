@@ -25,6 +25,7 @@ extension ProcessRunner {
         posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
         posix_spawn_file_actions_addclose(&actions, fds[0])
         posix_spawn_file_actions_addclose(&actions, fds[1])
+        _ = spawnCloseFrom(&actions, 3)
 
         var pid: pid_t = 0
         let rc = withCStrings(argv) { a in withCStrings(envp) { e in posix_spawn(&pid, argv[0], &actions, nil, a, e) } }
@@ -62,3 +63,9 @@ func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?
     defer { for p in cs { free(p) } }
     return body(cs)
 }
+
+/// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which Swift's
+/// Glibc module does not export: the spawned program gets no descriptor of
+/// ours beyond 0–2, whatever was opened without O_CLOEXEC.
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+public func spawnCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32

@@ -97,13 +97,24 @@ extension Registry {
             let id: Int64 = row[0]
             try db.execute(sql: "INSERT OR IGNORE INTO node_status (node_id) VALUES (?)", arguments: [id])
             var phases: [String: String] = [:]
-            if !newBoot, let json = try String.fetchOne(db, sql: "SELECT phases FROM node_status WHERE node_id = ?", arguments: [id]) {
+            if let json = try String.fetchOne(db, sql: "SELECT phases FROM node_status WHERE node_id = ?", arguments: [id]) {
                 phases = (try? JSONDecoder().decode([String: String].self, from: Data(json.utf8))) ?? [:]
             }
-            phases[phase] = now
+            var started = now
+            if newBoot {
+                // dnsmasq runs its lease script after it answered, so the boot's
+                // first fetches may already be recorded: keep the early phases of
+                // the last minute, and date the boot from the earliest of them.
+                let recent = Timestamp.parse(now).map { Timestamp.iso($0.addingTimeInterval(-60)) } ?? now
+                phases = phases.filter { ["dhcp-ipxe", "ipxe", "kernel", "initrd"].contains($0.key) && $0.value >= recent && $0.value <= now }
+                started = phases.values.min() ?? now
+                phases[phase] = started
+            } else {
+                phases[phase] = now
+            }
             let json = String(decoding: try JSONEncoder().encode(phases), as: UTF8.self)
             if newBoot {
-                try db.execute(sql: "UPDATE node_status SET phases = ?, boot_started = ? WHERE node_id = ?", arguments: [json, now, id])
+                try db.execute(sql: "UPDATE node_status SET phases = ?, boot_started = ? WHERE node_id = ?", arguments: [json, started, id])
                 try db.execute(sql: "UPDATE nodes SET state = 'booting', updated_at = ? WHERE id = ?", arguments: [now, id])
             } else {
                 try db.execute(sql: "UPDATE node_status SET phases = ? WHERE node_id = ?", arguments: [json, id])

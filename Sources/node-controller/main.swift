@@ -1,2 +1,7 @@
+// The node controller of every diskless node: wiring only (see NodeControllerKit).
+import Foundation
 import NodeControllerKit
-print("node-controller")
+
+NodeControllerApp.installSignalHandlers(log: .standardError)
+let status = await NodeControllerApp.main(arguments: Array(CommandLine.arguments.dropFirst()))
+exit(status)

@@ -1,4 +1,5 @@
 import Foundation
+import ProvisionerServices
 import Testing
 
 /// Runs the real `provisioner` binary, as an operator or a script would.
@@ -25,30 +26,36 @@ enum CLI {
     }
 }
 
+/// Runs a program to completion, output through files (any size is fine).
+/// posix_spawn + waitpid, not Foundation's Process: its waitUntilExit never
+/// returns when the program leaves a long-lived grandchild behind (lab up
+/// starts serve and QEMU), because the grandchild keeps an inherited
+/// descriptor of Process' own open.
 func runProcess(_ path: String, _ args: [String], env: [String: String] = [:]) throws -> CLI.Result {
     let dir = NSTemporaryDirectory() + "cli-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    _ = FileManager.default.createFile(atPath: dir + "/out", contents: nil)
-    _ = FileManager.default.createFile(atPath: dir + "/err", contents: nil)
-    let out = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/out"))
-    let err = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/err"))
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
     var environment = ProcessInfo.processInfo.environment
     environment.removeValue(forKey: "PROVISIONER_HOME")
     environment.merge(env) { _, new in new }
-    p.environment = environment
-    p.standardOutput = out
-    p.standardError = err
-    p.standardInput = FileHandle.nullDevice
-    try p.run()
-    p.waitUntilExit()
-    try out.close()
-    try err.close()
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, dir + "/out", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    posix_spawn_file_actions_addopen(&actions, 2, dir + "/err", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    _ = spawnCloseFrom(&actions, 3)
+    var argv: [UnsafeMutablePointer<CChar>?] = ([path] + args).map { strdup($0) } + [nil]
+    var envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { for p in argv { free(p) }; for p in envp { free(p) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, path, &actions, nil, &argv, &envp)
+    guard rc == 0 else { throw TestFailure("cannot run \(path): \(String(cString: strerror(rc)))") }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
     return CLI.Result(
-        status: p.terminationStatus,
+        status: code,
         stdout: String(decoding: FileManager.default.contents(atPath: dir + "/out") ?? Data(), as: UTF8.self),
         stderr: String(decoding: FileManager.default.contents(atPath: dir + "/err") ?? Data(), as: UTF8.self))
 }

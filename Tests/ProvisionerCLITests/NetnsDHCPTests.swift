@@ -69,6 +69,7 @@ func waitFor(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool
     return try condition()
 }
 
+extension SystemTests {
 @Suite(.serialized) struct NetnsDHCPTests {
     /// The applied config runs in the real dnsmasq; a real DHCP client with a
     /// registered MAC gets exactly its hostname, IP and boot file; TFTP serves
@@ -154,4 +155,5 @@ func waitFor(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool
     func log(_ run: String) -> String {
         (try? String(contentsOfFile: run + "/dnsmasq.log", encoding: .utf8)).map { String($0.suffix(2000)) } ?? "(no dnsmasq log)"
     }
+}
 }

@@ -44,6 +44,7 @@ final class Background {
     var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 }
 
+extension SystemTests {
 @Suite(.serialized) struct ServeTests {
     static let serverIP = "10.98.0.1"
     static let nodeIP = "10.98.0.2"
@@ -176,4 +177,5 @@ final class Background {
         #expect(status == 0, "serve exit: \(String(describing: status))\n\(serve.output)")
         for (name, pid) in daemons { #expect(kill(pid, 0) != 0, "\(name) (pid \(pid)) still running after serve stopped") }
     }
+}
 }

@@ -1,2 +1,167 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import ProvisionerAPI
+import ProvisionerCore
+import ProvisionerStore
+import Synchronization
 import Testing
 @testable import ProvisionerServer
+
+/// The node API and the read endpoints, through Hummingbird's in-process
+/// test client. Proxy mode: no source-address check here (the namespace test
+/// of serve checks addresses with real clients on real addresses).
+struct ServerTests {
+    static let mac = "02:42:00:00:00:01"
+    static let secret: [UInt8] = Array(100..<132)
+
+    /// A clock the test moves.
+    final class TestClock: Sendable {
+        let now = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+        func advance(_ s: Double) { now.withLock { $0 = $0.addingTimeInterval(s) } }
+        func read() -> Date { now.withLock { $0 } }
+    }
+
+    func makeState(clock: TestClock = TestClock()) throws -> ServeState {
+        let dir = NSTemporaryDirectory() + "provisioner-server-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let config = try SiteConfig(yaml: """
+            interface: eth0
+            server_ip: 10.42.0.1
+            subnet: 10.42.0.0/24
+            dhcp: {mode: proxy}
+            paths: {http_root: \(dir)/http, tftp_root: \(dir)/tftp, images: \(dir)/images, run_dir: \(dir)/run}
+            debian: {mirror: http://mirror.example/debian}
+            profiles: {default: {image: default}}
+            """)
+        let registry = try Registry(path: dir + "/registry.sqlite")
+        try registry.add([NodeSpec(hostname: try Hostname(parsing: "n1"), mac: try MACAddress(parsing: Self.mac))], config: config, now: "2026-01-01T00:00:00Z")
+        return ServeState(config: config, registry: registry, secret: Self.secret, heartbeatSeconds: 5, lostAfterBeats: 3,
+                          logger: Logger(label: "test"), clock: { clock.read() })
+    }
+
+    static let capacity = NodeCapacity(coresMax: 4, coresFree: 4, memoryMiBMax: 4096, memoryMiBFree: 4000, diskMiBMax: 10, diskMiBFree: 10,
+                                       hypervisor: "qemu-tcg", hardwareVirtualization: false, hardwareVirtualizationReason: "no vmx", libvirtVersion: "9.0.0")
+
+    func enrollBody(mac: String = mac, token: String? = nil) throws -> ByteBuffer {
+        let t = try token ?? NodeToken.make(secret: Self.secret, mac: MACAddress(parsing: mac))
+        let req = EnrollRequest(mac: mac, hostname: "n1", ip: "10.42.0.2", token: t, image: "default/g1", capacity: Self.capacity,
+                                instances: [], uptimeSeconds: 10, controllerVersion: "test")
+        return ByteBuffer(bytes: try JSONEncoder().encode(req))
+    }
+
+    func beatBody(_ seq: Int, instances: [InstanceStatus] = []) throws -> ByteBuffer {
+        ByteBuffer(bytes: try JSONEncoder().encode(Heartbeat(capacity: Self.capacity, instances: instances, sequence: seq)))
+    }
+
+    @Test func badEnrollmentsGet4xxAndNeverTouchTheNode() async throws {
+        let state = try makeState()
+        let app = Application(router: buildRouter(state))
+        try await app.test(.router) { client in
+            let cases: [(ByteBuffer, HTTPResponse.Status)] = [
+                (ByteBuffer(string: "{garbage"), .badRequest),
+                (ByteBuffer(string: "[]"), .badRequest),
+                (ByteBuffer(repeating: UInt8(ascii: "x"), count: NodeAPI.maxBodyBytes + 1), .contentTooLarge),
+                (try enrollBody(token: String(repeating: "0", count: 32)), .forbidden),
+                (try enrollBody(token: ""), .forbidden),
+                (try enrollBody(mac: "02:42:00:00:00:99"), .forbidden),
+                (try enrollBody(mac: "not-a-mac", token: "x"), .badRequest),
+            ]
+            for (body, status) in cases {
+                try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: body) { response in
+                    #expect(response.status == status)
+                    #expect((try? JSONDecoder().decode(APIError.self, from: Data(buffer: response.body)))?.error.isEmpty == false)
+                }
+            }
+        }
+        #expect(try state.registry.status("n1")?.state == .registered)
+        #expect(state.metrics.rejected == 7 && state.metrics.enrollments == 0)
+    }
+
+    @Test func enrollHeartbeatReplayAndLost() async throws {
+        let clock = TestClock()
+        let state = try makeState(clock: clock)
+        let app = Application(router: buildRouter(state))
+        try await app.test(.router) { client in
+            let credential = try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: try enrollBody()) { response in
+                #expect(response.status == .ok)
+                return try JSONDecoder().decode(EnrollResponse.self, from: Data(buffer: response.body)).credential
+            }
+            #expect(try state.registry.status("n1")?.state == .ready)
+            let auth: HTTPFields = [.authorization: "Bearer \(credential)"]
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(1)) { #expect($0.status == .ok) }
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(1)) { #expect($0.status == .conflict) }
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: [.authorization: "Bearer forged"], body: try beatBody(9)) {
+                #expect($0.status == .unauthorized)
+            }
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: ByteBuffer(string: "{")) { #expect($0.status == .badRequest) }
+
+            // Silent for 3 beats: lost. A heartbeat brings it back.
+            clock.advance(16)
+            state.sweepLost()
+            #expect(try state.registry.status("n1")?.state == .lost)
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(2)) { #expect($0.status == .ok) }
+            #expect(try state.registry.status("n1")?.state == .ready)
+
+            // A re-enrollment (node rebooted, or server restarted) voids the old credential.
+            _ = try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: try enrollBody()) { #expect($0.status == .ok) }
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(3)) { #expect($0.status == .unauthorized) }
+        }
+    }
+
+    @Test func heartbeatsCarryInstanceWorkUntilTheNodeReportsIt() async throws {
+        let state = try makeState()
+        let app = Application(router: buildRouter(state))
+        try await app.test(.router) { client in
+            let credential = try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: try enrollBody()) { response in
+                try JSONDecoder().decode(EnrollResponse.self, from: Data(buffer: response.body)).credential
+            }
+            let rec = try state.registry.runInstance(id: "i-1", type: VMType.defaults[0], spec: InstanceSpec(id: "i-1", vcpus: 1, memoryMiB: 128, kernel: "/vmlinuz"),
+                                                     only: nil, now: "2026-01-01T00:00:01Z")
+            #expect(rec.node == "n1" && rec.state == "pending")
+            let auth: HTTPFields = [.authorization: "Bearer \(credential)"]
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(1)) { response in
+                let r = try JSONDecoder().decode(HeartbeatResponse.self, from: Data(buffer: response.body))
+                #expect(r.run.map(\.id) == ["i-1"] && r.terminate.isEmpty)
+            }
+            let running = [InstanceStatus(id: "i-1", state: "running", vcpus: 1, memoryMiB: 128)]
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(2, instances: running)) { response in
+                let r = try JSONDecoder().decode(HeartbeatResponse.self, from: Data(buffer: response.body))
+                #expect(r.run.isEmpty && r.terminate.isEmpty)
+            }
+            #expect(try state.registry.instances().first?.state == "running")
+            _ = try state.registry.terminateInstance("i-1", now: "2026-01-01T00:00:02Z")
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(3, instances: running)) { response in
+                let r = try JSONDecoder().decode(HeartbeatResponse.self, from: Data(buffer: response.body))
+                #expect(r.terminate == ["i-1"])
+            }
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(4)) { _ in }
+            #expect(try state.registry.instances().first?.state == "terminated")
+        }
+    }
+
+    @Test func metricsStatusPageAndNodesAPI() async throws {
+        let state = try makeState()
+        let app = Application(router: buildRouter(state))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/metrics", method: .get) { response in
+                let text = String(buffer: response.body)
+                #expect(text.contains("provisioner_nodes{state=\"registered\"} 1"))
+                #expect(text.contains("# TYPE provisioner_http_bytes_total counter"))
+            }
+            try await client.execute(uri: "/", method: .get) { response in
+                let page = String(buffer: response.body)
+                #expect(response.headers[.contentType]?.hasPrefix("text/html") == true)
+                #expect(page.contains("<td>n1</td>") && page.contains("registered"))
+            }
+            try await client.execute(uri: "/api/v1/nodes/n1", method: .get) { response in
+                #expect(response.status == .ok)
+                let status = try JSONDecoder().decode(NodeStatus.self, from: Data(buffer: response.body))
+                #expect(status.hostname == "n1")
+            }
+            try await client.execute(uri: "/api/v1/nodes/nope", method: .get) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/boot/zz-not-a-mac.ipxe", method: .get) { #expect($0.status == .notFound) }
+        }
+    }
+}

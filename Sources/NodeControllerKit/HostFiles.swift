@@ -1,0 +1,63 @@
+import Foundation
+
+/// Where the host's kernel interfaces live; a fixture directory in tests.
+public struct HostPaths: Sendable, Equatable {
+    /// Prefix of `proc/`, `sys/`, `dev/` and `run/`: "/" on a real host.
+    public var root: String
+
+    public init(root: String = "/") {
+        self.root = root.hasSuffix("/") ? root : root + "/"
+    }
+
+    public func path(_ relative: String) -> String { root + relative }
+    public var cmdline: String { path("proc/cmdline") }
+    public var cpuinfo: String { path("proc/cpuinfo") }
+    public var meminfo: String { path("proc/meminfo") }
+    public var uptime: String { path("proc/uptime") }
+    public var routes: String { path("proc/net/route") }
+    public var classNet: String { path("sys/class/net") }
+    public var modules: String { path("sys/module") }
+    public var devKVM: String { path("dev/kvm") }
+    public var run: String { path("run") }
+}
+
+/// Reads a whole file, including procfs/sysfs files whose size reads as 0.
+func readTextFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+    while true {
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            return nil
+        }
+        if n == 0 { break }
+        bytes.append(contentsOf: buffer[0..<n])
+        if bytes.count > 16 * 1024 * 1024 { break }
+    }
+    return String(decoding: bytes, as: UTF8.self)
+}
+
+func fileExists(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0
+}
+
+func isDirectory(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+}
+
+/// Names in a directory, sorted; empty when it cannot be read.
+func directoryEntries(_ path: String) -> [String] {
+    ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
+}
+
+/// A thrown error with a message that names the thing and the value.
+public struct ControllerError: Error, CustomStringConvertible, Equatable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,271 @@
+import Foundation
+import ProvisionerAPI
+
+/// The node's conversation with `provisioner serve`: enroll, then heartbeat forever.
+///
+/// Heartbeats go out at the server's interval ±10%. While the server is unreachable or
+/// answers 5xx the loop backs off exponentially (±20%, capped); a 401 on a heartbeat means
+/// enroll again; an answer that breaks the contract is logged and the loop goes on. Commands
+/// in heartbeat answers (`run`, `terminate`) are applied to the `Hypervisor`, and every
+/// heartbeat reports all instances, including ones that failed to start or just ended.
+public actor NodeController {
+    /// What the node says about itself when it enrolls.
+    public struct Enrollment: Sendable, Equatable {
+        public var mac: String
+        public var hostname: String
+        public var ip: String
+        public var token: String
+        public var image: String?
+
+        public init(mac: String, hostname: String, ip: String, token: String, image: String?) {
+            self.mac = mac
+            self.hostname = hostname
+            self.ip = ip
+            self.token = token
+            self.image = image
+        }
+    }
+
+    /// Heartbeat interval used until the server names one.
+    public static let defaultInterval = 5.0
+
+    let client: ServerClient
+    let hypervisor: any Hypervisor
+    let enrollment: Enrollment
+    let log: Log
+    let backoff: Backoff
+    let sleep: @Sendable (Double) async throws -> Void
+    let uptime: @Sendable () -> Double?
+
+    public private(set) var credential: String?
+    public private(set) var sequence = 0
+    public private(set) var interval = NodeController.defaultInterval
+    /// Consecutive failed exchanges; drives the backoff.
+    public private(set) var failures = 0
+    /// Consecutive 401s on heartbeats, reset only by an accepted heartbeat.
+    private var unauthorizedStreak = 0
+
+    private var lastKnown: [InstanceStatus] = []
+    private var lastStates: [String: String] = [:]
+    private var failedStarts: [String: InstanceStatus] = [:]
+    private var ended: [String: InstanceStatus] = [:]
+    private var listingFailed = false
+
+    public init(client: ServerClient, hypervisor: any Hypervisor, enrollment: Enrollment, log: Log = .standardError,
+                backoff: Backoff = Backoff(),
+                sleep: @escaping @Sendable (Double) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64(max(0, $0) * 1e9)) },
+                uptime: @escaping @Sendable () -> Double? = { HostProbe().uptimeSeconds() }) {
+        self.client = client
+        self.hypervisor = hypervisor
+        self.enrollment = enrollment
+        self.log = log
+        self.backoff = backoff
+        self.sleep = sleep
+        self.uptime = uptime
+    }
+
+    /// Runs until the task is cancelled or `sleep` throws.
+    public func run() async {
+        while !Task.isCancelled {
+            let delay = await step()
+            do { try await sleep(delay) } catch { return }
+        }
+    }
+
+    /// One exchange with the server (enroll when there is no credential, else a heartbeat).
+    /// - Returns: seconds to wait before the next step.
+    @discardableResult
+    public func step() async -> Double {
+        if credential == nil { return await enrollStep() }
+        return await heartbeatStep()
+    }
+
+    /// `--once`: enroll and send one heartbeat, without retries and without applying commands.
+    /// - Returns: the capacity reported, or nil (already logged) when either exchange failed.
+    public func runOnce() async -> NodeCapacity? {
+        switch await client.enroll(enrollRequest()) {
+        case .ok(let answer):
+            credential = answer.credential
+            log.info("enrolled as \(answer.hostname) at \(client.server.absoluteString)")
+        case let other:
+            log.error("enrolling at \(client.server.absoluteString): \(Self.describe(other))")
+            return nil
+        }
+        let instances = collectInstances()
+        let capacity = hypervisor.capacity()
+        sequence += 1
+        switch await client.heartbeat(Heartbeat(capacity: capacity, instances: instances, sequence: sequence), credential: credential ?? "") {
+        case .ok(let answer):
+            if !answer.run.isEmpty || !answer.terminate.isEmpty {
+                log.info("--once: not applying \(answer.run.count) run and \(answer.terminate.count) terminate commands")
+            }
+            log.info("heartbeat \(sequence) accepted")
+            return capacity
+        case let other:
+            log.error("heartbeat \(sequence): \(Self.describe(other))")
+            return nil
+        }
+    }
+
+    // MARK: Steps
+
+    private func enrollStep() async -> Double {
+        let request = enrollRequest()
+        switch await client.enroll(request) {
+        case .ok(let answer):
+            credential = answer.credential
+            failures = 0
+            accept(interval: answer.heartbeatSeconds)
+            log.info("enrolled as \(answer.hostname) at \(client.server.absoluteString), heartbeat every \(Self.seconds(interval))")
+            log.info("capacity: \(Self.summary(request.capacity))")
+            return backoff.jittered(interval)
+        case let other:
+            return failed("enrolling at \(client.server.absoluteString)", other)
+        }
+    }
+
+    private func enrollRequest() -> EnrollRequest {
+        EnrollRequest(mac: enrollment.mac, hostname: enrollment.hostname, ip: enrollment.ip, token: enrollment.token,
+                      image: enrollment.image, capacity: hypervisor.capacity(), instances: collectInstances(),
+                      uptimeSeconds: uptime(), controllerVersion: NodeControllerKit.version)
+    }
+
+    private func heartbeatStep() async -> Double {
+        let instances = collectInstances()
+        sequence += 1
+        let heartbeat = Heartbeat(capacity: hypervisor.capacity(), instances: instances, sequence: sequence)
+        switch await client.heartbeat(heartbeat, credential: credential ?? "") {
+        case .ok(let answer):
+            failures = 0
+            unauthorizedStreak = 0
+            for status in instances where ended[status.id] == status { ended[status.id] = nil }
+            accept(interval: answer.heartbeatSeconds)
+            apply(answer)
+            return backoff.jittered(interval)
+        case .unauthorized(let message):
+            credential = nil
+            unauthorizedStreak += 1
+            log.warning("heartbeat \(sequence) refused (401: \(message)); enrolling again")
+            // The first 401 re-enrolls at once; a 401 again after that backs off.
+            return unauthorizedStreak == 1 ? 0 : backoff.delay(afterFailures: unauthorizedStreak - 1)
+        case .garbage(let message):
+            log.warning("heartbeat \(sequence): \(message); next heartbeat in \(Self.seconds(interval))")
+            return backoff.jittered(interval)
+        case let other:
+            return failed("heartbeat \(sequence)", other)
+        }
+    }
+
+    private func failed<T>(_ what: String, _ outcome: ServerOutcome<T>) -> Double {
+        failures += 1
+        let delay = backoff.delay(afterFailures: failures)
+        log.warning("\(what): \(Self.describe(outcome)); attempt \(failures), retrying in \(Self.seconds(delay))")
+        return delay
+    }
+
+    private func accept(interval proposed: Double) {
+        guard proposed.isFinite, proposed > 0 else {
+            log.warning("server sent heartbeatSeconds \(proposed); keeping \(Self.seconds(interval))")
+            return
+        }
+        interval = min(max(proposed, 1), 3600)
+    }
+
+    // MARK: Instances
+
+    /// Terminates, then starts what the server asks.
+    private func apply(_ answer: HeartbeatResponse) {
+        var terminated = Set<String>()
+        for id in answer.terminate where !terminated.contains(id) {
+            terminated.insert(id)
+            do {
+                try hypervisor.terminate(id: id)
+                let known = lastKnown.first { $0.id == id } ?? failedStarts[id]
+                failedStarts[id] = nil
+                ended[id] = InstanceStatus(id: id, state: InstanceState.terminated.rawValue, vcpus: known?.vcpus ?? 0, memoryMiB: known?.memoryMiB ?? 0)
+                lastKnown.removeAll { $0.id == id }
+                log.info("terminated instance \(id)")
+            } catch {
+                log.error(Self.naming("terminating instance \(id)", error))
+            }
+        }
+        guard !answer.run.isEmpty else { return }
+        let present = Set(((try? hypervisor.instances()) ?? lastKnown).map(\.id))
+        var started = Set<String>()
+        for spec in answer.run where !present.contains(spec.id) && failedStarts[spec.id] == nil
+            && !terminated.contains(spec.id) && !started.contains(spec.id) {
+            started.insert(spec.id)
+            do {
+                try hypervisor.start(spec)
+                ended[spec.id] = nil
+                log.info("started instance \(spec.id): \(spec.vcpus) vCPU, \(spec.memoryMiB) MiB, \(spec.kernel.map { "kernel \($0)" } ?? "disk \(spec.disk ?? "")")")
+            } catch {
+                failedStarts[spec.id] = InstanceStatus(id: spec.id, state: InstanceState.failed.rawValue, vcpus: spec.vcpus,
+                                                       memoryMiB: spec.memoryMiB, message: "\(error)")
+                log.error(Self.naming("starting instance \(spec.id)", error))
+            }
+        }
+    }
+
+    /// Every instance to report: the hypervisor's, plus failed starts and ended ones not yet reported.
+    private func collectInstances() -> [InstanceStatus] {
+        var current: [InstanceStatus]
+        do {
+            current = try hypervisor.instances()
+            listingFailed = false
+        } catch {
+            if !listingFailed { log.warning("listing instances: \(error); reporting the last known states") }
+            listingFailed = true
+            current = lastKnown
+        }
+        let ids = Set(current.map(\.id))
+        for old in lastKnown where !ids.contains(old.id) && ended[old.id] == nil {
+            ended[old.id] = InstanceStatus(id: old.id, state: InstanceState.terminated.rawValue, vcpus: old.vcpus,
+                                           memoryMiB: old.memoryMiB, message: "no longer defined in the hypervisor")
+        }
+        lastKnown = current
+        var all = current
+        all += failedStarts.values.filter { !ids.contains($0.id) }
+        all += ended.values.filter { !ids.contains($0.id) && failedStarts[$0.id] == nil }
+        all.sort { $0.id < $1.id }
+        var states: [String: String] = [:]
+        for s in all {
+            states[s.id] = s.state
+            if lastStates[s.id] != s.state {
+                log.info("instance \(s.id): \(lastStates[s.id] ?? "new") -> \(s.state)\(s.message.map { " (\($0))" } ?? "")")
+            }
+        }
+        lastStates = states
+        return all
+    }
+
+    // MARK: Text
+
+    static func describe<T>(_ outcome: ServerOutcome<T>) -> String {
+        switch outcome {
+        case .ok: return "ok"
+        case .unauthorized(let m): return "refused (401: \(m))"
+        case .serverError(let s, let m): return "server error (\(s): \(m))"
+        case .rejected(let s, let m): return "rejected (\(s): \(m))"
+        case .unreachable(let m): return "server unreachable (\(m))"
+        case .garbage(let m): return m
+        }
+    }
+
+    /// The error's text, prefixed with what was attempted unless it already says so.
+    static func naming(_ attempt: String, _ error: any Error) -> String {
+        let text = "\(error)"
+        return text.hasPrefix(attempt) ? text : "\(attempt): \(text)"
+    }
+
+    static func seconds(_ s: Double) -> String {
+        s == s.rounded() && s < 1e9 ? "\(Int(s))s" : String(format: "%.1fs", s)
+    }
+
+    static func summary(_ c: NodeCapacity) -> String {
+        var line = "\(c.coresFree)/\(c.coresMax) cores, \(c.memoryMiBFree)/\(c.memoryMiBMax) MiB memory, \(c.diskMiBFree)/\(c.diskMiBMax) MiB disk free, hypervisor \(c.hypervisor)"
+        if let v = c.libvirtVersion { line += ", libvirt \(v)" }
+        if let r = c.hardwareVirtualizationReason { line += "; no hardware virtualization: \(r)" }
+        return line
+    }
+}

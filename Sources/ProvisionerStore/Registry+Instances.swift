@@ -1,0 +1,125 @@
+import Foundation
+import GRDB
+import ProvisionerAPI
+import ProvisionerCore
+
+/// A VM instance as the registry keeps it: what was asked (desired) and what
+/// the node last reported (state).
+public struct InstanceRecord: Codable, Sendable, Equatable {
+    public var id: String
+    public var node: String?
+    public var type: String
+    public var vcpus: Int
+    public var memoryMiB: Int
+    public var spec: InstanceSpec
+    /// Last reported: pending, running, shutoff, crashed, terminated, failed.
+    public var state: String
+    /// running or terminated.
+    public var desired: String
+    public var message: String?
+    public var createdAt: String
+    public var updatedAt: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, node, type, vcpus, spec, state, desired, message
+        case memoryMiB = "memory_mib"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+}
+
+extension Registry {
+    static let instanceSQL = """
+        SELECT i.id, n.hostname, i.type, i.vcpus, i.memory_mib, i.spec, i.state, i.desired, i.message, i.created_at, i.updated_at
+        FROM instances i LEFT JOIN nodes n ON n.id = i.node_id
+        """
+
+    static func instance(_ row: Row) throws -> InstanceRecord {
+        let spec = try JSONDecoder().decode(InstanceSpec.self, from: Data((row[5] as String).utf8))
+        return InstanceRecord(id: row[0], node: row[1], type: row[2], vcpus: row[3], memoryMiB: row[4], spec: spec,
+                              state: row[6], desired: row[7], message: row[8], createdAt: row[9], updatedAt: row[10])
+    }
+
+    /// Every instance, newest first.
+    public func instances() throws -> [InstanceRecord] {
+        try read { db in try Row.fetchAll(db, sql: Self.instanceSQL + " ORDER BY i.created_at DESC, i.id").map(Self.instance) }
+    }
+
+    /// Places and records a new instance in one transaction, so two runs at
+    /// once cannot both take the last room on a node.
+    /// - Throws: `ConflictError` when no node has room (or the chosen one is not ready).
+    public func runInstance(id: String, type: VMType, spec: InstanceSpec, only: String?, now: String) throws -> InstanceRecord {
+        try write { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT n.id, n.hostname, n.state, s.capacity, s.instances FROM nodes n LEFT JOIN node_status s ON s.node_id = n.id
+                """)
+            var candidates: [Placement.Candidate] = []
+            var ids: [String: Int64] = [:]
+            for r in rows {
+                let hostname: String = r[1]
+                ids[hostname] = r[0]
+                let capacity = (r[3] as String?).flatMap { try? JSONDecoder().decode(NodeCapacity.self, from: Data($0.utf8)) }
+                let reported = Set(((r[4] as String?).flatMap { try? JSONDecoder().decode([InstanceStatus].self, from: Data($0.utf8)) } ?? []).map(\.id))
+                // Placed here, wanted running, not yet in the node's report: reserve it.
+                let pending = try Row.fetchAll(db, sql: "SELECT id, vcpus, memory_mib FROM instances WHERE node_id = ? AND desired = 'running'", arguments: [r[0] as Int64])
+                    .filter { !reported.contains($0[0] as String) }
+                candidates.append(Placement.Candidate(hostname: hostname, ready: (r[2] as String) == NodeState.ready.rawValue, capacity: capacity,
+                                                      pendingCores: pending.reduce(0) { $0 + ($1[1] as Int) },
+                                                      pendingMemoryMiB: pending.reduce(0) { $0 + ($1[2] as Int) }))
+            }
+            let node: String
+            switch Placement.choose(type, among: candidates, only: only) {
+            case .success(let n): node = n
+            case .failure(let e): throw e
+            }
+            let specJSON = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
+            try db.execute(sql: """
+                INSERT INTO instances (id, node_id, type, vcpus, memory_mib, spec, state, desired, created_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, 'pending', 'running', ?, ?)
+                """, arguments: [id, ids[node], type.name, type.cpus, type.memoryMiB, specJSON, now, now])
+            try db.execute(sql: "INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'instance.run', ?, NULL, ?)", arguments: [now, id, specJSON])
+            return try Self.instance(try Row.fetchOne(db, sql: Self.instanceSQL + " WHERE i.id = ?", arguments: [id])!)
+        }
+    }
+
+    /// Asks for an instance to be terminated (the node stops it at its next heartbeat).
+    /// - Throws: `ConflictError` for an unknown id.
+    public func terminateInstance(_ id: String, now: String) throws -> InstanceRecord {
+        try write { db in
+            guard try Int.fetchOne(db, sql: "SELECT count(*) FROM instances WHERE id = ?", arguments: [id]) == 1 else {
+                throw ConflictError("no instance \(quoted(id))")
+            }
+            try db.execute(sql: "UPDATE instances SET desired = 'terminated', updated_at = ? WHERE id = ?", arguments: [now, id])
+            try db.execute(sql: "INSERT INTO audit (at, action, subject) VALUES (?, 'instance.terminate', ?)", arguments: [now, id])
+            return try Self.instance(try Row.fetchOne(db, sql: Self.instanceSQL + " WHERE i.id = ?", arguments: [id])!)
+        }
+    }
+
+    /// Reconciles a node's heartbeat with what is wanted of it: records the
+    /// states it reports, and returns the instances it must start and those it
+    /// must stop.
+    public func reconcileInstances(hostname: Hostname, reported: [InstanceStatus], now: String) throws -> (run: [InstanceSpec], terminate: [String]) {
+        try write { db in
+            guard let nodeID = try Int64.fetchOne(db, sql: "SELECT id FROM nodes WHERE hostname = ?", arguments: [hostname.value]) else { return ([], []) }
+            let wanted = try Row.fetchAll(db, sql: "SELECT id, spec, desired, state FROM instances WHERE node_id = ?", arguments: [nodeID])
+            let byID = Dictionary(reported.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            var run: [InstanceSpec] = [], terminate: [String] = []
+            for w in wanted {
+                let id: String = w[0], desired: String = w[2], state: String = w[3]
+                if let r = byID[id] {
+                    if r.state != state {
+                        try db.execute(sql: "UPDATE instances SET state = ?, message = ?, updated_at = ? WHERE id = ?", arguments: [r.state, r.message, now, id])
+                    }
+                    if desired == "terminated" { terminate.append(id) }
+                } else if desired == "running" {
+                    if ["pending", "running"].contains(state) || state.isEmpty {
+                        run.append(try JSONDecoder().decode(InstanceSpec.self, from: Data((w[1] as String).utf8)))
+                    }
+                } else if state != "terminated" {
+                    try db.execute(sql: "UPDATE instances SET state = 'terminated', updated_at = ? WHERE id = ?", arguments: [now, id])
+                }
+            }
+            return (run, terminate)
+        }
+    }
+}

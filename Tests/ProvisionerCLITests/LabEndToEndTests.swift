@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+extension SystemTests {
+/// The whole chain, as `make demo` runs it: two diskless QEMU nodes PXE-boot
+/// from `provisioner serve`, take their names from DHCP, mount the shared root
+/// read-only under a tmpfs overlay, and their node controllers enroll; a new
+/// image generation is built and one node is rebooted onto it while the
+/// other stays on the old one; a machine with an unregistered MAC lands in
+/// discovery; `lab down` leaves nothing running.
+@Suite(.serialized) struct LabEndToEndTests {
+    static var unavailableReason: String? {
+        if let r = ImageBuildTests.unavailableReason { return r }
+        if !FileManager.default.isExecutableFile(atPath: "/usr/bin/qemu-system-x86_64") { return "needs qemu-system-x86 (make deps)" }
+        return TestNetwork.unavailableReason
+    }
+
+    @Test(.enabled(if: unavailableReason == nil, "\(unavailableReason ?? "")"), .timeLimit(.minutes(30)))
+    func twoNodesBootEnrollUpgradeAndDiscover() throws {
+        let dir = NSTemporaryDirectory() + "provisioner-lab-\(UUID().uuidString)"
+        let home = Home(existing: dir)
+        let controller = try #require(ImageBuildTests.nodeController, "build the static node controller first: make node-controller")
+        var failed = true
+        defer {
+            if failed { print(diagnostics(dir)) }
+            let down = try? home.run(["lab", "down"])
+            print(down?.stderr ?? "")
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+
+        // 1. Two nodes boot and enroll.
+        let up = try home.run(["lab", "up", "--nodes", "2", "--cache", ImageBuildTests.cache, "--timeout", "600", "--node-controller", controller])
+        try #require(up.status == 0, "lab up failed:\n\(up.stderr.suffix(4000))")
+        #expect(up.stdout.contains("boot phases"), "\(up.stdout)")
+        for n in ["lab1", "lab2"] {
+            let serial = (try? String(contentsOfFile: "\(dir)/lab/\(n).serial.log", encoding: .utf8)) ?? ""
+            #expect(serial.contains("Debian GNU/Linux 12 \(n) ttyS0"), "\(n) did not get its name from DHCP")
+            #expect(serial.contains("/ is an overlay") && serial.contains("read-only NFS root"), "\(n) has no overlay root")
+        }
+        let cluster = try home.run(["cluster", "status", "--json"])
+        let report = try JSONSerialization.jsonObject(with: Data(cluster.stdout.utf8)) as? [String: Any]
+        let nodes = report?["nodes"] as? [[String: Any]] ?? []
+        #expect(nodes.count == 2 && nodes.allSatisfy { $0["state"] as? String == "ready" }, "\(cluster.stdout)")
+        #expect(nodes.allSatisfy { ($0["cores_max"] as? Int ?? 0) > 0 && ($0["memory_mib_max"] as? Int ?? 0) > 0 }, "\(cluster.stdout)")
+        #expect(nodes.allSatisfy { $0["image"] as? String == "default/g1" }, "\(cluster.stdout)")
+
+        // 2. A new generation; lab1 reboots onto it, lab2 stays on g1, which cannot be removed.
+        let build = try home.run(["image", "build", "--node-controller", controller])
+        try #require(build.status == 0, "\(build.stderr.suffix(3000))")
+        #expect(build.stdout.contains("active generation: g2"), "\(build.stdout)")
+        #expect(try home.run(["lab", "reboot", "lab1"]).status == 0)
+        let rebooted = waitFor(400) {
+            let s = (try? home.run(["node", "show", "lab1", "--json"]))?.stdout ?? ""
+            return s.contains("\"image\" : \"default/g2\"") && s.contains("\"state\" : \"ready\"")
+        }
+        #expect(rebooted, "lab1 did not come back on g2")
+        let lab2 = try home.run(["node", "show", "lab2", "--json"]).stdout
+        #expect(lab2.contains("\"image\" : \"default/g1\"") && lab2.contains("\"state\" : \"ready\""), "\(lab2)")
+        let rm = try home.run(["image", "rm", "g1"])
+        #expect(rm.status == 1 && rm.stderr.contains("in use by lab2"), "\(rm.stderr)")
+
+        // 3. A machine with an unregistered MAC: it boots, asks, and waits in discovery.
+        let ns = try #require(try labNamespace(dir))
+        _ = try runProcess("/usr/sbin/ip", ["-n", ns, "tuntap", "add", "dev", "labtapx", "mode", "tap"])
+        _ = try runProcess("/usr/sbin/ip", ["-n", ns, "link", "set", "labtapx", "master", "labbr0", "up"])
+        let stranger = try Background(["/usr/sbin/ip", "netns", "exec", ns, "qemu-system-x86_64", "-accel", "tcg", "-m", "256", "-display", "none",
+                                       "-serial", "file:\(dir)/lab/stranger.serial.log", "-monitor", "none", "-no-reboot",
+                                       "-netdev", "tap,id=n0,ifname=labtapx,script=no,downscript=no",
+                                       "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:99:99:01", "-boot", "n"], log: dir + "/lab/stranger.qemu.log")
+        let seen = waitFor(180) { (try? home.run(["node", "discovered", "--json"]))?.stdout.contains("52:54:00:99:99:01") == true }
+        _ = stranger.stop(SIGKILL, seconds: 5)
+        #expect(seen, "the unregistered machine was not discovered")
+
+        // 4. lab down stops everything it started.
+        let state = try String(contentsOfFile: dir + "/lab/lab.json", encoding: .utf8)
+        let down = try home.run(["lab", "down"])
+        #expect(down.status == 0, "\(down.stderr)")
+        let pids = state.components(separatedBy: "\"pid\" : ").dropFirst().compactMap { pid_t($0.prefix { $0.isNumber }) }
+            + state.components(separatedBy: "\"servePID\" : ").dropFirst().compactMap { pid_t($0.prefix { $0.isNumber }) }
+        #expect(pids.count == 3)
+        for pid in pids { #expect(kill(pid, 0) != 0, "pid \(pid) still running after lab down") }
+        #expect(!(try runProcess("/usr/sbin/ip", ["netns", "list"])).stdout.contains(ns), "namespace \(ns) left behind")
+        failed = false
+    }
+
+    func labNamespace(_ dir: String) throws -> String? {
+        let state = try String(contentsOfFile: dir + "/lab/lab.json", encoding: .utf8)
+        return state.components(separatedBy: "\"namespace\" : \"").dropFirst().first?.split(separator: "\"").first.map(String.init)
+    }
+
+    /// The tails of the serial logs and of the dnsmasq, ganesha and serve logs.
+    func diagnostics(_ dir: String) -> String {
+        var out = "=== lab diagnostics\n"
+        for f in ["lab/lab1.serial.log", "lab/lab2.serial.log", "lab/stranger.serial.log", "lab/serve.log", "run/provisioner/dnsmasq.log", "run/provisioner/ganesha.log"] {
+            let text = (try? String(contentsOfFile: dir + "/" + f, encoding: .utf8)) ?? "(none)"
+            out += "--- \(f)\n" + text.split(separator: "\n", omittingEmptySubsequences: false).suffix(30).joined(separator: "\n") + "\n"
+        }
+        return out
+    }
+}
+}
