@@ -20,9 +20,11 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #   libarchive-dev libnfs-dev libvirt-dev  system libraries linked by the code
 #   libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
 #                   the node controller's hypervisor tests and the lab's nodes
+#   chromium        the serve test loads the status page headless and keeps a screenshot
+#   wrk nginx-light benchmarks: load on the node API, the initrd served by nginx beside serve
 DEB_PACKAGES := libsqlite3-dev sqlite3 python3 dnsmasq-base pxelinux syslinux-common ipxe busybox curl iproute2 \
 	mmdebstrap zstd nfs-ganesha nfs-ganesha-vfs rpcbind libarchive-dev libnfs-dev libvirt-dev \
-	libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
+	libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils chromium wrk nginx-light
 
 .PHONY: all deps build build-release node-controller test bench demo demo-down install clean
 
@@ -52,8 +54,8 @@ build-release: deps
 test: build node-controller
 	$(SWIFT) test
 
-bench: build-release
-	python3 bench/bench.py --bin "$$($(SWIFT) build -c release --show-bin-path)/provisioner"
+bench: build-release node-controller
+	python3 bench/bench.py --bin "$$($(SWIFT) build -c release --show-bin-path)/provisioner" --node-controller .build-nc/release/node-controller
 
 demo: build node-controller
 	bash netboot/demo.sh "$$($(SWIFT) build --show-bin-path)/provisioner"

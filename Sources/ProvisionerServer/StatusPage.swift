@@ -52,7 +52,7 @@ func statusPage(_ state: ServeState) throws -> Response {
     let page = """
         <!doctype html>
         <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
-        <title>Provisioner: \(nodes.count) nodes</title>
+        <title>Provisioner: \(nodes.count) node\(nodes.count == 1 ? "" : "s")</title>
         <style>
         body{font-family:system-ui,sans-serif;margin:2em;color:#222}
         table{border-collapse:collapse;width:100%;margin-bottom:2em}
@@ -64,7 +64,7 @@ func statusPage(_ state: ServeState) throws -> Response {
         .muted{color:#777}
         </style></head><body>
         <h1>Provisioner</h1>
-        <p>\(nodes.count) nodes: \(html(summary.isEmpty ? "none" : summary)). Server \(state.config.serverIP), \
+        <p>\(nodes.count) node\(nodes.count == 1 ? "" : "s"): \(html(summary.isEmpty ? "none" : summary)). Server \(state.config.serverIP), \
         DHCP \(state.config.dhcpMode.rawValue) on \(html(state.config.interface)). <span class="muted">Refreshes every 5 s.</span></p>
         <h2>Nodes</h2>
         <table><thead><tr><th>Hostname</th><th>MAC</th><th>IP</th><th>State</th><th>Image</th><th>Last boot phase</th>\

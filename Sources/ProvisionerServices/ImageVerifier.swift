@@ -81,11 +81,16 @@ public struct ImageVerifier: Sendable {
 
         let controller = root + "/usr/local/sbin/node-controller"
         if fm.isExecutableFile(atPath: controller) {
-            let unit = fm.fileExists(atPath: root + "/etc/systemd/system/multi-user.target.wants/node-controller.service")
+            // lstat, not fileExists: the link is absolute (/etc/systemd/…) and must not be followed on this host.
+            var st = stat()
+            let unit = lstat(root + "/etc/systemd/system/multi-user.target.wants/node-controller.service", &st) == 0
             checks.append(VerifyCheck("node controller enabled", unit, unit ? "node-controller.service in multi-user.target" : "the unit is not enabled"))
-            // Run it inside the root: proves its shared libraries are in the image.
-            if let chroot = ProcessRunner.which("chroot"), getuid() == 0 {
-                let r = try? ProcessRunner.run(chroot, [root, "/usr/local/sbin/node-controller", "--version"])
+            // Run it inside the root: proves its shared libraries are in the image. In a
+            // private mount namespace with its own /proc (Swift reads its arguments from
+            // /proc/self/cmdline), so nothing stays mounted in the generation.
+            if let unshare = ProcessRunner.which("unshare"), getuid() == 0 {
+                let r = try? ProcessRunner.run(unshare, ["--mount", "--propagation", "private", "chroot", root, "/bin/sh", "-c",
+                                                         "mount -t proc proc /proc && exec /usr/local/sbin/node-controller --version"])
                 let ok = r?.status == 0
                 checks.append(VerifyCheck("node controller runs in the root", ok, ok ? (r?.stdout.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") : "failed: \((r?.stderr ?? "could not run chroot").trimmingCharacters(in: .whitespacesAndNewlines))"))
             }

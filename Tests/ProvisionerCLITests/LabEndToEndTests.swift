@@ -44,7 +44,17 @@ extension SystemTests {
         #expect(nodes.allSatisfy { ($0["cores_max"] as? Int ?? 0) > 0 && ($0["memory_mib_max"] as? Int ?? 0) > 0 }, "\(cluster.stdout)")
         #expect(nodes.allSatisfy { $0["image"] as? String == "default/g1" }, "\(cluster.stdout)")
 
-        // 2. A new generation; lab1 reboots onto it, lab2 stays on g1, which cannot be removed.
+        // 2. A small VM placed on a node with room; its controller starts it, then stops it.
+        let run = try home.run(["instance", "run", "--type", "m1.small", "--json"])
+        try #require(run.status == 0, "\(run.stderr)")
+        let instanceID = try #require((try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])?["id"] as? String)
+        let running = waitFor(300) { (try? home.run(["instance", "list", "--json"]))?.stdout.contains("\"state\" : \"running\"") == true }
+        #expect(running, "instance \(instanceID) never ran: \((try? home.run(["instance", "list"]))?.stdout ?? "")")
+        #expect(try home.run(["instance", "terminate", instanceID]).status == 0)
+        let stopped = waitFor(120) { (try? home.run(["instance", "list", "--json"]))?.stdout.contains("\"state\" : \"terminated\"") == true }
+        #expect(stopped, "instance \(instanceID) was not terminated: \((try? home.run(["instance", "list"]))?.stdout ?? "")")
+
+        // 3. A new generation; lab1 reboots onto it, lab2 stays on g1, which cannot be removed.
         let build = try home.run(["image", "build", "--node-controller", controller])
         try #require(build.status == 0, "\(build.stderr.suffix(3000))")
         #expect(build.stdout.contains("active generation: g2"), "\(build.stdout)")
@@ -59,7 +69,7 @@ extension SystemTests {
         let rm = try home.run(["image", "rm", "g1"])
         #expect(rm.status == 1 && rm.stderr.contains("in use by lab2"), "\(rm.stderr)")
 
-        // 3. A machine with an unregistered MAC: it boots, asks, and waits in discovery.
+        // 4. A machine with an unregistered MAC: it boots, asks, and waits in discovery.
         let ns = try #require(try labNamespace(dir))
         _ = try runProcess("/usr/sbin/ip", ["-n", ns, "tuntap", "add", "dev", "labtapx", "mode", "tap"])
         _ = try runProcess("/usr/sbin/ip", ["-n", ns, "link", "set", "labtapx", "master", "labbr0", "up"])
@@ -71,7 +81,7 @@ extension SystemTests {
         _ = stranger.stop(SIGKILL, seconds: 5)
         #expect(seen, "the unregistered machine was not discovered")
 
-        // 4. lab down stops everything it started.
+        // 5. lab down stops everything it started.
         let state = try String(contentsOfFile: dir + "/lab/lab.json", encoding: .utf8)
         let down = try home.run(["lab", "down"])
         #expect(down.status == 0, "\(down.stderr)")

@@ -168,6 +168,16 @@ extension SystemTests {
         let page = try curl("\(base)/")
         #expect(page.stdout.contains("<td>n1</td>") && page.stdout.contains("02:98:00:00:00:99"), "\(page.stdout)")
 
+        // The status page in a real browser: headless Chromium in the server's namespace; the screenshot is kept.
+        let artifacts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("test-artifacts").path
+        try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
+        let shot = artifacts + "/status-page.png"
+        try? FileManager.default.removeItem(atPath: shot)
+        let chromium = try net.exec(net.server, "chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,700 --screenshot=\(shot) \(base)/")
+        let png = FileManager.default.contents(atPath: shot) ?? Data()
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 10_000, "no screenshot: \(chromium.stderr.suffix(1500))")
+
         // No heartbeats: lost after 3 missed beats (1 s each).
         #expect(waitFor(15) { (try? home.run(["node", "show", "n1", "--json"]))?.stdout.contains("\"state\" : \"lost\"") == true })
 

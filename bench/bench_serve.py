@@ -1,0 +1,269 @@
+"""Benchmarks of images, serve and the lab (see bench.py). Each prints numbers; none asserts."""
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import re
+import shutil
+import subprocess
+import time
+
+
+def sh(cmd, **kw):
+    return subprocess.run(["sh", "-c", cmd], check=True, **kw)
+
+
+def out(cmd):
+    return subprocess.run(["sh", "-c", cmd], check=True, capture_output=True, text=True).stdout
+
+
+def host_mirror():
+    for f in ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"]:
+        try:
+            text = open(f).read()
+        except OSError:
+            continue
+        m = re.search(r"^URIs:\s*(\S+)", text, re.M) or re.search(r"^deb\s+(?:\[[^]]*\]\s+)?(http\S+)", text, re.M)
+        if m:
+            return m.group(1)
+    return None
+
+
+def packages(rootfs):
+    names = set()
+    for f in sorted(os.listdir(os.path.join(rootfs, "packages"))):
+        if f.endswith(".list"):
+            for line in open(os.path.join(rootfs, "packages", f)):
+                name = line.split("#", 1)[0].strip()
+                if name:
+                    names.add(name)
+    return sorted(names)
+
+
+def bench_image(binary, root, rootfs, node_controller):
+    """Cold build vs bare mmdebstrap of the same packages; unchanged rebuild; activate; rollback."""
+    mirror = host_mirror()
+    if os.getuid() != 0 or not mirror or not shutil.which("mmdebstrap"):
+        print("image: skipped (needs root, mmdebstrap and a Debian mirror)")
+        return
+    home = os.path.join(root, "image")
+    subprocess.run([binary, "init", "--home", home, "--mirror", mirror], check=True, stdout=subprocess.DEVNULL)
+    env = dict(os.environ, PROVISIONER_ROOTFS=rootfs)
+    nc = ["--node-controller", node_controller] if node_controller else []
+
+    bare_dir = os.path.join(root, "bare")
+    t = time.perf_counter()
+    sh(f"mmdebstrap --quiet --mode=root --variant=minbase --include={','.join(packages(rootfs))} bookworm {bare_dir} {mirror}",
+       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    bare = time.perf_counter() - t
+    shutil.rmtree(bare_dir, ignore_errors=True)
+
+    t = time.perf_counter()
+    subprocess.run([binary, "image", "build", "--home", home, "--quiet", *nc], check=True, env=env, stdout=subprocess.DEVNULL)
+    cold = time.perf_counter() - t
+    print(f"image: cold build {cold:.1f} s vs bare mmdebstrap of the same packages {bare:.1f} s: ratio {cold / bare:.2f} "
+          f"(both download everything; ours also packs the base-root cache and customizes; goal <= 1.1)")
+
+    t = time.perf_counter()
+    subprocess.run([binary, "image", "build", "--home", home, "--quiet", *nc], check=True, env=env, stdout=subprocess.DEVNULL)
+    print(f"image: rebuild with an unchanged package set: {time.perf_counter() - t:.1f} s (goal <= 20 s)")
+
+    acts, rolls = [], []
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run([binary, "image", "rollback", "--home", home], check=True, stdout=subprocess.DEVNULL)
+        rolls.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        subprocess.run([binary, "image", "activate", "g2", "--home", home], check=True, stdout=subprocess.DEVNULL)
+        acts.append(time.perf_counter() - t)
+    print(f"image: activate median {sorted(acts)[2] * 1000:.0f} ms, rollback median {sorted(rolls)[2] * 1000:.0f} ms "
+          f"(5 each, whole process incl. re-rendering boot files; goal <= 1 s each)")
+
+
+class Site:
+    """A serve site in its own namespace (veth, no uplink), DHCP proxy mode, no NFS."""
+
+    def __init__(self, binary, root, name, ip="10.9.0.1"):
+        self.binary, self.ip = binary, ip
+        self.home = os.path.join(root, name)
+        self.ns = f"pvb{name[:6]}{os.getpid() % 10000}"
+        subprocess.run([binary, "init", "--home", self.home, "--mirror", "http://mirror.example/debian", "--interface", "vb0",
+                        "--server-ip", ip, "--subnet", "10.9.0.0/16", "--dhcp-range", "10.9.255.1-10.9.255.250"],
+                       check=True, stdout=subprocess.DEVNULL)
+        cfg = open(os.path.join(self.home, "provisioner.yaml")).read()
+        cfg = cfg.replace("mode: authoritative", "mode: proxy").replace("server: auto", "server: none")
+        open(os.path.join(self.home, "provisioner.yaml"), "w").write(cfg)
+        sh(f"ip netns add {self.ns} && ip -n {self.ns} link set lo up && ip -n {self.ns} link add vb0 type veth peer name vb1 "
+           f"&& ip -n {self.ns} addr add {ip}/16 dev vb0 && ip -n {self.ns} addr add 10.9.0.2/16 dev vb1 "
+           f"&& ip -n {self.ns} link set vb0 up && ip -n {self.ns} link set vb1 up")
+        self.serve = None
+
+    def run(self, *args, **kw):
+        return subprocess.run([self.binary, *args, "--home", self.home], check=True, stdout=subprocess.DEVNULL, **kw)
+
+    def start(self, *extra):
+        self.run("apply")
+        self.log = open(os.path.join(self.home, "serve.log"), "w")
+        self.serve = subprocess.Popen(["ip", "netns", "exec", self.ns, self.binary, "serve", "--home", self.home, *extra],
+                                      stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(200):
+            if subprocess.run(["ip", "netns", "exec", self.ns, "curl", "-sf", "-m", "1", f"http://{self.ip}:8080/healthz"],
+                              capture_output=True).returncode == 0:
+                return
+            time.sleep(0.1)
+        raise RuntimeError("serve did not start: " + open(os.path.join(self.home, "serve.log")).read()[-2000:])
+
+    def exec(self, cmd):
+        return out(f"ip netns exec {self.ns} {cmd}")
+
+    def close(self):
+        if self.serve:
+            self.serve.terminate()
+            self.serve.wait(timeout=30)
+        subprocess.run(["ip", "netns", "del", self.ns])
+
+
+def bench_http(binary, root):
+    """Kernel + initrd over serve's HTTP vs dnsmasq's TFTP; 50 parallel initrd fetches, serve vs nginx."""
+    if os.getuid() != 0:
+        print("serve: skipped (needs root for a network namespace)")
+        return
+    site = Site(binary, root, "http")
+    try:
+        size = {"vmlinuz": 8 << 20, "initrd.img": 22 << 20}     # the sizes of the real Debian 12 netboot pair
+        for base in ["tftp", "http"]:
+            d = os.path.join(site.home, base, "images", "default", "g1")
+            os.makedirs(d, exist_ok=True)
+            for f, n in size.items():
+                with open(os.path.join(d, f), "wb") as fh:
+                    fh.write(os.urandom(n))
+        os.chmod(site.home, 0o755)
+        site.start()
+        get = os.path.join(site.home, "got")
+        t = time.perf_counter()
+        for f in size:
+            site.exec(f"busybox tftp -b 1468 -g -r images/default/g1/{f} -l {get} {site.ip}")
+        tftp = time.perf_counter() - t
+        t = time.perf_counter()
+        for f in size:
+            site.exec(f"curl -sf -o {get} http://{site.ip}:8080/images/default/g1/{f}")
+        http_t = time.perf_counter() - t
+        print(f"serve: kernel + initrd (30 MiB) over TFTP {tftp:.2f} s, over serve's HTTP {http_t:.2f} s: "
+              f"HTTP {tftp / http_t:.0f}x faster (goal >= 10x; TFTP with 1468-byte blocks, one round trip each)")
+
+        if not shutil.which("nginx") or not shutil.which("wrk"):
+            print("serve: 50 parallel fetches skipped (needs nginx and wrk)")
+            return
+        conf = os.path.join(site.home, "nginx.conf")
+        open(conf, "w").write(f"""worker_processes auto; pid {site.home}/nginx.pid; error_log {site.home}/nginx.err;
+events {{ worker_connections 1024; }}
+http {{ access_log off; sendfile on; tcp_nopush on;
+  server {{ listen {site.ip}:8081; root {site.home}/http; }} }}
+""")
+        site.exec(f"nginx -c {conf}")
+        try:
+            rates = {}
+            for name, port in [("serve", 8080), ("nginx", 8081)]:
+                text = site.exec(f"wrk -t2 -c50 -d10s http://{site.ip}:{port}/images/default/g1/initrd.img")
+                m = re.search(r"Transfer/sec:\s*([\d.]+)(\w+)", text)
+                unit = {"B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30}[m.group(2)]
+                rates[name] = float(m.group(1)) * unit
+            print(f"serve: 50 parallel initrd fetches for 10 s: serve {rates['serve'] / (1 << 20):.0f} MiB/s, "
+                  f"nginx {rates['nginx'] / (1 << 20):.0f} MiB/s: {rates['serve'] / rates['nginx']:.2f}x nginx (goal >= 0.8x)")
+        finally:
+            subprocess.run(["sh", "-c", f"kill $(cat {site.home}/nginx.pid) 2>/dev/null"])
+    finally:
+        site.close()
+
+
+WRK_LUA = r"""
+-- Heartbeats of N enrolled controllers: each wrk thread owns every Nth
+-- credential and keeps its sequence numbers increasing.
+local creds, seq, i = {}, {}, 0
+local threads = {}
+function setup(thread) thread:set("id", #threads); table.insert(threads, thread) end
+function init(args)
+  local n = 0
+  for line in io.lines(args[1]) do
+    if n % tonumber(args[2]) == id then table.insert(creds, line) end
+    n = n + 1
+  end
+  for k = 1, #creds do seq[k] = 0 end
+end
+function request()
+  i = i % #creds + 1
+  seq[i] = seq[i] + 1
+  local body = string.format('{"capacity":{"coresMax":2,"coresFree":2,"memoryMiBMax":1024,"memoryMiBFree":900,"diskMiBMax":1,"diskMiBFree":1,"hypervisor":"qemu-tcg","hardwareVirtualization":false,"libvirtVersion":"9.0.0"},"instances":[],"sequence":%d}', seq[i])
+  return wrk.format("POST", "/api/v1/heartbeat", {["Authorization"] = "Bearer " .. creds[i], ["Content-Type"] = "application/json"}, body)
+end
+"""
+
+
+def bench_node_api(binary, root, controllers=1000):
+    """1,000 simulated node controllers enroll, then heartbeat under wrk."""
+    if os.getuid() != 0 or not shutil.which("wrk"):
+        print("node API: skipped (needs root and wrk)")
+        return
+    site = Site(binary, root, "api")
+    try:
+        csv = os.path.join(site.home, "nodes.csv")
+        with open(csv, "w") as f:
+            f.write("mac,hostname,ip,profile\n")
+            for i in range(controllers):
+                f.write(f"02:50:00:00:{i >> 8:02x}:{i & 255:02x},nc{i:04d},,\n")
+        site.run("node", "import", csv, "--no-apply")
+        site.start("--heartbeat", "30")
+        secret = bytes.fromhex(open(os.path.join(site.home, "cluster.secret")).read().strip())
+        script = os.path.join(site.home, "enroll.py")
+        open(script, "w").write(f"""
+import hashlib, hmac, http.client, json, sys, time
+secret = bytes.fromhex({secret.hex()!r})
+creds, t = [], time.perf_counter()
+conn = http.client.HTTPConnection({site.ip!r}, 8080)
+for i in range({controllers}):
+    mac = f"02:50:00:00:{{i >> 8:02x}}:{{i & 255:02x}}"
+    token = hmac.new(secret, mac.encode(), hashlib.sha256).digest()[:16].hex()
+    body = json.dumps({{"mac": mac, "hostname": f"nc{{i:04d}}", "ip": "10.9.0.2", "token": token, "image": "default/g1",
+        "capacity": {{"coresMax": 2, "coresFree": 2, "memoryMiBMax": 1024, "memoryMiBFree": 900, "diskMiBMax": 1, "diskMiBFree": 1,
+                      "hypervisor": "qemu-tcg", "hardwareVirtualization": False, "libvirtVersion": "9.0.0"}},
+        "instances": [], "controllerVersion": "bench"}})
+    conn.request("POST", "/api/v1/enroll", body, {{"Content-Type": "application/json"}})
+    r = conn.getresponse(); data = r.read()
+    if r.status != 200: sys.exit(f"enroll {{mac}}: {{r.status}} {{data[:200]}}")
+    creds.append(json.loads(data)["credential"])
+print(time.perf_counter() - t)
+open(sys.argv[1], "w").write("\\n".join(creds) + "\\n")
+""")
+        creds = os.path.join(site.home, "creds.txt")
+        enroll_s = float(site.exec(f"python3 {script} {creds}").strip())
+        lua = os.path.join(site.home, "beat.lua")
+        open(lua, "w").write(WRK_LUA)
+        text = site.exec(f"wrk -t2 -c64 -d10s --latency -s {lua} http://{site.ip}:8080 -- {creds} 2")
+        rps = re.search(r"Requests/sec:\s*([\d.]+)", text).group(1)
+        p99 = re.search(r"99%\s+([\d.]+\w+)", text).group(1)
+        bad = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", text)
+        print(f"node API: {controllers} controllers enrolled in {enroll_s:.1f} s ({controllers / enroll_s:.0f}/s, one connection); "
+              f"heartbeats under wrk (2 threads, 64 connections, 10 s): {float(rps):.0f} requests/s, p99 {p99}, "
+              f"non-2xx {bad.group(1) if bad else 0} (goal >= 10,000/s, p99 <= 5 ms)")
+    finally:
+        site.close()
+
+
+def bench_lab(binary, root, node_controller):
+    """PXE power-on to enrolled, per node, with the phases (lab up --nodes 2)."""
+    if os.getuid() != 0 or not shutil.which("qemu-system-x86_64"):
+        print("lab: skipped (needs root and qemu)")
+        return
+    home = os.path.join(root, "lab")
+    nc = ["--node-controller", node_controller] if node_controller else []
+    try:
+        r = subprocess.run([binary, "lab", "up", "--home", home, "--nodes", "2", *nc], capture_output=True, text=True)
+        if r.returncode != 0:
+            print("lab: lab up failed: " + r.stderr[-1500:])
+            return
+        for line in r.stdout.splitlines():
+            if line.startswith("  lab"):
+                print(f"lab: power-on -> enrolled (TCG, 2 nodes booting at once on 2 cores; goal <= 40 s):{line}")
+    finally:
+        subprocess.run([binary, "lab", "down", "--home", home], capture_output=True)
