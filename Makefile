@@ -58,10 +58,28 @@ bench: build-release node-controller
 	python3 bench/bench.py --bin "$$($(SWIFT) build -c release --show-bin-path)/provisioner" --node-controller .build-nc/release/node-controller
 
 demo: build node-controller
-	bash netboot/demo.sh "$$($(SWIFT) build --show-bin-path)/provisioner"
+	bash netboot/demo.sh "$$($(SWIFT) build --show-bin-path)/provisioner" .build-nc/release/node-controller
 
 demo-down:
+	@if [ -x "$$($(SWIFT) build --show-bin-path)/provisioner" ] && [ -d .demo ]; then \
+	  "$$($(SWIFT) build --show-bin-path)/provisioner" lab down --home "$$PWD/.demo"; fi
 	rm -rf .demo
+
+# FHS install: the binary, the node controller for images, templates, rootfs/,
+# and a systemd unit running `provisioner serve` with /var/lib/provisioner.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: build-release node-controller
+	install -D -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/provisioner" $(DESTDIR)$(PREFIX)/bin/provisioner
+	install -D -m 0755 .build-nc/release/node-controller $(DESTDIR)$(PREFIX)/lib/provisioner/node-controller
+	mkdir -p $(DESTDIR)$(PREFIX)/share/provisioner
+	cp -R templates rootfs $(DESTDIR)$(PREFIX)/share/provisioner/
+	sed 's#@BINDIR@#$(PREFIX)/bin#' netboot/provisioner.service.in > provisioner.service.tmp
+	install -D -m 0644 provisioner.service.tmp $(DESTDIR)/etc/systemd/system/provisioner.service
+	rm -f provisioner.service.tmp
+	install -d -m 0755 $(DESTDIR)/etc/provisioner $(DESTDIR)/var/lib/provisioner
+	@echo "installed; next: provisioner init --home /var/lib/provisioner --interface IFACE --server-ip IP --subnet NET/LEN,"
+	@echo "then provisioner image build, provisioner apply, systemctl enable --now provisioner"
 
 clean:
 	rm -rf .build .demo

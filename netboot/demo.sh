@@ -1,26 +1,29 @@
 #!/usr/bin/env bash
-# The demo until the virtual lab lands: a sample site with a registry of
-# nodes, shown as an operator and as a script would see it.
+# make demo: a virtual lab of two diskless nodes on this machine. They
+# PXE-boot from `provisioner serve`, mount the shared root read-only over NFS
+# under a tmpfs overlay, and their node controllers enroll. Everything runs
+# in one network namespace with no uplink. Stop it with `make demo-down`.
 set -euo pipefail
-BIN=${1:?usage: demo.sh PATH/TO/provisioner}
+BIN=${1:?usage: demo.sh PATH/TO/provisioner PATH/TO/node-controller}
+NC=${2:?usage: demo.sh PATH/TO/provisioner PATH/TO/node-controller}
 HOME_DIR=${DEMO_HOME:-$PWD/.demo}
-rm -rf "$HOME_DIR"
-run() { printf '\n$ provisioner %s\n' "$*"; "$BIN" "$@" --home "$HOME_DIR"; }
+NODES=${DEMO_NODES:-2}
+# dnsmasq serves TFTP as its own user: the lab's directories must be reachable.
+mkdir -p "$HOME_DIR" && chmod 0755 "$HOME_DIR"
 
-mirror=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-run init --interface lab0 --server-ip 10.77.0.1 --subnet 10.77.0.0/24 --dhcp-range 10.77.0.200-10.77.0.250 ${mirror:+--mirror "$mirror"}
-cat > "$HOME_DIR/nodes.csv" <<CSV
-mac,hostname,ip,profile
-52:54:00:77:00:01,node01,,
-52-54-00-77-00-02,node02,10.77.0.20,default
-5254.0077.0003,NODE03,,
-CSV
-run node import "$HOME_DIR/nodes.csv"
-run node add 'spare[1-3]'
-run node add gpu1 --mac 52:54:00:77:00:10
-run node set spare1 --mac 52:54:00:77:00:11
-run node list
-run node show node03 --json
-printf '\n$ provisioner node add bad_name --mac 52:54:00:77:00:99   # bad input: one clear error, nothing changed\n'
-"$BIN" node add bad_name --mac 52:54:00:77:00:99 --home "$HOME_DIR" || true
-printf '\nThe demo site is in %s; remove it with: make demo-down\n' "$HOME_DIR"
+"$BIN" lab up --home "$HOME_DIR" --nodes "$NODES" --node-controller "$NC"
+ns=$(awk -F'"' '/"namespace"/ {print $4}' "$HOME_DIR/lab/lab.json")
+cat <<TXT
+
+The lab is up. Try:
+  $BIN cluster status --home $HOME_DIR
+  $BIN node show lab1 --home $HOME_DIR           # boot phases and capacity
+  $BIN instance run --type m1.small --home $HOME_DIR
+  $BIN image build --home $HOME_DIR && $BIN lab reboot lab1 --home $HOME_DIR
+  ip netns exec $ns curl -s http://10.77.0.1:8080/metrics
+Status page (from a browser on this machine):
+  socat TCP-LISTEN:8080,fork,reuseaddr 'EXEC:ip netns exec $ns socat STDIO TCP\:10.77.0.1\:8080' &
+  then open http://localhost:8080/
+Serial consoles: $HOME_DIR/lab/lab*.serial.log
+Stop everything: make demo-down
+TXT

@@ -159,8 +159,7 @@ func heartbeat(_ state: ServeState, _ request: Request, _ context: ServeContext)
     guard fresh else { return try reject(.conflict, "heartbeat \(beat.sequence) of \(cred.hostname) replayed or out of order") }
     let capacity = String(decoding: try JSONEncoder().encode(beat.capacity), as: UTF8.self)
     let instances = String(decoding: try JSONEncoder().encode(beat.instances), as: UTF8.self)
-    try state.registry.recordHeartbeat(hostname: cred.hostname, capacity: capacity, instances: instances, now: state.now())
-    let work = try state.registry.reconcileInstances(hostname: cred.hostname, reported: beat.instances, now: state.now())
+    let work = try state.registry.heartbeat(hostname: cred.hostname, capacity: capacity, instances: instances, reported: beat.instances, now: state.now())
     state.count { $0.heartbeats += 1 }
     for spec in work.run { state.logger.info("asking \(cred.hostname) to start instance \(spec.id)") }
     for id in work.terminate { state.logger.info("asking \(cred.hostname) to terminate instance \(id)") }

@@ -31,7 +31,6 @@ public struct ServeContext: RequestContext, RemoteAddressRequestContext {
 public struct ServeMetrics: Sendable {
     public var httpBytes: Int = 0
     public var httpRequests: Int = 0
-    public var boots: Int = 0
     public var enrollments: Int = 0
     public var rejected: Int = 0
     public var heartbeats: Int = 0

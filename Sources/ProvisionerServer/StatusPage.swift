@@ -95,9 +95,9 @@ func metricsResponse(_ state: ServeState) throws -> Response {
         # HELP provisioner_discovered_machines Machines that PXE-booted unregistered.
         # TYPE provisioner_discovered_machines gauge
         provisioner_discovered_machines \(discovered)
-        # HELP provisioner_boots_total Boots started (PXE DHCP answers) since serve started.
-        # TYPE provisioner_boots_total counter
-        provisioner_boots_total \(m.boots)
+        # HELP provisioner_nodes_booting_or_booted Nodes with a recorded boot (DHCP answer to their PXE firmware).
+        # TYPE provisioner_nodes_booting_or_booted gauge
+        provisioner_nodes_booting_or_booted \(nodes.filter { $0.bootStarted != nil }.count)
         # HELP provisioner_enrollments_total Successful enrollments since serve started.
         # TYPE provisioner_enrollments_total counter
         provisioner_enrollments_total \(m.enrollments)

@@ -275,7 +275,7 @@ public struct MmdebstrapBuilder: RootBuilder {
             "--mode=root", "--variant=minbase", "--verbose",
             "--architectures=\(config.architecture)",
             "--include=\(packages.joined(separator: ","))",
-            "--skip=download/empty", "--skip=essential/unlink",
+            "--skip=essential/unlink",
             "--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/",
             // Special hooks take literal paths (no shell): the cache path is a checked config path.
             "--setup-hook=sync-in \(aptCache) /var/cache/apt/archives/",

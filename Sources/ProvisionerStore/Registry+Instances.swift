@@ -99,7 +99,20 @@ extension Registry {
     /// states it reports, and returns the instances it must start and those it
     /// must stop.
     public func reconcileInstances(hostname: Hostname, reported: [InstanceStatus], now: String) throws -> (run: [InstanceSpec], terminate: [String]) {
+        try write { db in try Self.reconcile(db, hostname: hostname, reported: reported, now: now) }
+    }
+
+    /// A heartbeat in one transaction: the node's capacity, instances and time,
+    /// back to ready if it was lost, and the instance work it must do.
+    public func heartbeat(hostname: Hostname, capacity: String, instances: String, reported: [InstanceStatus], now: String) throws -> (run: [InstanceSpec], terminate: [String]) {
         try write { db in
+            try Self.recordHeartbeat(db, hostname: hostname, capacity: capacity, instances: instances, now: now)
+            return try Self.reconcile(db, hostname: hostname, reported: reported, now: now)
+        }
+    }
+
+    static func reconcile(_ db: Database, hostname: Hostname, reported: [InstanceStatus], now: String) throws -> (run: [InstanceSpec], terminate: [String]) {
+        do {
             guard let nodeID = try Int64.fetchOne(db, sql: "SELECT id FROM nodes WHERE hostname = ?", arguments: [hostname.value]) else { return ([], []) }
             let wanted = try Row.fetchAll(db, sql: "SELECT id, spec, desired, state FROM instances WHERE node_id = ?", arguments: [nodeID])
             let byID = Dictionary(reported.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })

@@ -14,13 +14,18 @@ public final class Registry: Sendable {
     public let path: String
 
     /// Opens (creating if needed) the registry at `path` and brings its schema up to date.
+    /// - Parameter relaxedSync: `PRAGMA synchronous = NORMAL` for this connection:
+    ///   in WAL mode still never corrupt, but a commit is not fsync'd, so the last
+    ///   moments before a power loss may be lost. For serve's run-time status
+    ///   (heartbeats, boot phases), which the nodes send again anyway.
     /// - Throws: `RegistryError` when the file cannot be opened or migrated.
-    public init(path: String) throws {
+    public init(path: String, relaxedSync: Bool = false) throws {
         self.path = path
         var config = Configuration()
         config.busyMode = .timeout(60)
         config.foreignKeysEnabled = true
         config.prepareDatabase { db in
+            if relaxedSync { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
             let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
             if mode.lowercased() != "wal" {
                 _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")

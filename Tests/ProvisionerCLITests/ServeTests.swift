@@ -122,6 +122,14 @@ extension SystemTests {
         let discovered = try home.run(["node", "discovered", "--json"])
         #expect(discovered.stdout.contains("02:98:00:00:00:99"), "\(discovered.stdout)\(discovered.stderr)")
 
+        // Accepting a second discovered machine registers it and empties its queue entry.
+        _ = try curl("\(base)/boot/02-98-00-00-00-98.ipxe", from: "10.98.0.50")
+        let accept = try home.run(["node", "accept", "02:98:00:00:00:98", "--hostname", "n9", "--json"])
+        #expect(accept.status == 0 && accept.stdout.contains("\"hostname\" : \"n9\""), "\(accept.stdout)\(accept.stderr)")
+        let after = try home.run(["node", "discovered", "--json"]).stdout
+        #expect(!after.contains("02:98:00:00:00:98") && after.contains("02:98:00:00:00:99"), "\(after)")
+        #expect(FileManager.default.fileExists(atPath: home.dir + "/http/boot/02-98-00-00-00-98.ipxe"), "accept writes the node's boot files")
+
         // The export as a node sees it, through libnfs from user space.
         let verify = try net.exec(net.server, "\(CLI.binary) image verify --home \(home.dir) --json")
         #expect(verify.stdout.contains("\"name\" : \"NFS: export is read-only\",\n      \"result\" : \"ok\""), "\(verify.stdout)")
@@ -163,7 +171,7 @@ extension SystemTests {
         #expect(show.stdout.contains("\"state\" : \"ready\""), "\(show.stdout)")
         for phase in ["dhcp", "ipxe", "kernel", "enrolled"] { #expect(show.stdout.contains("\"\(phase)\""), "phase \(phase): \(show.stdout)") }
         let metrics = try curl("\(base)/metrics")
-        #expect(metrics.stdout.contains("provisioner_nodes{state=\"ready\"} 1"), "\(metrics.stdout)")
+        #expect(metrics.stdout.contains("provisioner_nodes{state=\"ready\"} 1") && metrics.stdout.contains("provisioner_nodes_booting_or_booted 1"), "\(metrics.stdout)")
         #expect(metrics.stdout.contains("provisioner_enrollments_total 1"), "\(metrics.stdout)")
         let page = try curl("\(base)/")
         #expect(page.stdout.contains("<td>n1</td>") && page.stdout.contains("02:98:00:00:00:99"), "\(page.stdout)")

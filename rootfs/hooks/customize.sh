@@ -36,7 +36,8 @@ fi
 rm -f "$root/etc/hostname" "$root/etc/resolv.conf" "$root/var/lib/dbus/machine-id"
 : > "$root/etc/machine-id"
 
-# Loopback names (netbase does not create /etc/hosts; a site overlay may ship one).
+# Loopback names: netbase's postinst writes /etc/hosts; keep a fallback in case
+# the package lists change (a site overlay may ship its own).
 if [ ! -e "$root/etc/hosts" ]; then
 	printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$root/etc/hosts"
 fi
@@ -62,6 +63,10 @@ if [ -n "$node_controller" ]; then
 	install -D -m 0755 -o 0 -g 0 "$node_controller" "$root/usr/local/sbin/node-controller"
 	install -D -m 0644 -o 0 -g 0 "$unit" "$root/etc/systemd/system/node-controller.service"
 	in_root systemctl enable node-controller.service
+else
+	# (a root customized before, with one: make the result the same as from a fresh base)
+	rm -f "$root/usr/local/sbin/node-controller" "$root/etc/systemd/system/node-controller.service" \
+		"$root/etc/systemd/system/multi-user.target.wants/node-controller.service"
 fi
 
 # libvirt-daemon without libvirt-daemon-system (which brings polkitd, iptables,

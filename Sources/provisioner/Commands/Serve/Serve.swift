@@ -5,6 +5,7 @@ import Logging
 import ProvisionerCore
 import ProvisionerServer
 import ProvisionerServices
+import ProvisionerStore
 
 extension Provisioner {
     /// `provisioner serve`: the appliance.
@@ -33,7 +34,9 @@ extension Provisioner {
 
         func run() throws {
             let config = try global.loadConfig()
-            let registry = try global.openRegistry()
+            // Run-time status is written often: commits are not fsync'd one by one (see Registry).
+            _ = try global.openRegistry()
+            let registry = try Registry(path: global.registryPath, relaxedSync: true)
             let secret = try global.clusterSecret()
             var logger = Logger(label: "provisioner")
             logger.logLevel = .info
