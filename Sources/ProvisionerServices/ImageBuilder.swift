@@ -83,8 +83,7 @@ public struct ImageBuilder: Sendable {
             let useCached = req.useCache && FileManager.default.fileExists(atPath: cached)
             try Self.checkDisk(req.config.imagesDir, needed: useCached ? Self.neededBytesCached : Self.neededBytes)
 
-            let set = store.generations()
-            let id = set.nextID(alsoSeen: store.partialBuilds())
+            let id = try store.allocateID()
             let partial = store.partialDir(id)
             let root = partial + "/root"
             try FileSystem.makeDirectory(root)

@@ -37,6 +37,17 @@ public struct ImageStore: Sendable {
         return GenerationSet(ids: ids, active: link("current"), previous: link("previous"))
     }
 
+    /// The next generation id, never one used before: nfs-ganesha caches
+    /// paths, and a directory recreated under a name it served gives nodes
+    /// "stale file handle". `.last-id` keeps the highest id ever handed out.
+    /// Call while holding the image lock.
+    public func allocateID() throws -> GenerationID {
+        let recorded = FileSystem.read(dir + "/.last-id").flatMap { try? GenerationID(parsing: String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let id = generations().nextID(alsoSeen: partialBuilds() + (recorded.map { [$0] } ?? []))
+        try FileSystem.writeAtomically(id.description + "\n", to: dir + "/.last-id")
+        return id
+    }
+
     /// Generation ids of builds that did not finish (`.build-gN`).
     public func partialBuilds() -> [GenerationID] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []

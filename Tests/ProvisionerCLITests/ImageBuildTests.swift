@@ -86,30 +86,30 @@ extension SystemTests {
         #expect(try String(contentsOfFile: pxe, encoding: .utf8).contains("images/default/g1/vmlinuz"))
         #expect(try home.run(["image", "verify"]).status == 0, "g1 still verifies after the kill")
 
-        // 4. The next build removes the leftover and builds from the cache (the
-        //    dead build's id was never visible, so it is used again).
+        // 4. The next build removes the leftover and builds from the cache, as g3:
+        //    ids are never reused (ganesha caches paths it served).
         let b3 = try home.run(["image", "build", "--node-controller", controller])
         try #require(b3.status == 0, "\(b3.stderr.suffix(3000))")
         #expect(b3.stderr.contains(".build-g2, left by a build that did not finish"), "\(b3.stderr.prefix(1500))")
-        #expect(b3.stdout.contains("built default g2") && b3.stdout.contains("base root from cache"), "\(b3.stdout)")
+        #expect(b3.stdout.contains("built default g3") && b3.stdout.contains("base root from cache"), "\(b3.stdout)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/images/default/.build-g2/root"))
-        #expect(try String(contentsOfFile: pxe, encoding: .utf8).contains("images/default/g2/vmlinuz"))
+        #expect(try String(contentsOfFile: pxe, encoding: .utf8).contains("images/default/g3/vmlinuz"))
 
         // 5. Rollback, then rm: never the active one.
         let rb = try home.run(["image", "rollback"])
-        #expect(rb.status == 0 && rb.stdout.contains("g2 → g1"), "\(rb.stdout)\(rb.stderr)")
+        #expect(rb.status == 0 && rb.stdout.contains("g3 → g1"), "\(rb.stdout)\(rb.stderr)")
         #expect(try String(contentsOfFile: pxe, encoding: .utf8).contains("images/default/g1/vmlinuz"))
         let rmActive = try home.run(["image", "rm", "g1"])
         #expect(rmActive.status == 1 && rmActive.stderr.contains("is active"), "\(rmActive.stderr)")
-        #expect(try home.run(["image", "activate", "g2"]).status == 0)
+        #expect(try home.run(["image", "activate", "g3"]).status == 0)
 
-        // 6. Export g2 and import it back as g3 (libarchive both ways).
-        let archive = dir + "/g2.tar.zst"
-        let ex = try home.run(["image", "export", "g2", archive])
+        // 6. Export g3 and import it back as g4 (libarchive both ways).
+        let archive = dir + "/g3.tar.zst"
+        let ex = try home.run(["image", "export", "g3", archive])
         #expect(ex.status == 0, "\(ex.stderr)")
         let im = try home.run(["image", "import", archive])
-        #expect(im.status == 0 && im.stdout.contains("as default g3"), "\(im.stdout)\(im.stderr)")
-        #expect(try home.run(["image", "verify", "g3"]).status == 0, "the imported generation verifies")
+        #expect(im.status == 0 && im.stdout.contains("as default g4"), "\(im.stdout)\(im.stderr)")
+        #expect(try home.run(["image", "verify", "g4"]).status == 0, "the imported generation verifies")
         let rm = try home.run(["image", "rm", "g1"])
         #expect(rm.status == 0, "\(rm.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/images/default/g1") && !FileManager.default.fileExists(atPath: dir + "/http/images/default/g1"))

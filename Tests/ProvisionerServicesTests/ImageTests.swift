@@ -92,9 +92,13 @@ struct ImageTests {
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: store.dir + "/current") == "g1")
         try store.remove(GenerationID(number: 2))
         #expect(store.generations().ids.map(\.number) == [1, 3])
+        // Ids are never handed out twice, not even the newest one after its removal.
+        #expect(try store.allocateID().number == 4)
+        try store.remove(GenerationID(number: 3))
+        #expect(try store.allocateID().number == 5)
         #expect(!FileManager.default.fileExists(atPath: dir + "/http/images/default/g2"))
         // A dead build's leftovers go, with their published files.
-        try FileManager.default.createDirectory(atPath: store.partialDir(GenerationID(number: 4)) + "/root/proc", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: store.partialDir(GenerationID(number: 6)) + "/root/proc", withIntermediateDirectories: true)
         #expect(store.cleanLeftovers().count == 1)
         #expect(store.partialBuilds().isEmpty)
         // Held lock: a second taker is told the image is busy.

@@ -46,7 +46,7 @@ extension Provisioner.Image {
             let store = ImageStore(config: config, image: image)
             let id = try store.withLock { () throws -> GenerationID in
                 store.cleanLeftovers()
-                let id = store.generations().nextID(alsoSeen: store.partialBuilds())
+                let id = try store.allocateID()
                 let partial = store.partialDir(id)
                 try FileSystem.makeDirectory(partial)
                 do {
