@@ -81,33 +81,7 @@ public final class Supervisor: @unchecked Sendable {
     }
 
     private func spawn(_ spec: DaemonSpec) throws -> pid_t {
-        let logFD = open(spec.logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-        guard logFD >= 0 else { throw SystemError("opening \(spec.logFile): \(String(cString: strerror(errno)))") }
-        defer { close(logFD) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, logFD, 1)
-        posix_spawn_file_actions_adddup2(&actions, logFD, 2)
-        // Nothing else of ours: a daemon must not hold serve's sockets and files open.
-        _ = spawnCloseFrom(&actions, 3)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        // Default signal handling and mask in the child, whatever the server set.
-        var all = sigset_t()
-        sigfillset(&all)
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setsigmask(&attr, &none)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        var pid: pid_t = 0
-        var cargs: [UnsafeMutablePointer<CChar>?] = spec.argv.map { strdup($0) } + [nil]
-        defer { for p in cargs { free(p) } }
-        let rc = posix_spawn(&pid, spec.argv[0], &actions, &attr, &cargs, environ)
-        guard rc == 0 else { throw SystemError("starting \(spec.name) (\(spec.argv[0])): \(String(cString: strerror(rc)))") }
+        let pid = try ProcessRunner.spawnLogged(spec.argv, log: spec.logFile)
         if let pidFile = spec.pidFile { try? FileSystem.writeAtomically("\(pid)\n", to: pidFile) }
         return pid
     }

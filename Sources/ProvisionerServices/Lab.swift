@@ -113,30 +113,7 @@ public struct Lab: Sendable {
     /// Runs `argv` inside the lab's namespace, detached, output to `log`.
     /// - Returns: its pid.
     public func spawnInNamespace(_ argv: [String], log: String) throws -> pid_t {
-        try Self.spawnDetached([ipTool, "netns", "exec", namespace] + argv, log: log)
-    }
-
-    /// Starts a process in its own session (it survives this command), stdin from /dev/null.
-    static func spawnDetached(_ argv: [String], log: String) throws -> pid_t {
-        let fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SystemError("opening \(log): \(errnoText())") }
-        defer { close(fd) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, fd, 1)
-        posix_spawn_file_actions_adddup2(&actions, fd, 2)
-        // Nothing else of ours: a long-lived child must not hold our descriptors open.
-        _ = spawnCloseFrom(&actions, 3)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        posix_spawnattr_setflags(&attr, 0x80 /* POSIX_SPAWN_SETSID (glibc), not imported */)
-        var pid: pid_t = 0
-        let rc = withCStrings(argv) { a in posix_spawn(&pid, argv[0], &actions, &attr, a, environ) }
-        guard rc == 0 else { throw SystemError("starting \(argv[0]): \(String(cString: strerror(rc)))") }
-        return pid
+        try ProcessRunner.spawnLogged([ipTool, "netns", "exec", namespace] + argv, log: log, newSession: true)
     }
 
     // MARK: - nodes

@@ -56,6 +56,43 @@ extension ProcessRunner {
     }
 }
 
+extension ProcessRunner {
+    /// Starts a long-lived program with stdin from /dev/null and stdout and
+    /// stderr appended to `log`, default signal handling and an empty signal
+    /// mask, and no descriptor of ours beyond 0–2 (a daemon must not hold our
+    /// sockets or files open). `newSession` detaches it from our session, so
+    /// it outlives this command.
+    /// - Returns: its pid (the caller waits for it, or not).
+    /// - Throws: `SystemError` when the log cannot be opened or the program not started.
+    public static func spawnLogged(_ argv: [String], log: String, newSession: Bool = false) throws -> pid_t {
+        let fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+        guard fd >= 0 else { throw SystemError("opening \(log): \(errnoText())") }
+        defer { close(fd) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, fd, 1)
+        posix_spawn_file_actions_adddup2(&actions, fd, 2)
+        _ = spawnCloseFrom(&actions, 3)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var all = sigset_t()
+        sigfillset(&all)
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setsigmask(&attr, &none)
+        let setsid: Int32 = 0x80 // POSIX_SPAWN_SETSID (glibc), not imported
+        posix_spawnattr_setflags(&attr, Int16(Int32(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK) | (newSession ? setsid : 0)))
+        var pid: pid_t = 0
+        let rc = withCStrings(argv) { a in posix_spawn(&pid, argv[0], &actions, &attr, a, environ) }
+        guard rc == 0 else { throw SystemError("starting \(argv[0]): \(String(cString: strerror(rc)))") }
+        return pid
+    }
+}
+
 /// Calls `body` with a NULL-terminated C array of the strings.
 func withCStrings<R>(_ strings: [String], _ body: ([UnsafeMutablePointer<CChar>?]) -> R) -> R {
     var cs: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
