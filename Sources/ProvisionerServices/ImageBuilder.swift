@@ -115,25 +115,12 @@ public struct ImageBuilder: Sendable {
                     packageCount: Self.packageCount(root: root), sizeBytes: Self.treeSize(root),
                     baseDigest: digest, buildSeconds: (Date().timeIntervalSince(started) * 10).rounded() / 10,
                     fromCache: useCached)
-                let enc = JSONEncoder()
-                enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-                try FileSystem.writeAtomically(try enc.encode(meta), to: partial + "/meta.json")
-
-                events(.phase("publishing kernel and initrd of \(id)"))
-                try store.publish(id, from: partial)
-                guard rename(partial, store.generationDir(id)) == 0 else {
-                    throw SystemError("moving \(partial) into place: \(errnoText())")
-                }
-                FileSystem.syncDirectory(of: store.generationDir(id))
-                if req.activate {
-                    events(.phase("activating \(id)"))
-                    try store.activate(id)
-                }
+                events(.phase("publishing kernel and initrd of \(id)\(req.activate ? ", activating it" : "")"))
+                try store.install(meta, activate: req.activate)
                 return meta
             } catch {
                 events(.phase("build failed; removing \(partial)"))
-                try? FileSystem.removeTree(partial)
-                for d in store.publishedDirs(id) { try? FileSystem.removeTree(d) }
+                store.discard(id)
                 throw error
             }
         }

@@ -135,6 +135,57 @@ public struct ImageStore: Sendable {
         }
     }
 
+    /// Finishes a generation made in its partial directory (`.build-gN`):
+    /// writes its meta.json, publishes its kernel and initrd, renames it into
+    /// place and, if asked, activates it. Call while holding the image lock.
+    /// - Throws: `SystemError`; the caller then `discard`s the id.
+    public func install(_ meta: GenerationMeta, activate: Bool) throws {
+        let partial = partialDir(meta.id)
+        let enc = JSONEncoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try FileSystem.writeAtomically(try enc.encode(meta), to: partial + "/meta.json")
+        try publish(meta.id, from: partial)
+        guard rename(partial, generationDir(meta.id)) == 0 else {
+            throw SystemError("moving \(partial) into place: \(errnoText())")
+        }
+        FileSystem.syncDirectory(of: generationDir(meta.id))
+        if activate { try self.activate(meta.id) }
+    }
+
+    /// Removes what a failed build or import of `id` left: its partial directory and published files.
+    public func discard(_ id: GenerationID) {
+        try? FileSystem.removeTree(partialDir(id))
+        for d in publishedDirs(id) { try? FileSystem.removeTree(d) }
+    }
+
+    /// Adds a generation from an archive made by `image export`, under the next id.
+    /// - Throws: `ConflictError` when the archive is not an image export (or the image is busy), `SystemError`.
+    public func importArchive(_ file: String, activate: Bool) throws -> GenerationID {
+        try withLock {
+            cleanLeftovers()
+            let id = try allocateID()
+            let partial = partialDir(id)
+            do {
+                try FileSystem.makeDirectory(partial)
+                try ImageArchive.unpack(file, into: partial)
+                guard let data = FileSystem.read(partial + "/meta.json"),
+                      var meta = try? JSONDecoder().decode(GenerationMeta.self, from: data) else {
+                    throw ConflictError("\(file) is not an image export (no valid meta.json)")
+                }
+                for f in ["vmlinuz", "initrd.img", "root/etc/os-release"] where !FileManager.default.fileExists(atPath: partial + "/" + f) {
+                    throw ConflictError("\(file) is not an image export (no \(f))")
+                }
+                meta.id = id
+                meta.image = image
+                try install(meta, activate: activate)
+                return id
+            } catch {
+                discard(id)
+                throw error
+            }
+        }
+    }
+
     /// Holds the image's build lock (flock on `<image>/.lock`) while `body` runs.
     /// - Throws: `ConflictError` when another process holds it and `wait` is false.
     public func withLock<T>(wait: Bool = false, _ body: () throws -> T) throws -> T {

@@ -59,12 +59,20 @@ extension Registry {
         """
 
     static func status(_ row: Row) -> NodeStatus {
-        let phasesJSON: String = row[6] ?? "{}"
-        let phases = (try? JSONDecoder().decode([String: String].self, from: Data(phasesJSON.utf8))) ?? [:]
+        let phases = decodePhases(row[6])
         return NodeStatus(
             hostname: row[0], mac: row[1], ip: IPv4Address(UInt32(truncatingIfNeeded: row[2] as Int64)).description,
             state: NodeState(rawValue: row[3]) ?? .registered, image: row[4], bootStarted: row[5], phases: phases,
             capacity: row[7], instances: row[8], lastHeartbeat: row[9], enrolledAt: row[10])
+    }
+
+    /// A node's current boot phases (phase → time); empty when none or unreadable.
+    static func phases(_ db: Database, nodeID: Int64) throws -> [String: String] {
+        decodePhases(try String.fetchOne(db, sql: "SELECT phases FROM node_status WHERE node_id = ?", arguments: [nodeID]))
+    }
+
+    static func decodePhases(_ json: String?) -> [String: String] {
+        json.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
     }
 
     /// Every node with its run-time status, by hostname.
@@ -96,10 +104,7 @@ extension Registry {
             }
             let id: Int64 = row[0]
             try db.execute(sql: "INSERT OR IGNORE INTO node_status (node_id) VALUES (?)", arguments: [id])
-            var phases: [String: String] = [:]
-            if let json = try String.fetchOne(db, sql: "SELECT phases FROM node_status WHERE node_id = ?", arguments: [id]) {
-                phases = (try? JSONDecoder().decode([String: String].self, from: Data(json.utf8))) ?? [:]
-            }
+            var phases = try Self.phases(db, nodeID: id)
             var started = now
             if newBoot {
                 // dnsmasq runs its lease script after it answered, so the boot's
@@ -142,8 +147,7 @@ extension Registry {
         try write { db in
             guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM nodes WHERE hostname = ?", arguments: [hostname.value]) else { return }
             try db.execute(sql: "INSERT OR IGNORE INTO node_status (node_id) VALUES (?)", arguments: [id])
-            let json = try String.fetchOne(db, sql: "SELECT phases FROM node_status WHERE node_id = ?", arguments: [id]) ?? "{}"
-            var phases = (try? JSONDecoder().decode([String: String].self, from: Data(json.utf8))) ?? [:]
+            var phases = try Self.phases(db, nodeID: id)
             phases["enrolled"] = now
             try db.execute(sql: """
                 UPDATE node_status SET image = ?, capacity = ?, instances = ?, enrolled_at = ?, last_heartbeat = ?, phases = ?,

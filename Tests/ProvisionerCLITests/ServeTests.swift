@@ -1,29 +1,17 @@
 import Foundation
 import ProvisionerCore
+import ProvisionerServices
 import Testing
 
-/// A background process started with posix_spawn (Foundation's Process can
-/// hang in waitUntilExit while another long-lived child runs).
+/// A background process, started as the product starts its daemons (Foundation's
+/// Process can hang in waitUntilExit while another long-lived child runs).
 final class Background {
     let pid: pid_t
     let log: String
 
     init(_ argv: [String], log: String) throws {
         self.log = log
-        let fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        defer { close(fd) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, fd, 1)
-        posix_spawn_file_actions_adddup2(&actions, fd, 2)
-        var p: pid_t = 0
-        var cargs: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
-        defer { for c in cargs { free(c) } }
-        let rc = posix_spawn(&p, argv[0], &actions, nil, &cargs, environ)
-        guard rc == 0 else { throw TestFailure("spawn \(argv[0]): \(rc)") }
-        pid = p
+        pid = try ProcessRunner.spawnLogged(argv, log: log)
     }
 
     /// Sends `sig` and waits up to `seconds` for the exit; returns the exit status, or nil if it did not exit.

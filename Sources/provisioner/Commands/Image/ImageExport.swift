@@ -43,36 +43,7 @@ extension Provisioner.Image {
             let config = try global.loadConfig()
             let image = try selection.name(config)
             guard FileManager.default.isReadableFile(atPath: file) else { throw CommandError("cannot read archive \(quoted(file))") }
-            let store = ImageStore(config: config, image: image)
-            let id = try store.withLock { () throws -> GenerationID in
-                store.cleanLeftovers()
-                let id = try store.allocateID()
-                let partial = store.partialDir(id)
-                try FileSystem.makeDirectory(partial)
-                do {
-                    try ImageArchive.unpack(file, into: partial)
-                    guard let data = FileSystem.read(partial + "/meta.json"),
-                          var meta = try? JSONDecoder().decode(GenerationMeta.self, from: data) else {
-                        throw CommandError("\(file) is not an image export (no valid meta.json)")
-                    }
-                    for f in ["vmlinuz", "initrd.img", "root/etc/os-release"] where !FileManager.default.fileExists(atPath: partial + "/" + f) {
-                        throw CommandError("\(file) is not an image export (no \(f))")
-                    }
-                    meta.id = id
-                    meta.image = image
-                    let enc = JSONEncoder()
-                    enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-                    try FileSystem.writeAtomically(try enc.encode(meta), to: partial + "/meta.json")
-                    try store.publish(id, from: partial)
-                    guard rename(partial, store.generationDir(id)) == 0 else { throw SystemError("moving \(partial) into place: \(String(cString: strerror(errno)))") }
-                    if activate { try store.activate(id) }
-                    return id
-                } catch {
-                    try? FileSystem.removeTree(partial)
-                    for d in store.publishedDirs(id) { try? FileSystem.removeTree(d) }
-                    throw error
-                }
-            }
+            let id = try ImageStore(config: config, image: image).importArchive(file, activate: activate)
             emit("imported \(file) as \(image) \(id)\(activate ? " (active)" : "")\n")
             if activate { emit(try global.reapplyBootFiles(config) + "\n") }
         }

@@ -24,7 +24,7 @@ extension Provisioner {
             guard action == "add" || action == "old", let vendor = env["DNSMASQ_VENDOR_CLASS"], !vendor.isEmpty,
                   let mac = try? MACAddress(parsing: mac) else { return }
             let registry = try global.openRegistry()
-            let now = Date().formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+            let now = Timestamp.iso(Date())
             if vendor.hasPrefix("PXEClient") {
                 // The firmware's DHCP starts a boot; a chain-loaded iPXE asking again does not.
                 let s = try registry.status(mac.description)
