@@ -36,6 +36,8 @@ public actor NodeController {
     let backoff: Backoff
     let sleep: @Sendable (Double) async throws -> Void
     let uptime: @Sendable () -> Double?
+    /// Sets the host name (sethostname(2) on a node); nil leaves it alone.
+    let rename: (@Sendable (String) -> Bool)?
 
     public private(set) var credential: String?
     public private(set) var sequence = 0
@@ -54,8 +56,10 @@ public actor NodeController {
     public init(client: ServerClient, hypervisor: any Hypervisor, enrollment: Enrollment, log: Log = .standardError,
                 backoff: Backoff = Backoff(),
                 sleep: @escaping @Sendable (Double) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64(max(0, $0) * 1e9)) },
-                uptime: @escaping @Sendable () -> Double? = { HostProbe().uptimeSeconds() }) {
+                uptime: @escaping @Sendable () -> Double? = { HostProbe().uptimeSeconds() },
+                rename: (@Sendable (String) -> Bool)? = nil) {
         self.client = client
+        self.rename = rename
         self.hypervisor = hypervisor
         self.enrollment = enrollment
         self.log = log
@@ -117,10 +121,22 @@ public actor NodeController {
             failures = 0
             accept(interval: answer.heartbeatSeconds)
             log.info("enrolled as \(answer.hostname) at \(client.server.absoluteString), heartbeat every \(Self.seconds(interval))")
+            adoptRegisteredName(answer.hostname)
             log.info("capacity: \(Self.summary(request.capacity))")
             return backoff.jittered(interval)
         case let other:
             return failed("enrolling at \(client.server.absoluteString)", other)
+        }
+    }
+
+    /// The registry names the node: where DHCP gave another name or none (a
+    /// site's own DHCP server in proxyDHCP mode), the node takes the registered one.
+    private func adoptRegisteredName(_ registered: String) {
+        guard let rename, registered != enrollment.hostname, !registered.isEmpty else { return }
+        if rename(registered) {
+            log.info("host name set to \(registered), the registered name (DHCP gave \(enrollment.hostname))")
+        } else {
+            log.warning("cannot set the host name to \(registered) (DHCP gave \(enrollment.hostname))")
         }
     }
 

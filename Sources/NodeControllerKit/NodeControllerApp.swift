@@ -100,7 +100,7 @@ public enum NodeControllerApp {
         return NodeController(
             client: ServerClient(server: server, transport: transport), hypervisor: built.hypervisor,
             enrollment: .init(mac: mac, hostname: built.identity.hostname, ip: built.identity.ip ?? "", token: token, image: s.image),
-            log: log)
+            log: log, rename: { name in name.withCString { sethostname($0, strlen($0)) } == 0 })
     }
 
     static func json<T: Encodable>(_ value: T) -> String {

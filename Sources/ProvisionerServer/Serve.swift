@@ -27,6 +27,7 @@ public struct ServeRunner: Sendable {
         let logger = state.logger
         if let problem = daemons.preflight(httpPort: port) { throw SystemError("cannot start: \(problem)") }
         let sup = Supervisor(logger: logger)
+        state.supervisor.withLock { $0 = sup }
         do {
             try daemons.start(sup, logger: logger)
         } catch {

@@ -52,6 +52,11 @@ public final class ServeState: Sendable {
     struct Credential: Sendable { var hostname: Hostname; var ip: IPv4Address; var sequence: Int }
     let credentials = Mutex<[String: Credential]>([:])
     let counters = Mutex(ServeMetrics())
+    /// The supervisor of the boot daemons, once serve has started them (for /metrics and the status page).
+    let supervisor = Mutex<Supervisor?>(nil)
+
+    /// The boot daemons and their restarts; empty when serve runs without them (handler tests).
+    var daemons: [Supervisor.DaemonStatus] { supervisor.withLock { $0?.status() ?? [] } }
 
     public init(config: SiteConfig, registry: Registry, secret: [UInt8], heartbeatSeconds: Double = 5, lostAfterBeats: Double = 3,
                 logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {

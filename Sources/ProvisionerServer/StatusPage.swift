@@ -48,6 +48,9 @@ func statusPage(_ state: ServeState) throws -> Response {
     for d in discovered {
         disc += "<tr><td><code>\(html(d.mac))</code></td><td>\(html(d.ip ?? "-"))</td><td>\(html(d.firstSeen))</td><td>\(html(d.lastSeen))</td><td>\(d.seen)</td></tr>\n"
     }
+    let services = state.daemons.map { d in
+        "\(html(d.name)) " + (d.pid.map { "up (pid \($0))" } ?? "<b>down</b>") + (d.restarts > 0 ? ", restarted \(d.restarts)×" : "")
+    }.joined(separator: "; ")
     let summary = NodeState.allCases.compactMap { s in counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
     let page = """
         <!doctype html>
@@ -65,7 +68,7 @@ func statusPage(_ state: ServeState) throws -> Response {
         </style></head><body>
         <h1>Provisioner</h1>
         <p>\(nodes.count) node\(nodes.count == 1 ? "" : "s"): \(html(summary.isEmpty ? "none" : summary)). Server \(state.config.serverIP), \
-        DHCP \(state.config.dhcpMode.rawValue) on \(html(state.config.interface)). <span class="muted">Refreshes every 5 s.</span></p>
+        DHCP \(state.config.dhcpMode.rawValue) on \(html(state.config.interface)).\(services.isEmpty ? "" : " Services: " + services + ".") <span class="muted">Refreshes every 5 s.</span></p>
         <h2>Nodes</h2>
         <table><thead><tr><th>Hostname</th><th>MAC</th><th>IP</th><th>State</th><th>Image</th><th>Last boot phase</th>\
         <th>Phase durations</th><th>Capacity (free/max)</th><th>Last heartbeat</th></tr></thead>
@@ -115,5 +118,12 @@ func metricsResponse(_ state: ServeState) throws -> Response {
         provisioner_http_bytes_total \(m.httpBytes)
 
         """
+    let daemons = state.daemons
+    if !daemons.isEmpty {
+        out += "# HELP provisioner_daemon_up Whether a boot daemon serve supervises is running.\n# TYPE provisioner_daemon_up gauge\n"
+        for d in daemons { out += "provisioner_daemon_up{daemon=\"\(d.name)\"} \(d.pid == nil ? 0 : 1)\n" }
+        out += "# HELP provisioner_daemon_restarts_total Restarts of a boot daemon since serve started.\n# TYPE provisioner_daemon_restarts_total counter\n"
+        for d in daemons { out += "provisioner_daemon_restarts_total{daemon=\"\(d.name)\"} \(d.restarts)\n" }
+    }
     return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: out)))
 }

@@ -30,6 +30,7 @@ public final class Supervisor: @unchecked Sendable {
     private let lock = NSLock()
     private var pids: [String: pid_t] = [:]
     private var restarts: [String: Int] = [:]
+    private var started: [String] = []
     private var stopping = false
     private let logger: Logger
 
@@ -41,11 +42,23 @@ public final class Supervisor: @unchecked Sendable {
     /// How many times a daemon was restarted.
     public func restartCount(_ name: String) -> Int { lock.withLock { restarts[name] ?? 0 } }
 
+    /// One line per daemon started, in start order: its live pid (nil while
+    /// it is down) and how often it was restarted.
+    public struct DaemonStatus: Sendable, Equatable {
+        public var name: String
+        public var pid: pid_t?
+        public var restarts: Int
+    }
+
+    public func status() -> [DaemonStatus] {
+        lock.withLock { started.map { DaemonStatus(name: $0, pid: pids[$0], restarts: restarts[$0] ?? 0) } }
+    }
+
     /// Starts a daemon and keeps it running.
     /// - Throws: `SystemError` when it cannot be started at all.
     public func start(_ spec: DaemonSpec) throws {
         let pid = try spawn(spec)
-        lock.withLock { pids[spec.name] = pid }
+        lock.withLock { pids[spec.name] = pid; if !started.contains(spec.name) { started.append(spec.name) } }
         logger.info("started \(spec.name) (pid \(pid)): \(spec.argv.joined(separator: " "))")
         let thread = Thread { [weak self] in self?.watch(spec, pid: pid) }
         thread.name = "supervise-\(spec.name)"
@@ -55,9 +68,12 @@ public final class Supervisor: @unchecked Sendable {
     private func watch(_ spec: DaemonSpec, pid firstPID: pid_t) {
         var pid = firstPID
         var delay = 1.0
+        var since = Date()
         while true {
             var status: Int32 = 0
             while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            // A daemon that ran a while before dying is restarted quickly again.
+            if Date().timeIntervalSince(since) > 60 { delay = 1 }
             let how = (status & 0x7f) == 0 ? "exited with status \((status >> 8) & 0xff)" : "was killed by signal \(status & 0x7f)"
             let stop: Bool = lock.withLock {
                 if pids[spec.name] == pid { pids[spec.name] = nil }
@@ -71,6 +87,7 @@ public final class Supervisor: @unchecked Sendable {
             if lock.withLock({ stopping }) { return }
             do {
                 pid = try spawn(spec)
+                since = Date()
                 lock.withLock { pids[spec.name] = pid; restarts[spec.name, default: 0] += 1 }
                 logger.warning("restarted \(spec.name) (pid \(pid))")
             } catch {

@@ -46,6 +46,25 @@ import Testing
         #expect(await c.failures == 0)
     }
 
+    /// proxyDHCP: the site's DHCP server named the node otherwise; the registered name wins.
+    @Test func enrollmentAnswerRenamesTheNode() async {
+        let names = Names()
+        transport.append(ScriptedTransport.json(EnrollResponse(hostname: "rack1-n07", credential: "cred-1", heartbeatSeconds: 5)))
+        let c = NodeController(client: ServerClient(server: server, transport: transport), hypervisor: hypervisor,
+                               enrollment: .init(mac: "52:54:00:12:34:56", hostname: "dhcp-10-0-0-21", ip: "10.0.0.21", token: "tok", image: nil),
+                               log: capture.log, sleep: { _ in }, uptime: { 1 }, rename: { names.append($0); return true })
+        await c.step()
+        #expect(names.all == ["rack1-n07"])
+        #expect(capture.contains("host name set to rack1-n07, the registered name (DHCP gave dhcp-10-0-0-21)"))
+        // The same name: nothing to do.
+        transport.append(Self.enrolled)
+        let same = NodeController(client: ServerClient(server: server, transport: transport), hypervisor: hypervisor,
+                                  enrollment: .init(mac: "52:54:00:12:34:56", hostname: "node1", ip: "10.0.0.21", token: "tok", image: nil),
+                                  log: capture.log, sleep: { _ in }, uptime: { 1 }, rename: { names.append($0); return true })
+        await same.step()
+        #expect(names.all == ["rack1-n07"])
+    }
+
     @Test func heartbeatIntervalIsJitteredTenPercent() async {
         transport.append(ScriptedTransport.json(EnrollResponse(hostname: "n", credential: "c", heartbeatSeconds: 10)))
         let low = controller(random: { $0.lowerBound })
@@ -278,4 +297,12 @@ final class LockedArray: @unchecked Sendable {
     var values: [Double] { lock.withLock { _values } }
     var count: Int { lock.withLock { _values.count } }
     func append(_ v: Double) { lock.withLock { _values.append(v) } }
+}
+
+/// Names a test's rename hook was called with.
+final class Names: @unchecked Sendable {
+    private let lock = NSLock()
+    private var names: [String] = []
+    func append(_ name: String) { lock.withLock { names.append(name) } }
+    var all: [String] { lock.withLock { names } }
 }

@@ -2,13 +2,19 @@ import Foundation
 import Testing
 
 /// A private network for one test: a server and a client namespace joined by
-/// a veth pair, no uplink. Removed on `close()`.
+/// a veth pair, no uplink. With `siteIP`, a third namespace plays the site's
+/// own network (its DHCP server) on the same segment: the server namespace
+/// then bridges both links and `serverIf` is the bridge. Removed on `close()`.
 final class TestNetwork {
     let id = String(UUID().uuidString.prefix(6)).lowercased()
     var server: String { "pvs-\(id)" }
     var client: String { "pvc-\(id)" }
-    var serverIf: String { "pv\(id)s" }
+    var site: String { "pvx-\(id)" }
+    /// The server's interface on the node network (the bridge when there is a site namespace).
+    let serverIf: String
     var clientIf: String { "pv\(id)c" }
+    var siteIf: String { "pv\(id)x" }
+    private let hasSite: Bool
     private var pidFiles: [String] = []
 
     static var unavailableReason: String? {
@@ -17,9 +23,18 @@ final class TestNetwork {
         return nil
     }
 
-    init(serverIP: String, prefix: Int) throws {
+    init(serverIP: String, prefix: Int, siteIP: String? = nil) throws {
+        hasSite = siteIP != nil
+        serverIf = siteIP == nil ? "pv\(id)s" : "pv\(id)b"
         try sh("ip netns add \(server) && ip netns add \(client)")
-        try sh("ip link add \(serverIf) netns \(server) type veth peer name \(clientIf) netns \(client)")
+        try sh("ip link add pv\(id)s netns \(server) type veth peer name \(clientIf) netns \(client)")
+        if let siteIP {
+            try sh("ip netns add \(site)")
+            try sh("ip link add pv\(id)t netns \(server) type veth peer name \(siteIf) netns \(site)")
+            try sh("ip -n \(server) link add \(serverIf) type bridge && ip -n \(server) link set pv\(id)s master \(serverIf) && ip -n \(server) link set pv\(id)t master \(serverIf)")
+            try sh("ip -n \(server) link set pv\(id)s up && ip -n \(server) link set pv\(id)t up")
+            try sh("ip -n \(site) addr add \(siteIP)/\(prefix) dev \(siteIf) && ip -n \(site) link set lo up && ip -n \(site) link set \(siteIf) up")
+        }
         try sh("ip -n \(server) addr add \(serverIP)/\(prefix) dev \(serverIf) && ip -n \(server) addr add fd99:\(id.prefix(4))::1/64 dev \(serverIf) nodad")
         try sh("ip -n \(server) link set lo up && ip -n \(server) link set \(serverIf) up && ip -n \(client) link set lo up && ip -n \(client) link set \(clientIf) up")
     }
@@ -43,7 +58,8 @@ final class TestNetwork {
                 _ = waitFor(5) { kill(pid, 0) != 0 }
             }
         }
-        _ = try? sh("ip netns pids \(server) | xargs -r kill; ip netns pids \(client) | xargs -r kill; sleep 0.2; ip netns del \(server); ip netns del \(client)")
+        let spaces = [server, client] + (hasSite ? [site] : [])
+        _ = try? sh(spaces.map { "ip netns pids \($0) | xargs -r kill" }.joined(separator: "; ") + "; sleep 0.2; " + spaces.map { "ip netns del \($0)" }.joined(separator: "; "))
     }
 
     @discardableResult

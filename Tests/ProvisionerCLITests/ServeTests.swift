@@ -183,5 +183,112 @@ extension SystemTests {
         #expect(status == 0, "serve exit: \(String(describing: status))\n\(serve.output)")
         for (name, pid) in daemons { #expect(kill(pid, 0) != 0, "\(name) (pid \(pid)) still running after serve stopped") }
     }
+
+    static let probeScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("tools/dhcp_probe.py").path
+
+    /// proxyDHCP beside the site's own DHCP server (a second dnsmasq in a
+    /// third namespace on the same segment): the site hands out the address,
+    /// serve's dnsmasq only the boot information, to a BIOS PXE ROM (offer,
+    /// then the boot server request on port 4011, then TFTP) and to iPXE (the
+    /// HTTP script, served to the address the site chose). Before that, serve
+    /// refuses to start with a port taken and with dnsmasq missing; after it,
+    /// a killed dnsmasq is restarted and answers again.
+    @Test(.enabled(if: TestNetwork.unavailableReason == nil, "\(TestNetwork.unavailableReason ?? "")"))
+    func proxyDHCPBesideTheSiteServer() throws {
+        let serverIP = "10.97.0.1", mac = "02:97:00:00:00:01", dashed = "02-97-00-00-00-01"
+        let net = try TestNetwork(serverIP: serverIP, prefix: 24, siteIP: "10.97.0.254")
+        defer { net.close() }
+        let home = try Home(["--interface", net.serverIf, "--server-ip", serverIP, "--subnet", "10.97.0.0/24", "--dhcp-range", "10.97.0.200-10.97.0.220"])
+        let site = home.dir + "/site-dhcp"
+        try FileManager.default.createDirectory(atPath: site, withIntermediateDirectories: true)
+        try net.startDaemon(net.site, "dnsmasq --port=0 --interface=\(net.siteIf) --bind-interfaces --dhcp-authoritative --dhcp-range=10.97.0.100,10.97.0.150,255.255.255.0,1h --dhcp-leasefile=\(site)/leases --pid-file=\(site)/pid --log-dhcp --log-facility=\(site)/log", pidFile: site + "/pid")
+        let yaml = try String(contentsOfFile: home.config, encoding: .utf8)
+        try yaml.replacingOccurrences(of: "mode: authoritative", with: "mode: proxy").replacingOccurrences(of: "server: auto", with: "server: none")
+            .write(toFile: home.config, atomically: true, encoding: .utf8)
+        try #require(try home.run(["node", "add", "n1", "--mac", mac]).status == 0)
+        let apply = try home.run(["apply"])
+        try #require(apply.status == 0, "\(apply.stderr)")
+        let conf = try String(contentsOfFile: home.dir + "/etc/dnsmasq.d/provisioner.conf", encoding: .utf8)
+        #expect(conf.contains("dhcp-range=10.97.0.0,proxy,255.255.255.0") && !conf.contains("dhcp-authoritative"), "\(conf)")
+        let run = home.dir + "/run/provisioner"
+
+        // Refusals, before anything starts: the HTTP port taken, then dnsmasq missing.
+        let holder = try Background(["/usr/sbin/ip", "netns", "exec", net.server, "python3", "-c",
+                                     "import socket,time; s=socket.socket(); s.bind(('\(serverIP)',8080)); s.listen(); time.sleep(120)"], log: home.dir + "/holder.log")
+        try #require(waitFor(10) { (try? net.exec(net.server, "ss -ltnH 'sport = :8080'"))?.stdout.contains(serverIP) == true }, "port holder: \(holder.output)")
+        let taken = try net.exec(net.server, "\(CLI.binary) serve --home \(home.dir)")
+        #expect(taken.status != 0 && taken.stderr.contains("port 8080 (HTTP) on \(serverIP) is taken"), "\(taken.status) \(taken.stderr)")
+        _ = holder.stop()
+        #expect(!FileManager.default.fileExists(atPath: run + "/dnsmasq.pid"), "a refused serve started dnsmasq")
+        // In a private mount namespace, /usr/sbin/dnsmasq is a plain, non-executable file.
+        let fake = try home.file("not-a-program", "")
+        let missing = try net.exec(net.server, "unshare --mount sh -c 'mount --bind \(fake) /usr/sbin/dnsmasq && exec \(CLI.binary) serve --home \(home.dir)'")
+        #expect(missing.status != 0 && missing.stderr.contains("missing dnsmasq"), "\(missing.status) \(missing.stderr)")
+
+        let serve = try Background(["/usr/sbin/ip", "netns", "exec", net.server, CLI.binary, "serve", "--home", home.dir, "--heartbeat", "1"], log: home.dir + "/serve.log")
+        var stopped = false
+        defer { if !stopped { _ = serve.stop() } }
+        let base = "http://\(serverIP):8080"
+        try #require(waitFor(60) { (try? net.exec(net.server, "curl -sf -m 2 \(base)/healthz"))?.status == 0 }, "serve did not come up: \(serve.output)")
+
+        func probe(_ args: String) throws -> [[String: Any]] {
+            let r = try net.exec(net.client, "python3 \(Self.probeScript) --iface \(net.clientIf) --mac \(mac) \(args)")
+            guard r.status == 0, let list = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]] else {
+                throw TestFailure("dhcp_probe \(args): \(r.status) \(r.stderr)")
+            }
+            return list
+        }
+        func from(_ answers: [[String: Any]], _ server: String) -> [String: Any] {
+            answers.first { $0["server_id"] as? String == server } ?? [:]
+        }
+        try net.exec(net.client, "ip link set \(net.clientIf) address \(mac)")
+
+        // A BIOS PXE ROM: the address from the site, boot information from us.
+        let bios = try probe("--wait 10 --expect 2")
+        let siteOffer = from(bios, "10.97.0.254"), proxyOffer = from(bios, serverIP)
+        let address = siteOffer["yiaddr"] as? String ?? ""
+        #expect(address.hasPrefix("10.97.0.1") && Int(address.split(separator: ".").last ?? "") ?? 0 >= 100, "site offer: \(bios)")
+        #expect(siteOffer["file"] as? String == "", "the site server names no boot file: \(siteOffer)")
+        #expect(proxyOffer["yiaddr"] as? String == "0.0.0.0", "proxyDHCP must not offer an address: \(proxyOffer)")
+        #expect(proxyOffer["vendor_class"] as? String == "PXEClient" && proxyOffer["file"] as? String == "pxelinux.0", "\(proxyOffer)")
+        // PXE option 43, sub-option 8: boot server type 0x8000 at 10.97.0.1.
+        #expect((proxyOffer["pxe"] as? [String: String])?["8"] == "8000010a610001", "\(proxyOffer)")
+        try net.exec(net.client, "ip addr add \(address)/24 dev \(net.clientIf)")
+        let ack = try probe("--server \(serverIP) --ciaddr \(address) --wait 5 --expect 1")
+        #expect(ack.first?["type"] as? Int == 5 && ack.first?["file"] as? String == "pxelinux.0", "boot server answer: \(ack)")
+        let got = home.dir + "/got"
+        var r = try net.exec(net.client, "busybox tftp -g -r pxelinux.0 -l \(got) \(serverIP)")
+        #expect(r.status == 0 && FileManager.default.contents(atPath: got) == FileManager.default.contents(atPath: "/usr/lib/PXELINUX/pxelinux.0"), "\(r.stderr)")
+        r = try net.exec(net.client, "busybox tftp -g -r pxelinux.cfg/01-\(dashed) -l \(got) \(serverIP)")
+        #expect(r.status == 0 && ((try? String(contentsOfFile: got, encoding: .utf8)) ?? "").contains("nfsroot=\(serverIP):"), "\(r.stderr)")
+
+        // iPXE: the script URL; the script and the node's own, served to the address the site chose.
+        let ipxe = try probe("--ipxe --wait 10 --expect 2")
+        #expect(from(ipxe, serverIP)["file"] as? String == "\(base)/boot.ipxe", "\(ipxe)")
+        #expect(from(ipxe, "10.97.0.254")["yiaddr"] as? String == address, "\(ipxe)")
+        let chain = try net.exec(net.client, "curl -s -m 5 --interface \(address) \(base)/boot.ipxe")
+        #expect(chain.stdout.contains("chain \(base)/boot/${netX/mac:hexhyp}.ipxe"), "\(chain.stdout)")
+        let script = try net.exec(net.client, "curl -s -m 5 --interface \(address) \(base)/boot/\(dashed).ipxe")
+        #expect(script.stdout.contains("#!ipxe") && script.stdout.contains("provisioner.token="), "\(script.stdout)")
+        let leaseFile = conf.split(separator: "\n").first { $0.hasPrefix("dhcp-leasefile=") }.map { String($0.dropFirst(15)) } ?? ""
+        #expect(((try? String(contentsOfFile: leaseFile, encoding: .utf8)) ?? "").isEmpty, "proxyDHCP wrote a lease")
+
+        // dnsmasq killed: serve restarts it, and it answers again.
+        let first = ProcessRunner.livePID(fromFile: run + "/dnsmasq.pid")
+        try #require(first != nil, "no dnsmasq pid: \(serve.output)")
+        kill(first!, SIGKILL)
+        #expect(waitFor(15) { ProcessRunner.livePID(fromFile: run + "/dnsmasq.pid").map { $0 != first } ?? false }, "dnsmasq not restarted: \(serve.output)")
+        let again = try probe("--ipxe --wait 10 --expect 2")
+        #expect(from(again, serverIP)["file"] as? String == "\(base)/boot.ipxe", "after the restart: \(again)")
+        let metrics = try net.exec(net.client, "curl -s -m 5 --interface \(address) \(base)/metrics").stdout
+        #expect(metrics.contains("provisioner_daemon_restarts_total{daemon=\"dnsmasq\"} 1") && metrics.contains("provisioner_daemon_up{daemon=\"dnsmasq\"} 1"), "\(metrics)")
+
+        let second = ProcessRunner.livePID(fromFile: run + "/dnsmasq.pid")
+        let status = serve.stop(SIGTERM, seconds: 20)
+        stopped = true
+        #expect(status == 0, "serve exit: \(String(describing: status))\n\(serve.output)")
+        if let second { #expect(kill(second, 0) != 0, "dnsmasq (pid \(second)) still running after serve stopped") }
+    }
 }
 }
