@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "ProvisionerServices",
             dependencies: [
-                "ProvisionerCore", "CArchive", "CNFS",
+                "ProvisionerCore", "ProvisionerStore", "CArchive", "CNFS",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(
             name: "ProvisionerServerTests",
             dependencies: [
-                "ProvisionerServer", "ProvisionerAPI", "ProvisionerCore", "ProvisionerStore",
+                "ProvisionerServer", "ProvisionerAPI", "ProvisionerCore", "ProvisionerStore", "ProvisionerServices",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

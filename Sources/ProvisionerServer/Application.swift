@@ -34,6 +34,7 @@ public func buildRouter(_ state: ServeState) -> Router<ServeContext> {
         guard let s = try state.registry.status(name) else { return try apiError(.notFound, "no node \(quoted(name))") }
         return try json(s)
     }
+    NodeWriteAPI.register(router, state)
     router.get("/api/v1/discovered") { _, _ in try json(try state.registry.discovered()) }
     router.get("/api/v1/instances") { _, _ in try json(try state.registry.instances()) }
     router.get("/metrics") { _, _ in try metricsResponse(state) }

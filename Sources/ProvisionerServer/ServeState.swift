@@ -58,8 +58,15 @@ public final class ServeState: Sendable {
     /// The boot daemons and their restarts; empty when serve runs without them (handler tests).
     var daemons: [Supervisor.DaemonStatus] { supervisor.withLock { $0?.status() ?? [] } }
 
+    /// Writes the boot files of node changes made through the API; nil: registry only.
+    public let applier: Applier?
+    /// The bearer token of the write API; nil turns it off.
+    public let apiToken: String?
+
     public init(config: SiteConfig, registry: Registry, secret: [UInt8], heartbeatSeconds: Double = 5, lostAfterBeats: Double = 3,
-                logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }) {
+                logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }, applier: Applier? = nil, apiToken: String? = nil) {
+        self.applier = applier
+        self.apiToken = apiToken
         self.config = config
         self.registry = registry
         self.secret = secret
@@ -67,6 +74,11 @@ public final class ServeState: Sendable {
         self.lostAfterBeats = lostAfterBeats
         self.logger = logger
         self.clock = clock
+    }
+
+    /// Node changes with their boot files, as the CLI makes them.
+    var nodeOperations: NodeOperations {
+        NodeOperations(registry: registry, config: config, applier: applier, secret: applier == nil ? nil : secret)
     }
 
     public var metrics: ServeMetrics { counters.withLock { $0 } }

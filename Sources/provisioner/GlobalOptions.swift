@@ -67,44 +67,24 @@ extension GlobalOptions {
     func clusterSecret() throws -> [UInt8] {
         try ClusterSecret.load(path: secretPath)
     }
+
+    var apiTokenPath: String { homeDir + "/api.token" }
+
+    /// The bearer token of serve's write API: another 32 random bytes, as hex,
+    /// in `<home>/api.token` (0600), made on first use.
+    func apiToken() throws -> String {
+        try ClusterSecret.load(path: apiTokenPath).map { String(format: "%02x", $0) }.joined()
+    }
 }
 
-/// What node commands do about boot files: once the site has been applied,
-/// each node change writes (or removes) only that node's files, inside the
-/// registry transaction, so the registry and the files never disagree.
-struct NodeFiles {
-    let applier: Applier?
-    let generations: [String: String]
-    let secret: [UInt8]?
-    private(set) var written = 0
-    private(set) var removed = 0
-    private(set) var actions: [String] = []
-
-    init(_ global: GlobalOptions, _ config: SiteConfig, skip: Bool) throws {
-        // Templates are loaded only when there is a live site to write into.
+extension GlobalOptions {
+    /// Node changes with their boot files, once the site is applied (see
+    /// `NodeOperations`); `skip` (`--no-apply`) changes the registry only.
+    /// Templates are loaded only when there is a live site to write into.
+    func nodeOperations(_ config: SiteConfig, skip: Bool) throws -> NodeOperations {
         let applied = !skip && Applier.isApplied(config)
-        self.applier = applied ? try global.applier(config) : nil
-        self.generations = Generations.active(config)
-        self.secret = applied ? try global.clusterSecret() : nil
-    }
-
-    /// Writes the files of the changed nodes, or throws (and the transaction rolls back).
-    mutating func apply(_ changes: [NodeChangeRecord]) throws {
-        guard let applier else { return }
-        let site = BootSite(config: applier.config, nodes: [], generations: generations, secret: secret)
-        let plan = try applier.nodePlan(changes.map { (old: $0.old, new: $0.new) }, site: site)
-        let report = try applier.execute(plan)
-        written += report.plan.count(.add) + report.plan.count(.change)
-        removed += report.plan.count(.remove)
-        actions += report.actions
-    }
-
-    /// One line for people, or nil when there is nothing to say.
-    var summary: String? {
-        guard applier != nil else { return "boot files: not written (site not applied yet; run `provisioner apply`)" }
-        var s = "boot files: \(written) written, \(removed) removed"
-        if !actions.isEmpty { s += "; " + actions.joined(separator: "; ") }
-        return s
+        return NodeOperations(registry: try openRegistry(), config: config,
+                              applier: applied ? try applier(config) : nil, secret: applied ? try clusterSecret() : nil)
     }
 }
 

@@ -64,7 +64,16 @@ let badInputs: [BadInput] = [
              files: ["CSV": "mac,hostname\n02:00:00:00:07:01,c\u{1}1\n"]),
     BadInput(args: ["node", "import", "CSV"], expect: ["line 2", "IP address", "dynamic DHCP range"],
              files: ["CSV": "mac,hostname,ip\n02:00:00:00:07:01,c1,10.0.0.222\n"]),
-    BadInput(args: ["node", "import", "missing.csv"], expect: ["cannot read CSV file", "missing.csv"]),
+    BadInput(args: ["node", "import", "missing.csv"], expect: ["cannot read node file", "missing.csv"]),
+    // JSON
+    BadInput(args: ["node", "import", "JSON"], expect: ["invalid JSON", "[{\\\"hostname\\\":"],
+             files: ["JSON": #"[{"hostname": "j1", "#]),
+    BadInput(args: ["node", "import", "JSON"], expect: ["node 2", "invalid JSON key", "\"macc\""],
+             files: ["JSON": #"[{"hostname": "j1", "mac": "02:00:00:00:06:01"}, {"hostname": "j2", "macc": "02:00:00:00:06:02"}]"#]),
+    BadInput(args: ["node", "import", "JSON"], expect: ["node 2", "hostname", #""j2\ndhcp-option=3""#],
+             files: ["JSON": #"[{"hostname": "j1"}, {"hostname": "j2\ndhcp-option=3"}]"#]),
+    BadInput(args: ["node", "import", "JSON"], expect: ["node 2", "duplicate MAC address 02:00:00:00:06:01", "node 1"],
+             files: ["JSON": #"[{"hostname": "j1", "mac": "02:00:00:00:06:01"}, {"hostname": "j2", "mac": "02-00-00-00-06-01"}]"#]),
     // set / rm
     BadInput(args: ["node", "set", "n1", "--ip", "10.0.0.201"], expect: ["IP address", "dynamic DHCP range"]),
     BadInput(args: ["node", "set", "n1", "--mac", "02:00:00:00:00:0b"], expect: ["MAC address 02:00:00:00:00:0b", "already registered to n2"]),

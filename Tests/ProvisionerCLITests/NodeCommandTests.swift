@@ -70,6 +70,22 @@ struct JSONNode: Decodable, Equatable {
         #expect(list.first { $0.hostname == "quoted" }?.ip == "10.0.0.150")
     }
 
+    /// `node list --json` output goes back in through `node import`: the same keys (extra ones refused).
+    @Test func importJSON() throws {
+        let home = try Home()
+        let json = #"[{"hostname": "j1", "mac": "02:00:00:00:05:01", "ip": "10.0.0.40"}, {"hostname": "j2", "mac": null, "profile": "default"}]"#
+        let r = try home.run(["node", "import", try home.file("n.json", json)])
+        #expect(r.status == 0 && r.stdout.contains("imported 2 nodes"), "\(r.stderr)")
+        let list = try JSONDecoder().decode([JSONNode].self, from: Data(try home.run(["node", "list", "--json"]).stdout.utf8))
+        #expect(list.map(\.hostname) == ["j1", "j2"] && list.first?.ip == "10.0.0.40")
+        // Round trip into another site.
+        let other = try Home()
+        let again = try other.run(["node", "import", try other.file("list.json", try home.run(["node", "list", "--json"]).stdout)])
+        #expect(again.status == 0, "\(again.stderr)")
+        #expect(try other.run(["node", "list", "--json"]).stdout.replacingOccurrences(of: #""(created|updated)_at" : "[^"]*""#, with: "", options: .regularExpression)
+                == (try home.run(["node", "list", "--json"]).stdout).replacingOccurrences(of: #""(created|updated)_at" : "[^"]*""#, with: "", options: .regularExpression))
+    }
+
     @Test func initRefusesToOverwriteAndHomeComesFromEnvironment() throws {
         let home = try Home()
         let before = try String(contentsOfFile: home.config, encoding: .utf8)

@@ -174,6 +174,20 @@ extension SystemTests {
         let png = FileManager.default.contents(atPath: shot) ?? Data()
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 10_000, "no screenshot: \(chromium.stderr.suffix(1500))")
 
+        // The write API: a node added over HTTP gets its files and its lease from the running dnsmasq (no restart).
+        let apiToken = try String(contentsOfFile: home.dir + "/api.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let body = #"{"hostname":"n5","mac":"02:98:00:00:00:05"}"#
+        let noToken = try net.exec(net.server, "curl -s -o /dev/null -w %{http_code} --data-binary '\(body)' \(base)/api/v1/nodes")
+        #expect(noToken.stdout == "401", "\(noToken.stdout)")
+        let added = try net.exec(net.server, "curl -s -w '\\n%{http_code}' -H 'Authorization: Bearer \(apiToken)' --data-binary '\(body)' \(base)/api/v1/nodes")
+        #expect(added.stdout.hasSuffix("\n201") && added.stdout.contains(#""written":3"#), "\(added.stdout)")
+        let shown = try JSONSerialization.jsonObject(with: Data(try home.run(["node", "show", "n5", "--json"]).stdout.utf8)) as? [String: Any]
+        let n5IP = try #require(shown?["ip"] as? String)
+        try net.exec(net.client, "ip link set \(net.clientIf) address 02:98:00:00:00:05")
+        let lease5 = try net.exec(net.client, "busybox udhcpc -i \(net.clientIf) -n -q -f -t 6 -T 1 -s /bin/true")
+        #expect(lease5.status == 0 && lease5.stderr.contains("lease of \(n5IP) obtained"), "\(lease5.stderr)")
+        #expect(daemons.first { $0.0 == "dnsmasq" }.map { ProcessRunner.livePID(fromFile: "\(run)/dnsmasq.pid") == $0.1 } == true, "dnsmasq was restarted")
+
         // No heartbeats: lost after 3 missed beats (1 s each).
         #expect(waitFor(15) { (try? home.run(["node", "show", "n1", "--json"]))?.stdout.contains("\"state\" : \"lost\"") == true })
 

@@ -39,14 +39,8 @@ extension Provisioner.Node {
         func run() throws {
             let config = try global.loadConfig()
             let specs = try buildSpecs(config: config)
-            let registry = try global.openRegistry()
-            var files = try NodeFiles(global, config, skip: applyOptions.noApply)
-            let added = try registry.add(specs, config: config, now: now()) { try files.apply($0) }
-            if output.json {
-                emit(try jsonText(added))
-            } else {
-                emit(nodeTable(added) + (files.summary.map { $0 + "\n" } ?? ""))
-            }
+            let (added, files) = try global.nodeOperations(config, skip: applyOptions.noApply).add(specs, now: now())
+            emit(output.json ? try jsonText(added) : nodeTable(added) + files.summary + "\n")
         }
 
         func buildSpecs(config: SiteConfig) throws -> [NodeSpec] {

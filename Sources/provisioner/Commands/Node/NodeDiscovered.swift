@@ -44,26 +44,10 @@ extension Provisioner.Node {
         func run() throws {
             let config = try global.loadConfig()
             let mac = try MACAddress(parsing: mac)
-            let registry = try global.openRegistry()
-            var files = try NodeFiles(global, config, skip: applyOptions.noApply)
-            let node: ProvisionerCore.Node
             let host = try hostname.map { h throws(ProvisionerCore.ValidationError) in try Hostname(parsing: h) }
-            if let host, try registry.node(host.value) == nil {
-                let spec = NodeSpec(hostname: host, mac: mac, ip: nil, profile: try profile.map { p throws(ProvisionerCore.ValidationError) in try ProfileName(parsing: p) })
-                node = try registry.add([spec], config: config, now: now(), action: "node.accept") { try files.apply($0) }[0]
-            } else {
-                let target: String
-                if let host { target = host.value } else {
-                    guard let slot = try registry.nodes().first(where: { $0.state == .discoverable }) else {
-                        throw ConflictError("no node waits for discovery; give --hostname NAME")
-                    }
-                    target = slot.hostname.value
-                }
-                guard try registry.node(target)?.mac == nil else { throw ConflictError("node \(target) already has a MAC address") }
-                node = try registry.update(target, NodeChange(mac: mac), config: config, now: now()) { try files.apply($0) }.new
-            }
-            try registry.forgetDiscovered(mac)
-            emit(output.json ? try jsonText(node) : nodeTable([node]) + (files.summary.map { $0 + "\n" } ?? ""))
+            let profileName = try profile.map { p throws(ProvisionerCore.ValidationError) in try ProfileName(parsing: p) }
+            let (node, files) = try global.nodeOperations(config, skip: applyOptions.noApply).accept(mac: mac, hostname: host, profile: profileName, now: now())
+            emit(output.json ? try jsonText(node) : nodeTable([node]) + files.summary + "\n")
         }
     }
 }

@@ -5,8 +5,12 @@ extension Provisioner.Node {
     /// `provisioner node import FILE.csv`: adds every row or none.
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add nodes from a CSV file (header mac,hostname,ip,profile; ip and profile optional).",
-            discussion: "All rows are added in one transaction, or none: an error names the line and the field."
+            abstract: "Add nodes from a CSV file (header mac,hostname,ip,profile; ip and profile optional) or a JSON list.",
+            discussion: """
+                All nodes are added in one transaction, or none: an error names the line (or node) and the field. \
+                A file whose text starts with [ or { is read as JSON: a list of objects with the keys hostname \
+                (required), mac, ip and profile, as `node list --json` prints them and POST /api/v1/nodes takes them.
+                """
         )
 
         @OptionGroup var global: GlobalOptions
@@ -18,15 +22,13 @@ extension Provisioner.Node {
 
         func run() throws {
             let config = try global.loadConfig()
-            let specs = try NodeImport.parse(csv: try readInputFile(file, what: "CSV file"), config: config)
-            let registry = try global.openRegistry()
-            var files = try NodeFiles(global, config, skip: applyOptions.noApply)
-            let added = try registry.add(specs, config: config, now: now(), action: "node.import") { try files.apply($0) }
-            if output.json {
-                emit(try jsonText(added))
-            } else {
-                emit("imported \(added.count) nodes from \(file)\n" + (files.summary.map { $0 + "\n" } ?? ""))
-            }
+            let text = try readInputFile(file, what: "node file")
+            let first = text.first { !$0.isWhitespace }
+            let specs = first == "[" || first == "{"
+                ? try NodeImport.parse(json: Array(text.utf8), config: config)
+                : try NodeImport.parse(csv: text, config: config)
+            let (added, files) = try global.nodeOperations(config, skip: applyOptions.noApply).add(specs, now: now(), action: "node.import")
+            emit(output.json ? try jsonText(added) : "imported \(added.count) nodes from \(file)\n" + files.summary + "\n")
         }
     }
 }

@@ -29,9 +29,8 @@ extension Provisioner.Node {
                 }
             }
             let config = try global.loadConfig()
-            var files = try NodeFiles(global, config, skip: applyOptions.noApply)
-            let removed = try global.openRegistry().remove(expanded, now: now()) { try files.apply($0) }
-            emit(output.json ? try jsonText(removed) : "removed \(removed.count) nodes: \(removed.map(\.hostname.value).joined(separator: " "))\n" + (files.summary.map { $0 + "\n" } ?? ""))
+            let (removed, files) = try global.nodeOperations(config, skip: applyOptions.noApply).remove(expanded, now: now())
+            emit(output.json ? try jsonText(removed) : "removed \(removed.count) nodes: \(removed.map(\.hostname.value).joined(separator: " "))\n" + files.summary + "\n")
         }
     }
 }

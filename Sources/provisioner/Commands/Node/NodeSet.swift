@@ -31,9 +31,8 @@ extension Provisioner.Node {
                 mac: try mac.map { m throws(ProvisionerCore.ValidationError) in try MACAddress(parsing: m) },
                 ip: try ip.map { i throws(ProvisionerCore.ValidationError) in try IPv4Address(parsing: i) },
                 profile: try profile.map { p throws(ProvisionerCore.ValidationError) in try ProfileName(parsing: p) })
-            var files = try NodeFiles(global, config, skip: applyOptions.noApply)
-            let (_, new) = try global.openRegistry().update(key, change, config: config, now: now()) { try files.apply($0) }
-            emit(output.json ? try jsonText(new) : nodeTable([new]) + (files.summary.map { $0 + "\n" } ?? ""))
+            let (_, new, files) = try global.nodeOperations(config, skip: applyOptions.noApply).update(key, change, now: now())
+            emit(output.json ? try jsonText(new) : nodeTable([new]) + files.summary + "\n")
         }
     }
 }

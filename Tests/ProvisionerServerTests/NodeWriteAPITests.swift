@@ -1,0 +1,135 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import ProvisionerCore
+import ProvisionerServices
+import ProvisionerStore
+import Testing
+@testable import ProvisionerServer
+
+/// The node write API on an applied site in a temporary directory: the real
+/// templates, the real `dnsmasq --test`, the registry on disk. Every refused
+/// request leaves the registry and the rendered files exactly as they were.
+struct NodeWriteAPITests {
+    static let token = String(repeating: "ab", count: 32)
+    static let templates = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("templates").path
+
+    let dir = NSTemporaryDirectory() + "provisioner-writeapi-\(UUID().uuidString)"
+
+    func makeState() throws -> ServeState {
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let config = try SiteConfig(yaml: """
+            interface: lo
+            server_ip: 10.42.0.1
+            subnet: 10.42.0.0/24
+            dhcp: {mode: authoritative, range: 10.42.0.200-10.42.0.220}
+            paths: {http_root: \(dir)/http, tftp_root: \(dir)/tftp, images: \(dir)/images, run_dir: \(dir)/run,
+                    dnsmasq_dir: \(dir)/etc/dnsmasq.d, hosts_dir: \(dir)/dhcp-hosts, exports_dir: \(dir)/etc/exports.d,
+                    ganesha_config: \(dir)/etc/ganesha/provisioner.conf, cache: \(dir)/cache}
+            debian: {mirror: http://mirror.example/debian}
+            profiles: {default: {image: default}, gpu: {image: default, kernel_args: [quiet]}}
+            """)
+        let registry = try Registry(path: dir + "/registry.sqlite")
+        try registry.add([NodeSpec(hostname: try Hostname(parsing: "n1"), mac: try MACAddress(parsing: "02:42:00:00:00:01"))], config: config, now: "2026-01-01T00:00:00Z")
+        let applier = Applier(config: config, templates: try TemplateLoader.load(Self.templates))
+        let secret: [UInt8] = Array(0..<32)
+        _ = try applier.execute(try applier.plan(BootSite(config: config, nodes: try registry.nodes(), generations: [:], secret: secret)))
+        return ServeState(config: config, registry: registry, secret: secret, logger: Logger(label: "test"), applier: applier, apiToken: Self.token)
+    }
+
+    /// Every file under the temporary site, with its contents (the registry by its rows).
+    func snapshot(_ state: ServeState) throws -> [String: Data] {
+        var out: [String: Data] = [:]
+        let e = FileManager.default.enumerator(atPath: dir)
+        while let rel = e?.nextObject() as? String {
+            if rel.hasPrefix("registry.sqlite") { continue }
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: dir + "/" + rel, isDirectory: &isDir), !isDir.boolValue {
+                out[rel] = FileManager.default.contents(atPath: dir + "/" + rel)
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        out["registry rows"] = try encoder.encode(try state.registry.nodes())
+        return out
+    }
+
+    func send(_ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ uri: String, _ body: String = "",
+              token: String? = token) async throws -> (HTTPResponse.Status, String) {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        return try await client.execute(uri: uri, method: method, headers: headers, body: ByteBuffer(string: body)) { ($0.status, String(buffer: $0.body)) }
+    }
+
+    @Test func refusedWritesChangeNothing() async throws {
+        let state = try makeState()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let before = try snapshot(state)
+        let app = Application(router: buildRouter(state))
+        try await app.test(.router) { client in
+            let good = #"{"hostname":"n2","mac":"02:42:00:00:00:02"}"#
+            let cases: [(HTTPRequest.Method, String, String, String?, HTTPResponse.Status, String)] = [
+                (.post, "/api/v1/nodes", good, nil, .unauthorized, "API token"),
+                (.post, "/api/v1/nodes", good, "wrong", .unauthorized, "API token"),
+                (.post, "/api/v1/nodes", "{garbage", Self.token, .badRequest, "invalid JSON \\\"{garbage\\\""),
+                (.post, "/api/v1/nodes", "42", Self.token, .badRequest, "expected a node object"),
+                (.post, "/api/v1/nodes", #"{"hostname":"n2","mca":"02:42:00:00:00:02"}"#, Self.token, .badRequest, "invalid JSON key \\\"mca\\\""),
+                (.post, "/api/v1/nodes", #"{"hostname":"n2\ndhcp-range=1.2.3.4","mac":"02:42:00:00:00:02"}"#, Self.token, .badRequest, "invalid hostname \\\"n2\\\\ndhcp-range=1.2.3.4\\\""),
+                (.post, "/api/v1/nodes", #"{"hostname":"n2","mac":"02:42:00:00:00:02","ip":7}"#, Self.token, .badRequest, "invalid ip \\\"7\\\" (expected a string)"),
+                (.post, "/api/v1/nodes", #"{"hostname":"n2","mac":"02:42:00:00:00:01"}"#, Self.token, .conflict, "MAC address 02:42:00:00:00:01 is already registered to n1"),
+                (.post, "/api/v1/nodes", #"[{"hostname":"n2","mac":"02:42:00:00:00:02"},{"hostname":"n3","mac":"02:42:00:00:00:02"}]"#, Self.token, .conflict, "node 2: duplicate MAC address 02:42:00:00:00:02 (also on node 1)"),
+                (.post, "/api/v1/nodes", #"{"hostname":"n2","profile":"nope"}"#, Self.token, .conflict, "unknown profile"),
+                (.post, "/api/v1/nodes", #"{"hostname":"n2","ip":"10.42.0.1"}"#, Self.token, .badRequest, "10.42.0.1"),
+                (.patch, "/api/v1/nodes/n1", "{}", Self.token, .badRequest, "nothing to change"),
+                (.patch, "/api/v1/nodes/n1", #"{"mac":"zz"}"#, Self.token, .badRequest, "invalid MAC address \\\"zz\\\""),
+                (.patch, "/api/v1/nodes/nope", #"{"ip":"10.42.0.9"}"#, Self.token, .notFound, "no node \\\"nope\\\""),
+                (.delete, "/api/v1/nodes/nope", "", Self.token, .notFound, "no node"),
+                (.delete, "/api/v1/nodes/n1", "", nil, .unauthorized, "API token"),
+                (.post, "/api/v1/discovered/02:42:00:00:00:09/accept", #"{"hostname":"n1"}"#, Self.token, .conflict, "already has a MAC address"),
+                (.post, "/api/v1/discovered/not-a-mac/accept", "", Self.token, .badRequest, "invalid MAC address"),
+            ]
+            for (method, uri, body, token, status, message) in cases {
+                let (got, text) = try await send(client, method, uri, body, token: token)
+                #expect(got == status && text.contains(message), "\(method) \(uri) \(body): \(got) \(text)")
+            }
+        }
+        let after = try snapshot(state)
+        let changed = Set(before.keys).union(after.keys).filter { before[$0] != after[$0] }.sorted()
+        #expect(changed.isEmpty, "a refused write changed the registry or a file: \(changed)")
+        #expect(state.metrics.rejected == 18)
+    }
+
+    @Test func addChangeAcceptAndRemoveWriteTheNodesFiles() async throws {
+        let state = try makeState()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let app = Application(router: buildRouter(state))
+        let hosts = dir + "/dhcp-hosts", script = dir + "/http/boot/02-42-00-00-00-02.ipxe"
+        try await app.test(.router) { client in
+            var (status, text) = try await send(client, .post, "/api/v1/nodes", #"[{"hostname":"n2","mac":"02:42:00:00:00:02","profile":"gpu"},{"hostname":"n3","mac":null}]"#)
+            #expect(status == .created, "\(text)")
+            #expect(text.contains(#""hostname":"n2""#) && text.contains(#""state":"discoverable""#) && text.contains(#""applied":true"#), "\(text)")
+            #expect(try String(contentsOfFile: script, encoding: .utf8).contains(" quiet"), "n2's iPXE script with its profile's arguments")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: hosts).count == 2)
+
+            (status, text) = try await send(client, .patch, "/api/v1/nodes/n2", #"{"ip":"10.42.0.50"}"#)
+            #expect(status == .ok && text.contains(#""ip":"10.42.0.50""#), "\(text)")
+            let hostEntry = try FileManager.default.contentsOfDirectory(atPath: hosts).filter { $0.contains("n2") || $0.contains("02-42-00-00-00-02") }
+            #expect(try hostEntry.map { try String(contentsOfFile: hosts + "/" + $0, encoding: .utf8) }.joined().contains("10.42.0.50"), "\(hostEntry)")
+
+            _ = try state.registry.recordBootEvent(mac: try MACAddress(parsing: "02:42:00:00:00:03"), ip: "10.42.0.201", phase: "ipxe", now: "2026-01-01T00:00:01Z")
+            (status, text) = try await send(client, .post, "/api/v1/discovered/02:42:00:00:00:03/accept", #"{"hostname":"n3"}"#)
+            #expect(status == .ok && text.contains(#""mac":"02:42:00:00:00:03""#), "\(text)")
+            #expect(try state.registry.discovered().isEmpty)
+            #expect(FileManager.default.fileExists(atPath: dir + "/http/boot/02-42-00-00-00-03.ipxe"))
+
+            (status, text) = try await send(client, .delete, "/api/v1/nodes/n2")
+            #expect(status == .ok && text.contains(#""hostname":"n2""#), "\(text)")
+            #expect(!FileManager.default.fileExists(atPath: script))
+            (status, _) = try await send(client, .delete, "/api/v1/nodes/n2")
+            #expect(status == .notFound)
+        }
+        #expect(try state.registry.nodes().map(\.hostname.value) == ["n1", "n3"])
+    }
+}
