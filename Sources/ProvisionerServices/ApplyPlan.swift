@@ -40,9 +40,17 @@ public struct ApplyPlan: Sendable {
         var unchanged = 0
         var wantedPaths = Set<String>()
         wantedPaths.reserveCapacity(wanted.count)
+        // A directory that does not exist holds nothing: its files are all new, unread.
+        var dirExists: [Substring: Bool] = [:]
         for w in wanted {
             wantedPaths.insert(w.path)
-            if let current = FileSystem.read(w.path) {
+            let dir = w.path[..<(w.path.lastIndex(of: "/") ?? w.path.startIndex)]
+            let exists = dirExists[dir] ?? {
+                let e = FileManager.default.fileExists(atPath: String(dir))
+                dirExists[dir] = e
+                return e
+            }()
+            if exists, let current = FileSystem.read(w.path) {
                 if current == w.contents && mode(of: w.path) == w.mode {
                     unchanged += 1
                 } else {

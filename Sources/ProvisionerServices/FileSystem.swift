@@ -1,6 +1,7 @@
 // ProvisionerServices: the adapters that touch the system — files, processes,
 // dnsmasq — and the apply pipeline built on them.
 import Foundation
+import Synchronization
 
 /// A failure while touching the system, with what was being attempted.
 public struct SystemError: Error, CustomStringConvertible, Sendable {
@@ -9,6 +10,13 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
 }
 
 func errnoText() -> String { String(cString: strerror(errno)) }
+
+/// The process' umask, read once at first use (umask(2) can only be read by setting it).
+let processUmask: mode_t = {
+    let mask = umask(0o022)
+    umask(mask)
+    return mask
+}()
 
 /// Reads and writes files so that no reader ever sees half of one.
 public enum FileSystem {
@@ -39,27 +47,70 @@ public enum FileSystem {
         syncDirectory(of: path)
     }
 
-    /// Writes many files, each through a temp file and a rename. More than a
-    /// few: one sync of all the data before the renames instead of one fsync each.
-    /// - Throws: `SystemError` naming the file; no temp file is left behind.
+    /// Writes many files so that none is ever seen half-written. More than a
+    /// few: one sync of all the data before anything becomes visible, instead
+    /// of one fsync per file. A directory that does not exist yet and gets
+    /// many files (the node directories on a first apply) is written whole
+    /// beside its final name and renamed into place: it appears complete, and
+    /// one rename replaces one per file. Every other file goes through a temp
+    /// file and a rename. (A directory that exists is never replaced: dnsmasq
+    /// watches `dhcp-hostsdir` by inode.)
+    /// - Throws: `SystemError` naming the file; no temp file or staging
+    ///   directory is left behind.
     public static func writeAll(_ files: [(path: String, contents: Data, mode: UInt16)]) throws {
-        var dirs = Set<String>()
-        for f in files { dirs.insert((f.path as NSString).deletingLastPathComponent) }
-        for dir in dirs.sorted() { try makeDirectory(dir) }
+        var byDir: [String: [Int]] = [:]
+        for (i, f) in files.enumerated() { byDir[(f.path as NSString).deletingLastPathComponent, default: []].append(i) }
         let bulk = files.count > 16
+        // Staged: absent, many files, and no other written directory below it.
+        let staged = Set(byDir.filter { dir, idx in
+            bulk && idx.count > 16 && !FileManager.default.fileExists(atPath: dir)
+                && !byDir.keys.contains { $0 != dir && $0.hasPrefix(dir + "/") }
+        }.keys)
+        for dir in byDir.keys.sorted() where !staged.contains(dir) { try makeDirectory(dir) }
         var temps: [(tmp: String, path: String)] = []
-        temps.reserveCapacity(files.count)
+        var stages: [(staging: String, dir: String)] = []
         do {
-            for f in files {
-                temps.append((try writeTemp(f.contents, for: f.path, mode: f.mode, sync: !bulk), f.path))
+            for dir in staged.sorted() {
+                try makeDirectory((dir as NSString).deletingLastPathComponent)
+                let staging = "\((dir as NSString).deletingLastPathComponent)/.\((dir as NSString).lastPathComponent).new-\(getpid())"
+                _ = try? removeTree(staging)
+                guard mkdir(staging, 0o755) == 0 else { throw SystemError("creating directory \(staging): \(errnoText())") }
+                stages.append((staging, dir))
+            }
+            // Each staged directory on its own thread: file creation is most of the time.
+            let failures = Mutex<[any Error]>([])
+            let work = stages.map { (staging: $0.staging, indices: byDir[$0.dir] ?? []) }
+            DispatchQueue.concurrentPerform(iterations: work.count) { k in
+                let staging = work[k].staging
+                do {
+                    for i in work[k].indices {
+                        let name = files[i].path.utf8.lastIndex(of: UInt8(ascii: "/")).map { String(files[i].path[files[i].path.index(after: $0)...]) } ?? files[i].path
+                        try writeFile(files[i].contents, to: staging + "/" + name, mode: files[i].mode, sync: false, reportAs: files[i].path)
+                    }
+                } catch { failures.withLock { $0.append(error) } }
+            }
+            if let first = failures.withLock({ $0.first }) { throw first }
+            for (dir, idx) in byDir where !staged.contains(dir) {
+                for i in idx { temps.append((try writeTemp(files[i].contents, for: files[i].path, mode: files[i].mode, sync: !bulk), files[i].path)) }
             }
         } catch {
             for t in temps { unlink(t.tmp) }
+            for s in stages { _ = try? removeTree(s.staging) }
             throw error
         }
         if bulk { syncFileSystems() }
+        for s in stages {
+            if rename(s.staging, s.dir) != 0 {
+                // Someone made the directory meanwhile: move the files in one by one.
+                let names = (try? FileManager.default.contentsOfDirectory(atPath: s.staging)) ?? []
+                for name in names { try commit(s.staging + "/" + name, to: s.dir + "/" + name) }
+                rmdir(s.staging)
+                syncDirectory(of: s.dir + "/.")
+            }
+            syncDirectory(of: s.dir)
+        }
         for t in temps { try commit(t.tmp, to: t.path) }
-        for dir in dirs { syncDirectory(of: dir + "/.") }
+        for dir in byDir.keys where !staged.contains(dir) { syncDirectory(of: dir + "/.") }
     }
 
     /// Writes a temp file beside `path` (not yet visible under its name).
@@ -67,14 +118,20 @@ public enum FileSystem {
     static func writeTemp(_ contents: Data, for path: String, mode: UInt16, sync: Bool) throws -> String {
         let dir = (path as NSString).deletingLastPathComponent
         let tmp = "\(dir)/.\((path as NSString).lastPathComponent).tmp-\(getpid())"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(mode))
+        try writeFile(contents, to: tmp, mode: mode, sync: sync, reportAs: path)
+        return tmp
+    }
+
+    /// Creates (or truncates) `file` with `contents` and `mode`; removed again on failure.
+    /// - Throws: `SystemError` naming `reportAs`.
+    static func writeFile(_ contents: Data, to file: String, mode: UInt16, sync: Bool, reportAs path: String) throws {
+        let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(mode))
         guard fd >= 0 else { throw SystemError("writing \(path): \(errnoText())") }
         var ok = false
-        defer { if !ok { unlink(tmp) } }
-        var bytes = contents
+        defer { if !ok { unlink(file) } }
         var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { buf in write(fd, buf.baseAddress! + written, buf.count - written) }
+        while written < contents.count {
+            let n = contents.withUnsafeBytes { buf in write(fd, buf.baseAddress! + written, buf.count - written) }
             if n < 0 {
                 if errno == EINTR { continue }
                 let text = errnoText()
@@ -83,7 +140,8 @@ public enum FileSystem {
             }
             written += n
         }
-        fchmod(fd, mode_t(mode))
+        // The umask may have taken bits off the mode open(2) was given.
+        if mode_t(mode) & processUmask != 0 { fchmod(fd, mode_t(mode)) }
         if sync && fsync(fd) != 0 {
             let text = errnoText()
             close(fd)
@@ -91,10 +149,8 @@ public enum FileSystem {
         }
         guard close(fd) == 0 else { throw SystemError("writing \(path): \(errnoText())") }
         ok = true
-        return tmp
     }
 
-    /// Renames a temp file over its target: the switch a reader sees.
     static func commit(_ tmp: String, to path: String) throws {
         guard rename(tmp, path) == 0 else {
             let text = errnoText()

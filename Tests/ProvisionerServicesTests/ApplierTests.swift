@@ -88,4 +88,30 @@ import ProvisionerCore
         #expect(FileSystem.list(config.hostsDir).allSatisfy { !$0.hasPrefix(".") }, "no temp file left behind")
         #expect(try applier.plan(BootSite(config: config, nodes: nodes)).isEmpty)
     }
+
+    /// Many files: an absent directory is staged and renamed into place whole
+    /// (no staging directory left, every file there, modes kept); a directory
+    /// that exists keeps its inode (dnsmasq watches dhcp-hostsdir by inode).
+    @Test func bulkWriteStagesAbsentDirectoriesAndKeepsExistingOnes() throws {
+        let root = try makeTempDir("stage")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/kept", withIntermediateDirectories: true)
+        var before = stat()
+        stat(root + "/kept", &before)
+        var files: [(path: String, contents: Data, mode: UInt16)] = []
+        for i in 0..<40 {
+            files.append((root + "/new/deep/f\(i)", Data("new \(i)\n".utf8), i == 0 ? 0o600 : 0o644))
+            files.append((root + "/kept/f\(i)", Data("kept \(i)\n".utf8), 0o644))
+        }
+        try FileSystem.writeAll(files)
+        for f in files { #expect(FileManager.default.contents(atPath: f.path) == f.contents, "\(f.path)") }
+        var after = stat()
+        stat(root + "/kept", &after)
+        #expect(after.st_ino == before.st_ino)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/new").sorted() == ["deep"], "no staging directory left")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: root + "/kept").count == 40, "no temp file left")
+        var st = stat()
+        stat(root + "/new/deep/f0", &st)
+        #expect(st.st_mode & 0o777 == 0o600)
+    }
 }
