@@ -160,7 +160,7 @@ func heartbeat(_ state: ServeState, _ request: Request, _ context: ServeContext)
     guard fresh else { return try reject(.conflict, "heartbeat \(beat.sequence) of \(cred.hostname) replayed or out of order") }
     let capacity = String(decoding: try JSONEncoder().encode(beat.capacity), as: UTF8.self)
     let instances = String(decoding: try JSONEncoder().encode(beat.instances), as: UTF8.self)
-    let work = try state.registry.heartbeat(hostname: cred.hostname, capacity: capacity, instances: instances, reported: beat.instances, now: state.now())
+    let work = try await state.heartbeats.submit(.init(hostname: cred.hostname, capacity: capacity, instances: instances, reported: beat.instances))
     state.count { $0.heartbeats += 1 }
     for spec in work.run { state.logger.info("asking \(cred.hostname) to start instance \(spec.id)") }
     for id in work.terminate { state.logger.info("asking \(cred.hostname) to terminate instance \(id)") }

@@ -52,6 +52,9 @@ public final class ServeState: Sendable {
     struct Credential: Sendable { var hostname: Hostname; var ip: IPv4Address; var sequence: Int }
     let credentials = Mutex<[String: Credential]>([:])
     let counters = Mutex(ServeMetrics())
+    /// Heartbeats are written in batches, one transaction per batch.
+    let heartbeats: HeartbeatBatcher
+
     /// The supervisor of the boot daemons, once serve has started them (for /metrics and the status page).
     let supervisor = Mutex<Supervisor?>(nil)
 
@@ -67,6 +70,7 @@ public final class ServeState: Sendable {
                 logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }, applier: Applier? = nil, apiToken: String? = nil) {
         self.applier = applier
         self.apiToken = apiToken
+        heartbeats = HeartbeatBatcher(registry: registry, now: { Timestamp.iso(clock()) })
         self.config = config
         self.registry = registry
         self.secret = secret

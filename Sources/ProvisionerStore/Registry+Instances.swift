@@ -111,6 +111,31 @@ extension Registry {
         }
     }
 
+    /// One node's heartbeat, as `heartbeats(_:now:)` takes them.
+    public struct HeartbeatRecord: Sendable {
+        public var hostname: Hostname
+        public var capacity: String
+        public var instances: String
+        public var reported: [InstanceStatus]
+        public init(hostname: Hostname, capacity: String, instances: String, reported: [InstanceStatus]) {
+            self.hostname = hostname
+            self.capacity = capacity
+            self.instances = instances
+            self.reported = reported
+        }
+    }
+
+    /// Many heartbeats in one transaction (group commit): each is recorded and
+    /// reconciled exactly as `heartbeat` does it, in order; one commit for all.
+    public func heartbeats(_ beats: [HeartbeatRecord], now: String) throws -> [(run: [InstanceSpec], terminate: [String])] {
+        try write { db in
+            try beats.map { b in
+                try Self.recordHeartbeat(db, hostname: b.hostname, capacity: b.capacity, instances: b.instances, now: now)
+                return try Self.reconcile(db, hostname: b.hostname, reported: b.reported, now: now)
+            }
+        }
+    }
+
     static func reconcile(_ db: Database, hostname: Hostname, reported: [InstanceStatus], now: String) throws -> (run: [InstanceSpec], terminate: [String]) {
         do {
             guard let nodeID = try Int64.fetchOne(db, sql: "SELECT id FROM nodes WHERE hostname = ?", arguments: [hostname.value]) else { return ([], []) }

@@ -164,4 +164,30 @@ struct ServerTests {
             try await client.execute(uri: "/boot/zz-not-a-mac.ipxe", method: .get) { #expect($0.status == .notFound) }
         }
     }
+
+    /// Group commit: 200 heartbeats of 50 nodes at once are all recorded, each
+    /// answered with its own node's work, in fewer transactions than heartbeats.
+    @Test func concurrentHeartbeatsShareTransactions() async throws {
+        let state = try makeState()
+        var specs: [NodeSpec] = []
+        for i in 2...50 { specs.append(NodeSpec(hostname: try Hostname(parsing: "b\(i)"), mac: try MACAddress(parsing: String(format: "02:43:00:00:00:%02x", i)))) }
+        try state.registry.add(specs, config: state.config, now: "2026-01-01T00:00:00Z")
+        let hosts = try state.registry.nodes().map(\.hostname)
+        let capacity = String(decoding: try JSONEncoder().encode(Self.capacity), as: UTF8.self)
+        for h in hosts { try state.registry.recordEnrollment(hostname: h, image: nil, capacity: capacity, instances: "[]", now: "2026-01-01T00:00:01Z") }
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for k in 0..<200 {
+                let host = hosts[k % hosts.count]
+                group.addTask {
+                    let work = try await state.heartbeats.submit(.init(hostname: host, capacity: capacity, instances: "[]", reported: []))
+                    return work.run.count + work.terminate.count
+                }
+            }
+            var answered = 0
+            for try await n in group { #expect(n == 0); answered += 1 }
+            #expect(answered == 200)
+        }
+        #expect(try state.registry.statuses().allSatisfy { $0.state == .ready }, "every node's heartbeat was recorded")
+        #expect(state.heartbeats.largestBatch.load(ordering: .relaxed) > 1, "every heartbeat had its own transaction")
+    }
 }
