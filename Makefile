@@ -48,14 +48,19 @@ build: deps
 node-controller: deps
 	$(SWIFT) build -c release --product node-controller --static-swift-stdlib --scratch-path .build-nc
 
+# The release CLI links the Swift runtime statically too (same build folder as
+# the node controller): it starts ~9 ms sooner (measured: 18 vs 27 ms per
+# process here), which is most of a `node add`, and an installed appliance
+# needs no Swift runtime.
+RELEASE_BIN := .build-nc/release
 build-release: deps
-	$(SWIFT) build -c release
+	$(SWIFT) build -c release --product provisioner --static-swift-stdlib --scratch-path .build-nc
 
 test: build node-controller
 	$(SWIFT) test
 
 bench: build-release node-controller
-	python3 bench/bench.py --bin "$$($(SWIFT) build -c release --show-bin-path)/provisioner" --node-controller .build-nc/release/node-controller
+	python3 bench/bench.py --bin $(RELEASE_BIN)/provisioner --node-controller $(RELEASE_BIN)/node-controller
 
 demo: build node-controller
 	bash netboot/demo.sh "$$($(SWIFT) build --show-bin-path)/provisioner" .build-nc/release/node-controller
@@ -70,8 +75,8 @@ demo-down:
 PREFIX  ?= /usr/local
 DESTDIR ?=
 install: build-release node-controller
-	install -D -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/provisioner" $(DESTDIR)$(PREFIX)/bin/provisioner
-	install -D -m 0755 .build-nc/release/node-controller $(DESTDIR)$(PREFIX)/lib/provisioner/node-controller
+	install -D -m 0755 $(RELEASE_BIN)/provisioner $(DESTDIR)$(PREFIX)/bin/provisioner
+	install -D -m 0755 $(RELEASE_BIN)/node-controller $(DESTDIR)$(PREFIX)/lib/provisioner/node-controller
 	mkdir -p $(DESTDIR)$(PREFIX)/share/provisioner
 	cp -R templates rootfs $(DESTDIR)$(PREFIX)/share/provisioner/
 	sed 's#@BINDIR@#$(PREFIX)/bin#' netboot/provisioner.service.in > provisioner.service.tmp
@@ -82,4 +87,4 @@ install: build-release node-controller
 	@echo "then provisioner image build, provisioner apply, systemctl enable --now provisioner"
 
 clean:
-	rm -rf .build .demo
+	rm -rf .build .build-nc .demo
