@@ -66,6 +66,15 @@ def bench_apply(binary, root, csv, nodes, adds):
     run(binary, "node", "import", csv, "--no-apply", home=home)
     t = timed(binary, "apply", home=home)
     print(f"render: render + apply of {nodes} nodes from an empty tree: {ms(t)} (goal <= 1000 ms)")
+    # What the disk alone costs: the same number of small files, created and synced once, by Python.
+    floor_dir = os.path.join(root, "fs-floor")
+    os.makedirs(floor_dir)
+    t0 = time.perf_counter()
+    for i in range(3 * nodes):
+        with open(os.path.join(floor_dir, f"f{i}"), "wb") as f:
+            f.write(b"x" * 200)
+    os.sync()
+    print(f"render: floor of this disk: {3 * nodes} small files created and synced once, by Python: {ms(time.perf_counter() - t0)}")
     again = timed(binary, "apply", home=home)
     print(f"render: apply again with nothing changed: {ms(again)}")
 
