@@ -25,10 +25,11 @@ final class HeartbeatBatcher: Sendable {
     init(registry: Registry, now: @escaping @Sendable () -> String) {
         self.registry = registry
         self.now = now
-        let thread = Thread { [weak self] in
-            while let self {
-                self.wake.wait()
-                self.drain()
+        // The writer lives as long as serve (the batcher is never released while it waits).
+        let thread = Thread { [self] in
+            while true {
+                wake.wait()
+                drain()
             }
         }
         thread.name = "heartbeat-writer"

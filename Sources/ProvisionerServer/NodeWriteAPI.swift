@@ -110,7 +110,8 @@ enum NodeWriteAPI {
         } catch let e as ValidationError {
             return try refuse(.badRequest, e.description)
         } catch let e as ConflictError {
-            return try refuse(e.message.hasPrefix("no node ") ? .notFound : .conflict, e.description)
+            // The registry says `no node "KEY"` for a name or MAC it does not have.
+            return try refuse(e.message.hasPrefix("no node \"") ? .notFound : .conflict, e.description)
         } catch let e as RegistryError {
             return try refuse(e.description.contains("conflicting") ? .conflict : .internalServerError, e.description)
         } catch {

@@ -89,6 +89,7 @@ struct NodeWriteAPITests {
                 (.delete, "/api/v1/nodes/n1", "", nil, .unauthorized, "API token"),
                 (.post, "/api/v1/discovered/02:42:00:00:00:09/accept", #"{"hostname":"n1"}"#, Self.token, .conflict, "already has a MAC address"),
                 (.post, "/api/v1/discovered/not-a-mac/accept", "", Self.token, .badRequest, "invalid MAC address"),
+                (.post, "/api/v1/discovered/02:42:00:00:00:09/accept", "", Self.token, .conflict, "no node waits for discovery"),
             ]
             for (method, uri, body, token, status, message) in cases {
                 let (got, text) = try await send(client, method, uri, body, token: token)
@@ -98,7 +99,7 @@ struct NodeWriteAPITests {
         let after = try snapshot(state)
         let changed = Set(before.keys).union(after.keys).filter { before[$0] != after[$0] }.sorted()
         #expect(changed.isEmpty, "a refused write changed the registry or a file: \(changed)")
-        #expect(state.metrics.rejected == 18)
+        #expect(state.metrics.rejected == 19)
     }
 
     @Test func addChangeAcceptAndRemoveWriteTheNodesFiles() async throws {
