@@ -66,9 +66,6 @@ public struct NodeOperations: Sendable {
         var files = Files(self)
         let node: Node
         if let hostname, try registry.node(hostname.value) == nil {
-            if let profile, config.profile(profile) == nil {
-                throw ConflictError("unknown profile \(quoted(profile.value)) (not in the site config)")
-            }
             let spec = NodeSpec(hostname: hostname, mac: mac, ip: nil, profile: profile)
             node = try registry.add([spec], config: config, now: now, action: "node.accept") { try files.apply($0) }[0]
         } else {

@@ -95,22 +95,6 @@ extension Registry {
         }
     }
 
-    /// Reconciles a node's heartbeat with what is wanted of it: records the
-    /// states it reports, and returns the instances it must start and those it
-    /// must stop.
-    public func reconcileInstances(hostname: Hostname, reported: [InstanceStatus], now: String) throws -> (run: [InstanceSpec], terminate: [String]) {
-        try write { db in try Self.reconcile(db, hostname: hostname, reported: reported, now: now) }
-    }
-
-    /// A heartbeat in one transaction: the node's capacity, instances and time,
-    /// back to ready if it was lost, and the instance work it must do.
-    public func heartbeat(hostname: Hostname, capacity: String, instances: String, reported: [InstanceStatus], now: String) throws -> (run: [InstanceSpec], terminate: [String]) {
-        try write { db in
-            try Self.recordHeartbeat(db, hostname: hostname, capacity: capacity, instances: instances, now: now)
-            return try Self.reconcile(db, hostname: hostname, reported: reported, now: now)
-        }
-    }
-
     /// One node's heartbeat, as `heartbeats(_:now:)` takes them.
     public struct HeartbeatRecord: Sendable {
         public var hostname: Hostname
@@ -125,8 +109,10 @@ extension Registry {
         }
     }
 
-    /// Many heartbeats in one transaction (group commit): each is recorded and
-    /// reconciled exactly as `heartbeat` does it, in order; one commit for all.
+    /// Many heartbeats in one transaction (group commit), in order: each node's
+    /// capacity, instances and time, back to ready if it was lost, the states
+    /// it reports recorded; returns, per heartbeat, the instances that node
+    /// must start and those it must stop.
     public func heartbeats(_ beats: [HeartbeatRecord], now: String) throws -> [(run: [InstanceSpec], terminate: [String])] {
         try write { db in
             try beats.map { b in

@@ -158,10 +158,6 @@ extension Registry {
     }
 
     /// Records a heartbeat; a lost node that beats again is ready again.
-    public func recordHeartbeat(hostname: Hostname, capacity: String, instances: String, now: String) throws {
-        try write { db in try Self.recordHeartbeat(db, hostname: hostname, capacity: capacity, instances: instances, now: now) }
-    }
-
     static func recordHeartbeat(_ db: Database, hostname: Hostname, capacity: String, instances: String, now: String) throws {
         guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM nodes WHERE hostname = ?", arguments: [hostname.value]) else { return }
         try db.execute(sql: "UPDATE node_status SET capacity = ?, instances = ?, last_heartbeat = ? WHERE node_id = ?",

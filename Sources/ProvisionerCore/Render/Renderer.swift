@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Everything a render reads: the site config, the nodes, the active image generations.
 public struct BootSite: Sendable {
@@ -74,13 +75,14 @@ public struct Renderer: Sendable {
     func renderNodes(_ nodes: [Node], _ ctx: SiteContext) throws -> [RenderedFile] {
         let slices = nodes.count < 512 ? 1 : min(ProcessInfo.processInfo.activeProcessorCount, 8)
         if slices == 1 { return try nodes.flatMap { try renderNode($0, ctx) } }
-        let results = SliceResults(count: slices)
+        let results = Mutex<[Result<[RenderedFile], any Error>]>(Array(repeating: .success([]), count: slices))
         let per = (nodes.count + slices - 1) / slices
         DispatchQueue.concurrentPerform(iterations: slices) { i in
             let part = nodes[min(i * per, nodes.count)..<min((i + 1) * per, nodes.count)]
-            results.set(i, Result { try part.flatMap { try renderNode($0, ctx) } })
+            let result = Result { try part.flatMap { try renderNode($0, ctx) } }
+            results.withLock { $0[i] = result }
         }
-        return try results.all().flatMap { try $0.get() }
+        return try results.withLock { $0 }.flatMap { try $0.get() }
     }
 
     func renderNode(_ node: Node, _ ctx: SiteContext) throws -> [RenderedFile] {
@@ -93,15 +95,6 @@ public struct Renderer: Sendable {
             RenderedFile(path: paths[2], contents: try templates.render(.ipxeNode, values)),
         ]
     }
-}
-
-/// The per-slice outcomes of a parallel render.
-private final class SliceResults: @unchecked Sendable {
-    private let lock = NSLock()
-    private var slots: [Result<[RenderedFile], any Error>?]
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-    func set(_ i: Int, _ r: Result<[RenderedFile], any Error>) { lock.withLock { slots[i] = r } }
-    func all() -> [Result<[RenderedFile], any Error>] { lock.withLock { slots.map { $0 ?? .success([]) } } }
 }
 
 /// Where rendered files go, from the site config.
