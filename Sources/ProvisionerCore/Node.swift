@@ -84,6 +84,15 @@ public struct NodeChange: Equatable, Sendable {
     }
 
     public var isEmpty: Bool { hostname == nil && mac == nil && ip == nil && profile == nil }
+
+    /// A change from fields as given (nil: left as it is), each parsed.
+    /// - Throws: `ValidationError` naming the first bad field and its value.
+    public init(parsingHostname hostname: String?, mac: String?, ip: String?, profile: String?) throws(ValidationError) {
+        self.init(hostname: try hostname.map { h throws(ValidationError) in try Hostname(parsing: h) },
+                  mac: try mac.map { m throws(ValidationError) in try MACAddress(parsing: m) },
+                  ip: try ip.map { i throws(ValidationError) in try IPv4Address(parsing: i) },
+                  profile: try profile.map { p throws(ValidationError) in try ProfileName(parsing: p) })
+    }
 }
 
 extension Node {

@@ -103,13 +103,12 @@ public enum NodeImport {
     /// key must not be dropped silently).
     /// - Throws: `ValidationError` or `ConflictError` naming the node ("node 3") and field.
     public static func parse(json data: [UInt8], config: SiteConfig) throws -> [NodeSpec] {
+        let expected = "expected a node object or a list of them, with keys hostname, mac, ip, profile"
         let objects: [Any]
-        switch try? JSONSerialization.jsonObject(with: Data(data)) {
+        switch try jsonValue(data, reason: expected) {
         case let list as [Any]: objects = list
         case let object as [String: Any]: objects = [object]
-        default:
-            throw ValidationError(field: "JSON", value: String(decoding: data.prefix(60), as: UTF8.self),
-                                  reason: "expected a node object or a list of them, with keys hostname, mac, ip, profile")
+        default: throw ValidationError(field: "JSON", value: String(decoding: data.prefix(60), as: UTF8.self), reason: expected)
         }
         var specs: [NodeSpec] = []
         for (i, item) in objects.enumerated() {
@@ -122,6 +121,21 @@ public enum NodeImport {
         }
         try checkUnique(specs)
         return specs
+    }
+
+    /// The string fields of a JSON object given as text (a request body).
+    /// - Throws: `ValidationError` for text that is not JSON, and as `stringFields`.
+    public static func jsonFields(_ data: [UInt8], allowed: [String], location: String) throws -> [String: String] {
+        try stringFields(try jsonValue(data, reason: "not valid JSON"), allowed: allowed, location: location)
+    }
+
+    /// Parsed JSON text.
+    /// - Throws: `ValidationError` quoting the start of the text, with `reason`.
+    static func jsonValue(_ data: [UInt8], reason: String) throws -> Any {
+        guard let value = try? JSONSerialization.jsonObject(with: Data(data)) else {
+            throw ValidationError(field: "JSON", value: String(decoding: data.prefix(60), as: UTF8.self), reason: reason)
+        }
+        return value
     }
 
     /// The string fields of a JSON object; null counts as absent.

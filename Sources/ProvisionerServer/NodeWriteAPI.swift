@@ -58,7 +58,7 @@ enum NodeWriteAPI {
         router.post("/api/v1/discovered/:mac/accept") { request, context in
             try await guarded(state, request, context) { ops, body in
                 let mac = try MACAddress(parsing: try context.parameters.require("mac"))
-                let fields = body.isEmpty ? [:] : try NodeImport.stringFields(try parseJSON(body), allowed: ["hostname", "profile"], location: "body")
+                let fields = body.isEmpty ? [:] : try NodeImport.jsonFields(body, allowed: ["hostname", "profile"], location: "body")
                 let host = try fields["hostname"].map { h throws(ValidationError) in try Hostname(parsing: h) }
                 let profile = try fields["profile"].map { p throws(ValidationError) in try ProfileName(parsing: p) }
                 let (node, files) = try ops.accept(mac: mac, hostname: host, profile: profile, now: state.now())
@@ -70,23 +70,12 @@ enum NodeWriteAPI {
 
     /// A body's fields as a node change; at least one field.
     static func nodeChange(_ body: [UInt8]) throws -> NodeChange {
-        let f = try NodeImport.stringFields(try parseJSON(body), allowed: nodeKeys, location: "body")
-        let change = NodeChange(
-            hostname: try f["hostname"].map { h throws(ValidationError) in try Hostname(parsing: h) },
-            mac: try f["mac"].map { m throws(ValidationError) in try MACAddress(parsing: m) },
-            ip: try f["ip"].map { i throws(ValidationError) in try IPv4Address(parsing: i) },
-            profile: try f["profile"].map { p throws(ValidationError) in try ProfileName(parsing: p) })
+        let f = try NodeImport.jsonFields(body, allowed: nodeKeys, location: "body")
+        let change = try NodeChange(parsingHostname: f["hostname"], mac: f["mac"], ip: f["ip"], profile: f["profile"])
         guard !change.isEmpty else {
             throw ValidationError(field: "body", value: String(decoding: body.prefix(60), as: UTF8.self), reason: "nothing to change: give hostname, mac, ip or profile")
         }
         return change
-    }
-
-    static func parseJSON(_ body: [UInt8]) throws -> Any {
-        guard let value = try? JSONSerialization.jsonObject(with: Data(body)) else {
-            throw ValidationError(field: "JSON", value: String(decoding: body.prefix(60), as: UTF8.self), reason: "not valid JSON")
-        }
-        return value
     }
 
     /// Checks the token and reads the body, runs `body`, and turns its errors into answers.

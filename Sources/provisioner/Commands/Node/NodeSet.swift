@@ -26,11 +26,7 @@ extension Provisioner.Node {
 
         func run() throws {
             let config = try global.loadConfig()
-            let change = NodeChange(
-                hostname: try hostname.map { h throws(ProvisionerCore.ValidationError) in try Hostname(parsing: h) },
-                mac: try mac.map { m throws(ProvisionerCore.ValidationError) in try MACAddress(parsing: m) },
-                ip: try ip.map { i throws(ProvisionerCore.ValidationError) in try IPv4Address(parsing: i) },
-                profile: try profile.map { p throws(ProvisionerCore.ValidationError) in try ProfileName(parsing: p) })
+            let change = try NodeChange(parsingHostname: hostname, mac: mac, ip: ip, profile: profile)
             let (_, new, files) = try global.nodeOperations(config, skip: applyOptions.noApply).update(key, change, now: now())
             emit(output.json ? try jsonText(new) : nodeTable([new]) + files.summary + "\n")
         }
