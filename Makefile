@@ -56,8 +56,9 @@ RELEASE_BIN := .build-nc/release
 build-release: deps
 	$(SWIFT) build -c release --product provisioner --static-swift-stdlib --scratch-path .build-nc
 
+# The whole output stays in .build/test.log; failures are repeated at the end.
 test: build node-controller
-	$(SWIFT) test
+	SWIFT=$(SWIFT) bash Tests/tools/run-tests.sh
 
 bench: build-release node-controller
 	python3 bench/bench.py --bin $(RELEASE_BIN)/provisioner --node-controller $(RELEASE_BIN)/node-controller

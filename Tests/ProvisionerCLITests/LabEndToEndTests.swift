@@ -21,6 +21,9 @@ extension SystemTests {
         let home = Home(existing: dir)
         let controller = try #require(ImageBuildTests.nodeController, "build the static node controller first: make node-controller")
         var failed = true
+        let start = Date()
+        // Each step's time, printed: a slow step shows in the log of a run that passed.
+        func step(_ name: String) { print("lab test: \(name) at \(Int(Date().timeIntervalSince(start))) s") }
         defer {
             if failed { print(diagnostics(dir)) }
             let down = try? home.run(["lab", "down"])
@@ -32,6 +35,7 @@ extension SystemTests {
         let up = try home.run(["lab", "up", "--nodes", "2", "--cache", ImageBuildTests.cache, "--timeout", "600", "--node-controller", controller])
         try #require(up.status == 0, "lab up failed:\n\(up.stderr.suffix(4000))")
         #expect(up.stdout.contains("boot phases"), "\(up.stdout)")
+        step("two nodes enrolled")
         for n in ["lab1", "lab2"] {
             let serial = (try? String(contentsOfFile: "\(dir)/lab/\(n).serial.log", encoding: .utf8)) ?? ""
             #expect(serial.contains("Debian GNU/Linux 12 \(n) ttyS0"), "\(n) did not get its name from DHCP")
@@ -48,21 +52,25 @@ extension SystemTests {
         let run = try home.run(["instance", "run", "--type", "m1.small", "--json"])
         try #require(run.status == 0, "\(run.stderr)")
         let instanceID = try #require((try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])?["id"] as? String)
-        let running = waitFor(300) { (try? home.run(["instance", "list", "--json"]))?.stdout.contains("\"state\" : \"running\"") == true }
+        let running = waitFor(300, every: 1) { (try? home.run(["instance", "list", "--json"]))?.stdout.contains("\"state\" : \"running\"") == true }
+        step("instance running")
         #expect(running, "instance \(instanceID) never ran: \((try? home.run(["instance", "list"]))?.stdout ?? "")")
         #expect(try home.run(["instance", "terminate", instanceID]).status == 0)
-        let stopped = waitFor(120) { (try? home.run(["instance", "list", "--json"]))?.stdout.contains("\"state\" : \"terminated\"") == true }
+        let stopped = waitFor(120, every: 1) { (try? home.run(["instance", "list", "--json"]))?.stdout.contains("\"state\" : \"terminated\"") == true }
+        step("instance terminated")
         #expect(stopped, "instance \(instanceID) was not terminated: \((try? home.run(["instance", "list"]))?.stdout ?? "")")
 
         // 3. A new generation; lab1 reboots onto it, lab2 stays on g1, which cannot be removed.
         let build = try home.run(["image", "build", "--node-controller", controller])
         try #require(build.status == 0, "\(build.stderr.suffix(3000))")
         #expect(build.stdout.contains("active generation: g2"), "\(build.stdout)")
+        step("g2 built")
         #expect(try home.run(["lab", "reboot", "lab1"]).status == 0)
-        let rebooted = waitFor(400) {
+        let rebooted = waitFor(400, every: 1) {
             let s = (try? home.run(["node", "show", "lab1", "--json"]))?.stdout ?? ""
             return s.contains("\"image\" : \"default/g2\"") && s.contains("\"state\" : \"ready\"")
         }
+        step("lab1 back on g2")
         #expect(rebooted, "lab1 did not come back on g2")
         let lab2 = try home.run(["node", "show", "lab2", "--json"]).stdout
         #expect(lab2.contains("\"image\" : \"default/g1\"") && lab2.contains("\"state\" : \"ready\""), "\(lab2)")
@@ -77,8 +85,9 @@ extension SystemTests {
                                        "-serial", "file:\(dir)/lab/stranger.serial.log", "-monitor", "none", "-no-reboot",
                                        "-netdev", "tap,id=n0,ifname=labtapx,script=no,downscript=no",
                                        "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:99:99:01", "-boot", "n"], log: dir + "/lab/stranger.qemu.log")
-        let seen = waitFor(180) { (try? home.run(["node", "discovered", "--json"]))?.stdout.contains("52:54:00:99:99:01") == true }
+        let seen = waitFor(180, every: 1) { (try? home.run(["node", "discovered", "--json"]))?.stdout.contains("52:54:00:99:99:01") == true }
         _ = stranger.stop(SIGKILL, seconds: 5)
+        step("stranger discovered")
         #expect(seen, "the unregistered machine was not discovered")
 
         // 5. lab down stops everything it started.

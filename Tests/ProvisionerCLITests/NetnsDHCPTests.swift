@@ -76,11 +76,11 @@ struct TestFailure: Error, CustomStringConvertible {
 }
 
 /// Waits until `condition` holds, for at most `seconds`.
-func waitFor(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+func waitFor(_ seconds: Double, every interval: Double = 0.1, _ condition: () throws -> Bool) rethrows -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if try condition() { return true }
-        usleep(100_000)
+        usleep(useconds_t(interval * 1_000_000))
     }
     return try condition()
 }
