@@ -81,6 +81,13 @@ extension SiteConfig {
         nfs:
           server: auto
 
+        # A machine that PXE-boots with a MAC nobody registered:
+        # manual: it waits in `provisioner node discovered` for `provisioner node accept`.
+        # auto: it takes the first node added without a MAC (`node add 'spare[1-8]'`)
+        #   and boots as that node at once.
+        discovery:
+          mode: manual
+
         # Where node images come from.
         debian:
           mirror: \(d.mirror)

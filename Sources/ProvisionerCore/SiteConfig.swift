@@ -13,6 +13,15 @@ public enum NFSServerKind: String, Codable, Sendable, CaseIterable {
     case none
 }
 
+/// What happens to a machine that PXE-boots with a MAC nobody registered.
+public enum DiscoveryMode: String, Codable, Sendable, CaseIterable {
+    /// It waits in `provisioner node discovered` until `provisioner node accept`.
+    case manual
+    /// It takes the first node (by hostname) added without a MAC, and boots
+    /// as that node at once (Warewulf's discoverable nodes, MAAS' enlistment).
+    case auto
+}
+
 public enum DHCPMode: String, Codable, Sendable, CaseIterable {
     /// It hands out addresses: static per node, plus a dynamic range for unknown machines.
     case authoritative
@@ -63,6 +72,8 @@ public struct SiteConfig: Equatable, Sendable {
     public var routerAdvertisements: Bool
     /// Which NFS server `provisioner serve` runs for the images.
     public var nfsServer: NFSServerKind
+    /// Whether an unknown machine is registered by itself into a waiting node.
+    public var discovery: DiscoveryMode
     public var mirror: String
     public var suite: String
     public var architecture: String
@@ -167,6 +178,11 @@ extension SiteConfig {
             throw ValidationError(field: "nfs.server", value: nfs, reason: "expected auto, kernel, ganesha or none")
         }
         self.nfsServer = kind
+        let discoveryText = raw.discovery?.mode ?? "manual"
+        guard let discovery = DiscoveryMode(rawValue: discoveryText) else {
+            throw ValidationError(field: "discovery.mode", value: discoveryText, reason: "expected manual or auto")
+        }
+        self.discovery = discovery
         let debian = raw.debian ?? RawSiteConfig.Debian()
         let mirror = try required(debian.mirror, "debian.mirror")
         try Self.checkURL(mirror, "debian.mirror")
@@ -301,6 +317,8 @@ struct RawSiteConfig: Decodable {
     var paths: Paths?
     struct NFS: Decodable { var server: String? }
     var nfs: NFS?
+    struct Discovery: Decodable { var mode: String? }
+    var discovery: Discovery?
     var debian: Debian?
     var profiles: [String: RawProfile]?
 }

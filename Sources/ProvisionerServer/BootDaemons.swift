@@ -130,6 +130,8 @@ public struct BootDaemons: Sendable {
         case .none, .auto:
             logger.info("no NFS server started (nfs.server: none)")
         }
+        // dnsmasq watches dhcp-hostsdir only if it exists when it starts.
+        try FileSystem.makeDirectory(config.hostsDir)
         try sup.start(dnsmasq)
         Thread.sleep(forTimeInterval: 0.3)
         guard sup.pid("dnsmasq") != nil else {

@@ -34,6 +34,8 @@ public struct ServeMetrics: Sendable {
     public var enrollments: Int = 0
     public var rejected: Int = 0
     public var heartbeats: Int = 0
+    /// Unknown machines that took a waiting node by themselves (discovery: auto).
+    public var autoAccepted: Int = 0
 }
 
 /// What every handler shares: the site, the registry, the secret, the

@@ -104,6 +104,9 @@ func metricsResponse(_ state: ServeState) throws -> Response {
         # HELP provisioner_enrollments_total Successful enrollments since serve started.
         # TYPE provisioner_enrollments_total counter
         provisioner_enrollments_total \(m.enrollments)
+        # HELP provisioner_auto_accepted_total Unknown machines that took a waiting node by themselves (discovery: auto).
+        # TYPE provisioner_auto_accepted_total counter
+        provisioner_auto_accepted_total \(m.autoAccepted)
         # HELP provisioner_heartbeats_total Accepted heartbeats since serve started.
         # TYPE provisioner_heartbeats_total counter
         provisioner_heartbeats_total \(m.heartbeats)

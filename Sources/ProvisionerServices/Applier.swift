@@ -26,6 +26,8 @@ public struct Applier: Sendable {
         ("/usr/lib/syslinux/modules/bios/ldlinux.c32", "ldlinux.c32"),
         ("/usr/lib/ipxe/ipxe.efi", "ipxe.efi"),
         ("/usr/lib/ipxe/undionly.kpxe", "undionly.kpxe"),
+        // pxelinux hands unknown machines to it when discovery is auto.
+        ("/usr/lib/ipxe/ipxe.lkrn", "ipxe.lkrn"),
     ]
 
     /// The plan of a full apply of `site`.
@@ -41,7 +43,8 @@ public struct Applier: Sendable {
                 warnings.append("boot loader \(loader.source) not found (install pxelinux, syslinux-common and ipxe): \(loader.name) is not in the TFTP root")
             }
         }
-        return ApplyPlan.compute(wanted: wanted, ownedDirs: Paths.nodeDirectories(config), warnings: warnings)
+        let owned = Paths.nodeDirectories(config)
+        return ApplyPlan.compute(wanted: wanted, ownedDirs: owned, warnings: warnings, directories: owned.map(\.dir))
     }
 
     /// The plan for node changes: write each node's new files, remove the ones it no longer has.
@@ -88,6 +91,8 @@ public struct Applier: Sendable {
     func write(_ plan: ApplyPlan) throws {
         try FileSystem.writeAll(plan.entries.compactMap { e in e.contents.map { (path: e.path, contents: $0, mode: e.mode) } })
         for e in plan.entries where e.kind == .remove { try FileSystem.remove(e.path) }
+        // After the files: a node directory written whole is renamed into place, not made empty first.
+        for d in plan.directories { try FileSystem.makeDirectory(d) }
     }
 
     /// Tells the running services about what changed; returns what was done.

@@ -16,14 +16,18 @@ public struct ApplyPlan: Sendable {
     public var entries: [Entry]
     public var unchanged: Int
     public var warnings: [String]
+    /// Directories that must exist and do not: the node directories, which
+    /// dnsmasq watches from its start (`dhcp-hostsdir`) even while empty.
+    public var directories: [String] = []
 
-    public var isEmpty: Bool { entries.isEmpty }
+    public var isEmpty: Bool { entries.isEmpty && directories.isEmpty }
 
     public func count(_ kind: Kind) -> Int { entries.reduce(0) { $0 + ($1.kind == kind ? 1 : 0) } }
 
     /// `+ path`, `~ path`, `- path` lines and a summary, for the operator.
     public var text: String {
         var out = ""
+        for d in directories { out += "+ \(d)/\n" }
         for e in entries {
             out += (e.kind == .add ? "+ " : e.kind == .change ? "~ " : "- ") + e.path + "\n"
         }
@@ -35,7 +39,7 @@ public struct ApplyPlan: Sendable {
     /// that match their pattern and are not wanted are planned for removal.
     static func compute(wanted: [(path: String, contents: Data, mode: UInt16)],
                         ownedDirs: [(dir: String, prefix: String, suffix: String)],
-                        removals: [String] = [], warnings: [String] = []) -> ApplyPlan {
+                        removals: [String] = [], warnings: [String] = [], directories: [String] = []) -> ApplyPlan {
         var entries: [Entry] = []
         var unchanged = 0
         var wantedPaths = Set<String>()
@@ -73,7 +77,8 @@ public struct ApplyPlan: Sendable {
         for path in gone.sorted() {
             entries.append(Entry(kind: .remove, path: path, contents: nil, mode: 0))
         }
-        return ApplyPlan(entries: entries, unchanged: unchanged, warnings: warnings)
+        let missing = directories.filter { !FileManager.default.fileExists(atPath: $0) }
+        return ApplyPlan(entries: entries, unchanged: unchanged, warnings: warnings, directories: missing)
     }
 }
 

@@ -64,22 +64,13 @@ public struct NodeOperations: Sendable {
     /// - Throws: `ConflictError` when there is no slot, or the slot has a MAC already.
     public func accept(mac: MACAddress, hostname: Hostname?, profile: ProfileName?, now: String) throws -> (node: Node, files: FileReport) {
         var files = Files(self)
-        let node: Node
         if let hostname, try registry.node(hostname.value) == nil {
             let spec = NodeSpec(hostname: hostname, mac: mac, ip: nil, profile: profile)
-            node = try registry.add([spec], config: config, now: now, action: "node.accept") { try files.apply($0) }[0]
-        } else {
-            let target: String
-            if let hostname { target = hostname.value } else {
-                guard let slot = try registry.nodes().first(where: { $0.state == .discoverable }) else {
-                    throw ConflictError("no node waits for discovery; give a hostname")
-                }
-                target = slot.hostname.value
-            }
-            guard try registry.node(target)?.mac == nil else { throw ConflictError("node \(target) already has a MAC address") }
-            node = try registry.update(target, NodeChange(mac: mac), config: config, now: now) { try files.apply($0) }.new
+            let node = try registry.add([spec], config: config, now: now, action: "node.accept") { try files.apply($0) }[0]
+            return (node, files.report)
         }
-        try registry.forgetDiscovered(mac)
+        // One transaction picks the slot and takes it: machines accepted at once get different nodes.
+        let node = try registry.claim(mac: mac, into: hostname, now: now) { try files.apply($0) }.new
         return (node, files.report)
     }
 

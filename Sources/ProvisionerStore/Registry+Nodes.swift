@@ -152,6 +152,41 @@ extension Registry {
         }
     }
 
+    /// Gives `mac` to a node added without one, in one transaction, so two
+    /// machines discovered at once never get the same node: the node
+    /// `hostname`, or (nil) the first waiting node by hostname. The MAC leaves
+    /// the discovery queue.
+    /// - Throws: `ConflictError` when no node waits, the node has a MAC
+    ///   already, or the MAC is registered to another node.
+    /// - Returns: the node before and after.
+    public func claim(mac: MACAddress, into hostname: Hostname?, now: String,
+                      beforeCommit: ([NodeChangeRecord]) throws -> Void = { _ in }) throws -> (old: Node, new: Node) {
+        try write { db in
+            let row = hostname == nil
+                ? try Row.fetchOne(db, sql: "SELECT \(Self.nodeColumns) FROM nodes WHERE mac IS NULL ORDER BY hostname LIMIT 1")
+                : try Row.fetchOne(db, sql: "SELECT \(Self.nodeColumns) FROM nodes WHERE hostname = ?", arguments: [hostname?.value])
+            guard let row else {
+                throw ConflictError(hostname.map { "no node \(quoted($0.value))" } ?? "no node waits for discovery; give a hostname")
+            }
+            let old = try Self.node(row)
+            guard old.mac == nil else { throw ConflictError("node \(old.hostname) already has a MAC address") }
+            if let other = try String.fetchOne(db, sql: "SELECT hostname FROM nodes WHERE mac = ?", arguments: [mac.description]) {
+                throw ConflictError("MAC address \(mac) is already registered to \(other)")
+            }
+            var new = old
+            new.mac = mac
+            new.state = .registered
+            new.updatedAt = now
+            try db.execute(sql: "UPDATE nodes SET mac = ?, state = ?, updated_at = ? WHERE hostname = ? AND mac IS NULL",
+                           arguments: [mac.description, new.state.rawValue, now, old.hostname.value])
+            try db.execute(sql: "INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'node.accept', ?, ?, ?)",
+                           arguments: [now, new.hostname.value, old.auditJSON, new.auditJSON])
+            try db.execute(sql: "DELETE FROM discovered WHERE mac = ?", arguments: [mac.description])
+            try beforeCommit([NodeChangeRecord(old: old, new: new)])
+            return (old, new)
+        }
+    }
+
     /// Removes nodes by hostname or MAC, in one transaction: all or none.
     /// - Throws: `ConflictError` naming the first key that matches no node.
     @discardableResult

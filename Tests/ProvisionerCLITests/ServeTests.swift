@@ -198,6 +198,56 @@ extension SystemTests {
         for (name, pid) in daemons { #expect(kill(pid, 0) != 0, "\(name) (pid \(pid)) still running after serve stopped") }
     }
 
+    /// `discovery.mode: auto` with the real serve and dnsmasq: an unknown
+    /// machine gets a dynamic lease, asks for its iPXE script from it and gets
+    /// the first waiting node's script; its next DHCP (the initramfs') gets
+    /// that node's own address and name from the running dnsmasq, no restart.
+    @Test(.enabled(if: TestNetwork.unavailableReason == nil, "\(TestNetwork.unavailableReason ?? "")"))
+    func autoDiscoveryBootsAnUnknownMachineAsAWaitingNode() throws {
+        let serverIP = "10.96.0.1", mac = "02:96:00:00:00:01", dashed = "02-96-00-00-00-01"
+        let net = try TestNetwork(serverIP: serverIP, prefix: 24)
+        defer { net.close() }
+        let home = try Home(["--interface", net.serverIf, "--server-ip", serverIP, "--subnet", "10.96.0.0/24", "--dhcp-range", "10.96.0.200-10.96.0.220"])
+        let yaml = try String(contentsOfFile: home.config, encoding: .utf8)
+        try #require(yaml.contains("discovery:\n  mode: manual"), "init writes the discovery mode")
+        try yaml.replacingOccurrences(of: "discovery:\n  mode: manual", with: "discovery:\n  mode: auto").replacingOccurrences(of: "server: auto", with: "server: none")
+            .write(toFile: home.config, atomically: true, encoding: .utf8)
+        try #require(try home.run(["node", "add", "spare[1-2]"]).status == 0)
+        let apply = try home.run(["apply"])
+        try #require(apply.status == 0, "\(apply.stderr)")
+        let pxelinux = try String(contentsOfFile: home.dir + "/tftp/pxelinux.cfg/default", encoding: .utf8)
+        #expect(pxelinux.contains("KERNEL ipxe.lkrn") && FileManager.default.fileExists(atPath: home.dir + "/tftp/ipxe.lkrn"), "\(pxelinux)")
+
+        let serve = try Background(["/usr/sbin/ip", "netns", "exec", net.server, CLI.binary, "serve", "--home", home.dir], log: home.dir + "/serve.log")
+        defer { _ = serve.stop() }
+        let base = "http://\(serverIP):8080"
+        try #require(waitFor(60) { (try? net.exec(net.server, "curl -sf -m 2 \(base)/healthz"))?.status == 0 }, "serve did not come up: \(serve.output)")
+        let dnsmasqPID = ProcessRunner.livePID(fromFile: home.dir + "/run/provisioner/dnsmasq.pid")
+
+        // The firmware's DHCP: an address from the dynamic range.
+        try net.exec(net.client, "ip link set \(net.clientIf) address \(mac)")
+        let first = try net.exec(net.client, "busybox udhcpc -i \(net.clientIf) -n -q -f -t 6 -T 1 -V PXEClient:Arch:00000:UNDI:002001 -s /bin/true")
+        let dynamic = first.stderr.components(separatedBy: "lease of ").last?.split(separator: " ").first.map(String.init) ?? ""
+        #expect(first.status == 0 && dynamic.hasPrefix("10.96.0.2") && dynamic.count > 9, "\(first.stderr)")
+        try net.exec(net.client, "ip addr add \(dynamic)/24 dev \(net.clientIf)")
+
+        // Its script request makes it spare1: that node's script, token and files.
+        let script = try net.exec(net.client, "curl -s -m 5 --interface \(dynamic) \(base)/boot/\(dashed).ipxe")
+        #expect(script.stdout.contains("# spare1 (\(mac),") && script.stdout.contains("provisioner.token="), "\(script.stdout)\n\(serve.output)")
+        let shown = try JSONSerialization.jsonObject(with: Data(try home.run(["node", "show", "spare1", "--json"]).stdout.utf8)) as? [String: Any]
+        #expect(shown?["mac"] as? String == mac, "\(String(describing: shown))")
+        let spareIP = shown?["ip"] as? String ?? "?"
+        #expect(try home.run(["node", "show", "spare2", "--json"]).stdout.contains("\"state\" : \"discoverable\""), "spare2 still waits")
+        #expect(!(try home.run(["node", "discovered", "--json"]).stdout.contains(mac)), "an accepted machine is not left in the queue")
+
+        // The initramfs' DHCP: now the node's own address and name, from the same dnsmasq.
+        let lease = try NetnsDHCPTests().dhcp(net, mac: mac, home: home)
+        #expect(lease["ip"] == spareIP && lease["hostname"] == "spare1", "\(lease)")
+        #expect(ProcessRunner.livePID(fromFile: home.dir + "/run/provisioner/dnsmasq.pid") == dnsmasqPID, "dnsmasq was restarted")
+        let metrics = try net.exec(net.client, "curl -s -m 5 --interface \(spareIP) \(base)/metrics").stdout
+        #expect(metrics.contains("provisioner_auto_accepted_total 1"), "\(metrics)")
+    }
+
     static let probeScript = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("tools/dhcp_probe.py").path
 

@@ -18,7 +18,7 @@ struct NodeWriteAPITests {
 
     let dir = NSTemporaryDirectory() + "provisioner-writeapi-\(UUID().uuidString)"
 
-    func makeState() throws -> ServeState {
+    func makeState(discovery: DiscoveryMode = .manual) throws -> ServeState {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let config = try SiteConfig(yaml: """
             interface: lo
@@ -30,6 +30,7 @@ struct NodeWriteAPITests {
                     ganesha_config: \(dir)/etc/ganesha/provisioner.conf, cache: \(dir)/cache}
             debian: {mirror: http://mirror.example/debian}
             profiles: {default: {image: default}, gpu: {image: default, kernel_args: [quiet]}}
+            discovery: {mode: \(discovery.rawValue)}
             """)
         let registry = try Registry(path: dir + "/registry.sqlite")
         try registry.add([NodeSpec(hostname: try Hostname(parsing: "n1"), mac: try MACAddress(parsing: "02:42:00:00:00:01"))], config: config, now: "2026-01-01T00:00:00Z")

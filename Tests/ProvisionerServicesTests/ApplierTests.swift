@@ -47,6 +47,25 @@ import ProvisionerCore
         #expect(!FileManager.default.fileExists(atPath: Paths.node(n1, config)[0]))
     }
 
+    /// dnsmasq reads a `dhcp-hostsdir` only if it exists when dnsmasq starts:
+    /// a site whose nodes all wait for discovery still gets its node directories.
+    @Test func aSiteWithoutMACsGetsItsEmptyNodeDirectories() throws {
+        let root = try makeTempDir("nodedirs")
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let config = try tempSiteConfig(root)
+        let applier = Applier(config: config, templates: try loadTemplates())
+        let site = BootSite(config: config, nodes: [try node("spare1", nil, "10.0.0.2")])
+        let plan = try applier.plan(site)
+        let dirs = Paths.nodeDirectories(config).map(\.dir)
+        #expect(plan.directories == dirs && dirs.allSatisfy { plan.text.contains("+ \($0)/\n") }, "\(plan.text)")
+        try applier.execute(plan)
+        for d in dirs {
+            var isDir: ObjCBool = false
+            #expect(FileManager.default.fileExists(atPath: d, isDirectory: &isDir) && isDir.boolValue, "\(d)")
+        }
+        #expect(try applier.plan(site).isEmpty, "the directories exist now: nothing left to do")
+    }
+
     @Test func aConfigDnsmasqRejectsLeavesEveryLiveFileAsItWas() throws {
         let root = try makeTempDir("reject")
         defer { try? FileManager.default.removeItem(atPath: root) }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import Testing
 import ProvisionerCore
 @testable import ProvisionerStore
@@ -81,6 +82,43 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         }
         #expect(throws: ConflictError("no node \"zz\"")) { try r.remove(["b", "zz"], now: "t") }
         #expect(try r.count() == 2)
+    }
+
+    @Test func claimGivesEachMachineItsOwnWaitingNode() throws {
+        let path = dir + "/r.sqlite"
+        let c = try config()
+        let r = try Registry(path: path)
+        try r.add([try spec("w3", nil), try spec("w1", nil), try spec("w2", nil), try spec("taken", "02:00:00:00:00:aa")], config: c, now: "t0")
+        // Eight machines claim at once, each through its own connection: three get a node, in hostname order of the nodes.
+        let results = Mutex<[String: String]>([:])
+        DispatchQueue.concurrentPerform(iterations: 8) { k in
+            let mac = try! MACAddress(parsing: String(format: "02:00:00:00:01:%02x", k + 1))
+            let mine = try! Registry(path: path)
+            let outcome: String
+            do { outcome = try mine.claim(mac: mac, into: nil, now: "t1").new.hostname.value } catch { outcome = "\(error)" }
+            results.withLock { $0[mac.description] = outcome }
+        }
+        let got = results.withLock { $0 }
+        #expect(Set(got.values.filter { $0.hasPrefix("w") }) == ["w1", "w2", "w3"], "\(got)")
+        #expect(got.values.filter { $0 == "no node waits for discovery; give a hostname" }.count == 5, "\(got)")
+        for n in try r.nodes() where n.hostname.value.hasPrefix("w") {
+            #expect(got[n.mac?.description ?? ""] == n.hostname.value && n.state == .registered)
+        }
+        // Refusals name the reason and change nothing.
+        try r.add([try spec("w4", nil)], config: c, now: "t2")
+        let before = try r.nodes()
+        let refusals: [(String, String?, String)] = [
+            ("02:00:00:00:00:aa", nil, "MAC address 02:00:00:00:00:aa is already registered to taken"),
+            ("02:00:00:00:02:01", "taken", "node taken already has a MAC address"),
+            ("02:00:00:00:02:01", "nobody", "no node \"nobody\""),
+        ]
+        for (mac, host, message) in refusals {
+            let error = #expect(throws: ConflictError.self) {
+                try r.claim(mac: try MACAddress(parsing: mac), into: try host.map { try Hostname(parsing: $0) }, now: "t3")
+            }
+            #expect(error?.message == message)
+        }
+        #expect(try r.nodes() == before)
     }
 
     @Test func exhaustedPool() throws {

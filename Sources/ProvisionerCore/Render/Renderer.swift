@@ -149,6 +149,7 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
             "tftp_root": c.tftpRoot,
             "http_url": http,
             "router_advertisements": c.routerAdvertisements,
+            "discovery_auto": c.discovery == .auto,
             "images_dir": c.imagesDir,
             "ganesha_run_dir": c.runDir,
         ]

@@ -26,6 +26,8 @@ extension Provisioner {
             struct Entry: Encodable { var action: String; var path: String }
             var dry_run: Bool
             var changes: [Entry]
+            /// Node directories created (dnsmasq watches them from its start).
+            var directories: [String]
             var added: Int, changed: Int, removed: Int, unchanged: Int
             var warnings: [String]
             var actions: [String]
@@ -41,7 +43,7 @@ extension Provisioner {
             }
             if output.json {
                 emit(try jsonText(JSONReport(
-                    dry_run: dryRun, changes: plan.entries.map { .init(action: $0.kind.rawValue, path: $0.path) },
+                    dry_run: dryRun, changes: plan.entries.map { .init(action: $0.kind.rawValue, path: $0.path) }, directories: plan.directories,
                     added: plan.count(.add), changed: plan.count(.change), removed: plan.count(.remove), unchanged: plan.unchanged,
                     warnings: plan.warnings, actions: actions)))
                 return
