@@ -8,10 +8,12 @@ BIN=${1:?usage: demo.sh PATH/TO/provisioner PATH/TO/node-controller}
 NC=${2:?usage: demo.sh PATH/TO/provisioner PATH/TO/node-controller}
 HOME_DIR=${DEMO_HOME:-$PWD/.demo}
 NODES=${DEMO_NODES:-2}
+# Nodes added without a MAC, with discovery auto: `lab plug` machines become them.
+SPARES=${DEMO_SPARES:-2}
 # dnsmasq serves TFTP as its own user: the lab's directories must be reachable.
 mkdir -p "$HOME_DIR" && chmod 0755 "$HOME_DIR"
 
-"$BIN" lab up --home "$HOME_DIR" --nodes "$NODES" --node-controller "$NC"
+"$BIN" lab up --home "$HOME_DIR" --nodes "$NODES" --spares "$SPARES" --node-controller "$NC"
 ns=$(awk -F'"' '/"namespace"/ {print $4}' "$HOME_DIR/lab/lab.json")
 cat <<TXT
 
@@ -20,6 +22,7 @@ The lab is up. Try:
   $BIN node show lab1 --home $HOME_DIR           # boot phases and capacity
   $BIN instance run --type m1.small --home $HOME_DIR
   $BIN image build --home $HOME_DIR && $BIN lab reboot lab1 --home $HOME_DIR
+  $BIN lab plug --home $HOME_DIR                 # a new machine nobody registered: it becomes spare1 and joins
   ip netns exec $ns curl -s http://10.77.0.1:8080/metrics
 Status page (from a browser on this machine):
   socat TCP-LISTEN:8080,fork,reuseaddr 'EXEC:ip netns exec $ns socat STDIO TCP\:10.77.0.1\:8080' &

@@ -89,13 +89,16 @@ public struct Lab: Sendable {
             try ip(["-n", ns, "addr", "add", "fd77::1/64", "dev", Self.bridge, "nodad"])
         }
         try ip(["-n", ns, "link", "set", Self.bridge, "up"])
-        for i in 0..<count {
-            let tap = "labtap\(i)"
-            if (try? ProcessRunner.run(ipTool, ["-n", ns, "link", "show", tap]))?.status != 0 {
-                try ip(["-n", ns, "tuntap", "add", "dev", tap, "mode", "tap"])
-            }
-            try ip(["-n", ns, "link", "set", tap, "master", Self.bridge, "up"])
+        for i in 0..<count { try addTap("labtap\(i)") }
+    }
+
+    /// Adds one more tap to the lab's bridge (a cable for a machine plugged in later).
+    /// - Throws: `SystemError` naming the failed `ip` command.
+    public func addTap(_ tap: String) throws {
+        if (try? ProcessRunner.run(ipTool, ["-n", namespace, "link", "show", tap]))?.status != 0 {
+            try ip(["-n", namespace, "tuntap", "add", "dev", tap, "mode", "tap"])
         }
+        try ip(["-n", namespace, "link", "set", tap, "master", Self.bridge, "up"])
     }
 
     /// Removes the namespace (and with it the bridge and taps).

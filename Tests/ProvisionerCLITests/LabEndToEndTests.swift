@@ -6,8 +6,9 @@ extension SystemTests {
 /// from `provisioner serve`, take their names from DHCP, mount the shared root
 /// read-only under a tmpfs overlay, and their node controllers enroll; a new
 /// image generation is built and one node is rebooted onto it while the
-/// other stays on the old one; a machine with an unregistered MAC lands in
-/// discovery; `lab down` leaves nothing running.
+/// other stays on the old one; a new machine nobody registered is plugged in
+/// and, with discovery auto, boots as the waiting node spare1 and enrolls with
+/// no other step; `lab down` leaves nothing running.
 @Suite(.serialized) struct LabEndToEndTests {
     static var unavailableReason: String? {
         if let r = ImageBuildTests.unavailableReason { return r }
@@ -32,7 +33,7 @@ extension SystemTests {
         }
 
         // 1. Two nodes boot and enroll.
-        let up = try home.run(["lab", "up", "--nodes", "2", "--cache", ImageBuildTests.cache, "--timeout", "600", "--node-controller", controller])
+        let up = try home.run(["lab", "up", "--nodes", "2", "--cache", ImageBuildTests.cache, "--timeout", "600", "--node-controller", controller, "--spares", "1"])
         try #require(up.status == 0, "lab up failed:\n\(up.stderr.suffix(4000))")
         #expect(up.stdout.contains("boot phases"), "\(up.stdout)")
         step("two nodes enrolled")
@@ -43,7 +44,9 @@ extension SystemTests {
         }
         let cluster = try home.run(["cluster", "status", "--json"])
         let report = try JSONSerialization.jsonObject(with: Data(cluster.stdout.utf8)) as? [String: Any]
-        let nodes = report?["nodes"] as? [[String: Any]] ?? []
+        let all = report?["nodes"] as? [[String: Any]] ?? []
+        let nodes = all.filter { ($0["hostname"] as? String)?.hasPrefix("lab") == true }
+        #expect(all.contains { $0["hostname"] as? String == "spare1" && $0["state"] as? String == "discoverable" }, "\(cluster.stdout)")
         #expect(nodes.count == 2 && nodes.allSatisfy { $0["state"] as? String == "ready" }, "\(cluster.stdout)")
         #expect(nodes.allSatisfy { ($0["cores_max"] as? Int ?? 0) > 0 && ($0["memory_mib_max"] as? Int ?? 0) > 0 }, "\(cluster.stdout)")
         #expect(nodes.allSatisfy { $0["image"] as? String == "default/g1" }, "\(cluster.stdout)")
@@ -77,26 +80,24 @@ extension SystemTests {
         let rm = try home.run(["image", "rm", "g1"])
         #expect(rm.status == 1 && rm.stderr.contains("in use by lab2"), "\(rm.stderr)")
 
-        // 4. A machine with an unregistered MAC: it boots, asks, and waits in discovery.
-        let ns = try #require(try labNamespace(dir))
-        _ = try runProcess("/usr/sbin/ip", ["-n", ns, "tuntap", "add", "dev", "labtapx", "mode", "tap"])
-        _ = try runProcess("/usr/sbin/ip", ["-n", ns, "link", "set", "labtapx", "master", "labbr0", "up"])
-        let stranger = try Background(["/usr/sbin/ip", "netns", "exec", ns, "qemu-system-x86_64", "-accel", "tcg", "-m", "256", "-display", "none",
-                                       "-serial", "file:\(dir)/lab/stranger.serial.log", "-monitor", "none", "-no-reboot",
-                                       "-netdev", "tap,id=n0,ifname=labtapx,script=no,downscript=no",
-                                       "-device", "virtio-net-pci,netdev=n0,mac=52:54:00:99:99:01", "-boot", "n"], log: dir + "/lab/stranger.qemu.log")
-        let seen = waitFor(180, every: 1) { (try? home.run(["node", "discovered", "--json"]))?.stdout.contains("52:54:00:99:99:01") == true }
-        _ = stranger.stop(SIGKILL, seconds: 5)
-        step("stranger discovered")
-        #expect(seen, "the unregistered machine was not discovered")
+        // 4. A new machine nobody registered, plugged in: it takes spare1, gets that name, and enrolls by itself.
+        let plug = try home.run(["lab", "plug", "--mac", "52:54:00:99:99:01", "--timeout", "420"])
+        step("plugged machine joined")
+        #expect(plug.status == 0 && plug.stdout.contains("joined the cluster as spare1"), "\(plug.stdout)\(plug.stderr.suffix(3000))")
+        let plugged = (try? String(contentsOfFile: "\(dir)/lab/plug1.serial.log", encoding: .utf8)) ?? ""
+        #expect(plugged.contains("Debian GNU/Linux 12 spare1 ttyS0"), "the plugged machine did not get the name spare1 from DHCP")
+        let spare = try home.run(["node", "show", "spare1", "--json"]).stdout
+        #expect(spare.contains("\"mac\" : \"52:54:00:99:99:01\"") && spare.contains("\"state\" : \"ready\""), "\(spare)")
+        #expect(!(try home.run(["node", "discovered", "--json"]).stdout.contains("52:54:00:99:99:01")), "accepted, so not left in discovery")
 
         // 5. lab down stops everything it started.
+        let ns = try #require(try labNamespace(dir))
         let state = try String(contentsOfFile: dir + "/lab/lab.json", encoding: .utf8)
         let down = try home.run(["lab", "down"])
         #expect(down.status == 0, "\(down.stderr)")
         let pids = state.components(separatedBy: "\"pid\" : ").dropFirst().compactMap { pid_t($0.prefix { $0.isNumber }) }
             + state.components(separatedBy: "\"servePID\" : ").dropFirst().compactMap { pid_t($0.prefix { $0.isNumber }) }
-        #expect(pids.count == 3)
+        #expect(pids.count == 4)
         for pid in pids { #expect(kill(pid, 0) != 0, "pid \(pid) still running after lab down") }
         #expect(!(try runProcess("/usr/sbin/ip", ["netns", "list"])).stdout.contains(ns), "namespace \(ns) left behind")
         failed = false
@@ -110,7 +111,7 @@ extension SystemTests {
     /// The tails of the serial logs and of the dnsmasq, ganesha and serve logs.
     func diagnostics(_ dir: String) -> String {
         var out = "=== lab diagnostics\n"
-        for f in ["lab/lab1.serial.log", "lab/lab2.serial.log", "lab/stranger.serial.log", "lab/serve.log", "run/provisioner/dnsmasq.log", "run/provisioner/ganesha.log"] {
+        for f in ["lab/lab1.serial.log", "lab/lab2.serial.log", "lab/plug1.serial.log", "lab/serve.log", "run/provisioner/dnsmasq.log", "run/provisioner/ganesha.log"] {
             let text = (try? String(contentsOfFile: dir + "/" + f, encoding: .utf8)) ?? "(none)"
             out += "--- \(f)\n" + text.split(separator: "\n", omittingEmptySubsequences: false).suffix(30).joined(separator: "\n") + "\n"
         }

@@ -9,7 +9,7 @@ extension Provisioner {
     struct Lab: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run a virtual lab of diskless nodes: namespaces, serve, QEMU nodes booting over PXE.",
-            subcommands: [Up.self, Down.self, Reboot.self]
+            subcommands: [Up.self, Down.self, Reboot.self, Plug.self]
         )
     }
 }

@@ -25,9 +25,12 @@ extension Provisioner.Lab {
         @Option(name: .long, help: ArgumentHelp("Shared cache for image builds.", valueName: "DIR")) var cache: String = "/var/cache/provisioner"
         @Option(name: .long, help: ArgumentHelp("Seconds to wait for every node to enroll.", valueName: "S")) var timeout: Double = 600
         @Option(name: .customLong("node-controller"), help: ArgumentHelp("node-controller binary for the image.", valueName: "FILE")) var nodeController: String?
+        @Option(name: .long, help: ArgumentHelp("Nodes spare1..N added without a MAC, with discovery set to auto: a machine plugged in later (`lab plug`) becomes one by itself.", valueName: "N"))
+        var spares: Int = 0
 
         func validate() throws {
             guard (1...50).contains(nodes) else { throw ValidationError("--nodes must be 1 to 50") }
+            guard (0...50).contains(spares) else { throw ValidationError("--spares must be 0 to 50") }
         }
 
         func run() throws {
@@ -52,8 +55,19 @@ extension Provisioner.Lab {
                 yaml = yaml.replacingOccurrences(of: "cache: \(home)/cache", with: "cache: \(cache)")
                 try FileSystem.writeAtomically(yaml, to: global.configPath)
             }
+            if spares > 0 {
+                let yaml = try String(contentsOfFile: global.configPath, encoding: .utf8)
+                let auto = yaml.replacingOccurrences(of: "discovery:\n  mode: manual", with: "discovery:\n  mode: auto")
+                if auto != yaml {
+                    say("discovery: auto (machines plugged in later take spare1..\(spares))")
+                    try FileSystem.writeAtomically(auto, to: global.configPath)
+                }
+            }
             let config = try global.loadConfig()
             let registry = try global.openRegistry()
+            for i in 0..<spares where try registry.node("spare\(i + 1)") == nil {
+                try runSelf(["node", "add", "spare\(i + 1)", "--no-apply"] + h, step: "node add spare\(i + 1)", quiet: true)
+            }
             var labNodes: [(String, String)] = []
             for i in 1...nodes {
                 let name = "lab\(i)", mac = ProvisionerServices.Lab.mac(i)
