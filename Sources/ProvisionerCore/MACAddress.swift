@@ -57,10 +57,15 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
     public var compact: String { formatted(separator: "") }
 
     private func formatted(separator: String) -> String {
-        octets.map { byte in
-            let s = String(byte, radix: 16)
-            return s.count == 1 ? "0" + s : s
-        }.joined(separator: separator)
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(17)
+        for (i, byte) in octets.enumerated() {
+            if i > 0 { out += separator.utf8 }
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0xf)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     public static func < (a: MACAddress, b: MACAddress) -> Bool { a.value < b.value }

@@ -8,10 +8,14 @@ public enum NodeToken {
     public static func make(secret: [UInt8], mac: MACAddress) -> String {
         let key = SymmetricKey(data: secret)
         let mac = HMAC<SHA256>.authenticationCode(for: Array(mac.description.utf8), using: key)
-        return mac.prefix(16).map { byte in
-            let digits: [Character] = Array("0123456789abcdef")
-            return String([digits[Int(byte >> 4)], digits[Int(byte & 0xf)]])
-        }.joined()
+        let digits = Array("0123456789abcdef".utf8)
+        var hex: [UInt8] = []
+        hex.reserveCapacity(32)
+        for byte in mac.prefix(16) {
+            hex.append(digits[Int(byte >> 4)])
+            hex.append(digits[Int(byte & 0xf)])
+        }
+        return String(decoding: hex, as: UTF8.self)
     }
 
     /// Compares a presented token with the expected one in constant time.

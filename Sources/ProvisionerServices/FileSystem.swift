@@ -11,6 +11,10 @@ public struct SystemError: Error, CustomStringConvertible, Sendable {
 
 func errnoText() -> String { String(cString: strerror(errno)) }
 
+/// syncfs(2), which Glibc's Swift module does not export (it needs _GNU_SOURCE).
+@_silgen_name("syncfs")
+func syncFileSystem(_ fd: Int32) -> Int32
+
 /// The process' umask, read once at first use (umask(2) can only be read by setting it).
 let processUmask: mode_t = {
     let mask = umask(0o022)
@@ -77,15 +81,25 @@ public enum FileSystem {
                 guard mkdir(staging, 0o755) == 0 else { throw SystemError("creating directory \(staging): \(errnoText())") }
                 stages.append((staging, dir))
             }
-            // Each staged directory on its own thread: file creation is most of the time.
+            // File creation is most of the time: chunks on every core, taken
+            // round-robin across the directories so that two threads rarely
+            // wait on the same directory's lock (one directory per thread left
+            // the third of three alone on two cores).
             let failures = Mutex<[any Error]>([])
-            let work = stages.map { (staging: $0.staging, indices: byDir[$0.dir] ?? []) }
+            let work = stagedChunks(stages.map { (staging: $0.staging, indices: byDir[$0.dir] ?? []) }, size: 256)
             DispatchQueue.concurrentPerform(iterations: work.count) { k in
-                let staging = work[k].staging
+                // Names relative to the staging directory: the kernel walks one component, not the whole path.
+                let dirFD = open(work[k].staging, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                guard dirFD >= 0 else {
+                    let text = errnoText()
+                    failures.withLock { $0.append(SystemError("opening \(work[k].staging): \(text)")) }
+                    return
+                }
+                defer { close(dirFD) }
                 do {
                     for i in work[k].indices {
                         let name = files[i].path.utf8.lastIndex(of: UInt8(ascii: "/")).map { String(files[i].path[files[i].path.index(after: $0)...]) } ?? files[i].path
-                        try writeFile(files[i].contents, to: staging + "/" + name, mode: files[i].mode, sync: false, reportAs: files[i].path)
+                        try writeFile(files[i].contents, to: name, in: dirFD, mode: files[i].mode, sync: false, reportAs: files[i].path)
                     }
                 } catch { failures.withLock { $0.append(error) } }
             }
@@ -98,7 +112,7 @@ public enum FileSystem {
             for s in stages { _ = try? removeTree(s.staging) }
             throw error
         }
-        if bulk { syncFileSystems() }
+        if bulk { syncFileSystems(holding: byDir.keys.map { staged.contains($0) ? ($0 as NSString).deletingLastPathComponent : $0 }) }
         for s in stages {
             if rename(s.staging, s.dir) != 0 {
                 // Someone made the directory meanwhile: move the files in one by one.
@@ -113,6 +127,19 @@ public enum FileSystem {
         for dir in byDir.keys where !staged.contains(dir) { syncDirectory(of: dir + "/.") }
     }
 
+    /// The staged files in chunks of `size`, one chunk of each directory in turn.
+    static func stagedChunks(_ dirs: [(staging: String, indices: [Int])], size: Int) -> [(staging: String, indices: ArraySlice<Int>)] {
+        var out: [(staging: String, indices: ArraySlice<Int>)] = []
+        var start = 0
+        while dirs.contains(where: { start < $0.indices.count }) {
+            for d in dirs where start < d.indices.count {
+                out.append((d.staging, d.indices[start..<min(start + size, d.indices.count)]))
+            }
+            start += size
+        }
+        return out
+    }
+
     /// Writes a temp file beside `path` (not yet visible under its name).
     /// - Returns: the temp path, for `commit`.
     static func writeTemp(_ contents: Data, for path: String, mode: UInt16, sync: Bool) throws -> String {
@@ -122,13 +149,14 @@ public enum FileSystem {
         return tmp
     }
 
-    /// Creates (or truncates) `file` with `contents` and `mode`; removed again on failure.
+    /// Creates (or truncates) `file` (relative to `dirFD`, if given) with
+    /// `contents` and `mode`; removed again on failure.
     /// - Throws: `SystemError` naming `reportAs`.
-    static func writeFile(_ contents: Data, to file: String, mode: UInt16, sync: Bool, reportAs path: String) throws {
-        let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(mode))
+    static func writeFile(_ contents: Data, to file: String, in dirFD: Int32 = AT_FDCWD, mode: UInt16, sync: Bool, reportAs path: String) throws {
+        let fd = openat(dirFD, file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode_t(mode))
         guard fd >= 0 else { throw SystemError("writing \(path): \(errnoText())") }
         var ok = false
-        defer { if !ok { unlink(file) } }
+        defer { if !ok { unlinkat(dirFD, file, 0) } }
         var written = 0
         while written < contents.count {
             let n = contents.withUnsafeBytes { buf in write(fd, buf.baseAddress! + written, buf.count - written) }
@@ -164,10 +192,17 @@ public enum FileSystem {
         if dfd >= 0 { fsync(dfd); close(dfd) }
     }
 
-    /// Flushes written data to disk in one call, for many files at once
-    /// (syncfs(2) is not exported to Swift by Glibc; sync(2) covers it).
-    static func syncFileSystems() {
-        sync()
+    /// Flushes the file systems holding `dirs`, each once (syncfs(2)): the
+    /// data of many files in one call each, and nothing of other file systems.
+    static func syncFileSystems(holding dirs: [String]) {
+        var done = Set<UInt64>()
+        for dir in dirs {
+            var st = stat()
+            guard stat(dir, &st) == 0, done.insert(UInt64(st.st_dev)).inserted else { continue }
+            let fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if fd < 0 || syncFileSystem(fd) != 0 { sync() }
+            if fd >= 0 { close(fd) }
+        }
     }
 
     /// Removes a file; a file already gone is fine.

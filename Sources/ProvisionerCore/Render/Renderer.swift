@@ -54,7 +54,8 @@ public struct Renderer: Sendable {
             files.append(RenderedFile(path: path, contents: try templates.render(name, ctx.values)))
         }
         files += try renderNodes(site.nodes, ctx)
-        files.sort { $0.path.utf8.lexicographicallyPrecedes($1.path.utf8) }
+        // Paths are ASCII (validated tokens): String order is byte order, and its ASCII fast path is quick.
+        files.sort { $0.path < $1.path }
         var warnings: [String] = []
         for p in c.profiles where site.generations[p.image] == nil && site.nodes.contains(where: { $0.profile == p.name }) {
             warnings.append("image \(p.image) (profile \(p.name)) has no active generation: its nodes cannot boot until `provisioner image build`")
@@ -90,9 +91,9 @@ public struct Renderer: Sendable {
         let values = ctx.node(node)
         let paths = Paths.node(node, ctx.config)
         return [
-            RenderedFile(path: paths[0], contents: try templates.render(.dhcpHost, values)),
-            RenderedFile(path: paths[1], contents: try templates.render(.pxelinuxNode, values)),
-            RenderedFile(path: paths[2], contents: try templates.render(.ipxeNode, values)),
+            RenderedFile(path: paths[0], contents: try templates.render(.dhcpHost, values, over: ctx.values)),
+            RenderedFile(path: paths[1], contents: try templates.render(.pxelinuxNode, values, over: ctx.values)),
+            RenderedFile(path: paths[2], contents: try templates.render(.ipxeNode, values, over: ctx.values)),
         ]
     }
 }
@@ -126,6 +127,19 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
     let config: SiteConfig
     let site: BootSite
     let values: [String: Any]
+    /// What every node of a profile shares, made once per render.
+    let profiles: [ProfileName: ProfileValues]
+
+    struct ProfileValues {
+        let profile: Profile
+        let generation: String
+        let kernelPath: String
+        let initrdPath: String
+        /// The kernel command line before the node's BOOTIF, and after it up to the token.
+        let argsBefore: String
+        let argsAfter: String
+        let extraArgs: String
+    }
 
     init(_ site: BootSite) {
         let c = site.config
@@ -153,37 +167,45 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
             "images_dir": c.imagesDir,
             "ganesha_run_dir": c.runDir,
         ]
+        var profiles: [ProfileName: ProfileValues] = [:]
+        for p in c.profiles { profiles[p.name] = Self.profileValues(p, site: site, http: http) }
+        self.profiles = profiles
     }
 
-    /// The site values plus one node's.
-    func node(_ node: Node) -> [String: Any] {
-        var v = values
-        let profile = config.profile(node.profile) ?? Profile(name: node.profile, image: "default", kernelArgs: [])
+    static func profileValues(_ profile: Profile, site: BootSite, http: String) -> ProfileValues {
+        let c = site.config
         let generation = site.generations[profile.image] ?? "none"
         let imagePath = "images/\(profile.image)/\(generation)"
+        return ProfileValues(
+            profile: profile, generation: generation,
+            kernelPath: imagePath + "/vmlinuz", initrdPath: imagePath + "/initrd.img",
+            argsBefore: "root=/dev/nfs nfsroot=\(c.serverIP):\(c.imagesDir)/\(profile.image)/\(generation)/root,vers=3,tcp ip=dhcp ro",
+            argsAfter: "net.ifnames=0 provisioner.server=\(http) provisioner.image=\(profile.image)/\(generation)",
+            extraArgs: profile.kernelArgs.map { " " + $0 }.joined())
+    }
+
+    /// One node's values, to be looked up before the site's (`values`).
+    func node(_ node: Node) -> [String: Any] {
+        let p = profiles[node.profile]
+            ?? Self.profileValues(Profile(name: node.profile, image: "default", kernelArgs: []), site: site, http: values["http_url"] as? String ?? "")
         let mac = node.mac?.description ?? ""
         let dashed = node.mac?.dashed ?? ""
-        var args = [
-            "root=/dev/nfs",
-            "nfsroot=\(config.serverIP):\(config.imagesDir)/\(profile.image)/\(generation)/root,vers=3,tcp",
-            "ip=dhcp", "ro", "BOOTIF=01-\(dashed)", "net.ifnames=0",
-            "provisioner.server=\(values["http_url"] as? String ?? "")",
-            "provisioner.image=\(profile.image)/\(generation)",
-        ]
+        var cmdline = p.argsBefore + " BOOTIF=01-" + dashed + " " + p.argsAfter
         if let secret = site.secret, let mac = node.mac {
-            args.append("provisioner.token=\(NodeToken.make(secret: secret, mac: mac))")
+            cmdline += " provisioner.token=" + NodeToken.make(secret: secret, mac: mac)
         }
-        args += profile.kernelArgs
-        v["hostname"] = node.hostname.value
-        v["mac"] = mac
-        v["mac_dashed"] = dashed
-        v["ip"] = node.ip.description
-        v["profile"] = profile.name.value
-        v["image"] = profile.image
-        v["generation"] = generation
-        v["kernel_path"] = imagePath + "/vmlinuz"
-        v["initrd_path"] = imagePath + "/initrd.img"
-        v["cmdline"] = args.joined(separator: " ")
-        return v
+        cmdline += p.extraArgs
+        return [
+            "hostname": node.hostname.value,
+            "mac": mac,
+            "mac_dashed": dashed,
+            "ip": node.ip.description,
+            "profile": p.profile.name.value,
+            "image": p.profile.image,
+            "generation": p.generation,
+            "kernel_path": p.kernelPath,
+            "initrd_path": p.initrdPath,
+            "cmdline": cmdline,
+        ]
     }
 }

@@ -24,11 +24,11 @@ public struct Templates: Sendable {
     /// Renders one template with a flat context.
     /// - Throws: `TemplateError` when the template is missing or uses a variable
     ///   the context lacks (a missing variable never renders as empty text).
-    func render(_ name: TemplateName, _ context: [String: Any]) throws -> String {
+    func render(_ name: TemplateName, _ context: [String: Any], over parent: [String: Any] = [:]) throws -> String {
         guard let template = parsed[name.rawValue] else {
             throw TemplateError(template: name.rawValue, message: "not found in the templates directory")
         }
-        let root = StrictContext(context)
+        let root = StrictContext(context, over: parent)
         let text = template.render(root)
         if let missing = root.missing.first {
             throw TemplateError(template: name.rawValue, message: "no variable \(quoted(missing)) in its context")
@@ -39,14 +39,21 @@ public struct Templates: Sendable {
 
 /// The outermost context of a render: a name that no inner context has and
 /// this one lacks too is recorded as missing, instead of rendering as "".
+///
+/// Two layers: a node's own values, looked up first, over the site's (so the
+/// site's values are shared by every node, not copied into each one's context).
 final class StrictContext: MustacheParent, @unchecked Sendable {
     let values: [String: Any]
+    let parent: [String: Any]
     private(set) var missing: [String] = []
 
-    init(_ values: [String: Any]) { self.values = values }
+    init(_ values: [String: Any], over parent: [String: Any] = [:]) {
+        self.values = values
+        self.parent = parent
+    }
 
     func child(named name: String) -> Any? {
-        if let v = values[name] { return v }
+        if let v = values[name] ?? parent[name] { return v }
         if name != "." { missing.append(name) }
         return nil
     }

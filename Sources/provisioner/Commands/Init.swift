@@ -8,6 +8,7 @@ extension Provisioner {
     /// `provisioner init`: writes a commented, valid site config and creates the registry.
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "init",
             abstract: "Create the state directory, a commented provisioner.yaml and the registry."
         )
 

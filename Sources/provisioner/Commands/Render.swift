@@ -7,6 +7,7 @@ extension Provisioner {
     /// `provisioner render --out DIR`: the whole rendered tree, laid out as target paths.
     struct Render: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "render",
             abstract: "Render every boot config into DIR, laid out as target paths (DIR/etc/dnsmasq.d/…)."
         )
 

@@ -8,6 +8,7 @@ extension Provisioner {
     /// `provisioner cluster …`.
     struct Cluster: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "cluster",
             abstract: "What the cluster can run.",
             subcommands: [Status.self]
         )
@@ -18,6 +19,7 @@ extension Provisioner.Cluster {
     /// `provisioner cluster status`: the cluster's `describe-availability-zones verbose`.
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Nodes with state, image, cores and memory used/max, hypervisor, last heartbeat; free/max per VM type."
         )
 

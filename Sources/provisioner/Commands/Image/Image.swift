@@ -7,6 +7,7 @@ extension Provisioner {
     /// `provisioner image …`: the shared node root and its generations.
     struct Image: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "image",
             abstract: "Build, list, verify, activate, roll back, remove, export and import node images.",
             discussion: """
                 An image is a Debian root shared read-only over NFS. Each build is a new \

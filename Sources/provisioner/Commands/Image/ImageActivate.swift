@@ -7,6 +7,7 @@ extension Provisioner.Image {
     /// `provisioner image activate GEN`: switch the generation nodes boot next.
     struct Activate: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "activate",
             abstract: "Make a generation the one nodes boot (one atomic switch).",
             discussion: "Running nodes stay on the generation they booted until they reboot."
         )
@@ -29,6 +30,7 @@ extension Provisioner.Image {
     /// `provisioner image rollback`: back to the generation active before.
     struct Rollback: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rollback",
             abstract: "Switch back to the generation that was active before the last switch."
         )
 
@@ -53,6 +55,7 @@ extension Provisioner.Image {
     /// `provisioner image rm GEN`.
     struct Rm: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rm",
             abstract: "Remove a generation (never the active one, nor one a running node booted from)."
         )
 

@@ -7,6 +7,7 @@ extension Provisioner.Image {
     /// `provisioner image build`: a new generation beside the live one.
     struct Build: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "build",
             abstract: "Build a new generation of the node root with mmdebstrap.",
             discussion: """
                 Packages come from rootfs/packages/*.list; rootfs/hooks and rootfs/overlay \

@@ -7,6 +7,7 @@ extension Provisioner.Image {
     /// `provisioner image export GEN FILE`.
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "export",
             abstract: "Write a generation (root, kernel, initrd, meta) to a .tar.zst archive (libarchive)."
         )
 
@@ -30,6 +31,7 @@ extension Provisioner.Image {
     /// `provisioner image import FILE`.
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Add a generation from an archive made by `image export`.",
             discussion: "It gets the next generation id of the image; --activate switches to it."
         )

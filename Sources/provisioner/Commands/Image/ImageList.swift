@@ -6,7 +6,7 @@ import ProvisionerServices
 extension Provisioner.Image {
     /// `provisioner image list`: every generation of every image.
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List image generations.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List image generations.")
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions

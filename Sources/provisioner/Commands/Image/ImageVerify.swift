@@ -7,6 +7,7 @@ extension Provisioner.Image {
     /// `provisioner image verify [GEN]`.
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract: "Check that a generation can boot a diskless node.",
             discussion: """
                 Kernel and initrd present and published; the initrd (read with libarchive) \

@@ -8,6 +8,7 @@ extension Provisioner {
     /// `provisioner instance …`: VM instances on the nodes.
     struct Instance: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "instance",
             abstract: "Run, list and terminate VM instances on the nodes.",
             discussion: """
                 Placement is greedy first fit (Eucalyptus' SCHEDPOLICY=GREEDY): the ready \
@@ -23,7 +24,7 @@ extension Provisioner {
 
 extension Provisioner.Instance {
     struct Run: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Place a new instance on a node with room.")
+        static let configuration = CommandConfiguration(commandName: "run", abstract: "Place a new instance on a node with room.")
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
@@ -57,7 +58,7 @@ extension Provisioner.Instance {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List instances with their node and reported state.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List instances with their node and reported state.")
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
@@ -72,7 +73,7 @@ extension Provisioner.Instance {
     }
 
     struct Terminate: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop an instance (its node destroys the domain at the next heartbeat).")
+        static let configuration = CommandConfiguration(commandName: "terminate", abstract: "Stop an instance (its node destroys the domain at the next heartbeat).")
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Instance id, e.g. i-1a2b3c4d.") var id: String

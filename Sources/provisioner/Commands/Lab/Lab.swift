@@ -8,6 +8,7 @@ extension Provisioner {
     /// `provisioner lab …`: a virtual lab of diskless QEMU nodes on this machine.
     struct Lab: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "lab",
             abstract: "Run a virtual lab of diskless nodes: namespaces, serve, QEMU nodes booting over PXE.",
             subcommands: [Up.self, Down.self, Reboot.self, Plug.self]
         )

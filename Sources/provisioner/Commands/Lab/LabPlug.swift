@@ -8,6 +8,7 @@ extension Provisioner.Lab {
     /// `provisioner lab plug`: a new diskless machine, nobody registered, plugged into the lab network.
     struct Plug: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "plug",
             abstract: "Plug a new diskless machine (a MAC nobody registered) into the lab network and power it on.",
             discussion: """
                 It PXE-boots like any unknown machine. With discovery auto (`lab up --spares N`) it \

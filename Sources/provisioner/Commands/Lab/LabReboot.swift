@@ -7,6 +7,7 @@ extension Provisioner.Lab {
     /// `provisioner lab reboot NAME`: power-cycle one lab node.
     struct Reboot: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "reboot",
             abstract: "Power-cycle one lab node: it boots again over PXE, onto the active image generation."
         )
 

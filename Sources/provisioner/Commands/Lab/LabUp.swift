@@ -8,6 +8,7 @@ extension Provisioner.Lab {
     /// `provisioner lab up`.
     struct Up: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "up",
             abstract: "Start a lab: network namespace and bridge, N registered nodes, image, serve, QEMU nodes; wait until they enroll.",
             discussion: """
                 Everything runs in one network namespace with no uplink: the LAN bridge \
@@ -156,7 +157,7 @@ extension Provisioner.Lab {
 
     /// `provisioner lab down`.
     struct Down: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop the lab: QEMU nodes, serve and its daemons, the namespace.")
+        static let configuration = CommandConfiguration(commandName: "down", abstract: "Stop the lab: QEMU nodes, serve and its daemons, the namespace.")
 
         @OptionGroup var global: GlobalOptions
 

@@ -5,6 +5,7 @@ extension Provisioner.Node {
     /// `provisioner node add NAME|HOSTLIST`: registers one node or a hostlist of them.
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "add",
             abstract: "Register a node, or a hostlist such as 'n[001-100]'.",
             discussion: """
                 Without --ip a node gets the next free static address. A hostlist gets \

@@ -6,6 +6,7 @@ extension Provisioner.Node {
     /// `provisioner node discovered`: machines that PXE-booted unregistered.
     struct Discovered: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "discovered",
             abstract: "List machines that PXE-booted with a MAC that is not registered.",
             discussion: "serve queues them from their DHCP request or iPXE script fetch. Register one with `provisioner node accept MAC`."
         )
@@ -25,6 +26,7 @@ extension Provisioner.Node {
     /// `provisioner node accept MAC [--hostname H]`.
     struct Accept: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "accept",
             abstract: "Register a discovered machine.",
             discussion: """
                 With --hostname H: H gets this MAC (H may be a node added without a MAC, or a \

@@ -5,6 +5,7 @@ extension Provisioner.Node {
     /// `provisioner node import FILE.csv`: adds every row or none.
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Add nodes from a CSV file (header mac,hostname,ip,profile; ip and profile optional) or a JSON list.",
             discussion: """
                 All nodes are added in one transaction, or none: an error names the line (or node) and the field. \

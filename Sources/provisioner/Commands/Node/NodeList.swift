@@ -4,7 +4,7 @@ import ProvisionerCore
 extension Provisioner.Node {
     /// `provisioner node list`: every node, as a table or JSON.
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the registered nodes.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the registered nodes.")
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions

@@ -5,6 +5,7 @@ extension Provisioner.Node {
     /// `provisioner node rm NAME|HOSTLIST…`: removes nodes, all or none.
     struct Rm: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rm",
             abstract: "Remove nodes by hostname, MAC or hostlist; all of them or none."
         )
 

@@ -4,7 +4,7 @@ import ProvisionerCore
 extension Provisioner.Node {
     /// `provisioner node set NAME`: changes a node's MAC, IP, profile or hostname.
     struct Set: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change a node's MAC, IP, profile or hostname.")
+        static let configuration = CommandConfiguration(commandName: "set", abstract: "Change a node's MAC, IP, profile or hostname.")
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions

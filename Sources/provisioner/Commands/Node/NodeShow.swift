@@ -7,7 +7,7 @@ import ProvisionerStore
 extension Provisioner.Node {
     /// `provisioner node show NAME|MAC`: one node in full, with its last boot.
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one node, by hostname or MAC, with its last boot's phases.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one node, by hostname or MAC, with its last boot's phases.")
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions

@@ -11,6 +11,7 @@ extension Provisioner {
     /// `provisioner serve`: the appliance.
     struct Serve: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "serve",
             abstract: "Run DHCP/TFTP, the NFS root and HTTP boot as one supervised service.",
             discussion: """
                 Starts dnsmasq (restarted if it dies, restarted when its main config \
