@@ -7,10 +7,25 @@ public struct IPAllocator: Sendable {
     /// so the search resumes here and a batch of N allocations stays O(N).
     private var cursor: UInt32
 
-    public init(config: SiteConfig, used: some Sequence<IPv4Address>) {
+    /// - Parameter start: where the search begins, when the caller knows that
+    ///   every allocatable address below it is taken (default: the first host).
+    public init(config: SiteConfig, used: some Sequence<IPv4Address>, from start: IPv4Address? = nil) {
         self.config = config
         self.used = Set(used.lazy.map(\.value))
-        self.cursor = config.subnet.firstHost.value
+        self.cursor = max(start?.value ?? 0, config.subnet.firstHost.value)
+    }
+
+    /// How many addresses from the first host up to `last` the allocator may hand out.
+    public static func allocatableCount(upTo last: IPv4Address, config: SiteConfig) -> Int {
+        let first = config.subnet.firstHost.value
+        guard last.value >= first else { return 0 }
+        var n = Int(last.value - first) + 1
+        if config.serverIP.value >= first && config.serverIP.value <= last.value { n -= 1 }
+        if let r = config.dhcpRange {
+            let lo = max(r.first.value, first), hi = min(r.last.value, last.value)
+            if lo <= hi { n -= Int(hi - lo) + 1 }
+        }
+        return n
     }
 
     /// The next free static address, reserved; nil when the pool is exhausted.

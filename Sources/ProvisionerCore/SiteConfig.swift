@@ -108,15 +108,7 @@ extension SiteConfig {
     /// - Throws: `ValidationError` naming the key (`dhcp.range`) and value, or a
     ///   `ConfigSyntaxError` for YAML that does not parse.
     public init(yaml text: String) throws {
-        let raw: RawSiteConfig
-        do {
-            raw = try YAMLDecoder().decode(RawSiteConfig.self, from: text)
-        } catch let error as DecodingError {
-            throw ConfigSyntaxError(message: describe(error))
-        } catch {
-            throw ConfigSyntaxError(message: "\(error)")
-        }
-        try self.init(raw: raw)
+        try self.init(raw: try RawSiteConfig(yaml: text))
     }
 
     init(raw: RawSiteConfig) throws(ValidationError) {
@@ -262,63 +254,7 @@ func isSafeToken(_ s: String, extra: String) -> Bool {
 }
 
 /// The config file is not valid YAML, or a key has the wrong type.
-public struct ConfigSyntaxError: Error, CustomStringConvertible, Sendable {
+public struct ConfigSyntaxError: Error, CustomStringConvertible, Equatable, Sendable {
     public var message: String
     public var description: String { message }
-}
-
-private func describe(_ error: DecodingError) -> String {
-    func path(_ p: [any CodingKey]) -> String { p.map(\.stringValue).joined(separator: ".") }
-    switch error {
-    case .typeMismatch(_, let c), .valueNotFound(_, let c), .keyNotFound(_, let c):
-        return "\(path(c.codingPath)): \(c.debugDescription)"
-    case .dataCorrupted(let c):
-        if let underlying = c.underlyingError { return "\(underlying)" }
-        return "\(path(c.codingPath)): \(c.debugDescription)"
-    @unknown default:
-        return "\(error)"
-    }
-}
-
-/// The file as written, every value still text: keys match `provisioner.yaml`.
-struct RawSiteConfig: Decodable {
-    struct DHCP: Decodable {
-        var mode: String?
-        var range: String?
-        var lease_time: String?
-        var router_advertisements: Bool?
-    }
-    struct HTTP: Decodable { var port: Int? }
-    struct Paths: Decodable {
-        var tftp_root: String?
-        var http_root: String?
-        var images: String?
-        var dnsmasq_dir: String?
-        var hosts_dir: String?
-        var exports_dir: String?
-        var ganesha_config: String?
-        var run_dir: String?
-        var cache: String?
-    }
-    struct Debian: Decodable {
-        var mirror: String?
-        var suite: String?
-        var architecture: String?
-    }
-    struct RawProfile: Decodable {
-        var image: String?
-        var kernel_args: [String]?
-    }
-    var interface: String?
-    var server_ip: String?
-    var subnet: String?
-    var dhcp: DHCP?
-    var http: HTTP?
-    var paths: Paths?
-    struct NFS: Decodable { var server: String? }
-    var nfs: NFS?
-    struct Discovery: Decodable { var mode: String? }
-    var discovery: Discovery?
-    var debian: Debian?
-    var profiles: [String: RawProfile]?
 }

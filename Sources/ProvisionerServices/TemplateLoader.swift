@@ -10,6 +10,20 @@ public enum TemplateLoader {
         Resources.locate("templates", marker: TemplateName.dnsmasqConf.rawValue + ".mustache", env: "PROVISIONER_TEMPLATES", explicit: explicit)
     }
 
+    /// Reads just the templates `names` from `dir` (a node change renders
+    /// only the node templates: no walk of the whole directory).
+    /// - Throws: `TemplateError` when one is missing or does not parse.
+    public static func load(_ dir: String, only names: [TemplateName]) throws -> Templates {
+        var texts: [String: String] = [:]
+        for name in names {
+            guard let data = FileSystem.read(dir + "/" + name.rawValue + ".mustache") else {
+                throw TemplateError(template: name.rawValue, message: "missing from \(dir)")
+            }
+            texts[name.rawValue] = String(decoding: data, as: UTF8.self)
+        }
+        return try Templates(texts: texts)
+    }
+
     /// Reads every `*.mustache` under `dir`, named by relative path without the extension.
     /// - Throws: `SystemError` when the directory cannot be read; `TemplateError` when one does not parse.
     public static func load(_ dir: String) throws -> Templates {

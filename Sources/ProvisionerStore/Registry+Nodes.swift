@@ -60,9 +60,8 @@ extension Registry {
             var taken = try Taken(db, specs: specs)
             var allocator: IPAllocator?
             if specs.contains(where: { $0.ip == nil }) {
-                let used = try Int64.fetchAll(db, sql: "SELECT ip FROM nodes").map { IPv4Address(UInt32($0)) }
                 // Addresses asked for explicitly anywhere in the batch are never handed out to others.
-                allocator = IPAllocator(config: config, used: used + specs.compactMap(\.ip))
+                allocator = try Self.allocator(db, config: config, reserved: specs.compactMap(\.ip))
             }
             let insert = try db.cachedStatement(sql: "INSERT INTO nodes (\(Self.nodeColumns)) VALUES (?, ?, ?, ?, ?, ?, ?)")
             let audit = try db.cachedStatement(sql: "INSERT INTO audit (at, action, subject, old, new) VALUES (?, ?, ?, NULL, ?)")
@@ -107,6 +106,29 @@ extension Registry {
             try beforeCommit(added.map { NodeChangeRecord(old: nil, new: $0) })
             return added
         }
+    }
+
+    /// The address allocator for a batch. When the nodes hold every address
+    /// the allocator could hand out from the first host up to the highest one
+    /// they hold (the usual case after bulk adds), it starts above that, from
+    /// one indexed count, instead of loading every address in use.
+    static func allocator(_ db: Database, config: SiteConfig, reserved: [IPv4Address]) throws -> IPAllocator {
+        var sql = "SELECT count(*), max(ip) FROM nodes WHERE ip >= ? AND ip <= ? AND ip != ?"
+        var args: [any DatabaseValueConvertible] = [Int64(config.subnet.firstHost.value), Int64(config.subnet.lastHost.value), Int64(config.serverIP.value)]
+        if let r = config.dhcpRange {
+            sql += " AND ip NOT BETWEEN ? AND ?"
+            args += [Int64(r.first.value), Int64(r.last.value)]
+        }
+        if let row = try Row.fetchOne(db, sql: sql, arguments: StatementArguments(args)) {
+            let count: Int = row[0]
+            let highest: Int64? = row[1]
+            if count == 0 { return IPAllocator(config: config, used: reserved) }
+            if let highest, count == IPAllocator.allocatableCount(upTo: IPv4Address(UInt32(highest)), config: config) {
+                return IPAllocator(config: config, used: reserved, from: IPv4Address(UInt32(highest) + 1))
+            }
+        }
+        let used = try Int64.fetchAll(db, sql: "SELECT ip FROM nodes").map { IPv4Address(UInt32($0)) }
+        return IPAllocator(config: config, used: used + reserved)
     }
 
     /// Changes one node's hostname, MAC, IP or profile, in one transaction.

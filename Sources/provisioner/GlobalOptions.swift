@@ -48,11 +48,11 @@ struct GlobalOptions: ParsableArguments {
 
 extension GlobalOptions {
     /// The apply pipeline for this site, with its templates loaded.
-    func applier(_ config: SiteConfig) throws -> Applier {
+    func applier(_ config: SiteConfig, only names: [TemplateName]? = nil) throws -> Applier {
         guard let dir = TemplateLoader.locate(explicit: templates) else {
             throw CommandError("no templates directory found; pass --templates DIR or set PROVISIONER_TEMPLATES")
         }
-        return Applier(config: config, templates: try TemplateLoader.load(dir))
+        return Applier(config: config, templates: try names.map { try TemplateLoader.load(dir, only: $0) } ?? TemplateLoader.load(dir))
     }
 
     /// Everything a render reads, from the config, the registry and the images.
@@ -84,7 +84,7 @@ extension GlobalOptions {
     func nodeOperations(_ config: SiteConfig, skip: Bool) throws -> NodeOperations {
         let applied = !skip && Applier.isApplied(config)
         return NodeOperations(registry: try openRegistry(), config: config,
-                              applier: applied ? try applier(config) : nil, secret: applied ? try clusterSecret() : nil)
+                              applier: applied ? try applier(config, only: Renderer.nodeTemplates) : nil, secret: applied ? try clusterSecret() : nil)
     }
 }
 

@@ -77,6 +77,42 @@ func sampleConfig(_ edit: (inout String) -> Void = { _ in }) throws -> SiteConfi
         #expect(throws: ConfigSyntaxError.self) { try SiteConfig(yaml: "http: {port: notanumber}") }
     }
 
+    /// A key the file should not have, or a value of the wrong kind: one error naming the key.
+    @Test(arguments: [
+        ("dhcp:\n", "dchp:\n", "dchp: unknown key"),
+        ("  lease_time: 12h\n", "  lease_time: 12h\n  leasetime: 1h\n", "dhcp.leasetime: unknown key (expected one of: lease_time, mode, range, router_advertisements)"),
+        ("port: 8080", "port: eighty", "http.port: expected a whole number, not \"eighty\""),
+        ("port: 8080", "port: [8080]", "http.port: expected a single value"),
+        ("router_advertisements: true", "router_advertisements: maybe", "dhcp.router_advertisements: expected true or false, not \"maybe\""),
+        ("kernel_args: [console=tty0, \"console=ttyS0,115200\"]", "kernel_args: console=tty0", "profiles.default.kernel_args: expected a list"),
+    ])
+    func wrongKeysAndKindsNameTheKey(from: String, to: String, message: String) throws {
+        do {
+            _ = try sampleConfig {
+                #expect($0.contains(from), "fixture lacks \(from)")
+                $0 = $0.replacingOccurrences(of: from, with: to)
+            }
+            Issue.record("accepted \(to)")
+        } catch let e as ConfigSyntaxError {
+            #expect(e.message.hasPrefix(message), "\(e.message)")
+        }
+    }
+
+    @Test func aSectionMustBeAMapping() {
+        #expect(throws: ConfigSyntaxError(message: "http: expected a mapping of keys to values")) { try SiteConfig(yaml: "http: 8080") }
+        #expect(throws: ConfigSyntaxError(message: "the file: expected a mapping of keys to values")) { try SiteConfig(yaml: "- a\n- b") }
+    }
+
+    @Test func yesNoOnOffAndNullReadAsYAMLSaysTheyDo() throws {
+        #expect(try sampleConfig { $0 = $0.replacingOccurrences(of: "router_advertisements: true", with: "router_advertisements: off") }.routerAdvertisements == false)
+        #expect(try sampleConfig { $0 = $0.replacingOccurrences(of: "router_advertisements: true", with: "router_advertisements: Yes") }.routerAdvertisements == true)
+        // A key left empty (null) takes its default.
+        #expect(try sampleConfig { $0 = $0.replacingOccurrences(of: "lease_time: 12h", with: "lease_time: ~") }.leaseTime == "12h")
+        #expect(try sampleConfig { $0 = $0.replacingOccurrences(of: "port: 8080", with: "port:") }.httpPort == 8080)
+        // Quoted, a number is still read as the value it spells.
+        #expect(try sampleConfig { $0 = $0.replacingOccurrences(of: "port: 8080", with: "port: \"8081\"") }.httpPort == 8081)
+    }
+
     @Test func staticAddressRules() throws {
         let c = try sampleConfig()
         #expect(c.staticAddressProblem(try IPv4Address(parsing: "10.0.0.5")) == nil)

@@ -84,6 +84,26 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         #expect(try r.count() == 2)
     }
 
+    /// The allocator's shortcut for a dense registry must give the same
+    /// addresses as a search over every address in use.
+    @Test func allocationFillsHolesAndResumesAboveADenseBlock() throws {
+        let r = try Registry(path: dir + "/r.sqlite")
+        let c = try config()  // 10.0.0.0/24, server .1, dynamic range .200-.250
+        try r.add([try spec("a", nil), try spec("b", nil), try spec("c", nil)], config: c, now: "t0")
+        #expect(try r.nodes().map(\.ip.description) == ["10.0.0.2", "10.0.0.3", "10.0.0.4"])
+        // Dense: the next one goes above the block.
+        #expect(try r.add([try spec("d", nil)], config: c, now: "t1")[0].ip.description == "10.0.0.5")
+        // A hole: it is filled first, then allocation resumes above.
+        try r.remove(["b"], now: "t2")
+        #expect(try r.add([try spec("e", nil), try spec("f", nil)], config: c, now: "t3").map(\.ip.description) == ["10.0.0.3", "10.0.0.6"])
+        // Up to the dynamic range, then past it; a node on the top host does not hide the holes below it.
+        try r.add([try spec("top", nil, ip: "10.0.0.254")], config: c, now: "t4")
+        #expect(try r.add([try spec("g", nil)], config: c, now: "t5")[0].ip.description == "10.0.0.7")
+        try r.add((8...199).map { try spec("h\($0)", nil, ip: "10.0.0.\($0)") }, config: c, now: "t6")
+        #expect(try r.add([try spec("i", nil)], config: c, now: "t7")[0].ip.description == "10.0.0.251")
+        #expect(try r.add([try spec("j", nil)], config: c, now: "t8")[0].ip.description == "10.0.0.252")
+    }
+
     @Test func claimGivesEachMachineItsOwnWaitingNode() throws {
         let path = dir + "/r.sqlite"
         let c = try config()

@@ -86,6 +86,9 @@ public struct Renderer: Sendable {
         return try results.withLock { $0 }.flatMap { try $0.get() }
     }
 
+    /// The templates `renderNodes` reads: all a node change needs loaded.
+    public static let nodeTemplates: [TemplateName] = [.dhcpHost, .pxelinuxNode, .ipxeNode]
+
     func renderNode(_ node: Node, _ ctx: SiteContext) throws -> [RenderedFile] {
         guard node.mac != nil else { return [] }
         let values = ctx.node(node)
