@@ -189,11 +189,6 @@ extension Registry {
             }
         }
     }
-
-    /// Drops a MAC from the discovery queue (it was accepted).
-    public func forgetDiscovered(_ mac: MACAddress) throws {
-        _ = try write { db in try db.execute(sql: "DELETE FROM discovered WHERE mac = ?", arguments: [mac.description]) }
-    }
 }
 
 /// Timestamps of run-time events: ISO 8601 UTC with milliseconds, so they
