@@ -58,7 +58,9 @@ extension Provisioner.Lab {
             }
             if spares > 0 {
                 let yaml = try String(contentsOfFile: global.configPath, encoding: .utf8)
-                let auto = yaml.replacingOccurrences(of: "discovery:\n  mode: manual", with: "discovery:\n  mode: auto")
+                // A site from before discovery modes has no discovery section: add one.
+                let auto = yaml.contains("\ndiscovery:") ? yaml.replacingOccurrences(of: "discovery:\n  mode: manual", with: "discovery:\n  mode: auto")
+                    : yaml + "\ndiscovery:\n  mode: auto\n"
                 if auto != yaml {
                     say("discovery: auto (machines plugged in later take spare1..\(spares))")
                     try FileSystem.writeAtomically(auto, to: global.configPath)
