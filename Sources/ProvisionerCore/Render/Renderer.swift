@@ -149,15 +149,13 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
         self.site = site
         self.config = c
         let http = "http://\(c.serverIP):\(c.httpPort)"
-        values = [
+        let text: [String: String] = [
             "marker": generatedMarker,
             "interface": c.interface,
             "server_ip": c.serverIP.description,
             "subnet": c.subnet.description,
             "network": c.subnet.network.description,
             "netmask": c.subnet.netmask.description,
-            "authoritative": c.dhcpMode == .authoritative,
-            "proxy": c.dhcpMode == .proxy,
             "range_first": c.dhcpRange?.first.description ?? "",
             "range_last": c.dhcpRange?.last.description ?? "",
             "lease_time": c.leaseTime,
@@ -165,11 +163,16 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
             "hosts_dir": c.hostsDir,
             "tftp_root": c.tftpRoot,
             "http_url": http,
-            "router_advertisements": c.routerAdvertisements,
-            "discovery_auto": c.discovery == .auto,
             "images_dir": c.imagesDir,
             "ganesha_run_dir": c.runDir,
         ]
+        let flags: [String: Bool] = [
+            "authoritative": c.dhcpMode == .authoritative,
+            "proxy": c.dhcpMode == .proxy,
+            "router_advertisements": c.routerAdvertisements,
+            "discovery_auto": c.discovery == .auto,
+        ]
+        values = text.mapValues { RenderText($0) as Any }.merging(flags.mapValues { $0 as Any }) { a, _ in a }
         var profiles: [ProfileName: ProfileValues] = [:]
         for p in c.profiles { profiles[p.name] = Self.profileValues(p, site: site, http: http) }
         self.profiles = profiles
@@ -190,7 +193,7 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
     /// One node's values, to be looked up before the site's (`values`).
     func node(_ node: Node) -> [String: Any] {
         let p = profiles[node.profile]
-            ?? Self.profileValues(Profile(name: node.profile, image: "default", kernelArgs: []), site: site, http: values["http_url"] as? String ?? "")
+            ?? Self.profileValues(Profile(name: node.profile, image: "default", kernelArgs: []), site: site, http: (values["http_url"] as? RenderText)?.renderText ?? "")
         let mac = node.mac?.description ?? ""
         let dashed = node.mac?.dashed ?? ""
         var cmdline = p.argsBefore + " BOOTIF=01-" + dashed + " " + p.argsAfter
@@ -199,16 +202,16 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
         }
         cmdline += p.extraArgs
         return [
-            "hostname": node.hostname.value,
-            "mac": mac,
-            "mac_dashed": dashed,
-            "ip": node.ip.description,
-            "profile": p.profile.name.value,
-            "image": p.profile.image,
-            "generation": p.generation,
-            "kernel_path": p.kernelPath,
-            "initrd_path": p.initrdPath,
-            "cmdline": cmdline,
+            "hostname": RenderText(node.hostname.value),
+            "mac": RenderText(mac),
+            "mac_dashed": RenderText(dashed),
+            "ip": RenderText(node.ip.description),
+            "profile": RenderText(p.profile.name.value),
+            "image": RenderText(p.profile.image),
+            "generation": RenderText(p.generation),
+            "kernel_path": RenderText(p.kernelPath),
+            "initrd_path": RenderText(p.initrdPath),
+            "cmdline": RenderText(cmdline),
         ]
     }
 }

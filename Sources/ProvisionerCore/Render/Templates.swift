@@ -37,6 +37,15 @@ public struct Templates: Sendable {
     }
 }
 
+/// A text value of a render context. Mustache takes a plain String through
+/// its fallback (three failed casts, then `String(describing:)`) on every
+/// variable; a custom renderable is taken at the second cast. Same output.
+struct RenderText: MustacheCustomRenderable, Sendable {
+    let renderText: String
+    var isNull: Bool { false }
+    init(_ text: String) { renderText = text }
+}
+
 /// The outermost context of a render: a name that no inner context has and
 /// this one lacks too is recorded as missing, instead of rendering as "".
 ///
