@@ -56,22 +56,25 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
     /// `aabbccddeeff`, for file names.
     public var compact: String { formatted(separator: "") }
 
-    private func formatted(separator: String) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(17)
-        for (i, byte) in octets.enumerated() {
-            if i > 0 { out += separator.utf8 }
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0xf)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    private func formatted(separator: String) -> String { lowercaseHex(octets, separator: separator) }
 
     public static func < (a: MACAddress, b: MACAddress) -> Bool { a.value < b.value }
 }
 
 extension MACAddress: TextValue {}
+
+/// Bytes as two lowercase hex digits each, `separator` between them.
+func lowercaseHex(_ bytes: some Collection<UInt8>, separator: String = "") -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    var out: [UInt8] = []
+    out.reserveCapacity(bytes.count * (2 + separator.utf8.count))
+    for (i, byte) in bytes.enumerated() {
+        if i > 0 { out += separator.utf8 }
+        out.append(digits[Int(byte >> 4)])
+        out.append(digits[Int(byte & 0xf)])
+    }
+    return String(decoding: out, as: UTF8.self)
+}
 
 @inline(__always)
 func hexValue(_ c: UInt8) -> UInt8? {

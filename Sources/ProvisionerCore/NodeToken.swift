@@ -8,14 +8,7 @@ public enum NodeToken {
     public static func make(secret: [UInt8], mac: MACAddress) -> String {
         let key = SymmetricKey(data: secret)
         let mac = HMAC<SHA256>.authenticationCode(for: Array(mac.description.utf8), using: key)
-        let digits = Array("0123456789abcdef".utf8)
-        var hex: [UInt8] = []
-        hex.reserveCapacity(32)
-        for byte in mac.prefix(16) {
-            hex.append(digits[Int(byte >> 4)])
-            hex.append(digits[Int(byte & 0xf)])
-        }
-        return String(decoding: hex, as: UTF8.self)
+        return lowercaseHex(Array(mac.prefix(16)))
     }
 
     /// Compares a presented token with the expected one in constant time.

@@ -56,7 +56,7 @@ func bootScript(_ state: ServeState, _ context: ServeContext) throws -> Response
         return try apiError(.notFound, "no boot script \(quoted(file))")
     }
     guard let node = try state.registry.node(mac: mac) else {
-        if autoAccept(state, mac, from: context.clientIP) != nil {
+        if autoAccept(state, mac, from: context.clientIP) {
             // Served to the address it asks from: a dynamic lease, until the initramfs' DHCP gets the node's own.
             try state.registry.recordBootEvent(mac: mac, ip: context.clientIP?.description, phase: "ipxe", now: state.now(), newBoot: true)
             return try fileResponse(state.config.httpRoot + "/boot/\(mac.dashed).ipxe", type: "text/plain")
@@ -75,18 +75,18 @@ func bootScript(_ state: ServeState, _ context: ServeContext) throws -> Response
 }
 
 /// With `discovery.mode: auto`, gives an unknown MAC the first node waiting
-/// for one and writes its boot files; nil when discovery is manual, serve
+/// for one and writes its boot files; false when discovery is manual, serve
 /// writes no boot files, or no node waits (the machine then stays queued).
-func autoAccept(_ state: ServeState, _ mac: MACAddress, from ip: IPv4Address?) -> Node? {
-    guard state.config.discovery == .auto, state.applier != nil else { return nil }
+func autoAccept(_ state: ServeState, _ mac: MACAddress, from ip: IPv4Address?) -> Bool {
+    guard state.config.discovery == .auto, state.applier != nil else { return false }
     do {
         let (node, files) = try state.nodeOperations.accept(mac: mac, hostname: nil, profile: nil, now: state.now())
         state.count { $0.autoAccepted += 1 }
         state.logger.notice("unknown machine \(mac) from \(ip?.description ?? "?") took the waiting node \(node.hostname) (\(node.ip)): discovery is auto (\(files.summary))")
-        return node
+        return true
     } catch {
         state.logger.warning("unknown machine \(mac) from \(ip?.description ?? "?") not accepted automatically: \(error)")
-        return nil
+        return false
     }
 }
 

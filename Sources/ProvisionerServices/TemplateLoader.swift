@@ -24,19 +24,14 @@ public enum TemplateLoader {
         return try Templates(texts: texts)
     }
 
-    /// Reads every `*.mustache` under `dir`, named by relative path without the extension.
-    /// - Throws: `SystemError` when the directory cannot be read; `TemplateError` when one does not parse.
+    /// Reads every template the renderer uses from `dir`.
+    /// - Throws: `SystemError` when the directory cannot be read; `TemplateError` when one is missing or does not parse.
     public static func load(_ dir: String) throws -> Templates {
-        guard let e = FileManager.default.enumerator(atPath: dir) else { throw SystemError("reading templates: no directory \(dir)") }
-        var texts: [String: String] = [:]
-        while let rel = e.nextObject() as? String {
-            guard rel.hasSuffix(".mustache"), let data = FileSystem.read(dir + "/" + rel) else { continue }
-            texts[String(rel.dropLast(".mustache".count))] = String(decoding: data, as: UTF8.self)
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir), isDir.boolValue else {
+            throw SystemError("reading templates: no directory \(dir)")
         }
-        for name in Templates.required where texts[name] == nil {
-            throw TemplateError(template: name, message: "missing from \(dir)")
-        }
-        return try Templates(texts: texts)
+        return try load(dir, only: TemplateName.allCases)
     }
 }
 

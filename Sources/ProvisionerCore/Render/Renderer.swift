@@ -130,6 +130,8 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
     let config: SiteConfig
     let site: BootSite
     let values: [String: Any]
+    /// serve's base URL (`http_url` in `values`).
+    let httpURL: String
     /// What every node of a profile shares, made once per render.
     let profiles: [ProfileName: ProfileValues]
 
@@ -149,6 +151,7 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
         self.site = site
         self.config = c
         let http = "http://\(c.serverIP):\(c.httpPort)"
+        httpURL = http
         let text: [String: String] = [
             "marker": generatedMarker,
             "interface": c.interface,
@@ -193,7 +196,7 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
     /// One node's values, to be looked up before the site's (`values`).
     func node(_ node: Node) -> [String: Any] {
         let p = profiles[node.profile]
-            ?? Self.profileValues(Profile(name: node.profile, image: "default", kernelArgs: []), site: site, http: (values["http_url"] as? RenderText)?.renderText ?? "")
+            ?? Self.profileValues(Profile(name: node.profile, image: "default", kernelArgs: []), site: site, http: httpURL)
         let mac = node.mac?.description ?? ""
         let dashed = node.mac?.dashed ?? ""
         var cmdline = p.argsBefore + " BOOTIF=01-" + dashed + " " + p.argsAfter
