@@ -156,8 +156,20 @@ public struct HeartbeatResponse: Codable, Sendable, Equatable {
     }
 }
 
-/// The body of every 4xx/5xx answer of the API.
+/// The body of every 4xx/5xx answer of the API: the message for people, and
+/// for scripts its kind and, for a clash, the field, the value and its holder.
 public struct APIError: Codable, Sendable, Equatable {
     public var error: String
-    public init(error: String) { self.error = error }
+    public var kind: FailureKind?
+    public var field: String?
+    public var value: String?
+    public var holder: String?
+
+    public init(error: String, kind: FailureKind? = nil, field: String? = nil, value: String? = nil, holder: String? = nil) {
+        self.error = error
+        self.kind = kind
+        self.field = field
+        self.value = value
+        self.holder = holder
+    }
 }

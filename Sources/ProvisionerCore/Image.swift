@@ -127,9 +127,10 @@ public struct GenerationSet: Equatable, Sendable {
 
     /// Checks that `id` may be removed: it exists, is not active, and no node
     /// reports booting from it.
-    /// - Throws: `ConflictError` saying why not.
-    public func checkRemovable(_ id: GenerationID, image: String, inUseBy nodes: [String]) throws(ConflictError) {
-        guard ids.contains(id) else { throw ConflictError("image \(image) has no generation \(id)") }
+    /// - Throws: `NotFoundError` for a generation that does not exist,
+    ///   `ConflictError` for one that is active or in use.
+    public func checkRemovable(_ id: GenerationID, image: String, inUseBy nodes: [String]) throws {
+        guard ids.contains(id) else { throw NotFoundError("generation", id.description, message: "image \(image) has no generation \(id)") }
         if id == active { throw ConflictError("generation \(id) of image \(image) is active; activate another one first") }
         if !nodes.isEmpty {
             throw ConflictError("generation \(id) of image \(image) is in use by \(nodes.sorted().joined(separator: ", ")); reboot them onto another generation first")

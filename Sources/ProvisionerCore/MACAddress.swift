@@ -64,7 +64,7 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
 extension MACAddress: TextValue {}
 
 /// Bytes as two lowercase hex digits each, `separator` between them.
-func lowercaseHex(_ bytes: some Collection<UInt8>, separator: String = "") -> String {
+public func lowercaseHex(_ bytes: some Collection<UInt8>, separator: String = "") -> String {
     let digits = Array("0123456789abcdef".utf8)
     var out: [UInt8] = []
     out.reserveCapacity(bytes.count * (2 + separator.utf8.count))

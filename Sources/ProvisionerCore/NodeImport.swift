@@ -117,6 +117,15 @@ public enum NodeImport {
             guard let hostname = fields["hostname"] else {
                 throw ValidationError(field: "hostname", value: "", reason: "missing", location: loc)
             }
+            if Hostlist.isExpression(hostname) {
+                // A hostlist: its nodes get sequential addresses from `ip` (or the next free ones).
+                var macs: [MACAddress] = []
+                if let m = fields["mac"] {
+                    do { macs = [try MACAddress(parsing: m)] } catch { throw error.at(loc) }
+                }
+                specs += try NodeBatch(name: hostname, macs: macs, firstIP: fields["ip"], profile: fields["profile"], location: loc).specs(config: config)
+                continue
+            }
             specs.append(try spec(mac: fields["mac"], hostname: hostname, ip: fields["ip"], profile: fields["profile"], config: config, location: loc))
         }
         try checkUnique(specs)

@@ -257,4 +257,5 @@ func isSafeToken(_ s: String, extra: String) -> Bool {
 public struct ConfigSyntaxError: Error, CustomStringConvertible, Equatable, Sendable {
     public var message: String
     public var description: String { message }
+    public init(message: String) { self.message = message }
 }

@@ -32,15 +32,30 @@ public struct ValidationError: Error, Equatable, Sendable, CustomStringConvertib
     }
 }
 
-/// A conflict with what is already registered (duplicate MAC, hostname, IP) or
-/// a reference to something that does not exist.
+/// A clash with what is already registered or in use: a duplicate MAC,
+/// hostname or IP (with the field, the value and who holds it), an unknown
+/// profile, an active generation.
 public struct ConflictError: Error, Equatable, Sendable, CustomStringConvertible {
     public var message: String
     public var location: String?
+    /// The field that clashes ("MAC address", "hostname", "IP address"), when one does.
+    public var field: String?
+    /// The value that clashes, as registered.
+    public var value: String?
+    /// Who holds the value already (a hostname), when known.
+    public var holder: String?
 
     public init(_ message: String, location: String? = nil) {
         self.message = message
         self.location = location
+    }
+
+    /// A value already held: `MAC address 52:54:… is already registered to n1`.
+    public init(field: String, value: String, holder: String?, _ message: String, location: String? = nil) {
+        self.init(message, location: location)
+        self.field = field
+        self.value = value
+        self.holder = holder
     }
 
     public func at(_ location: String) -> ConflictError {

@@ -21,6 +21,7 @@ public func buildApplication(_ state: ServeState, host: String, port: Int) -> so
 public func buildRouter(_ state: ServeState) -> Router<ServeContext> {
     let router = Router(context: ServeContext.self)
     router.middlewares.add(CountingMiddleware(state: state))
+    router.middlewares.add(ErrorMappingMiddleware(state: state))
     router.middlewares.add(BootFetchMiddleware(state: state))
     router.middlewares.add(FileMiddleware(state.config.httpRoot + "/images", urlBasePath: "/images", searchForIndexHtml: false, logger: state.logger))
 
@@ -204,6 +205,40 @@ func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> 
 
 func apiError(_ status: HTTPResponse.Status, _ message: String) throws -> Response {
     try json(APIError(error: message), status: status)
+}
+
+/// The one place an error becomes an HTTP answer: its status from its kind
+/// (`FailureKind.httpStatus`), the message and kind in the body, a clash's
+/// field, value and holder, and `Retry-After` when trying again may work.
+func errorResponse(_ error: any Error) throws -> Response {
+    let kind = FailureKind(of: error)
+    var body = APIError(error: String(describing: error), kind: kind)
+    if let c = error as? ConflictError {
+        body.field = c.field
+        body.value = c.value
+        body.holder = c.holder
+    }
+    var response = try json(body, status: HTTPResponse.Status(code: kind.httpStatus))
+    if kind.isRetryable { response.headers[.retryAfter] = "5" }
+    return response
+}
+
+/// Turns an error thrown by any handler into its answer (`errorResponse`),
+/// so a registry that fails gives a 503 or 500 with a JSON body, never a bare
+/// connection error; Hummingbird's own HTTP errors (no route) pass through.
+struct ErrorMappingMiddleware: RouterMiddleware {
+    let state: ServeState
+
+    func handle(_ request: Request, context: ServeContext, next: (Request, ServeContext) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            throw error
+        } catch {
+            state.logger.error("\(request.method) \(request.uri.path) failed: \(error)")
+            return try errorResponse(error)
+        }
+    }
 }
 
 func fileResponse(_ path: String, type: String) throws -> Response {

@@ -96,16 +96,15 @@ enum NodeWriteAPI {
         }
         do {
             return try handler(state.nodeOperations, Array(buffer.readableBytesView))
-        } catch let e as ValidationError {
-            return try refuse(.badRequest, e.description)
-        } catch let e as ConflictError {
-            // The registry says `no node "KEY"` for a name or MAC it does not have.
-            return try refuse(e.message.hasPrefix("no node \"") ? .notFound : .conflict, e.description)
-        } catch let e as RegistryError {
-            return try refuse(e.description.contains("conflicting") ? .conflict : .internalServerError, e.description)
         } catch {
-            state.logger.error("API \(request.method) \(request.uri.path) failed: \(error)")
-            return try apiError(.internalServerError, "\(error)")
+            let kind = FailureKind(of: error)
+            if kind == .failed || kind == .unavailable {
+                state.logger.error("API \(request.method) \(request.uri.path) failed: \(error)")
+            } else {
+                state.count { $0.rejected += 1 }
+                state.logger.warning("API \(request.method) \(request.uri.path) refused from \(context.clientIP?.description ?? "?"): \(error)")
+            }
+            return try errorResponse(error)
         }
     }
 

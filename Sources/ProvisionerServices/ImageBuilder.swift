@@ -171,7 +171,7 @@ public struct ImageBuilder: Sendable {
     static func checkDisk(_ dir: String, needed: Int64) throws {
         guard let free = FileSystem.freeBytes(at: dir) else { return }
         if free < needed {
-            throw ConflictError("not enough free disk for an image build: \(gib(free)) free at \(dir), needs \(gib(needed))")
+            throw SystemError("not enough free disk for an image build: \(gib(free)) free at \(dir), needs \(gib(needed))")
         }
     }
 

@@ -74,7 +74,7 @@ public struct ImageStore: Sendable {
     /// - Throws: `ConflictError` for an unknown generation, `SystemError` on failure.
     public func activate(_ id: GenerationID) throws {
         let set = generations()
-        guard set.ids.contains(id) else { throw ConflictError("image \(image) has no generation \(id)") }
+        guard set.ids.contains(id) else { throw NotFoundError("generation", id.description, message: "image \(image) has no generation \(id)") }
         if set.active == id { return }
         if let old = set.active { try swapLink("previous", to: old.description) }
         try swapLink("current", to: id.description)
@@ -170,10 +170,10 @@ public struct ImageStore: Sendable {
                 try ImageArchive.unpack(file, into: partial)
                 guard let data = FileSystem.read(partial + "/meta.json"),
                       var meta = try? JSONDecoder().decode(GenerationMeta.self, from: data) else {
-                    throw ConflictError("\(file) is not an image export (no valid meta.json)")
+                    throw ValidationError(field: "image export", value: file, reason: "no valid meta.json")
                 }
                 for f in ["vmlinuz", "initrd.img", "root/etc/os-release"] where !FileManager.default.fileExists(atPath: partial + "/" + f) {
-                    throw ConflictError("\(file) is not an image export (no \(f))")
+                    throw ValidationError(field: "image export", value: file, reason: "no \(f)")
                 }
                 meta.id = id
                 meta.image = image
@@ -194,7 +194,7 @@ public struct ImageStore: Sendable {
         guard fd >= 0 else { throw SystemError("opening \(dir)/.lock: \(errnoText())") }
         defer { close(fd) }
         if flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
-            throw ConflictError("image \(image) is busy: another build or image command holds \(dir)/.lock")
+            throw BusyError("image \(image) is busy: another build or image command holds \(dir)/.lock")
         }
         return try body()
     }

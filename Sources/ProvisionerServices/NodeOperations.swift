@@ -44,6 +44,20 @@ public struct NodeOperations: Sendable {
         return (added, files.report)
     }
 
+    /// Registers the nodes of a hostname or hostlist (with MACs in order and
+    /// sequential addresses), all or none.
+    public func add(_ batch: NodeBatch, now: String, action: String = "node.add") throws -> (nodes: [Node], files: FileReport) {
+        try add(try batch.specs(config: config), now: now, action: action)
+    }
+
+    /// Registers nodes from CSV or JSON text (`node import`), all or none.
+    /// - Parameter json: JSON (what `node list --json` prints) or CSV; nil: JSON when the text starts with `[` or `{`.
+    public func importNodes(_ text: String, json: Bool? = nil, now: String) throws -> (nodes: [Node], files: FileReport) {
+        let first = text.first { !$0.isWhitespace }
+        let specs = json ?? (first == "[" || first == "{") ? try NodeImport.parse(json: Array(text.utf8), config: config) : try NodeImport.parse(csv: text, config: config)
+        return try add(specs, now: now, action: "node.import")
+    }
+
     /// Changes one node (by hostname or MAC).
     public func update(_ key: String, _ change: NodeChange, now: String) throws -> (old: Node, new: Node, files: FileReport) {
         var files = Files(self)
@@ -51,10 +65,10 @@ public struct NodeOperations: Sendable {
         return (old, new, files.report)
     }
 
-    /// Removes nodes (by hostname or MAC), all or none.
+    /// Removes nodes by hostname, MAC or hostlist (`n[001-010]`), all or none.
     public func remove(_ keys: [String], now: String) throws -> (nodes: [Node], files: FileReport) {
         var files = Files(self)
-        let removed = try registry.remove(keys, now: now) { try files.apply($0) }
+        let removed = try registry.remove(try Hostlist.expandKeys(keys), now: now) { try files.apply($0) }
         return (removed, files.report)
     }
 

@@ -87,7 +87,7 @@ extension Registry {
     public func terminateInstance(_ id: String, now: String) throws -> InstanceRecord {
         try write { db in
             guard try Int.fetchOne(db, sql: "SELECT count(*) FROM instances WHERE id = ?", arguments: [id]) == 1 else {
-                throw ConflictError("no instance \(quoted(id))")
+                throw NotFoundError("instance", id)
             }
             try db.execute(sql: "UPDATE instances SET desired = 'terminated', updated_at = ? WHERE id = ?", arguments: [now, id])
             try db.execute(sql: "INSERT INTO audit (at, action, subject) VALUES (?, 'instance.terminate', ?)", arguments: [now, id])

@@ -69,16 +69,21 @@ extension Registry {
             added.reserveCapacity(specs.count)
             for spec in specs {
                 func conflict(_ message: String) -> ConflictError { ConflictError(message, location: spec.location) }
-                if taken.hostnames[spec.hostname] != nil {
-                    throw conflict("hostname \(spec.hostname) is already registered")
+                if let holder = taken.hostnames[spec.hostname] {
+                    throw ConflictError(field: "hostname", value: spec.hostname.value, holder: holder,
+                                        "hostname \(spec.hostname) is already registered", location: spec.location)
                 }
                 if let mac = spec.mac, let holder = taken.macs[mac] {
-                    throw conflict("MAC address \(mac) is already registered to \(holder)")
+                    throw ConflictError(field: "MAC address", value: mac.description, holder: holder,
+                                        "MAC address \(mac) is already registered to \(holder)", location: spec.location)
                 }
                 let ip: IPv4Address
                 if let wanted = spec.ip {
                     do { try config.checkStaticAddress(wanted) } catch let error as ValidationError { throw spec.location.map { error.at($0) } ?? error }
-                    if let holder = taken.ips[wanted] { throw conflict("IP address \(wanted) is already assigned to \(holder)") }
+                    if let holder = taken.ips[wanted] {
+                        throw ConflictError(field: "IP address", value: wanted.description, holder: holder,
+                                            "IP address \(wanted) is already assigned to \(holder)", location: spec.location)
+                    }
                     ip = wanted
                 } else {
                     guard let next = allocator?.next() else {
@@ -139,23 +144,29 @@ extension Registry {
                        beforeCommit: ([NodeChangeRecord]) throws -> Void = { _ in }) throws -> (old: Node, new: Node) {
         try write { db in
             try Self.syncProfiles(db, config)
-            guard let old = try Self.find(db, key) else { throw ConflictError("no node \(quoted(key))") }
+            guard let old = try Self.find(db, key) else { throw NotFoundError("node", key) }
             var new = old
             func holder(_ column: String, _ value: any DatabaseValueConvertible) throws -> String? {
                 try String.fetchOne(db, sql: "SELECT hostname FROM nodes WHERE \(column) = ? AND hostname != ?", arguments: [value, old.hostname.value])
             }
             if let h = change.hostname, h != old.hostname {
-                if try holder("hostname", h.value) != nil { throw ConflictError("hostname \(h) is already registered") }
+                if let other = try holder("hostname", h.value) {
+                    throw ConflictError(field: "hostname", value: h.value, holder: other, "hostname \(h) is already registered")
+                }
                 new.hostname = h
             }
             if let mac = change.mac, mac != old.mac {
-                if let other = try holder("mac", mac.description) { throw ConflictError("MAC address \(mac) is already registered to \(other)") }
+                if let other = try holder("mac", mac.description) {
+                    throw ConflictError(field: "MAC address", value: mac.description, holder: other, "MAC address \(mac) is already registered to \(other)")
+                }
                 new.mac = mac
                 if old.state == .discoverable { new.state = .registered }
             }
             if let ip = change.ip, ip != old.ip {
                 try config.checkStaticAddress(ip)
-                if let other = try holder("ip", Int64(ip.value)) { throw ConflictError("IP address \(ip) is already assigned to \(other)") }
+                if let other = try holder("ip", Int64(ip.value)) {
+                    throw ConflictError(field: "IP address", value: ip.description, holder: other, "IP address \(ip) is already assigned to \(other)")
+                }
                 new.ip = ip
             }
             if let p = change.profile, p != old.profile {
@@ -188,12 +199,13 @@ extension Registry {
                 ? try Row.fetchOne(db, sql: "SELECT \(Self.nodeColumns) FROM nodes WHERE mac IS NULL ORDER BY hostname LIMIT 1")
                 : try Row.fetchOne(db, sql: "SELECT \(Self.nodeColumns) FROM nodes WHERE hostname = ?", arguments: [hostname?.value])
             guard let row else {
-                throw ConflictError(hostname.map { "no node \(quoted($0.value))" } ?? "no node waits for discovery; give a hostname")
+                if let hostname { throw NotFoundError("node", hostname.value) }
+                throw ConflictError("no node waits for discovery; give a hostname")
             }
             let old = try Self.node(row)
             guard old.mac == nil else { throw ConflictError("node \(old.hostname) already has a MAC address") }
             if let other = try String.fetchOne(db, sql: "SELECT hostname FROM nodes WHERE mac = ?", arguments: [mac.description]) {
-                throw ConflictError("MAC address \(mac) is already registered to \(other)")
+                throw ConflictError(field: "MAC address", value: mac.description, holder: other, "MAC address \(mac) is already registered to \(other)")
             }
             var new = old
             new.mac = mac
@@ -217,7 +229,7 @@ extension Registry {
             var removed: [Node] = []
             var seen = Set<Hostname>()
             for key in keys {
-                guard let node = try Self.find(db, key) else { throw ConflictError("no node \(quoted(key))") }
+                guard let node = try Self.find(db, key) else { throw NotFoundError("node", key) }
                 guard seen.insert(node.hostname).inserted else { continue }
                 try db.execute(sql: "DELETE FROM nodes WHERE hostname = ?", arguments: [node.hostname.value])
                 try db.execute(sql: "INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'node.rm', ?, ?, NULL)",

@@ -6,6 +6,7 @@
 // "database is locked". Every change is written to the audit log in the same
 // transaction as the change itself.
 import GRDB
+import ProvisionerAPI
 import ProvisionerCore
 
 /// The registry of nodes, profiles and the audit log, in one SQLite file.
@@ -35,7 +36,7 @@ public final class Registry: Sendable {
             db = try DatabaseQueue(path: path, configuration: config)
             try Schema.migrate(db)
         } catch let error as DatabaseError {
-            throw RegistryError("opening the registry \(path): \(error.message ?? error.description)")
+            throw RegistryError("opening the registry \(path): \(error.message ?? error.description)", kind: .unavailable)
         }
     }
 
@@ -66,18 +67,30 @@ public final class Registry: Sendable {
     }
 }
 
-/// A failure of the database itself (not of the input).
-public struct RegistryError: Error, CustomStringConvertible, Sendable {
+/// A failure of the database itself (not of the input), with its kind: a
+/// constraint the database enforced is a conflict, a lock held too long is
+/// busy, a database that cannot be opened is unavailable.
+public struct RegistryError: Error, CustomStringConvertible, Sendable, ClassifiedError {
     public var description: String
-    public init(_ message: String) { description = message }
+    public var kind: FailureKind
+    public init(_ message: String, kind: FailureKind = .failed) {
+        description = message
+        self.kind = kind
+    }
     init(describing error: DatabaseError) {
         switch error.resultCode {
         case .SQLITE_CONSTRAINT:
             description = "the registry refused a conflicting change: \(error.message ?? "constraint failed")"
+            kind = .conflict
         case .SQLITE_BUSY, .SQLITE_LOCKED:
             description = "the registry stayed locked by another process: \(error.message ?? "busy")"
+            kind = .busy
+        case .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_READONLY:
+            description = "registry: \(error.message ?? error.description)"
+            kind = .unavailable
         default:
             description = "registry: \(error.message ?? error.description)"
+            kind = .failed
         }
     }
 }

@@ -6,8 +6,6 @@ import ProvisionerStore
 
 /// Where the provisioner keeps its config and registry; shared by every command.
 struct GlobalOptions: ParsableArguments {
-    static let defaultHome = "/var/lib/provisioner"
-
     @Option(name: .long, help: ArgumentHelp("State directory (env PROVISIONER_HOME).", valueName: "DIR"))
     var home: String?
 
@@ -18,73 +16,24 @@ struct GlobalOptions: ParsableArguments {
     var templates: String?
 
     var homeDir: String {
-        home ?? ProcessInfo.processInfo.environment["PROVISIONER_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.defaultHome
+        home ?? ProcessInfo.processInfo.environment["PROVISIONER_HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? Site.defaultHome
     }
 
-    var configPath: String { config ?? homeDir + "/provisioner.yaml" }
-    var registryPath: String { homeDir + "/registry.sqlite" }
+    /// The site these options name: the application layer every command calls.
+    var site: Site { Site(home: homeDir, configPath: config, templates: templates) }
 
-    /// - Throws: `CommandError` when the file is missing or unreadable, or the
-    ///   config's own error prefixed with the file name.
-    func loadConfig() throws -> SiteConfig {
-        guard let data = FileManager.default.contents(atPath: configPath) else {
-            throw CommandError("no site config at \(configPath); run `provisioner init --home \(homeDir)` first")
-        }
-        do {
-            return try SiteConfig(yaml: String(decoding: data, as: UTF8.self))
-        } catch let error as OperatorFacingError {
-            throw CommandError("\(configPath): \(error.operatorMessage)")
-        }
-    }
+    var configPath: String { site.configPath }
+    var registryPath: String { site.registryPath }
 
-    /// Opens the registry of an initialized home.
-    func openRegistry() throws -> Registry {
-        guard FileManager.default.fileExists(atPath: registryPath) else {
-            throw CommandError("no registry at \(registryPath); run `provisioner init --home \(homeDir)` first")
-        }
-        return try Registry(path: registryPath)
-    }
-}
+    func loadConfig() throws -> SiteConfig { try site.loadConfig() }
+    func openRegistry() throws -> Registry { try site.openRegistry() }
+    func applier(_ config: SiteConfig, only names: [TemplateName]? = nil) throws -> Applier { try site.applier(config, only: names) }
+    func bootSite(_ config: SiteConfig, _ registry: Registry) throws -> BootSite { try site.bootSite(config, registry) }
+    func clusterSecret() throws -> [UInt8] { try site.clusterSecret() }
 
-extension GlobalOptions {
-    /// The apply pipeline for this site, with its templates loaded.
-    func applier(_ config: SiteConfig, only names: [TemplateName]? = nil) throws -> Applier {
-        guard let dir = TemplateLoader.locate(explicit: templates) else {
-            throw CommandError("no templates directory found; pass --templates DIR or set PROVISIONER_TEMPLATES")
-        }
-        return Applier(config: config, templates: try names.map { try TemplateLoader.load(dir, only: $0) } ?? TemplateLoader.load(dir))
-    }
-
-    /// Everything a render reads, from the config, the registry and the images.
-    func bootSite(_ config: SiteConfig, _ registry: Registry) throws -> BootSite {
-        BootSite(config: config, nodes: try registry.nodes(), generations: Generations.active(config), secret: try clusterSecret())
-    }
-
-    var secretPath: String { homeDir + "/cluster.secret" }
-
-    /// The cluster secret behind the per-node enrollment tokens: 32 random
-    /// bytes in `<home>/cluster.secret` (0600), made on first use.
-    func clusterSecret() throws -> [UInt8] {
-        try ClusterSecret.load(path: secretPath)
-    }
-
-    var apiTokenPath: String { homeDir + "/api.token" }
-
-    /// The bearer token of serve's write API: another 32 random bytes, as hex,
-    /// in `<home>/api.token` (0600), made on first use.
-    func apiToken() throws -> String {
-        try ClusterSecret.load(path: apiTokenPath).map { String(format: "%02x", $0) }.joined()
-    }
-}
-
-extension GlobalOptions {
-    /// Node changes with their boot files, once the site is applied (see
-    /// `NodeOperations`); `skip` (`--no-apply`) changes the registry only.
-    /// Templates are loaded only when there is a live site to write into.
+    /// Node changes with their boot files; `skip` (`--no-apply`) changes the registry only.
     func nodeOperations(_ config: SiteConfig, skip: Bool) throws -> NodeOperations {
-        let applied = !skip && Applier.isApplied(config)
-        return NodeOperations(registry: try openRegistry(), config: config,
-                              applier: applied ? try applier(config, only: Renderer.nodeTemplates) : nil, secret: applied ? try clusterSecret() : nil)
+        try site.nodeOperations(config, registryOnly: skip)
     }
 }
 

@@ -1,6 +1,7 @@
 // The `provisioner` command: wiring of options to the core and the registry.
 import ArgumentParser
 import Foundation
+import ProvisionerAPI
 import ProvisionerCore
 import ProvisionerServices
 import ProvisionerStore
@@ -13,21 +14,23 @@ struct Provisioner: ParsableCommand {
         subcommands: [Init.self, Node.self, Render.self, Apply.self, Image.self, Serve.self, Cluster.self, Instance.self, Lab.self, DHCPEvent.self]
     )
 
-    /// Runs the command; an operator error becomes one line on stderr and exit status 1.
+    /// Runs the command; an operator error becomes one line on stderr and the
+    /// exit status of its kind (`FailureKind.exitCode`: 2 invalid input,
+    /// 3 not found, 4 conflict, 5 busy, 6 unavailable, 1 anything else).
     static func main() {
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as OperatorFacingError {
-            fail(error.operatorMessage)
+            fail(error.operatorMessage, status: FailureKind(of: error).exitCode)
         } catch {
             exit(withError: error)
         }
     }
 
-    static func fail(_ message: String) -> Never {
+    static func fail(_ message: String, status: Int32 = 1) -> Never {
         FileHandle.standardError.write(Data("provisioner: error: \(message)\n".utf8))
-        Foundation.exit(1)
+        Foundation.exit(status)
     }
 }
 
@@ -42,6 +45,8 @@ extension OperatorFacingError where Self: CustomStringConvertible {
 
 extension ProvisionerCore.ValidationError: OperatorFacingError {}
 extension ConflictError: OperatorFacingError {}
+extension NotFoundError: OperatorFacingError {}
+extension BusyError: OperatorFacingError {}
 extension ConfigSyntaxError: OperatorFacingError {}
 extension RegistryError: OperatorFacingError {}
 extension SystemError: OperatorFacingError {}

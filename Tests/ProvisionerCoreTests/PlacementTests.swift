@@ -66,7 +66,7 @@ struct PlacementTests {
         let set = GenerationSet(ids: [g(1), g(2)], active: g(2), previous: nil)
         #expect(throws: ConflictError.self) { try set.checkRemovable(g(2), image: "d", inUseBy: []) }
         #expect(throws: ConflictError.self) { try set.checkRemovable(g(1), image: "d", inUseBy: ["n1"]) }
-        #expect(throws: ConflictError.self) { try set.checkRemovable(g(7), image: "d", inUseBy: []) }
+        #expect(throws: NotFoundError.self) { try set.checkRemovable(g(7), image: "d", inUseBy: []) }
         try set.checkRemovable(g(1), image: "d", inUseBy: [])
         #expect(set.nextID(alsoSeen: [g(5)]) == g(6))
     }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Logging
+import ProvisionerAPI
 import ProvisionerCore
 import ProvisionerServices
 import ProvisionerStore
@@ -133,5 +134,35 @@ struct NodeWriteAPITests {
             #expect(status == .notFound)
         }
         #expect(try state.registry.nodes().map(\.hostname.value) == ["n1", "n3"])
+    }
+
+    @Test func hostlistsAddAndRemoveSequentialNodes() async throws {
+        let state = try makeState()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let app = Application(router: buildRouter(state))
+        try await app.test(.router) { client in
+            var (status, text) = try await send(client, .post, "/api/v1/nodes", #"{"hostname":"n[001-004]","ip":"10.42.0.10"}"#)
+            #expect(status == .created, "\(text)")
+            let added = try JSONDecoder().decode(AddAnswer.self, from: Data(text.utf8)).nodes
+            #expect(added.map(\.hostname) == ["n001", "n002", "n003", "n004"])
+            #expect(added.map(\.ip) == ["10.42.0.10", "10.42.0.11", "10.42.0.12", "10.42.0.13"])
+            // One MAC cannot serve four nodes; a clash names its field, value and holder for scripts.
+            (status, text) = try await send(client, .post, "/api/v1/nodes", #"{"hostname":"m[1-4]","mac":"02:42:00:00:00:07"}"#)
+            #expect(status == .badRequest && text.contains("one MAC address for 4 nodes"), "\(text)")
+            (status, text) = try await send(client, .post, "/api/v1/nodes", #"{"hostname":"m[1-2]","ip":"10.42.0.12"}"#)
+            #expect(status == .conflict, "\(text)")
+            let clash = try JSONDecoder().decode(APIError.self, from: Data(text.utf8))
+            #expect(clash.kind == .conflict && clash.field == "IP address" && clash.value == "10.42.0.12" && clash.holder == "n003", "\(text)")
+
+            (status, text) = try await send(client, .delete, "/api/v1/nodes/n[001-004]")
+            #expect(status == .ok, "\(text)")
+            #expect(try JSONDecoder().decode(AddAnswer.self, from: Data(text.utf8)).nodes.count == 4)
+        }
+        #expect(try state.registry.nodes().map(\.hostname.value) == ["n1"])
+    }
+
+    struct AddAnswer: Decodable {
+        struct N: Decodable { var hostname: String; var ip: String }
+        var nodes: [N]
     }
 }

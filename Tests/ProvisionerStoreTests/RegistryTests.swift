@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Synchronization
 import Testing
+import ProvisionerAPI
 import ProvisionerCore
 @testable import ProvisionerStore
 
@@ -62,7 +63,7 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         let c = try config()
         try r.add([try spec("a", "02:00:00:00:00:01")], config: c, now: "t1")
         let batch = try (1...50).map { try spec("n\($0)", String(format: "02:00:00:00:01:%02x", $0)) } + [try spec("x", "02:00:00:00:00:01")]
-        #expect(throws: ConflictError("MAC address 02:00:00:00:00:01 is already registered to a")) {
+        #expect(throws: ConflictError(field: "MAC address", value: "02:00:00:00:00:01", holder: "a", "MAC address 02:00:00:00:00:01 is already registered to a")) {
             try r.add(batch, config: c, now: "t2")
         }
         #expect(try r.count() == 1)
@@ -73,14 +74,14 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         let r = try Registry(path: dir + "/r.sqlite")
         let c = try config()
         try r.add([try spec("a", "02:00:00:00:00:01", ip: "10.0.0.9")], config: c, now: "t1")
-        #expect(throws: ConflictError("hostname a is already registered")) { try r.add([try spec("a", nil)], config: c, now: "t") }
-        #expect(throws: ConflictError("IP address 10.0.0.9 is already assigned to a")) { try r.add([try spec("b", nil, ip: "10.0.0.9")], config: c, now: "t") }
+        #expect(throws: ConflictError(field: "hostname", value: "a", holder: "a", "hostname a is already registered")) { try r.add([try spec("a", nil)], config: c, now: "t") }
+        #expect(throws: ConflictError(field: "IP address", value: "10.0.0.9", holder: "a", "IP address 10.0.0.9 is already assigned to a")) { try r.add([try spec("b", nil, ip: "10.0.0.9")], config: c, now: "t") }
         #expect(throws: ValidationError.self) { try r.add([try spec("b", nil, ip: "10.0.0.1")], config: c, now: "t") }
         try r.add([try spec("b", nil)], config: c, now: "t")
-        #expect(throws: ConflictError("IP address 10.0.0.9 is already assigned to a")) {
+        #expect(throws: ConflictError(field: "IP address", value: "10.0.0.9", holder: "a", "IP address 10.0.0.9 is already assigned to a")) {
             try r.update("b", NodeChange(ip: try IPv4Address(parsing: "10.0.0.9")), config: c, now: "t")
         }
-        #expect(throws: ConflictError("no node \"zz\"")) { try r.remove(["b", "zz"], now: "t") }
+        #expect(throws: NotFoundError("node", "zz")) { try r.remove(["b", "zz"], now: "t") }
         #expect(try r.count() == 2)
     }
 
@@ -127,16 +128,17 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         // Refusals name the reason and change nothing.
         try r.add([try spec("w4", nil)], config: c, now: "t2")
         let before = try r.nodes()
-        let refusals: [(String, String?, String)] = [
-            ("02:00:00:00:00:aa", nil, "MAC address 02:00:00:00:00:aa is already registered to taken"),
-            ("02:00:00:00:02:01", "taken", "node taken already has a MAC address"),
-            ("02:00:00:00:02:01", "nobody", "no node \"nobody\""),
+        let refusals: [(String, String?, FailureKind, String)] = [
+            ("02:00:00:00:00:aa", nil, .conflict, "MAC address 02:00:00:00:00:aa is already registered to taken"),
+            ("02:00:00:00:02:01", "taken", .conflict, "node taken already has a MAC address"),
+            ("02:00:00:00:02:01", "nobody", .notFound, "no node \"nobody\""),
         ]
-        for (mac, host, message) in refusals {
-            let error = #expect(throws: ConflictError.self) {
+        for (mac, host, kind, message) in refusals {
+            let error = #expect(throws: (any Error).self) {
                 try r.claim(mac: try MACAddress(parsing: mac), into: try host.map { try Hostname(parsing: $0) }, now: "t3")
             }
-            #expect(error?.message == message)
+            #expect(error.map { "\($0)" } == message)
+            #expect(error.map { FailureKind(of: $0) } == kind)
         }
         #expect(try r.nodes() == before)
     }

@@ -41,7 +41,7 @@ extension Provisioner {
             guard let mirror = mirror ?? hostAptMirror() else {
                 throw CommandError("no Debian mirror found in /etc/apt; pass --mirror URL")
             }
-            let fhs = home == GlobalOptions.defaultHome
+            let fhs = home == Site.defaultHome
             let defaults = SiteDefaults(
                 interface: interface, serverIP: serverIP, subnet: subnet, dhcpRange: dhcpRange, mirror: mirror,
                 tftpRoot: fhs ? "/srv/tftp" : home + "/tftp",

@@ -37,7 +37,7 @@ struct ImageSelection: ParsableArguments {
             return image
         }
         let p = try ProfileName(parsing: profile)
-        guard let prof = config.profile(p) else { throw ConflictError("no profile \(quoted(profile)) in the site config") }
+        guard let prof = config.profile(p) else { throw NotFoundError("profile", profile, message: "no profile \(quoted(profile)) in the site config") }
         return prof.image
     }
 }

@@ -21,7 +21,7 @@ extension Provisioner.Image {
             let image = try selection.name(config)
             let id = try GenerationID(parsing: generation)
             let store = ImageStore(config: config, image: image)
-            guard store.generations().ids.contains(id) else { throw ConflictError("image \(image) has no generation \(id)") }
+            guard store.generations().ids.contains(id) else { throw NotFoundError("generation", id.description, message: "image \(image) has no generation \(id)") }
             try ImageArchive.pack(store.generationDir(id), to: file)
             let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
             emit("exported \(image) \(id) to \(file) (\(ImageList.size(Int64(size))))\n")

@@ -34,7 +34,7 @@ extension Provisioner.Image {
                 guard let active = set.active else { throw ConflictError("image \(image) has no active generation") }
                 id = active
             }
-            guard set.ids.contains(id) else { throw ConflictError("image \(image) has no generation \(id)") }
+            guard set.ids.contains(id) else { throw NotFoundError("generation", id.description, message: "image \(image) has no generation \(id)") }
             let checks = ImageVerifier(store: store).verify(id, nfs: runningNFS(config))
             let failed = checks.filter(\.failed)
             if output.json {

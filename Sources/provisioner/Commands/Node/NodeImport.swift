@@ -24,11 +24,7 @@ extension Provisioner.Node {
         func run() throws {
             let config = try global.loadConfig()
             let text = try readInputFile(file, what: "node file")
-            let first = text.first { !$0.isWhitespace }
-            let specs = first == "[" || first == "{"
-                ? try NodeImport.parse(json: Array(text.utf8), config: config)
-                : try NodeImport.parse(csv: text, config: config)
-            let (added, files) = try global.nodeOperations(config, skip: applyOptions.noApply).add(specs, now: now(), action: "node.import")
+            let (added, files) = try global.nodeOperations(config, skip: applyOptions.noApply).importNodes(text, now: now())
             emit(output.json ? try jsonText(added) : "imported \(added.count) nodes from \(file)\n" + files.summary + "\n")
         }
     }

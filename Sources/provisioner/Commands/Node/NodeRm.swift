@@ -21,16 +21,8 @@ extension Provisioner.Node {
         }
 
         func run() throws {
-            var expanded: [String] = []
-            for key in keys {
-                if Hostlist.isExpression(key) {
-                    expanded += try Hostlist.expand(key).map(\.value)
-                } else {
-                    expanded.append(key)
-                }
-            }
             let config = try global.loadConfig()
-            let (removed, files) = try global.nodeOperations(config, skip: applyOptions.noApply).remove(expanded, now: now())
+            let (removed, files) = try global.nodeOperations(config, skip: applyOptions.noApply).remove(keys, now: now())
             emit(output.json ? try jsonText(removed) : "removed \(removed.count) nodes: \(removed.map(\.hostname.value).joined(separator: " "))\n" + files.summary + "\n")
         }
     }

@@ -40,7 +40,7 @@ extension Provisioner.Node {
         func run() throws {
             let registry = try global.openRegistry()
             guard let node = try registry.node(key) else {
-                throw ConflictError("no node \(quoted(key))")
+                throw NotFoundError("node", key)
             }
             let status = try registry.status(key)
             let durations = status?.phaseDurations() ?? []

@@ -46,8 +46,8 @@ extension Provisioner {
             let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
             try FileSystem.writeAtomically("#!/bin/sh\n# dnsmasq's --dhcp-script: boot telemetry into the registry.\nexec \(shellQuote(bin)) dhcp-event --home \(shellQuote(global.homeDir)) \"$@\"\n", to: script, mode: 0o700)
             // Node changes over HTTP write the same files the CLI does; callers need the API token.
-            let token = try global.apiToken()
-            logger.info("write API (POST/PATCH/DELETE /api/v1/nodes, accept): Bearer token in \(global.apiTokenPath)")
+            let token = try global.site.apiToken()
+            logger.info("write API (POST/PATCH/DELETE /api/v1/nodes, accept): Bearer token in \(global.site.apiTokenPath)")
             let state = ServeState(config: config, registry: registry, secret: secret, heartbeatSeconds: heartbeatSeconds,
                                    lostAfterBeats: lostAfter, logger: logger, applier: try global.applier(config), apiToken: token)
             let runner = ServeRunner(state: state, daemons: BootDaemons(config: config, dhcpScript: script),
