@@ -11,7 +11,7 @@ import Synchronization
 final class HeartbeatBatcher: Sendable {
     typealias Work = (run: [InstanceSpec], terminate: [String])
     private struct Pending: Sendable {
-        var record: Registry.HeartbeatRecord
+        var record: HeartbeatRecord
         var continuation: CheckedContinuation<Work, any Error>
     }
 
@@ -37,7 +37,7 @@ final class HeartbeatBatcher: Sendable {
     }
 
     /// Records a heartbeat; returns the node's instance work once committed.
-    func submit(_ record: Registry.HeartbeatRecord) async throws -> Work {
+    func submit(_ record: HeartbeatRecord) async throws -> Work {
         try await withCheckedThrowingContinuation { continuation in
             let first = queue.withLock { q in
                 q.append(Pending(record: record, continuation: continuation))

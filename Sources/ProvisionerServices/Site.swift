@@ -47,7 +47,7 @@ public struct Site: Sendable {
         guard FileManager.default.fileExists(atPath: registryPath) else {
             throw SystemError("no registry at \(registryPath); run `provisioner init --home \(home)` first")
         }
-        return try Registry(path: registryPath, relaxedSync: relaxedSync)
+        return try SQLiteRegistry(path: registryPath, relaxedSync: relaxedSync)
     }
 
     /// The apply pipeline for this site, with its templates (or only `names`) loaded.

@@ -1,185 +1,116 @@
-// ProvisionerStore: the node registry, kept in SQLite through GRDB.
-//
-// WAL journal, a busy timeout, foreign keys, versioned migrations, and one
-// IMMEDIATE transaction per write command, so any number of concurrent
-// `provisioner` processes serialize cleanly instead of failing with
-// "database is locked". Every change is written to the audit log in the same
-// transaction as the change itself.
-import GRDB
+// ProvisionerStore: the node registry. `Registry` is what the rest of the
+// code sees; `SQLiteRegistry` keeps it in one SQLite file through GRDB, the
+// embedded default for one server. Another store (PostgreSQL, for several
+// boot servers) goes behind the same protocol and passes the same tests.
 import ProvisionerAPI
 import ProvisionerCore
 
-/// The registry of nodes, profiles and the audit log, in one SQLite file.
-public final class Registry: Sendable {
-    let db: DatabaseQueue
-    public let path: String
+/// The registry of nodes, their run-time status, the discovery queue and VM
+/// instances. Every write is one transaction: all of it or none.
+///
+/// Writes that change nodes take `beforeCommit`, which runs inside the
+/// transaction with the changes made (serve and the CLI write the nodes' boot
+/// files there); if it throws, nothing is committed. Errors: `ValidationError`,
+/// `ConflictError`, `NotFoundError` for the input; `RegistryError` (with its
+/// kind) for the store itself.
+public protocol Registry: Sendable {
+    // MARK: nodes
 
-    /// Opens (creating if needed) the registry at `path` and brings its schema up to date.
-    /// - Parameter relaxedSync: `PRAGMA synchronous = NORMAL` for this connection:
-    ///   in WAL mode still never corrupt, but a commit is not fsync'd, so the last
-    ///   moments before a power loss may be lost. For serve's run-time status
-    ///   (heartbeats, boot phases), which the nodes send again anyway.
-    /// - Throws: `RegistryError` when the file cannot be opened or migrated.
-    public init(path: String, relaxedSync: Bool = false) throws {
-        self.path = path
-        var config = Configuration()
-        config.busyMode = .timeout(60)
-        config.foreignKeysEnabled = true
-        config.prepareDatabase { db in
-            if relaxedSync { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
-            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
-            if mode.lowercased() != "wal" {
-                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
-            }
-        }
-        do {
-            db = try DatabaseQueue(path: path, configuration: config)
-            try Schema.migrate(db)
-        } catch let error as DatabaseError {
-            throw RegistryError("opening the registry \(path): \(error.message ?? error.description)", kind: .unavailable)
-        }
+    /// Every node, ordered by hostname.
+    func nodes() throws -> [Node]
+    /// The number of nodes.
+    func count() throws -> Int
+    /// The node with this hostname or MAC address (any accepted MAC form).
+    func node(_ key: String) throws -> Node?
+    /// The node registered with this MAC, if any.
+    func node(mac: MACAddress) throws -> Node?
+    /// The node registered with this IP, if any.
+    func node(ip: IPv4Address) throws -> Node?
+
+    /// Adds nodes, all or none; a spec without an IP gets the next free static address.
+    func add(_ specs: [NodeSpec], config: SiteConfig, now: String, action: String,
+             beforeCommit: ([NodeChangeRecord]) throws -> Void) throws -> [Node]
+    /// Changes one node's hostname, MAC, IP or profile; returns it before and after.
+    func update(_ key: String, _ change: NodeChange, config: SiteConfig, now: String,
+                beforeCommit: ([NodeChangeRecord]) throws -> Void) throws -> (old: Node, new: Node)
+    /// Gives `mac` to a node added without one (`hostname`, or the first waiting one), atomically.
+    func claim(mac: MACAddress, into hostname: Hostname?, now: String,
+               beforeCommit: ([NodeChangeRecord]) throws -> Void) throws -> (old: Node, new: Node)
+    /// Removes nodes by hostname or MAC, all or none.
+    func remove(_ keys: [String], now: String, beforeCommit: ([NodeChangeRecord]) throws -> Void) throws -> [Node]
+
+    // MARK: run-time status
+
+    /// Every node with its run-time status, by hostname.
+    func statuses() throws -> [NodeStatus]
+    /// One node's status, by hostname or MAC.
+    func status(_ key: String) throws -> NodeStatus?
+    /// Records a boot phase of the machine with `mac`; an unknown MAC is queued for discovery.
+    /// - Returns: the node's hostname, or nil when the MAC is unknown.
+    func recordBootEvent(mac: MACAddress, ip: String?, phase: String, now: String, newBoot: Bool) throws -> String?
+    /// Marks a node enrolled: its image, capacity and instances, the `enrolled` phase.
+    func recordEnrollment(hostname: Hostname, image: String?, capacity: String, instances: String, now: String) throws
+    /// Many heartbeats in one transaction (group commit); per heartbeat, the instances to start and to stop.
+    func heartbeats(_ beats: [HeartbeatRecord], now: String) throws -> [(run: [InstanceSpec], terminate: [String])]
+    /// Marks `lost` every enrolled or ready node silent since `before`; returns their hostnames.
+    func markLost(heartbeatBefore before: String, now: String) throws -> [String]
+    /// The discovery queue, oldest first.
+    func discovered() throws -> [DiscoveredMachine]
+    /// Hostnames of live nodes that booted `image/generation`.
+    func nodesUsing(image: String, generation: GenerationID) throws -> [String]
+
+    // MARK: instances
+
+    /// Every instance, newest first.
+    func instances() throws -> [InstanceRecord]
+    /// Places and records a new instance in one transaction.
+    func runInstance(id: String, type: VMType, spec: InstanceSpec, only: String?, now: String) throws -> InstanceRecord
+    /// Marks an instance to be terminated.
+    func terminateInstance(_ id: String, now: String) throws -> InstanceRecord
+}
+
+extension Registry {
+    /// Adds nodes, all or none (action `node.add`, no work inside the transaction).
+    @discardableResult
+    public func add(_ specs: [NodeSpec], config: SiteConfig, now: String, action: String = "node.add") throws -> [Node] {
+        try add(specs, config: config, now: now, action: action, beforeCommit: { _ in })
     }
 
-    /// Runs `body` in one IMMEDIATE transaction: it holds the write lock from
-    /// the start, so a read-then-write never races another process.
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
-        do {
-            return try db.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    result = try body(db)
-                    return .commit
-                }
-                guard let result else { throw RegistryError("transaction produced no result") }
-                return result
-            }
-        } catch let error as DatabaseError {
-            throw RegistryError(describing: error)
-        }
+    public func update(_ key: String, _ change: NodeChange, config: SiteConfig, now: String) throws -> (old: Node, new: Node) {
+        try update(key, change, config: config, now: now, beforeCommit: { _ in })
     }
 
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
-        do {
-            return try db.read(body)
-        } catch let error as DatabaseError {
-            throw RegistryError(describing: error)
-        }
+    public func claim(mac: MACAddress, into hostname: Hostname?, now: String) throws -> (old: Node, new: Node) {
+        try claim(mac: mac, into: hostname, now: now, beforeCommit: { _ in })
+    }
+
+    @discardableResult
+    public func remove(_ keys: [String], now: String) throws -> [Node] {
+        try remove(keys, now: now, beforeCommit: { _ in })
+    }
+
+    @discardableResult
+    public func recordBootEvent(mac: MACAddress, ip: String?, phase: String, now: String) throws -> String? {
+        try recordBootEvent(mac: mac, ip: ip, phase: phase, now: now, newBoot: false)
     }
 }
 
-/// A failure of the database itself (not of the input), with its kind: a
-/// constraint the database enforced is a conflict, a lock held too long is
-/// busy, a database that cannot be opened is unavailable.
-public struct RegistryError: Error, CustomStringConvertible, Sendable, ClassifiedError {
-    public var description: String
-    public var kind: FailureKind
-    public init(_ message: String, kind: FailureKind = .failed) {
-        description = message
-        self.kind = kind
-    }
-    init(describing error: DatabaseError) {
-        switch error.resultCode {
-        case .SQLITE_CONSTRAINT:
-            description = "the registry refused a conflicting change: \(error.message ?? "constraint failed")"
-            kind = .conflict
-        case .SQLITE_BUSY, .SQLITE_LOCKED:
-            description = "the registry stayed locked by another process: \(error.message ?? "busy")"
-            kind = .busy
-        case .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_READONLY:
-            description = "registry: \(error.message ?? error.description)"
-            kind = .unavailable
-        default:
-            description = "registry: \(error.message ?? error.description)"
-            kind = .failed
-        }
+/// One node's heartbeat, as `Registry.heartbeats(_:now:)` takes them.
+public struct HeartbeatRecord: Sendable {
+    public var hostname: Hostname
+    public var capacity: String
+    public var instances: String
+    public var reported: [InstanceStatus]
+    public init(hostname: Hostname, capacity: String, instances: String, reported: [InstanceStatus]) {
+        self.hostname = hostname
+        self.capacity = capacity
+        self.instances = instances
+        self.reported = reported
     }
 }
 
-/// The versioned schema. Each migration runs once, in order, inside the same
-/// IMMEDIATE transaction that reads and bumps `PRAGMA user_version`, so two
-/// processes opening a new registry at once cannot both apply it.
-enum Schema {
-    static let migrations: [@Sendable (Database) throws -> Void] = [
-        { db in
-            try db.execute(sql: """
-                CREATE TABLE profiles (
-                    name TEXT PRIMARY KEY NOT NULL,
-                    image TEXT NOT NULL,
-                    kernel_args TEXT NOT NULL DEFAULT ''
-                );
-                CREATE TABLE nodes (
-                    id INTEGER PRIMARY KEY,
-                    hostname TEXT NOT NULL UNIQUE,
-                    mac TEXT UNIQUE,
-                    ip INTEGER NOT NULL UNIQUE,
-                    profile TEXT NOT NULL REFERENCES profiles(name) ON UPDATE CASCADE,
-                    state TEXT NOT NULL,
-                    created_at TEXT NOT NULL,
-                    updated_at TEXT NOT NULL
-                );
-                CREATE TABLE audit (
-                    id INTEGER PRIMARY KEY,
-                    at TEXT NOT NULL,
-                    action TEXT NOT NULL,
-                    subject TEXT NOT NULL,
-                    old TEXT,
-                    new TEXT
-                );
-                CREATE INDEX audit_subject ON audit(subject);
-                """)
-        },
-        // What serve learns at run time: each node's boot and heartbeats,
-        // machines that PXE-booted unregistered, and VM instances.
-        { db in
-            try db.execute(sql: """
-                CREATE TABLE node_status (
-                    node_id INTEGER PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
-                    image TEXT,
-                    boot_started TEXT,
-                    phases TEXT NOT NULL DEFAULT '{}',
-                    capacity TEXT,
-                    instances TEXT,
-                    last_heartbeat TEXT,
-                    enrolled_at TEXT
-                );
-                CREATE TABLE discovered (
-                    mac TEXT PRIMARY KEY NOT NULL,
-                    ip TEXT,
-                    first_seen TEXT NOT NULL,
-                    last_seen TEXT NOT NULL,
-                    seen INTEGER NOT NULL DEFAULT 1,
-                    via TEXT NOT NULL
-                );
-                CREATE TABLE instances (
-                    id TEXT PRIMARY KEY NOT NULL,
-                    node_id INTEGER REFERENCES nodes(id) ON DELETE SET NULL,
-                    type TEXT NOT NULL,
-                    vcpus INTEGER NOT NULL,
-                    memory_mib INTEGER NOT NULL,
-                    spec TEXT NOT NULL,
-                    state TEXT NOT NULL,
-                    desired TEXT NOT NULL,
-                    message TEXT,
-                    created_at TEXT NOT NULL,
-                    updated_at TEXT NOT NULL
-                );
-                """)
-        },
-    ]
-
-    static func migrate(_ queue: DatabaseQueue) throws {
-        let current = try queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
-        if current == migrations.count { return }
-        if current > migrations.count {
-            throw RegistryError("the registry has schema version \(current), newer than this provisioner knows (\(migrations.count))")
-        }
-        try queue.writeWithoutTransaction { db in
-            try db.inTransaction(.immediate) {
-                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
-                for migration in migrations.dropFirst(version) { try migration(db) }
-                try db.execute(sql: "PRAGMA user_version = \(migrations.count)")
-                return .commit
-            }
-        }
-    }
+/// One node before and after a change (nil: did not exist / no longer exists).
+public struct NodeChangeRecord: Sendable {
+    public var old: Node?
+    public var new: Node?
 }

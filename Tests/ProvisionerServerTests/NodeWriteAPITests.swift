@@ -33,7 +33,7 @@ struct NodeWriteAPITests {
             profiles: {default: {image: default}, gpu: {image: default, kernel_args: [quiet]}}
             discovery: {mode: \(discovery.rawValue)}
             """)
-        let registry = try Registry(path: dir + "/registry.sqlite")
+        let registry = try SQLiteRegistry(path: dir + "/registry.sqlite")
         try registry.add([NodeSpec(hostname: try Hostname(parsing: "n1"), mac: try MACAddress(parsing: "02:42:00:00:00:01"))], config: config, now: "2026-01-01T00:00:00Z")
         let applier = Applier(config: config, templates: try TemplateLoader.load(Self.templates))
         let secret: [UInt8] = Array(0..<32)

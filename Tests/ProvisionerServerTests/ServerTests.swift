@@ -35,7 +35,7 @@ struct ServerTests {
             debian: {mirror: http://mirror.example/debian}
             profiles: {default: {image: default}}
             """)
-        let registry = try Registry(path: dir + "/registry.sqlite")
+        let registry = try SQLiteRegistry(path: dir + "/registry.sqlite")
         try registry.add([NodeSpec(hostname: try Hostname(parsing: "n1"), mac: try MACAddress(parsing: Self.mac))], config: config, now: "2026-01-01T00:00:00Z")
         return ServeState(config: config, registry: registry, secret: Self.secret, heartbeatSeconds: 5, lostAfterBeats: 3,
                           logger: Logger(label: "test"), clock: { clock.read() })

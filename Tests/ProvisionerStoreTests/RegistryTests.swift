@@ -26,7 +26,7 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
     let dir = tempDir()
 
     @Test func schemaIsCurrentWithWALAndForeignKeys() throws {
-        let r = try Registry(path: dir + "/r.sqlite")
+        let r = try SQLiteRegistry(path: dir + "/r.sqlite")
         let (version, journal, fk) = try r.db.read { db in
             (try Int.fetchOne(db, sql: "PRAGMA user_version"), try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys"))
         }
@@ -35,11 +35,11 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         #expect(fk == 1)
         // Opening again migrates nothing and keeps data.
         try r.add([try spec("a", "02:00:00:00:00:01")], config: try config(), now: "t0")
-        #expect(try Registry(path: dir + "/r.sqlite").count() == 1)
+        #expect(try SQLiteRegistry(path: dir + "/r.sqlite").count() == 1)
     }
 
     @Test func allocatesNextFreeAddressAndAudits() throws {
-        let r = try Registry(path: dir + "/r.sqlite")
+        let r = try SQLiteRegistry(path: dir + "/r.sqlite")
         let c = try config()
         let added = try r.add([try spec("a", "02:00:00:00:00:01"), try spec("b", nil), try spec("c", "02:00:00:00:00:03", ip: "10.0.0.3")], config: c, now: "t1")
         #expect(added.map(\.ip.description) == ["10.0.0.2", "10.0.0.4", "10.0.0.3"])
@@ -59,7 +59,7 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
     }
 
     @Test func aBatchWithOneConflictAddsNothing() throws {
-        let r = try Registry(path: dir + "/r.sqlite")
+        let r = try SQLiteRegistry(path: dir + "/r.sqlite")
         let c = try config()
         try r.add([try spec("a", "02:00:00:00:00:01")], config: c, now: "t1")
         let batch = try (1...50).map { try spec("n\($0)", String(format: "02:00:00:00:01:%02x", $0)) } + [try spec("x", "02:00:00:00:00:01")]
@@ -71,7 +71,7 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
     }
 
     @Test func conflictsNameTheHolder() throws {
-        let r = try Registry(path: dir + "/r.sqlite")
+        let r = try SQLiteRegistry(path: dir + "/r.sqlite")
         let c = try config()
         try r.add([try spec("a", "02:00:00:00:00:01", ip: "10.0.0.9")], config: c, now: "t1")
         #expect(throws: ConflictError(field: "hostname", value: "a", holder: "a", "hostname a is already registered")) { try r.add([try spec("a", nil)], config: c, now: "t") }
@@ -88,7 +88,7 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
     /// The allocator's shortcut for a dense registry must give the same
     /// addresses as a search over every address in use.
     @Test func allocationFillsHolesAndResumesAboveADenseBlock() throws {
-        let r = try Registry(path: dir + "/r.sqlite")
+        let r = try SQLiteRegistry(path: dir + "/r.sqlite")
         let c = try config()  // 10.0.0.0/24, server .1, dynamic range .200-.250
         try r.add([try spec("a", nil), try spec("b", nil), try spec("c", nil)], config: c, now: "t0")
         #expect(try r.nodes().map(\.ip.description) == ["10.0.0.2", "10.0.0.3", "10.0.0.4"])
@@ -108,13 +108,13 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
     @Test func claimGivesEachMachineItsOwnWaitingNode() throws {
         let path = dir + "/r.sqlite"
         let c = try config()
-        let r = try Registry(path: path)
+        let r = try SQLiteRegistry(path: path)
         try r.add([try spec("w3", nil), try spec("w1", nil), try spec("w2", nil), try spec("taken", "02:00:00:00:00:aa")], config: c, now: "t0")
         // Eight machines claim at once, each through its own connection: three get a node, in hostname order of the nodes.
         let results = Mutex<[String: String]>([:])
         DispatchQueue.concurrentPerform(iterations: 8) { k in
             let mac = try! MACAddress(parsing: String(format: "02:00:00:00:01:%02x", k + 1))
-            let mine = try! Registry(path: path)
+            let mine = try! SQLiteRegistry(path: path)
             let outcome: String
             do { outcome = try mine.claim(mac: mac, into: nil, now: "t1").new.hostname.value } catch { outcome = "\(error)" }
             results.withLock { $0[mac.description] = outcome }
@@ -144,7 +144,7 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
     }
 
     @Test func exhaustedPool() throws {
-        let r = try Registry(path: dir + "/r.sqlite")
+        let r = try SQLiteRegistry(path: dir + "/r.sqlite")
         let c = try config()
         try r.add(try (1...202).map { try spec("n\($0)", nil) }, config: c, now: "t")
         #expect(throws: ConflictError("no free address left in the static pool of 10.0.0.0/24")) {

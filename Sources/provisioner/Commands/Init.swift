@@ -56,7 +56,7 @@ extension Provisioner {
                 throw CommandError("creating \(home): \(error.localizedDescription)")
             }
             try FileSystem.writeAtomically(text, to: configPath, mode: 0o644)
-            let registry = try Registry(path: global.registryPath)
+            let registry = try SQLiteRegistry(path: global.registryPath)
             chmod(global.registryPath, 0o600)
             emit("""
                 wrote \(configPath)

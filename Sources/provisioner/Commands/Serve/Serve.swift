@@ -37,7 +37,7 @@ extension Provisioner {
             let config = try global.loadConfig()
             // Run-time status is written often: commits are not fsync'd one by one (see Registry).
             _ = try global.openRegistry()
-            let registry = try Registry(path: global.registryPath, relaxedSync: true)
+            let registry = try SQLiteRegistry(path: global.registryPath, relaxedSync: true)
             let secret = try global.clusterSecret()
             var logger = Logger(label: "provisioner")
             logger.logLevel = .info

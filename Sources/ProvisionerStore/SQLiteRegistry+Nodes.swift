@@ -1,7 +1,7 @@
 import GRDB
 import ProvisionerCore
 
-extension Registry {
+extension SQLiteRegistry {
     static let nodeColumns = "hostname, mac, ip, profile, state, created_at, updated_at"
 
     static func node(_ row: Row) throws -> Node {
@@ -53,8 +53,8 @@ extension Registry {
     /// `beforeCommit` runs inside the transaction with the changes made (e.g. to
     /// write the nodes' boot files); if it throws, nothing is committed.
     @discardableResult
-    public func add(_ specs: [NodeSpec], config: SiteConfig, now: String, action: String = "node.add",
-                    beforeCommit: ([NodeChangeRecord]) throws -> Void = { _ in }) throws -> [Node] {
+    public func add(_ specs: [NodeSpec], config: SiteConfig, now: String, action: String,
+                    beforeCommit: ([NodeChangeRecord]) throws -> Void) throws -> [Node] {
         try write { db in
             try Self.syncProfiles(db, config)
             var taken = try Taken(db, specs: specs)
@@ -141,7 +141,7 @@ extension Registry {
     ///   taken; `ValidationError` for an IP the site config does not allow.
     /// - Returns: the node before and after.
     public func update(_ key: String, _ change: NodeChange, config: SiteConfig, now: String,
-                       beforeCommit: ([NodeChangeRecord]) throws -> Void = { _ in }) throws -> (old: Node, new: Node) {
+                       beforeCommit: ([NodeChangeRecord]) throws -> Void) throws -> (old: Node, new: Node) {
         try write { db in
             try Self.syncProfiles(db, config)
             guard let old = try Self.find(db, key) else { throw NotFoundError("node", key) }
@@ -193,7 +193,7 @@ extension Registry {
     ///   already, or the MAC is registered to another node.
     /// - Returns: the node before and after.
     public func claim(mac: MACAddress, into hostname: Hostname?, now: String,
-                      beforeCommit: ([NodeChangeRecord]) throws -> Void = { _ in }) throws -> (old: Node, new: Node) {
+                      beforeCommit: ([NodeChangeRecord]) throws -> Void) throws -> (old: Node, new: Node) {
         try write { db in
             let row = hostname == nil
                 ? try Row.fetchOne(db, sql: "SELECT \(Self.nodeColumns) FROM nodes WHERE mac IS NULL ORDER BY hostname LIMIT 1")
@@ -224,7 +224,7 @@ extension Registry {
     /// Removes nodes by hostname or MAC, in one transaction: all or none.
     /// - Throws: `ConflictError` naming the first key that matches no node.
     @discardableResult
-    public func remove(_ keys: [String], now: String, beforeCommit: ([NodeChangeRecord]) throws -> Void = { _ in }) throws -> [Node] {
+    public func remove(_ keys: [String], now: String, beforeCommit: ([NodeChangeRecord]) throws -> Void) throws -> [Node] {
         try write { db in
             var removed: [Node] = []
             var seen = Set<Hostname>()
@@ -255,11 +255,6 @@ extension Registry {
     }
 }
 
-/// One node before and after a change (nil: did not exist / no longer exists).
-public struct NodeChangeRecord: Sendable {
-    public var old: Node?
-    public var new: Node?
-}
 
 /// The hostnames, MACs and IPs already registered that a batch could collide with.
 struct Taken {

@@ -28,7 +28,7 @@ public struct InstanceRecord: Codable, Sendable, Equatable {
     }
 }
 
-extension Registry {
+extension SQLiteRegistry {
     static let instanceSQL = """
         SELECT i.id, n.hostname, i.type, i.vcpus, i.memory_mib, i.spec, i.state, i.desired, i.message, i.created_at, i.updated_at
         FROM instances i LEFT JOIN nodes n ON n.id = i.node_id
@@ -92,20 +92,6 @@ extension Registry {
             try db.execute(sql: "UPDATE instances SET desired = 'terminated', updated_at = ? WHERE id = ?", arguments: [now, id])
             try db.execute(sql: "INSERT INTO audit (at, action, subject) VALUES (?, 'instance.terminate', ?)", arguments: [now, id])
             return try Self.instance(try Row.fetchOne(db, sql: Self.instanceSQL + " WHERE i.id = ?", arguments: [id])!)
-        }
-    }
-
-    /// One node's heartbeat, as `heartbeats(_:now:)` takes them.
-    public struct HeartbeatRecord: Sendable {
-        public var hostname: Hostname
-        public var capacity: String
-        public var instances: String
-        public var reported: [InstanceStatus]
-        public init(hostname: Hostname, capacity: String, instances: String, reported: [InstanceStatus]) {
-            self.hostname = hostname
-            self.capacity = capacity
-            self.instances = instances
-            self.reported = reported
         }
     }
 

@@ -52,7 +52,7 @@ public enum BootPhase {
     public static let order = ["dhcp", "dhcp-ipxe", "ipxe", "kernel", "initrd", "dhcp-initramfs", "enrolled"]
 }
 
-extension Registry {
+extension SQLiteRegistry {
     static let statusSQL = """
         SELECT n.hostname, n.mac, n.ip, n.state, s.image, s.boot_started, s.phases, s.capacity, s.instances, s.last_heartbeat, s.enrolled_at
         FROM nodes n LEFT JOIN node_status s ON s.node_id = n.id
@@ -93,7 +93,7 @@ extension Registry {
     /// `booting`). An unknown MAC lands in the discovery queue instead.
     /// - Returns: the node's hostname, or nil when the MAC is unknown.
     @discardableResult
-    public func recordBootEvent(mac: MACAddress, ip: String?, phase: String, now: String, newBoot: Bool = false) throws -> String? {
+    public func recordBootEvent(mac: MACAddress, ip: String?, phase: String, now: String, newBoot: Bool) throws -> String? {
         try write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT id, hostname, state FROM nodes WHERE mac = ?", arguments: [mac.description]) else {
                 try db.execute(sql: """

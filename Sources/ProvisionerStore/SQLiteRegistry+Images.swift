@@ -1,7 +1,7 @@
 import GRDB
 import ProvisionerCore
 
-extension Registry {
+extension SQLiteRegistry {
     /// Hostnames of the nodes that report running from `image/generation`
     /// and are not lost: a generation they use must not be removed.
     public func nodesUsing(image: String, generation: GenerationID) throws -> [String] {

@@ -1,0 +1,185 @@
+// ProvisionerStore: the node registry, kept in SQLite through GRDB.
+//
+// WAL journal, a busy timeout, foreign keys, versioned migrations, and one
+// IMMEDIATE transaction per write command, so any number of concurrent
+// `provisioner` processes serialize cleanly instead of failing with
+// "database is locked". Every change is written to the audit log in the same
+// transaction as the change itself.
+import GRDB
+import ProvisionerAPI
+import ProvisionerCore
+
+/// The registry in one SQLite file (GRDB, WAL): the embedded default for one server.
+public final class SQLiteRegistry: Registry {
+    let db: DatabaseQueue
+    public let path: String
+
+    /// Opens (creating if needed) the registry at `path` and brings its schema up to date.
+    /// - Parameter relaxedSync: `PRAGMA synchronous = NORMAL` for this connection:
+    ///   in WAL mode still never corrupt, but a commit is not fsync'd, so the last
+    ///   moments before a power loss may be lost. For serve's run-time status
+    ///   (heartbeats, boot phases), which the nodes send again anyway.
+    /// - Throws: `RegistryError` when the file cannot be opened or migrated.
+    public init(path: String, relaxedSync: Bool = false) throws {
+        self.path = path
+        var config = Configuration()
+        config.busyMode = .timeout(60)
+        config.foreignKeysEnabled = true
+        config.prepareDatabase { db in
+            if relaxedSync { try db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? ""
+            if mode.lowercased() != "wal" {
+                _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            }
+        }
+        do {
+            db = try DatabaseQueue(path: path, configuration: config)
+            try Schema.migrate(db)
+        } catch let error as DatabaseError {
+            throw RegistryError("opening the registry \(path): \(error.message ?? error.description)", kind: .unavailable)
+        }
+    }
+
+    /// Runs `body` in one IMMEDIATE transaction: it holds the write lock from
+    /// the start, so a read-then-write never races another process.
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try db.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { throw RegistryError("transaction produced no result") }
+                return result
+            }
+        } catch let error as DatabaseError {
+            throw RegistryError(describing: error)
+        }
+    }
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try db.read(body)
+        } catch let error as DatabaseError {
+            throw RegistryError(describing: error)
+        }
+    }
+}
+
+/// A failure of the database itself (not of the input), with its kind: a
+/// constraint the database enforced is a conflict, a lock held too long is
+/// busy, a database that cannot be opened is unavailable.
+public struct RegistryError: Error, CustomStringConvertible, Sendable, ClassifiedError {
+    public var description: String
+    public var kind: FailureKind
+    public init(_ message: String, kind: FailureKind = .failed) {
+        description = message
+        self.kind = kind
+    }
+    init(describing error: DatabaseError) {
+        switch error.resultCode {
+        case .SQLITE_CONSTRAINT:
+            description = "the registry refused a conflicting change: \(error.message ?? "constraint failed")"
+            kind = .conflict
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            description = "the registry stayed locked by another process: \(error.message ?? "busy")"
+            kind = .busy
+        case .SQLITE_CANTOPEN, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_READONLY:
+            description = "registry: \(error.message ?? error.description)"
+            kind = .unavailable
+        default:
+            description = "registry: \(error.message ?? error.description)"
+            kind = .failed
+        }
+    }
+}
+
+/// The versioned schema. Each migration runs once, in order, inside the same
+/// IMMEDIATE transaction that reads and bumps `PRAGMA user_version`, so two
+/// processes opening a new registry at once cannot both apply it.
+enum Schema {
+    static let migrations: [@Sendable (Database) throws -> Void] = [
+        { db in
+            try db.execute(sql: """
+                CREATE TABLE profiles (
+                    name TEXT PRIMARY KEY NOT NULL,
+                    image TEXT NOT NULL,
+                    kernel_args TEXT NOT NULL DEFAULT ''
+                );
+                CREATE TABLE nodes (
+                    id INTEGER PRIMARY KEY,
+                    hostname TEXT NOT NULL UNIQUE,
+                    mac TEXT UNIQUE,
+                    ip INTEGER NOT NULL UNIQUE,
+                    profile TEXT NOT NULL REFERENCES profiles(name) ON UPDATE CASCADE,
+                    state TEXT NOT NULL,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL
+                );
+                CREATE TABLE audit (
+                    id INTEGER PRIMARY KEY,
+                    at TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    subject TEXT NOT NULL,
+                    old TEXT,
+                    new TEXT
+                );
+                CREATE INDEX audit_subject ON audit(subject);
+                """)
+        },
+        // What serve learns at run time: each node's boot and heartbeats,
+        // machines that PXE-booted unregistered, and VM instances.
+        { db in
+            try db.execute(sql: """
+                CREATE TABLE node_status (
+                    node_id INTEGER PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
+                    image TEXT,
+                    boot_started TEXT,
+                    phases TEXT NOT NULL DEFAULT '{}',
+                    capacity TEXT,
+                    instances TEXT,
+                    last_heartbeat TEXT,
+                    enrolled_at TEXT
+                );
+                CREATE TABLE discovered (
+                    mac TEXT PRIMARY KEY NOT NULL,
+                    ip TEXT,
+                    first_seen TEXT NOT NULL,
+                    last_seen TEXT NOT NULL,
+                    seen INTEGER NOT NULL DEFAULT 1,
+                    via TEXT NOT NULL
+                );
+                CREATE TABLE instances (
+                    id TEXT PRIMARY KEY NOT NULL,
+                    node_id INTEGER REFERENCES nodes(id) ON DELETE SET NULL,
+                    type TEXT NOT NULL,
+                    vcpus INTEGER NOT NULL,
+                    memory_mib INTEGER NOT NULL,
+                    spec TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    desired TEXT NOT NULL,
+                    message TEXT,
+                    created_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL
+                );
+                """)
+        },
+    ]
+
+    static func migrate(_ queue: DatabaseQueue) throws {
+        let current = try queue.read { db in try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0 }
+        if current == migrations.count { return }
+        if current > migrations.count {
+            throw RegistryError("the registry has schema version \(current), newer than this provisioner knows (\(migrations.count))")
+        }
+        try queue.writeWithoutTransaction { db in
+            try db.inTransaction(.immediate) {
+                let version = try Int.fetchOne(db, sql: "PRAGMA user_version") ?? 0
+                for migration in migrations.dropFirst(version) { try migration(db) }
+                try db.execute(sql: "PRAGMA user_version = \(migrations.count)")
+                return .commit
+            }
+        }
+    }
+}

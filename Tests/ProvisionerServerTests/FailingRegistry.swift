@@ -1,0 +1,96 @@
+import ProvisionerAPI
+import ProvisionerCore
+import ProvisionerStore
+import Synchronization
+
+/// A registry that fails on demand (matchbox's `BrokenStore`): it forwards
+/// every call to a real `SQLiteRegistry` unless that operation is set to
+/// fail, and then throws the given error without touching the store. Proves
+/// the error paths a healthy SQLite file rarely takes.
+final class FailingRegistry: Registry {
+    enum Operation: Hashable, Sendable {
+        case read, add, update, claim, remove, bootEvent, enrollment, heartbeats, markLost, instances
+    }
+
+    let base: SQLiteRegistry
+    private let failing = Mutex<[Operation: RegistryError]>([:])
+
+    init(_ base: SQLiteRegistry) { self.base = base }
+
+    /// Makes `operations` throw `error` until `heal()`.
+    func fail(_ operations: Set<Operation>, with error: RegistryError = RegistryError("database unreachable (injected)", kind: .unavailable)) {
+        failing.withLock { for op in operations { $0[op] = error } }
+    }
+
+    func heal() { failing.withLock { $0.removeAll() } }
+
+    private func check(_ op: Operation) throws {
+        if let error = failing.withLock({ $0[op] }) { throw error }
+    }
+
+    func nodes() throws -> [Node] { try check(.read); return try base.nodes() }
+    func count() throws -> Int { try check(.read); return try base.count() }
+    func node(_ key: String) throws -> Node? { try check(.read); return try base.node(key) }
+    func node(mac: MACAddress) throws -> Node? { try check(.read); return try base.node(mac: mac) }
+    func node(ip: IPv4Address) throws -> Node? { try check(.read); return try base.node(ip: ip) }
+
+    func add(_ specs: [NodeSpec], config: SiteConfig, now: String, action: String,
+             beforeCommit: ([NodeChangeRecord]) throws -> Void) throws -> [Node] {
+        try check(.add)
+        return try base.add(specs, config: config, now: now, action: action, beforeCommit: beforeCommit)
+    }
+
+    func update(_ key: String, _ change: NodeChange, config: SiteConfig, now: String,
+                beforeCommit: ([NodeChangeRecord]) throws -> Void) throws -> (old: Node, new: Node) {
+        try check(.update)
+        return try base.update(key, change, config: config, now: now, beforeCommit: beforeCommit)
+    }
+
+    func claim(mac: MACAddress, into hostname: Hostname?, now: String,
+               beforeCommit: ([NodeChangeRecord]) throws -> Void) throws -> (old: Node, new: Node) {
+        try check(.claim)
+        return try base.claim(mac: mac, into: hostname, now: now, beforeCommit: beforeCommit)
+    }
+
+    func remove(_ keys: [String], now: String, beforeCommit: ([NodeChangeRecord]) throws -> Void) throws -> [Node] {
+        try check(.remove)
+        return try base.remove(keys, now: now, beforeCommit: beforeCommit)
+    }
+
+    func statuses() throws -> [NodeStatus] { try check(.read); return try base.statuses() }
+    func status(_ key: String) throws -> NodeStatus? { try check(.read); return try base.status(key) }
+
+    func recordBootEvent(mac: MACAddress, ip: String?, phase: String, now: String, newBoot: Bool) throws -> String? {
+        try check(.bootEvent)
+        return try base.recordBootEvent(mac: mac, ip: ip, phase: phase, now: now, newBoot: newBoot)
+    }
+
+    func recordEnrollment(hostname: Hostname, image: String?, capacity: String, instances: String, now: String) throws {
+        try check(.enrollment)
+        try base.recordEnrollment(hostname: hostname, image: image, capacity: capacity, instances: instances, now: now)
+    }
+
+    func heartbeats(_ beats: [HeartbeatRecord], now: String) throws -> [(run: [InstanceSpec], terminate: [String])] {
+        try check(.heartbeats)
+        return try base.heartbeats(beats, now: now)
+    }
+
+    func markLost(heartbeatBefore before: String, now: String) throws -> [String] {
+        try check(.markLost)
+        return try base.markLost(heartbeatBefore: before, now: now)
+    }
+
+    func discovered() throws -> [DiscoveredMachine] { try check(.read); return try base.discovered() }
+    func nodesUsing(image: String, generation: GenerationID) throws -> [String] { try check(.read); return try base.nodesUsing(image: image, generation: generation) }
+    func instances() throws -> [InstanceRecord] { try check(.instances); return try base.instances() }
+
+    func runInstance(id: String, type: VMType, spec: InstanceSpec, only: String?, now: String) throws -> InstanceRecord {
+        try check(.instances)
+        return try base.runInstance(id: id, type: type, spec: spec, only: only, now: now)
+    }
+
+    func terminateInstance(_ id: String, now: String) throws -> InstanceRecord {
+        try check(.instances)
+        return try base.terminateInstance(id, now: now)
+    }
+}
