@@ -1,0 +1,122 @@
+/// Changes one value of a site config's YAML text and keeps everything else
+/// (comments, order, spacing) byte for byte: the one writer of config edits
+/// made by the program (the lab's cache path, its discovery mode). A value
+/// the editor cannot place (a flow-style section) is an error, never a silent
+/// no-op, and the result must read back as a valid config.
+public enum SiteConfigEditor {
+    /// The text with `keyPath` ("discovery.mode", "paths.cache", or a
+    /// top-level "interface") set to `value`. A missing key is added to its
+    /// section, a missing section at the end.
+    /// - Throws: `ConfigSyntaxError` when the section is written in flow
+    ///   style or the result is not a valid site config.
+    public static func set(_ keyPath: String, to value: String, in text: String) throws -> String {
+        let parts = keyPath.split(separator: ".").map(String.init)
+        guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
+            throw ConfigSyntaxError(message: "\(keyPath): only a top-level key or section.key can be edited")
+        }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let scalar = yamlScalar(value)
+        if parts.count == 1 {
+            if let i = lines.firstIndex(where: { keyOf($0, indent: 0) == parts[0] }) {
+                lines[i] = replacingValue(lines[i], key: parts[0], indent: 0, with: scalar)
+            } else {
+                appendBlock(&lines, ["\(parts[0]): \(scalar)"])
+            }
+        } else {
+            let (section, key) = (parts[0], parts[1])
+            if let s = lines.firstIndex(where: { keyOf($0, indent: 0) == section }) {
+                guard valueText(lines[s], key: section, indent: 0).isEmpty else {
+                    throw ConfigSyntaxError(message: "\(keyPath): the section \(section) is written on one line (flow style); edit it by hand")
+                }
+                var end = s + 1
+                var childIndent: Int?
+                while end < lines.count {
+                    let line = lines[end]
+                    let indent = line.prefix { $0 == " " }.count
+                    let body = line.dropFirst(indent)
+                    if body.isEmpty || body.hasPrefix("#") { end += 1; continue }
+                    if indent == 0 { break }
+                    if childIndent == nil { childIndent = indent }
+                    end += 1
+                }
+                let indent = childIndent ?? 2
+                if let i = lines[(s + 1)..<end].firstIndex(where: { keyOf($0, indent: indent) == key }) {
+                    lines[i] = replacingValue(lines[i], key: key, indent: indent, with: scalar)
+                } else {
+                    lines.insert(String(repeating: " ", count: indent) + "\(key): \(scalar)", at: s + 1)
+                }
+            } else {
+                appendBlock(&lines, ["\(section):", "  \(key): \(scalar)"])
+            }
+        }
+        let result = lines.joined(separator: "\n")
+        _ = try SiteConfig(yaml: result)
+        return result
+    }
+
+    /// The key of a `key: value` line at exactly `indent` spaces, if it is one.
+    static func keyOf(_ line: String, indent: Int) -> String? {
+        guard line.prefix(indent).allSatisfy({ $0 == " " }) else { return nil }
+        let body = line.dropFirst(indent)
+        guard let first = body.first, first != " ", first != "#", first != "-", let colon = body.firstIndex(of: ":") else { return nil }
+        let after = body.index(after: colon)
+        guard after == body.endIndex || body[after] == " " else { return nil }
+        return String(body[..<colon])
+    }
+
+    /// What follows `key:` on the line, without a trailing comment.
+    static func valueText(_ line: String, key: String, indent: Int) -> String {
+        let rest = line.dropFirst(indent + key.count + 1)
+        let (value, _) = splitComment(String(rest))
+        return value.trimmingSpaces()
+    }
+
+    static func replacingValue(_ line: String, key: String, indent: Int, with scalar: String) -> String {
+        let rest = String(line.dropFirst(indent + key.count + 1))
+        let (_, comment) = splitComment(rest)
+        return String(repeating: " ", count: indent) + "\(key): \(scalar)" + (comment.isEmpty ? "" : "  " + comment)
+    }
+
+    /// Splits `value  # comment` at the first `#` after a space, outside quotes.
+    static func splitComment(_ text: String) -> (String, String) {
+        var quote: Character?
+        var previous: Character = " "
+        for i in text.indices {
+            let c = text[i]
+            if let q = quote {
+                if c == q { quote = nil }
+            } else if c == "\"" || c == "'" {
+                quote = c
+            } else if c == "#" && (previous == " " || previous == "\t") {
+                return (String(text[..<i]), String(text[i...]))
+            }
+            previous = c
+        }
+        return (text, "")
+    }
+
+    static func appendBlock(_ lines: inout [String], _ block: [String]) {
+        while let last = lines.last, last.isEmpty { lines.removeLast() }
+        lines += [""] + block + [""]
+    }
+
+    /// A plain scalar when it reads back as the same string, else double-quoted.
+    static func yamlScalar(_ value: String) -> String {
+        let plain = !value.isEmpty && value.unicodeScalars.allSatisfy { c in
+            (c.value >= 0x30 && c.value <= 0x39) || (c.value >= 0x41 && c.value <= 0x5a) || (c.value >= 0x61 && c.value <= 0x7a) || "/._-@+".unicodeScalars.contains(c)
+        } && !["true", "false", "yes", "no", "on", "off", "null", "~"].contains(value.lowercased()) && value.first != "-"
+        if plain { return value }
+        var out = "\""
+        for c in value.unicodeScalars {
+            switch c {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\t": out += "\\t"
+            default:
+                if c.value < 0x20 { out += "\\x" + (c.value < 16 ? "0" : "") + String(c.value, radix: 16) } else { out.unicodeScalars.append(c) }
+            }
+        }
+        return out + "\""
+    }
+}
