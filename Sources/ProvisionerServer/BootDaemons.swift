@@ -36,6 +36,7 @@ public struct BootDaemons: Sendable {
         if !FileManager.default.fileExists(atPath: Paths.dnsmasqConf(config)) {
             return "the site is not applied (no \(Paths.dnsmasqConf(config))): run `provisioner apply` first"
         }
+        if let problem = DnsmasqService(config: config).tftpRootProblem() { return problem }
         if nfs == .ganesha && !FileManager.default.fileExists(atPath: config.ganeshaConfig) {
             return "no ganesha config at \(config.ganeshaConfig): run `provisioner apply` first"
         }
@@ -45,6 +46,17 @@ public struct BootDaemons: Sendable {
             return "port \(port) (\(what)) on \(config.serverIP) is taken or the address is not on this host; stop what uses it or change the config"
         }
         return nil
+    }
+
+    static func size(_ path: String) -> Int {
+        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    }
+
+    /// The non-empty lines a log gained after byte `offset`.
+    static func lines(of path: String, from offset: Int) -> [String] {
+        let data = FileSystem.read(path) ?? Data()
+        guard data.count > offset else { return [] }
+        return String(decoding: data.dropFirst(offset), as: UTF8.self).split(separator: "\n").map(String.init).filter { !$0.isEmpty }
     }
 
     /// Whether a TCP socket can bind `host:port` right now.
@@ -132,11 +144,14 @@ public struct BootDaemons: Sendable {
         }
         // dnsmasq watches dhcp-hostsdir only if it exists when it starts.
         try FileSystem.makeDirectory(config.hostsDir)
+        let logs = ["\(run)/dnsmasq.out", "\(run)/dnsmasq.log"]
+        let marks = logs.map(Self.size)
         try sup.start(dnsmasq)
         Thread.sleep(forTimeInterval: 0.3)
         guard sup.pid("dnsmasq") != nil else {
-            let tail = String(decoding: FileSystem.read("\(run)/dnsmasq.out") ?? Data(), as: UTF8.self).split(separator: "\n").suffix(3).joined(separator: " | ")
-            throw SystemError("dnsmasq exited at once: \(tail)")
+            // Its own reason is in what it wrote since this start: stderr, or its log facility.
+            let said = zip(logs, marks).flatMap { Self.lines(of: $0, from: $1) }.suffix(4)
+            throw SystemError("dnsmasq exited at once: " + (said.isEmpty ? "it said nothing (see \(logs.joined(separator: ", ")))" : said.joined(separator: " | ")))
         }
     }
 }

@@ -41,3 +41,46 @@ public struct DnsmasqService: Sendable {
         return pid
     }
 }
+
+extension DnsmasqService {
+    /// The user dnsmasq drops to once it has its sockets: its compiled
+    /// default (the rendered config sets no `user=`). It must be able to
+    /// reach the TFTP root, or dnsmasq exits at start.
+    public static let runUser = "nobody"
+
+    /// Why dnsmasq's user cannot reach the TFTP root, with the fix, or nil.
+    /// (A home made by `mktemp -d` is 0700: dnsmasq then exits at once with
+    /// "TFTP directory … inaccessible: Permission denied".)
+    public func tftpRootProblem() -> String? {
+        guard let pw = getpwnam(Self.runUser) else { return nil }
+        let (uid, gid) = (pw.pointee.pw_uid, pw.pointee.pw_gid)
+        guard let (dir, mode, owner) = FileSystem.firstUnreachable(config.tftpRoot, uid: uid, gid: gid) else { return nil }
+        let fix = dir == config.tftpRoot ? "chmod o+rx \(dir)" : "chmod o+x \(dir)"
+        return "dnsmasq runs as user \(Self.runUser), which cannot reach the TFTP root \(config.tftpRoot): "
+            + "\(dir) is mode \(String(mode & 0o7777, radix: 8)) owned by \(owner). Fix: `\(fix)`, or put the site's home where \(Self.runUser) can reach it"
+    }
+}
+
+extension FileSystem {
+    /// The first directory on the way to `path` that user `uid` (group
+    /// `gid`) may not pass (no x), or `path` itself when it may not list it
+    /// (no r+x): its path, mode and owner. Parts that do not exist yet are
+    /// not judged. nil when every part can be passed.
+    public static func firstUnreachable(_ path: String, uid: uid_t, gid: gid_t) -> (dir: String, mode: mode_t, owner: String)? {
+        guard uid != 0 else { return nil }
+        var prefix = ""
+        let parts = path.split(separator: "/").map(String.init)
+        for (i, part) in ([""] + parts).enumerated() {
+            prefix = i == 0 ? "/" : (prefix == "/" ? "/" : prefix + "/") + part
+            var st = stat()
+            guard stat(prefix, &st) == 0 else { return nil }
+            let bits: mode_t = st.st_uid == uid ? (st.st_mode >> 6) & 7 : st.st_gid == gid ? (st.st_mode >> 3) & 7 : st.st_mode & 7
+            let needed: mode_t = i == parts.count ? 5 : 1
+            if bits & needed != needed {
+                let owner = getpwuid(st.st_uid).map { String(cString: $0.pointee.pw_name) } ?? String(st.st_uid)
+                return (prefix, st.st_mode, owner)
+            }
+        }
+        return nil
+    }
+}

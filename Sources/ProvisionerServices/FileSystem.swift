@@ -257,7 +257,7 @@ public enum FileSystem {
     }
 
     /// The names in a directory; empty when it does not exist.
-    static func list(_ dir: String) -> [String] {
+    public static func list(_ dir: String) -> [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
     }
 }

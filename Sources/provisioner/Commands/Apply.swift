@@ -34,13 +34,8 @@ extension Provisioner {
         }
 
         func run() throws {
-            let config = try global.loadConfig()
-            let applier = try global.applier(config)
-            let plan = try applier.plan(try global.bootSite(config, try global.openRegistry()))
-            var actions: [String] = []
-            if !dryRun && !plan.isEmpty {
-                actions = try applier.execute(plan).actions
-            }
+            let outcome = try global.site.apply(dryRun: dryRun)
+            let (plan, actions) = (outcome.plan, outcome.actions)
             if output.json {
                 emit(try jsonText(JSONReport(
                     dry_run: dryRun, changes: plan.entries.map { .init(action: $0.kind.rawValue, path: $0.path) }, directories: plan.directories,

@@ -33,53 +33,15 @@ extension Provisioner {
         var force = false
 
         func run() throws {
-            let home = global.homeDir
-            let configPath = global.configPath
-            if FileManager.default.fileExists(atPath: configPath) && !force {
-                throw CommandError("\(configPath) exists already; edit it, or pass --force to write a new one")
-            }
-            guard let mirror = mirror ?? hostAptMirror() else {
-                throw CommandError("no Debian mirror found in /etc/apt; pass --mirror URL")
-            }
-            let fhs = home == Site.defaultHome
-            let defaults = SiteDefaults(
-                interface: interface, serverIP: serverIP, subnet: subnet, dhcpRange: dhcpRange, mirror: mirror,
-                tftpRoot: fhs ? "/srv/tftp" : home + "/tftp",
-                httpRoot: fhs ? "/srv/provisioner/http" : home + "/http",
-                imagesDir: home + "/images", home: home, systemRoot: fhs ? "" : home)
-            let text = try SiteConfig.defaultYAML(defaults)
-            do {
-                try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-                let configDir = (configPath as NSString).deletingLastPathComponent
-                try FileManager.default.createDirectory(atPath: configDir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-            } catch {
-                throw CommandError("creating \(home): \(error.localizedDescription)")
-            }
-            try FileSystem.writeAtomically(text, to: configPath, mode: 0o644)
-            let registry = try SQLiteRegistry(path: global.registryPath)
-            chmod(global.registryPath, 0o600)
+            let site = global.site
+            let count = try site.initialize(SiteSetup(interface: interface, serverIP: serverIP, subnet: subnet, dhcpRange: dhcpRange,
+                                                      mirror: mirror, force: force))
             emit("""
-                wrote \(configPath)
-                registry \(registry.path) (\(try registry.count()) nodes)
+                wrote \(site.configPath)
+                registry \(site.registryPath) (\(count) nodes)
                 next: edit the config, then `provisioner node add NAME --mac MAC`
 
                 """)
         }
     }
-}
-
-/// The first Debian mirror URI that apt on this host uses, if any.
-func hostAptMirror() -> String? {
-    if let text = try? String(contentsOfFile: "/etc/apt/sources.list.d/debian.sources", encoding: .utf8) {
-        for line in text.split(separator: "\n") where line.hasPrefix("URIs:") {
-            if let uri = line.dropFirst(5).split(separator: " ").first { return String(uri) }
-        }
-    }
-    if let text = try? String(contentsOfFile: "/etc/apt/sources.list", encoding: .utf8) {
-        for line in text.split(separator: "\n") {
-            let words = line.split(separator: " ")
-            if words.first == "deb", let uri = words.dropFirst().first(where: { !$0.hasPrefix("[") }) { return String(uri) }
-        }
-    }
-    return nil
 }

@@ -42,31 +42,6 @@ struct ImageSelection: ParsableArguments {
     }
 }
 
-extension GlobalOptions {
-    /// Re-renders the boot files so they name the active generations, when the
-    /// site is applied. Returns what to tell the operator.
-    func reapplyBootFiles(_ config: SiteConfig) throws -> String {
-        guard Applier.isApplied(config) else { return "boot files: not written (site not applied yet; run `provisioner apply`)" }
-        let applier = try applier(config)
-        let plan = try applier.plan(try bootSite(config, try openRegistry()))
-        if plan.isEmpty { return "boot files: already up to date" }
-        let report = try applier.execute(plan)
-        var s = "boot files: \(plan.count(.add) + plan.count(.change)) written"
-        if !report.actions.isEmpty { s += "; " + report.actions.joined(separator: "; ") }
-        return s
-    }
-
-    /// The image files the site renders (initramfs settings, fstab,
-    /// interfaces), written where the image hooks read them.
-    func writeImageOverlay(_ config: SiteConfig) throws -> [(path: String, contents: String)] {
-        let applier = try applier(config)
-        let prefix = Paths.imageOverlay(config) + "/"
-        let files = try applier.renderer.render(BootSite(config: config, nodes: [])).files.filter { $0.path.hasPrefix(prefix) }
-        try FileSystem.writeAll(files.map { (path: $0.path, contents: Data($0.contents.utf8), mode: 0o644) })
-        return files.map { (path: String($0.path.dropFirst(prefix.count)), contents: $0.contents) }
-    }
-}
-
 /// Where a running provisioner's NFS server can be reached, or nil when none runs.
 func runningNFS(_ config: SiteConfig) -> NFSProbe? {
     guard ProcessRunner.livePID(fromFile: config.runDir + "/ganesha.pid") != nil else { return nil }

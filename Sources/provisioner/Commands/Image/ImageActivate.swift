@@ -17,13 +17,10 @@ extension Provisioner.Image {
         @Argument(help: "Generation id, e.g. g2.") var generation: String
 
         func run() throws {
-            let config = try global.loadConfig()
-            let image = try selection.name(config)
+            let image = try selection.name(try global.loadConfig())
             let id = try GenerationID(parsing: generation)
-            let store = ImageStore(config: config, image: image)
-            try store.withLock(wait: false) { try store.activate(id) }
-            emit("active generation of \(image): \(id)\n")
-            emit(try global.reapplyBootFiles(config) + "\n")
+            let boot = try global.site.activateImage(image, generation: id)
+            emit("active generation of \(image): \(id)\n\(boot)\n")
         }
     }
 
@@ -38,17 +35,9 @@ extension Provisioner.Image {
         @OptionGroup var selection: ImageSelection
 
         func run() throws {
-            let config = try global.loadConfig()
-            let image = try selection.name(config)
-            let store = ImageStore(config: config, image: image)
-            let (from, to) = try store.withLock { () throws -> (GenerationID?, GenerationID) in
-                let set = store.generations()
-                let target = try set.rollbackTarget(image: image)
-                try store.activate(target)
-                return (set.active, target)
-            }
-            emit("rolled back \(image): \(from.map(\.description) ?? "none") → \(to)\n")
-            emit(try global.reapplyBootFiles(config) + "\n")
+            let image = try selection.name(try global.loadConfig())
+            let (from, to, boot) = try global.site.rollbackImage(image)
+            emit("rolled back \(image): \(from.map(\.description) ?? "none") → \(to)\n\(boot)\n")
         }
     }
 
@@ -64,15 +53,9 @@ extension Provisioner.Image {
         @Argument(help: "Generation id, e.g. g1.") var generation: String
 
         func run() throws {
-            let config = try global.loadConfig()
-            let image = try selection.name(config)
+            let image = try selection.name(try global.loadConfig())
             let id = try GenerationID(parsing: generation)
-            let store = ImageStore(config: config, image: image)
-            let users = try global.openRegistry().nodesUsing(image: image, generation: id)
-            try store.withLock {
-                try store.generations().checkRemovable(id, image: image, inUseBy: users)
-                try store.remove(id)
-            }
+            try global.site.removeImage(image, generation: id)
             emit("removed \(image) \(id)\n")
         }
     }

@@ -40,26 +40,11 @@ extension Provisioner.Image {
         var sshKeys: String?
 
         func run() throws {
-            let config = try global.loadConfig()
-            let image = try selection.name(config)
-            guard let rootfsDir = Resources.rootfs(explicit: rootfs) else {
-                throw CommandError("no rootfs/ directory found; pass --rootfs DIR or set PROVISIONER_ROOTFS")
-            }
-            let controller = Resources.nodeController(explicit: nodeController)
-            if let controller, !FileManager.default.isExecutableFile(atPath: controller) {
-                throw CommandError("node-controller binary \(quoted(controller)) is not an executable file")
-            }
-            if let sshKeys, !FileManager.default.isReadableFile(atPath: sshKeys) {
-                throw CommandError("cannot read ssh keys file \(quoted(sshKeys))")
-            }
+            let image = try selection.name(try global.loadConfig())
             let progress = Progress(quiet: quiet || output.json, verbose: verbose)
-            if controller == nil { progress.warn("no node-controller binary found (make node-controller); the image will not enroll by itself") }
-            let siteFiles = try global.writeImageOverlay(config)
-            let req = ImageBuildRequest(
-                config: config, image: image, rootfsDir: rootfsDir, siteFiles: siteFiles,
-                nodeController: controller, sshKeys: sshKeys, useCache: !noCache, activate: !noActivate, now: now())
-            let meta = try ImageBuilder().build(req, events: progress.handle)
-            let boot = noActivate ? nil : try global.reapplyBootFiles(config)
+            let options = ImageBuildOptions(image: image, rootfs: rootfs, nodeController: nodeController, sshKeys: sshKeys,
+                                            useCache: !noCache, activate: !noActivate)
+            let (meta, boot) = try global.site.buildImage(options, now: now(), events: progress.handle)
             if output.json {
                 emit(try jsonText(meta))
                 return

@@ -17,14 +17,10 @@ extension Provisioner.Image {
         @Argument(help: "Archive to write, e.g. node-g3.tar.zst.") var file: String
 
         func run() throws {
-            let config = try global.loadConfig()
-            let image = try selection.name(config)
+            let image = try selection.name(try global.loadConfig())
             let id = try GenerationID(parsing: generation)
-            let store = ImageStore(config: config, image: image)
-            guard store.generations().ids.contains(id) else { throw NotFoundError("generation", id.description, message: "image \(image) has no generation \(id)") }
-            try ImageArchive.pack(store.generationDir(id), to: file)
-            let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
-            emit("exported \(image) \(id) to \(file) (\(ImageList.size(Int64(size))))\n")
+            let size = try global.site.exportImage(image, generation: id, to: file)
+            emit("exported \(image) \(id) to \(file) (\(ImageList.size(size)))\n")
         }
     }
 
@@ -42,12 +38,10 @@ extension Provisioner.Image {
         @Flag(name: .long, help: "Activate the imported generation.") var activate = false
 
         func run() throws {
-            let config = try global.loadConfig()
-            let image = try selection.name(config)
-            guard FileManager.default.isReadableFile(atPath: file) else { throw CommandError("cannot read archive \(quoted(file))") }
-            let id = try ImageStore(config: config, image: image).importArchive(file, activate: activate)
+            let image = try selection.name(try global.loadConfig())
+            let (id, boot) = try global.site.importImage(image, from: file, activate: activate)
             emit("imported \(file) as \(image) \(id)\(activate ? " (active)" : "")\n")
-            if activate { emit(try global.reapplyBootFiles(config) + "\n") }
+            if let boot { emit(boot + "\n") }
         }
     }
 }

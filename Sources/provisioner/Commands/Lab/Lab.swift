@@ -15,16 +15,5 @@ extension Provisioner {
     }
 }
 
-/// Runs this same binary with `args`, its output passed through to stderr as progress.
-/// - Throws: `CommandError` with the step when it fails.
-func runSelf(_ args: [String], step: String, quiet: Bool = false) throws {
-    let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
-    var tail: [String] = []
-    let status = try ProcessRunner.stream(bin, args) { line in
-        tail.append(line); if tail.count > 15 { tail.removeFirst() }
-        if !quiet { FileHandle.standardError.write(Data("  \(line)\n".utf8)) }
-    }
-    if status != 0 { throw CommandError("lab: \(step) failed (status \(status)):\n" + tail.joined(separator: "\n")) }
-}
-
+/// A progress line on stderr.
 func say(_ s: String) { FileHandle.standardError.write(Data("==> \(s)\n".utf8)) }

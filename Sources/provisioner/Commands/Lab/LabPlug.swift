@@ -26,55 +26,23 @@ extension Provisioner.Lab {
 
         func run() throws {
             let lab = ProvisionerServices.Lab(home: global.homeDir)
-            guard lab.isUp(), var state = lab.state() else { throw CommandError("no lab is up in \(global.homeDir)") }
-            let registry = try global.openRegistry()
-            let index = state.nodes.count
-            let address = try mac.map { try MACAddress(parsing: $0) } ?? MACAddress(parsing: ProvisionerServices.Lab.mac(0x100 + index))
-            if let holder = try registry.node(mac: address) {
-                throw ConflictError("MAC address \(address) is already registered to \(holder.hostname): plug in a new machine")
-            }
-            if state.nodes.contains(where: { $0.mac == address.description }) {
-                throw ConflictError("MAC address \(address) is already plugged into this lab")
-            }
-            let name = "plug\(state.nodes.filter { $0.hostname.hasPrefix("plug") }.count + 1)"
-            let tap = "labtap\(index)"
-            try lab.addTap(tap)
-            let log = "\(lab.dir)/\(name).serial.log"
-            FileManager.default.createFile(atPath: log, contents: nil)
-            let argv = lab.qemuArgv(mac: address.description, tap: tap, serialLog: log, memoryMiB: memory, cpus: cpus, name: name)
-            let pid = try lab.spawnInNamespace(argv, log: "\(lab.dir)/\(name).qemu.log")
-            state.nodes.append(.init(hostname: name, mac: address.description, tap: tap, pid: pid, serialLog: log))
-            try lab.save(state)
-            say("plugged \(name) (\(address)) into \(ProvisionerServices.Lab.bridge); QEMU pid \(pid), serial log \(log)")
+            let node = try lab.plug(mac: try mac.map { try MACAddress(parsing: $0) }, memoryMiB: memory, cpus: cpus)
+            say("plugged \(node.hostname) (\(node.mac)) into \(ProvisionerServices.Lab.bridge); QEMU pid \(node.pid), serial log \(node.serialLog)")
             guard timeout > 0 else { return }
-
-            let autoDiscovery = try global.loadConfig().discovery == .auto
+            let address = try MACAddress(parsing: node.mac)
             let started = Date()
-            var named: String?
-            var outcome = ""
-            let done = waitUntil(timeout) {
-                if let node = try? registry.node(mac: address) {
-                    if named == nil {
-                        named = node.hostname.value
-                        say(String(format: "%@ is %@ (%@) (+%.0f s)", name, node.hostname.value, node.ip.description, Date().timeIntervalSince(started)))
-                    }
-                    if (try? registry.status(node.hostname.value))?.state == .ready {
-                        outcome = String(format: "%@ (%@) joined the cluster as %@ (%@) in %.0f s\n", name, address.description,
-                                         node.hostname.value, node.ip.description, Date().timeIntervalSince(started))
-                        return true
-                    }
-                } else if ((try? registry.discovered()) ?? []).contains(where: { $0.mac == address.description }),
-                          !(autoDiscovery && ((try? registry.nodes()) ?? []).contains { $0.mac == nil }) {
-                    // Queued for good: discovery is manual, or no node waits for a MAC.
-                    outcome = "\(name) (\(address)) waits in discovery: `provisioner node accept \(address) --hostname NAME --home \(global.homeDir)`\n"
-                    return true
-                }
-                return false
+            let outcome = try lab.awaitPlugged(address, timeout: timeout) { host, ip in
+                say(String(format: "%@ is %@ (%@) (+%.0f s)", node.hostname, host, ip, Date().timeIntervalSince(started)))
             }
-            guard done else {
-                throw CommandError("\(name) (\(address)) neither enrolled nor was queued within \(Int(timeout)) s; serial log (tail):\n" + tail(log))
+            switch outcome {
+            case .joined(let host, let ip):
+                emit(String(format: "%@ (%@) joined the cluster as %@ (%@) in %.0f s\n", node.hostname, node.mac, host, ip, Date().timeIntervalSince(started)))
+            case .queued:
+                emit("\(node.hostname) (\(node.mac)) waits in discovery: `provisioner node accept \(node.mac) --hostname NAME --home \(global.homeDir)`\n")
+            case nil:
+                throw CommandError("\(node.hostname) (\(node.mac)) neither enrolled nor was queued within \(Int(timeout)) s; serial log (tail):\n"
+                                   + ProvisionerServices.Lab.tail(node.serialLog))
             }
-            emit(outcome)
         }
     }
 }

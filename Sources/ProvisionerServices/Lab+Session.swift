@@ -1,0 +1,314 @@
+import Foundation
+import ProvisionerCore
+import ProvisionerStore
+
+/// What `lab up` asks for.
+public struct LabOptions: Sendable {
+    public var nodes: Int
+    public var spares: Int
+    public var memoryMiB: Int
+    public var cpus: Int
+    /// Shared cache of image builds (base roots, apt packages).
+    public var cache: String
+    /// Seconds to wait for every node to enroll.
+    public var timeout: Double
+    public var nodeController: String?
+    /// On failure, leave the namespace, serve and the nodes running for a look.
+    public var keepOnFailure: Bool
+    /// The `provisioner` binary that runs serve inside the namespace.
+    public var serveBinary: String
+
+    public init(nodes: Int = 2, spares: Int = 0, memoryMiB: Int = 1024, cpus: Int = 1, cache: String = "/var/cache/provisioner",
+                timeout: Double = 600, nodeController: String? = nil, keepOnFailure: Bool = false, serveBinary: String) {
+        self.nodes = nodes
+        self.spares = spares
+        self.memoryMiB = memoryMiB
+        self.cpus = cpus
+        self.cache = cache
+        self.timeout = timeout
+        self.nodeController = nodeController
+        self.keepOnFailure = keepOnFailure
+        self.serveBinary = serveBinary
+    }
+}
+
+/// A failed `lab up`: why, the logs that say more, and what was cleaned up.
+public struct LabFailure: Error, CustomStringConvertible, Sendable {
+    public var description: String
+}
+
+extension Lab {
+    /// The lab's site: its home, with the lab's network.
+    public var site: Site { Site(home: home) }
+
+    /// Starts the lab: site (init on first use), registered nodes and spares,
+    /// network namespace, image (built when none is active), apply, serve,
+    /// QEMU nodes; waits until every node has enrolled. `say` gets progress
+    /// lines; `phase` each node's boot phases as they happen.
+    ///
+    /// Nothing is left behind when it fails (namespace, taps, serve, QEMU),
+    /// unless `keepOnFailure`; the error says which way it went.
+    /// - Returns: the statuses of the lab nodes and the seconds until all enrolled.
+    public func up(_ options: LabOptions, say: (String) -> Void) throws -> (statuses: [NodeStatus], seconds: Double) {
+        if isUp() { throw ConflictError("the lab in \(home) is already up (namespace \(namespace)); `provisioner lab down --home \(home)` stops it") }
+        guard getuid() == 0 else { throw SystemError("lab up needs root (network namespaces, taps)") }
+        for tool in ["qemu-system-x86_64", "ip", "curl", "dnsmasq"] where ProcessRunner.which(tool) == nil {
+            throw SystemError("lab up needs \(tool): run `make deps`")
+        }
+        let site = self.site
+        let config = try prepareSite(site, options, say: say)
+        // Before anything starts: dnsmasq must be able to reach the TFTP root.
+        if let problem = DnsmasqService(config: config).tftpRootProblem() { throw SystemError("lab up: \(problem)") }
+        try FileSystem.makeDirectory(dir)
+        do {
+            return try start(site, config, options, say: say)
+        } catch {
+            let logs = failureLogs()
+            if options.keepOnFailure {
+                throw LabFailure(description: "\(error)\n\(logs)the lab stays up for a look (--keep-on-failure); `provisioner lab down --home \(home)` stops it")
+            }
+            let cleaned = down()
+            throw LabFailure(description: "\(error)\n\(logs)cleaned up: \(cleaned.isEmpty ? "nothing was running" : cleaned.joined(separator: "; "))")
+        }
+    }
+
+    /// Init on first use, the cache path and discovery mode in the config, the spares and lab nodes in the registry.
+    func prepareSite(_ site: Site, _ options: LabOptions, say: (String) -> Void) throws -> SiteConfig {
+        if !FileManager.default.fileExists(atPath: site.configPath) {
+            say("initializing the lab site in \(home)")
+            try site.initialize(SiteSetup(interface: Self.bridge, serverIP: Self.serverIP, subnet: Self.subnet, dhcpRange: Self.dhcpRange))
+            try site.setConfigValue("paths.cache", to: options.cache)
+        }
+        if options.spares > 0, try site.loadConfig().discovery != .auto {
+            try site.setConfigValue("discovery.mode", to: "auto")
+            say("discovery: auto (machines plugged in later take spare1..\(options.spares))")
+        }
+        let config = try site.loadConfig()
+        let registry = try site.openRegistry()
+        var specs: [NodeSpec] = []
+        for i in 0..<options.spares where try registry.node("spare\(i + 1)") == nil {
+            specs.append(NodeSpec(hostname: try Hostname(parsing: "spare\(i + 1)"), mac: nil))
+        }
+        for i in 1...options.nodes where try registry.node("lab\(i)") == nil {
+            specs.append(NodeSpec(hostname: try Hostname(parsing: "lab\(i)"), mac: try MACAddress(parsing: Self.mac(i))))
+        }
+        if !specs.isEmpty { try registry.add(specs, config: config, now: Timestamp.iso(Date())) }
+        return config
+    }
+
+    func start(_ site: Site, _ config: SiteConfig, _ options: LabOptions, say: (String) -> Void) throws -> (statuses: [NodeStatus], seconds: Double) {
+        say("network: namespace \(namespace), bridge \(Self.bridge) \(Self.serverIP)/24, \(options.nodes) taps, no uplink")
+        try createNetwork(taps: options.nodes)
+        // A state file from the start, so `lab down` finds whatever runs even if this fails half-way.
+        var state = State(namespace: namespace, servePID: 0, nodes: [])
+        try save(state)
+
+        if ImageStore(config: config, image: config.profile(.default)?.image ?? "default").generations().active == nil {
+            say("building the node image (cached base roots make this quick after the first time)")
+            try withoutActuallyEscaping(say) { say in
+                let progress = BuildProgressLines(say: say)
+                _ = try site.buildImage(ImageBuildOptions(image: config.profile(.default)?.image ?? "default", nodeController: options.nodeController),
+                                        now: Timestamp.iso(Date()), events: progress.handle)
+            }
+        }
+        say("applying the boot configuration")
+        _ = try site.apply()
+
+        say("starting provisioner serve in \(namespace)")
+        state.servePID = try spawnInNamespace([options.serveBinary, "serve", "--home", home], log: dir + "/serve.log")
+        try save(state)
+        let url = "http://\(config.serverIP):\(config.httpPort)/healthz"
+        let up = waitUntil(60) {
+            guard Self.isAlive(state.servePID) else { return true }
+            return (try? ProcessRunner.run(ipTool, ["netns", "exec", namespace, "curl", "-sf", "-m", "2", url]))?.status == 0
+        }
+        guard up, Self.isAlive(state.servePID) else { throw SystemError("serve did not start") }
+
+        say("booting \(options.nodes) diskless node(s) with QEMU (\(Self.accelerator)); serial logs in \(dir)")
+        for i in 1...options.nodes {
+            let name = "lab\(i)", tap = "labtap\(i - 1)", log = "\(dir)/\(name).serial.log"
+            FileManager.default.createFile(atPath: log, contents: nil)
+            let argv = qemuArgv(mac: Self.mac(i), tap: tap, serialLog: log, memoryMiB: options.memoryMiB, cpus: options.cpus, name: name)
+            let pid = try spawnInNamespace(argv, log: "\(dir)/\(name).qemu.log")
+            state.nodes.append(LabNode(hostname: name, mac: Self.mac(i), tap: tap, pid: pid, serialLog: log))
+            try save(state)
+        }
+
+        let names = Set(state.nodes.map(\.hostname))
+        let registry = try site.openRegistry()
+        let started = Date()
+        var reported: [String: Set<String>] = [:]
+        var statuses: [NodeStatus] = []
+        let ok = waitUntil(options.timeout) {
+            statuses = ((try? registry.statuses()) ?? []).filter { names.contains($0.hostname) }
+            for s in statuses {
+                for p in BootPhase.order where s.phases[p] != nil && reported[s.hostname, default: []].insert(p).inserted {
+                    say(String(format: "%@: %@ (+%.0f s)", s.hostname, p, Date().timeIntervalSince(started)))
+                }
+            }
+            return statuses.count == names.count && statuses.allSatisfy { $0.state == .ready }
+        }
+        guard ok else {
+            throw SystemError("not every node enrolled within \(Int(options.timeout)) s (\(statuses.filter { $0.state == .ready }.map(\.hostname).sorted().joined(separator: ", ")) did)")
+        }
+        return (statuses, Date().timeIntervalSince(started))
+    }
+
+    /// The tails of the logs that say why a start failed: serve's, and the nodes' serial logs.
+    func failureLogs() -> String {
+        var out = ""
+        let runDir = (try? site.loadConfig())?.runDir ?? dir
+        let daemonLogs = ["dnsmasq.log", "dnsmasq.out", "ganesha.log"].map { runDir + "/" + $0 }
+        for path in [dir + "/serve.log"] + (state()?.nodes.map(\.serialLog) ?? []) + daemonLogs {
+            let text = Self.tail(path, lines: 12)
+            if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { out += "--- \(path) (tail)\n\(text)\n" }
+        }
+        return out
+    }
+
+    /// Stops everything the lab runs (QEMU nodes, serve and its daemons,
+    /// anything left in the namespace) and removes the namespace.
+    /// - Returns: what it did, one item each.
+    @discardableResult
+    public func down() -> [String] {
+        var done: [String] = []
+        if let state = state() {
+            for n in state.nodes where Self.stop(n.pid, grace: 3) && n.pid > 0 { done.append("stopped \(n.hostname) (pid \(n.pid))") }
+            if state.servePID > 0, Self.stop(state.servePID, grace: 20) { done.append("stopped serve (pid \(state.servePID)) and its daemons") }
+        }
+        let leftovers = namespacePIDs()
+        for pid in leftovers { Self.stop(pid, grace: 2) }
+        if !leftovers.isEmpty { done.append("stopped \(leftovers.count) other process(es) in the namespace") }
+        if FileSystem.list("/run/netns").contains(namespace) {
+            deleteNetwork()
+            done.append("removed namespace \(namespace)")
+        }
+        try? FileManager.default.removeItem(atPath: stateFile)
+        return done
+    }
+
+    /// Whether a process is alive (a zombie child counts as gone: it is reaped here).
+    static func isAlive(_ pid: pid_t) -> Bool {
+        guard pid > 0 else { return false }
+        var status: Int32 = 0
+        if waitpid(pid, &status, WNOHANG) == pid { return false }
+        return kill(pid, 0) == 0
+    }
+
+    /// The last lines of a log file.
+    public static func tail(_ path: String, lines: Int = 25) -> String {
+        let text = String(decoding: FileSystem.read(path) ?? Data(), as: UTF8.self)
+        return text.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+    }
+}
+
+/// Waits until `condition` holds, checking every second.
+public func waitUntil(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if condition() { return true }
+        Thread.sleep(forTimeInterval: 1)
+    }
+    return condition()
+}
+
+/// Image build events as progress lines (phases, and counted steps every 10%).
+final class BuildProgressLines {
+    let say: (String) -> Void
+    var lastPercent: [String: Int] = [:]
+
+    init(say: @escaping (String) -> Void) { self.say = say }
+
+    func handle(_ e: BuildEvent) {
+        switch e {
+        case .warning(let w): say("warning: \(w)")
+        case .phase(let p): say("  " + p)
+        case .output: break
+        case .progress(let what, let done, let total):
+            guard let total, total > 0 else { return }
+            let pct = min(100, done * 100 / total)
+            if pct / 10 != (lastPercent[what] ?? -1) / 10 || done == total {
+                lastPercent[what] = pct
+                say("  \(what): \(done)/\(total) (\(pct)%)")
+            }
+        }
+    }
+}
+
+extension Lab {
+    /// Plugs a new machine into the lab network: a tap on the bridge and a
+    /// QEMU node with `mac` (default: the next free lab MAC) that nobody registered.
+    /// - Returns: the lab node.
+    /// - Throws: `ConflictError` when the MAC is registered or plugged in already.
+    public func plug(mac: MACAddress?, memoryMiB: Int, cpus: Int) throws -> LabNode {
+        guard isUp(), var state = state() else { throw SystemError("no lab is up in \(home)") }
+        let registry = try site.openRegistry()
+        let index = state.nodes.count
+        let address = try mac ?? MACAddress(parsing: Self.mac(0x100 + index))
+        if let holder = try registry.node(mac: address) {
+            throw ConflictError(field: "MAC address", value: address.description, holder: holder.hostname.value,
+                                "MAC address \(address) is already registered to \(holder.hostname): plug in a new machine")
+        }
+        if state.nodes.contains(where: { $0.mac == address.description }) {
+            throw ConflictError("MAC address \(address) is already plugged into this lab")
+        }
+        let name = "plug\(state.nodes.filter { $0.hostname.hasPrefix("plug") }.count + 1)"
+        let tap = "labtap\(index)"
+        try addTap(tap)
+        let log = "\(dir)/\(name).serial.log"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let pid = try spawnInNamespace(qemuArgv(mac: address.description, tap: tap, serialLog: log, memoryMiB: memoryMiB, cpus: cpus, name: name),
+                                       log: "\(dir)/\(name).qemu.log")
+        let node = LabNode(hostname: name, mac: address.description, tap: tap, pid: pid, serialLog: log)
+        state.nodes.append(node)
+        try save(state)
+        return node
+    }
+
+    /// How a plugged machine ended up.
+    public enum PlugOutcome: Sendable, Equatable {
+        /// It took a node and enrolled: hostname, address.
+        case joined(String, String)
+        /// It waits in the discovery queue for `node accept`.
+        case queued
+    }
+
+    /// Waits until a plugged machine enrolls as a node or is queued for good.
+    /// `named` is told once when it gets its node.
+    /// - Returns: nil when neither happened within `timeout` seconds.
+    public func awaitPlugged(_ mac: MACAddress, timeout: Double, named: (String, String) -> Void) throws -> PlugOutcome? {
+        let registry = try site.openRegistry()
+        let autoDiscovery = try site.loadConfig().discovery == .auto
+        var outcome: PlugOutcome?
+        var told = false
+        _ = waitUntil(timeout) {
+            if let node = try? registry.node(mac: mac) {
+                if !told { told = true; named(node.hostname.value, node.ip.description) }
+                if (try? registry.status(node.hostname.value))?.state == .ready { outcome = .joined(node.hostname.value, node.ip.description) }
+            } else if ((try? registry.discovered()) ?? []).contains(where: { $0.mac == mac.description }),
+                      !(autoDiscovery && ((try? registry.nodes()) ?? []).contains { $0.mac == nil }) {
+                // Queued for good: discovery is manual, or no node waits for a MAC.
+                outcome = .queued
+            }
+            return outcome != nil
+        }
+        return outcome
+    }
+
+    /// Power-cycles one lab node: it boots again over PXE, onto the active generation.
+    /// - Returns: its new QEMU pid.
+    public func reboot(_ name: String, memoryMiB: Int, cpus: Int) throws -> pid_t {
+        guard isUp(), var state = state() else { throw SystemError("no lab is up in \(home)") }
+        guard let i = state.nodes.firstIndex(where: { $0.hostname == name }) else {
+            throw NotFoundError("lab node", name, message: "no lab node \(quoted(name)) (lab nodes: \(state.nodes.map(\.hostname).joined(separator: ", ")))")
+        }
+        let node = state.nodes[i]
+        Self.stop(node.pid, grace: 3)
+        // The serial log starts over, so it shows this boot only.
+        FileManager.default.createFile(atPath: node.serialLog, contents: nil)
+        state.nodes[i].pid = try spawnInNamespace(qemuArgv(mac: node.mac, tap: node.tap, serialLog: node.serialLog, memoryMiB: memoryMiB, cpus: cpus, name: node.hostname),
+                                                  log: "\(dir)/\(node.hostname).qemu.log")
+        try save(state)
+        return state.nodes[i].pid
+    }
+}

@@ -1,0 +1,45 @@
+import Foundation
+import ProvisionerCore
+import ProvisionerStore
+
+extension Site {
+    /// What `apply` found and did.
+    public struct ApplyOutcome: Sendable {
+        public var plan: ApplyPlan
+        /// Reloads done (empty for a dry run or an empty plan).
+        public var actions: [String]
+    }
+
+    /// Renders everything, diffs it against the live files and, unless
+    /// `dryRun`, validates and writes what changed and reloads what read it.
+    public func apply(dryRun: Bool = false) throws -> ApplyOutcome {
+        let config = try loadConfig()
+        let applier = try applier(config)
+        let plan = try applier.plan(try bootSite(config, try openRegistry()))
+        let actions = !dryRun && !plan.isEmpty ? try applier.execute(plan).actions : []
+        return ApplyOutcome(plan: plan, actions: actions)
+    }
+
+    /// Re-renders the boot files so they name the active generations, when
+    /// the site is applied. Returns what to tell the operator.
+    public func reapplyBootFiles(_ config: SiteConfig) throws -> String {
+        guard Applier.isApplied(config) else { return "boot files: not written (site not applied yet; run `provisioner apply`)" }
+        let applier = try applier(config)
+        let plan = try applier.plan(try bootSite(config, try openRegistry()))
+        if plan.isEmpty { return "boot files: already up to date" }
+        let report = try applier.execute(plan)
+        var s = "boot files: \(plan.count(.add) + plan.count(.change)) written"
+        if !report.actions.isEmpty { s += "; " + report.actions.joined(separator: "; ") }
+        return s
+    }
+
+    /// The image files the site renders (initramfs settings, fstab,
+    /// interfaces), written where the image hooks read them.
+    public func writeImageOverlay(_ config: SiteConfig) throws -> [(path: String, contents: String)] {
+        let applier = try applier(config)
+        let prefix = Paths.imageOverlay(config) + "/"
+        let files = try applier.renderer.render(BootSite(config: config, nodes: [])).files.filter { $0.path.hasPrefix(prefix) }
+        try FileSystem.writeAll(files.map { (path: $0.path, contents: Data($0.contents.utf8), mode: 0o644) })
+        return files.map { (path: String($0.path.dropFirst(prefix.count)), contents: $0.contents) }
+    }
+}

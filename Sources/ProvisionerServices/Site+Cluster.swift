@@ -1,0 +1,77 @@
+import Foundation
+import ProvisionerAPI
+import ProvisionerCore
+import ProvisionerStore
+
+/// What the cluster can run: each node's state, image and capacity, and per
+/// VM type how many more fit (`cluster status`, the lab's summary).
+public struct ClusterReport: Codable, Sendable {
+    public struct NodeRow: Codable, Sendable {
+        public var hostname: String
+        public var state: String
+        public var image: String?
+        public var cores_used: Int?, cores_max: Int?
+        public var memory_mib_used: Int?, memory_mib_max: Int?
+        public var hypervisor: String?
+        public var hardware_virtualization: Bool?
+        public var hardware_virtualization_reason: String?
+        public var last_heartbeat: String?
+    }
+
+    public struct TypeRow: Codable, Sendable {
+        public var name: String
+        public var cpus: Int
+        public var memory_mib: Int
+        public var disk_gib: Int
+        public var free: Int
+        public var max: Int
+    }
+
+    public var nodes: [NodeRow]
+    public var vm_types: [TypeRow]
+    public var ready: Int
+
+    /// The report of these node statuses.
+    public init(_ statuses: [NodeStatus]) {
+        var rows: [NodeRow] = []
+        var capacities: [NodeCapacity] = []
+        for s in statuses {
+            let c = s.capacity.flatMap { try? JSONDecoder().decode(NodeCapacity.self, from: Data($0.utf8)) }
+            if let c, s.state == .ready { capacities.append(c) }
+            rows.append(NodeRow(hostname: s.hostname, state: s.state.rawValue, image: s.image,
+                                cores_used: c.map { $0.coresMax - $0.coresFree }, cores_max: c?.coresMax,
+                                memory_mib_used: c.map { $0.memoryMiBMax - $0.memoryMiBFree }, memory_mib_max: c?.memoryMiBMax,
+                                hypervisor: c?.hypervisor, hardware_virtualization: c?.hardwareVirtualization,
+                                hardware_virtualization_reason: c?.hardwareVirtualizationReason, last_heartbeat: s.lastHeartbeat))
+        }
+        nodes = rows
+        vm_types = VMType.availability(VMType.defaults, capacities: capacities).map {
+            TypeRow(name: $0.type.name, cpus: $0.type.cpus, memory_mib: $0.type.memoryMiB, disk_gib: $0.type.diskGiB, free: $0.free, max: $0.max)
+        }
+        ready = statuses.filter { $0.state == .ready }.count
+    }
+
+    /// Two tables for people: the nodes, then the VM types.
+    public var text: String {
+        func dash(_ v: Int?) -> String { v.map(String.init) ?? "-" }
+        var out = TextTable.render(
+            header: ["NODE", "STATE", "IMAGE", "CORES USED/MAX", "MEMORY MiB USED/MAX", "HYPERVISOR", "LAST HEARTBEAT"],
+            rows: nodes.map { n in
+                [n.hostname, n.state, n.image ?? "-", "\(dash(n.cores_used))/\(dash(n.cores_max))",
+                 "\(dash(n.memory_mib_used))/\(dash(n.memory_mib_max))",
+                 n.hypervisor.map { h in n.hardware_virtualization == false && h != "none" ? "\(h) (no hw virt)" : h } ?? "-",
+                 n.last_heartbeat ?? "-"]
+            })
+        out += "\n"
+        out += TextTable.render(header: ["VM TYPE", "CPUS", "MEMORY MiB", "DISK GiB", "FREE / MAX"],
+                                rows: vm_types.map { [$0.name, String($0.cpus), String($0.memory_mib), String($0.disk_gib), "\($0.free) / \($0.max)"] })
+        return out
+    }
+}
+
+extension Site {
+    /// The cluster's report from the registry.
+    public func clusterReport() throws -> ClusterReport {
+        ClusterReport(try openRegistry().statuses())
+    }
+}
