@@ -17,13 +17,14 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #   iproute2        network namespaces of the network tests and the lab
 #   mmdebstrap zstd the node root image and its cache archives
 #   nfs-ganesha nfs-ganesha-vfs rpcbind   the user-space NFS server of the root
+#   nfs-kernel-server  exportfs: the kernel NFS backend's exports are checked by the real tool
 #   libarchive-dev libnfs-dev libvirt-dev  system libraries linked by the code
 #   libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
 #                   the node controller's hypervisor tests and the lab's nodes
 #   chromium        the serve test loads the status page headless and keeps a screenshot
 #   wrk nginx-light benchmarks: load on the node API, the initrd served by nginx beside serve
 DEB_PACKAGES := libsqlite3-dev sqlite3 python3 dnsmasq-base pxelinux syslinux-common ipxe busybox curl iproute2 \
-	mmdebstrap zstd nfs-ganesha nfs-ganesha-vfs rpcbind libarchive-dev libnfs-dev libvirt-dev \
+	mmdebstrap zstd nfs-ganesha nfs-ganesha-vfs rpcbind nfs-kernel-server libarchive-dev libnfs-dev libvirt-dev \
 	libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils chromium wrk nginx-light
 
 .PHONY: all deps build build-release node-controller test bench demo demo-down install clean

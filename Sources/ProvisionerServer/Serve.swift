@@ -10,11 +10,11 @@ import ProvisionerStore
 /// watch; on SIGTERM or SIGINT everything it started is stopped.
 public struct ServeRunner: Sendable {
     public var state: ServeState
-    public var daemons: BootDaemons
+    public var daemons: DaemonStarter
     public var host: String
     public var port: Int
 
-    public init(state: ServeState, daemons: BootDaemons, host: String, port: Int) {
+    public init(state: ServeState, daemons: DaemonStarter, host: String, port: Int) {
         self.state = state
         self.daemons = daemons
         self.host = host

@@ -2,26 +2,6 @@ import Foundation
 import Logging
 import ProvisionerServices
 
-/// One daemon the supervisor owns.
-public struct DaemonSpec: Sendable {
-    public var name: String
-    public var argv: [String]
-    /// stdout and stderr go here (appended).
-    public var logFile: String
-    /// Restart it when it dies (not while stopping).
-    public var restart: Bool
-    /// Written by the supervisor with the child's pid (for SIGHUP by node commands).
-    public var pidFile: String?
-
-    public init(name: String, argv: [String], logFile: String, restart: Bool = true, pidFile: String? = nil) {
-        self.name = name
-        self.argv = argv
-        self.logFile = logFile
-        self.restart = restart
-        self.pidFile = pidFile
-    }
-}
-
 /// Starts daemons as child processes, restarts them when they die (with a
 /// growing delay), and stops them all on shutdown: SIGTERM, then SIGKILL
 /// after a grace period. Each child is waited for on its own thread, so

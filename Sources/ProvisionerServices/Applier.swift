@@ -95,31 +95,16 @@ public struct Applier: Sendable {
         for d in plan.directories { try FileSystem.makeDirectory(d) }
     }
 
-    /// Tells the running services about what changed; returns what was done.
+    /// Tells each running boot daemon about the changed files it reads; returns what was done.
     func reload(_ plan: ApplyPlan) -> [String] {
-        var actions: [String] = []
-        let conf = Paths.dnsmasqConf(config)
-        let hostsPrefix = config.hostsDir + "/"
-        let confChanged = plan.entries.contains { $0.path == conf }
-        let hostsForgotten = plan.entries.contains { $0.path.hasPrefix(hostsPrefix) && $0.kind != .add }
-        if confChanged {
-            if let pid = dnsmasq.runningPID() {
-                actions.append("dnsmasq (pid \(pid)) must restart to read the changed \(conf)")
-            }
-        } else if hostsForgotten {
-            if let pid = dnsmasq.reloadHosts() { actions.append("dnsmasq (pid \(pid)) reloaded its host entries (SIGHUP)") }
+        let changed = plan.entries
+        var daemons: [any BootDaemon] = [dnsmasq]
+        // Whichever NFS server runs reads its own file; both are rendered.
+        daemons += [GaneshaService(config: config), KernelNFSService(config: config)]
+        return daemons.flatMap { d in
+            let mine = changed.filter { d.reads($0.path) }
+            return mine.isEmpty ? [] : d.reload(mine)
         }
-        if plan.entries.contains(where: { $0.path == config.ganeshaConfig }),
-           let pid = ProcessRunner.livePID(fromFile: config.runDir + "/ganesha.pid") {
-            kill(pid, SIGHUP)
-            actions.append("nfs-ganesha (pid \(pid)) reloaded its exports (SIGHUP)")
-        }
-        if plan.entries.contains(where: { $0.path == config.exportsDir + "/provisioner.exports" }),
-           FileManager.default.fileExists(atPath: "/proc/fs/nfsd/exports"), let exportfs = ProcessRunner.which("exportfs") {
-            let r = try? ProcessRunner.run(exportfs, ["-ra"])
-            actions.append(r?.status == 0 ? "kernel NFS server re-exported (exportfs -ra)" : "exportfs -ra failed: \(r?.stderr ?? "")")
-        }
-        return actions
     }
 }
 

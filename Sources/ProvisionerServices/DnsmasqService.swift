@@ -3,14 +3,61 @@ import ProvisionerCore
 
 /// dnsmasq, the DHCP and TFTP server: checks configs with the real binary and
 /// signals the running instance.
-public struct DnsmasqService: Sendable {
+public struct DnsmasqService: BootDaemon {
     public let config: SiteConfig
     public let binary: String?
+    /// The script dnsmasq runs on lease changes (serve's boot telemetry).
+    public let dhcpScript: String?
 
-    public init(config: SiteConfig, binary: String? = ProcessRunner.which("dnsmasq")) {
+    public init(config: SiteConfig, binary: String? = ProcessRunner.which("dnsmasq"), dhcpScript: String? = nil) {
         self.config = config
         self.binary = binary
+        self.dhcpScript = dhcpScript
     }
+
+    public var name: String { "dnsmasq" }
+    public var tools: [String] { ["dnsmasq"] }
+    public var logs: [String] { [config.runDir + "/dnsmasq.out", config.runDir + "/dnsmasq.log"] }
+
+    public var processes: [DaemonSpec] {
+        var argv = [binary ?? "dnsmasq", "--keep-in-foreground", "--conf-file=\(Paths.dnsmasqConf(config))", "--pid-file=\(pidFile)",
+                    "--log-facility=\(config.runDir)/dnsmasq.log"]
+        if let dhcpScript { argv.append("--dhcp-script=\(dhcpScript)") }
+        return [DaemonSpec(name: "dnsmasq", argv: argv, logFile: config.runDir + "/dnsmasq.out", pidFile: pidFile)]
+    }
+
+    /// The site applied, and the TFTP root within reach of dnsmasq's user.
+    public func preflight() -> String? {
+        if !FileManager.default.fileExists(atPath: Paths.dnsmasqConf(config)) {
+            return "the site is not applied (no \(Paths.dnsmasqConf(config))): run `provisioner apply` first"
+        }
+        return tftpRootProblem()
+    }
+
+    /// dnsmasq watches dhcp-hostsdir only if it exists when it starts.
+    public func prepare() throws {
+        try FileSystem.makeDirectory(config.hostsDir)
+    }
+
+    public func reads(_ path: String) -> Bool {
+        path == Paths.dnsmasqConf(config) || path.hasPrefix(config.hostsDir + "/")
+    }
+
+    /// A changed main config needs a restart (serve's housekeeping restarts
+    /// dnsmasq when it sees one); a changed or removed host entry needs
+    /// SIGHUP (dnsmasq reads new entry files by itself).
+    public func reload(_ changed: [ApplyPlan.Entry]) -> [String] {
+        let conf = Paths.dnsmasqConf(config)
+        if changed.contains(where: { $0.path == conf }) {
+            return runningPID().map { ["dnsmasq (pid \($0)) must restart to read the changed \(conf)"] } ?? []
+        }
+        if changed.contains(where: { $0.kind != .add }), let pid = reloadHosts() {
+            return ["dnsmasq (pid \(pid)) reloaded its host entries (SIGHUP)"]
+        }
+        return []
+    }
+
+    public var isRunning: Bool { runningPID() != nil }
 
     /// The pid file of the dnsmasq the provisioner runs.
     public var pidFile: String { config.runDir + "/dnsmasq.pid" }

@@ -103,7 +103,7 @@ struct ImageTests {
         #expect(store.partialBuilds().isEmpty)
         // Held lock: a second taker is told the image is busy.
         try store.withLock {
-            #expect(throws: ConflictError.self) { try store.withLock { } }
+            #expect(throws: BusyError.self) { try store.withLock { } }
         }
     }
 

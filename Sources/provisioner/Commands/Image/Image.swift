@@ -44,6 +44,6 @@ struct ImageSelection: ParsableArguments {
 
 /// Where a running provisioner's NFS server can be reached, or nil when none runs.
 func runningNFS(_ config: SiteConfig) -> NFSProbe? {
-    guard ProcessRunner.livePID(fromFile: config.runDir + "/ganesha.pid") != nil else { return nil }
+    guard BootDaemons.nfs(config)?.isRunning == true else { return nil }
     return NFSProbe(server: config.serverIP.description, export: config.imagesDir)
 }

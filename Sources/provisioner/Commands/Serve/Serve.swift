@@ -50,7 +50,7 @@ extension Provisioner {
             logger.info("write API (POST/PATCH/DELETE /api/v1/nodes, accept): Bearer token in \(global.site.apiTokenPath)")
             let state = ServeState(config: config, registry: registry, secret: secret, heartbeatSeconds: heartbeatSeconds,
                                    lostAfterBeats: lostAfter, logger: logger, applier: try global.applier(config), apiToken: token)
-            let runner = ServeRunner(state: state, daemons: BootDaemons(config: config, dhcpScript: script),
+            let runner = ServeRunner(state: state, daemons: DaemonStarter(config: config, dhcpScript: script),
                                      host: listen ?? config.serverIP.description, port: config.httpPort)
             let done = DispatchSemaphore(value: 0)
             let failure = ErrorBox()
