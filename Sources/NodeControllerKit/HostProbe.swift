@@ -92,7 +92,7 @@ public struct HostProbe: Sendable {
         let mem = memoryMiB() ?? (0, 0)
         let disk = Self.diskMiB(Self.scratchDirectory(scratchDir)) ?? (0, 0)
         return NodeCapacity(coresMax: cores, coresFree: cores, memoryMiBMax: mem.total, memoryMiBFree: mem.available,
-                            diskMiBMax: disk.max, diskMiBFree: disk.free, hypervisor: "none",
+                            diskMiBMax: disk.max, diskMiBFree: disk.free, hypervisor: .none,
                             hardwareVirtualization: false, hardwareVirtualizationReason: reason, libvirtVersion: nil)
     }
 }

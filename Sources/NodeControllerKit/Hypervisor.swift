@@ -18,11 +18,6 @@ public protocol Hypervisor: Sendable {
     func terminate(id: String) throws
 }
 
-/// The instance states of the API (`InstanceStatus.state`).
-public enum InstanceState: String, Sendable, CaseIterable {
-    case pending, running, shutoff, crashed, terminated, failed
-}
-
 /// Checks on an `InstanceSpec` before anything is handed to a hypervisor.
 public enum InstanceSpecRules {
     public static let maxIDLength = 64

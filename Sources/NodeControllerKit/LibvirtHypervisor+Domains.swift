@@ -104,7 +104,7 @@ extension LibvirtHypervisor {
             }
             let mapped = Self.apiState(state: state, reason: reason)
             out.append(OwnDomain(
-                status: InstanceStatus(id: id, state: mapped.rawValue, vcpus: Int(info.nrVirtCpu), memoryMiB: Int(info.maxMem / 1024)),
+                status: InstanceStatus(id: id, state: mapped, vcpus: Int(info.nrVirtCpu), memoryMiB: Int(info.maxMem / 1024)),
                 active: virDomainIsActive(d) == 1))
         }
         return out.sorted { $0.status.id < $1.status.id }

@@ -29,8 +29,7 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
 
     /// How instances will run, decided from libvirt's capabilities and the host.
     public struct Virtualization: Sendable, Equatable {
-        /// "kvm", "qemu-tcg" or "none" (the API's `hypervisor`).
-        public var hypervisor: String
+        public var hypervisor: HypervisorKind
         public var hardware: Bool
         public var reason: String?
         /// `<domain type=…>` for new instances; nil when libvirt offers no hvm guest.
@@ -151,14 +150,14 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
             problems.append("libvirt reports no kvm domain type for \(arch ?? "any") hvm guests (asking for one fails with \"no supported architecture for os type 'hvm'\")")
         }
         if problems.isEmpty {
-            return Virtualization(hypervisor: "kvm", hardware: true, reason: nil, domainType: "kvm", arch: arch)
+            return Virtualization(hypervisor: .kvm, hardware: true, reason: nil, domainType: "kvm", arch: arch)
         }
         if types.contains("qemu") {
-            return Virtualization(hypervisor: "qemu-tcg", hardware: false, reason: problems.joined(separator: "; "), domainType: "qemu", arch: arch)
+            return Virtualization(hypervisor: .qemuTCG, hardware: false, reason: problems.joined(separator: "; "), domainType: "qemu", arch: arch)
         }
         let offered = types.isEmpty ? "no hvm guests at all" : "only domain type \(types.joined(separator: ", "))"
         problems.append("libvirt offers no qemu domain type (\(offered))")
-        return Virtualization(hypervisor: "none", hardware: false, reason: problems.joined(separator: "; "), domainType: types.first, arch: arch)
+        return Virtualization(hypervisor: .none, hardware: false, reason: problems.joined(separator: "; "), domainType: types.first, arch: arch)
     }
 
     static func message(_ error: any Error) -> String {

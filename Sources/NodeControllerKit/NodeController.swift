@@ -48,7 +48,7 @@ public actor NodeController {
     private var unauthorizedStreak = 0
 
     private var lastKnown: [InstanceStatus] = []
-    private var lastStates: [String: String] = [:]
+    private var lastStates: [String: InstanceState] = [:]
     private var failedStarts: [String: InstanceStatus] = [:]
     private var ended: [String: InstanceStatus] = [:]
     private var listingFailed = false
@@ -198,7 +198,7 @@ public actor NodeController {
                 try hypervisor.terminate(id: id)
                 let known = lastKnown.first { $0.id == id } ?? failedStarts[id]
                 failedStarts[id] = nil
-                ended[id] = InstanceStatus(id: id, state: InstanceState.terminated.rawValue, vcpus: known?.vcpus ?? 0, memoryMiB: known?.memoryMiB ?? 0)
+                ended[id] = InstanceStatus(id: id, state: .terminated, vcpus: known?.vcpus ?? 0, memoryMiB: known?.memoryMiB ?? 0)
                 lastKnown.removeAll { $0.id == id }
                 log.info("terminated instance \(id)")
             } catch {
@@ -216,7 +216,7 @@ public actor NodeController {
                 ended[spec.id] = nil
                 log.info("started instance \(spec.id): \(spec.vcpus) vCPU, \(spec.memoryMiB) MiB, \(spec.kernel.map { "kernel \($0)" } ?? "disk \(spec.disk ?? "")")")
             } catch {
-                failedStarts[spec.id] = InstanceStatus(id: spec.id, state: InstanceState.failed.rawValue, vcpus: spec.vcpus,
+                failedStarts[spec.id] = InstanceStatus(id: spec.id, state: .failed, vcpus: spec.vcpus,
                                                        memoryMiB: spec.memoryMiB, message: "\(error)")
                 log.error(Self.naming("starting instance \(spec.id)", error))
             }
@@ -236,7 +236,7 @@ public actor NodeController {
         }
         let ids = Set(current.map(\.id))
         for old in lastKnown where !ids.contains(old.id) && ended[old.id] == nil {
-            ended[old.id] = InstanceStatus(id: old.id, state: InstanceState.terminated.rawValue, vcpus: old.vcpus,
+            ended[old.id] = InstanceStatus(id: old.id, state: .terminated, vcpus: old.vcpus,
                                            memoryMiB: old.memoryMiB, message: "no longer defined in the hypervisor")
         }
         lastKnown = current
@@ -244,11 +244,11 @@ public actor NodeController {
         all += failedStarts.values.filter { !ids.contains($0.id) }
         all += ended.values.filter { !ids.contains($0.id) && failedStarts[$0.id] == nil }
         all.sort { $0.id < $1.id }
-        var states: [String: String] = [:]
+        var states: [String: InstanceState] = [:]
         for s in all {
             states[s.id] = s.state
             if lastStates[s.id] != s.state {
-                log.info("instance \(s.id): \(lastStates[s.id] ?? "new") -> \(s.state)\(s.message.map { " (\($0))" } ?? "")")
+                log.info("instance \(s.id): \(lastStates[s.id]?.rawValue ?? "new") -> \(s.state.rawValue)\(s.message.map { " (\($0))" } ?? "")")
             }
         }
         lastStates = states

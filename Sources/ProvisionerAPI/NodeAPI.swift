@@ -24,8 +24,7 @@ public struct NodeCapacity: Codable, Sendable, Equatable {
     public var memoryMiBFree: Int
     public var diskMiBMax: Int
     public var diskMiBFree: Int
-    /// "kvm", "qemu-tcg" or "none".
-    public var hypervisor: String
+    public var hypervisor: HypervisorKind
     /// Hardware virtualization usable by libvirt (KVM).
     public var hardwareVirtualization: Bool
     /// Why hardware virtualization is not usable, when it is not.
@@ -33,7 +32,7 @@ public struct NodeCapacity: Codable, Sendable, Equatable {
     /// libvirt's version, e.g. "9.0.0"; nil when libvirt is not reachable.
     public var libvirtVersion: String?
 
-    public init(coresMax: Int, coresFree: Int, memoryMiBMax: Int, memoryMiBFree: Int, diskMiBMax: Int, diskMiBFree: Int, hypervisor: String, hardwareVirtualization: Bool, hardwareVirtualizationReason: String?, libvirtVersion: String?) {
+    public init(coresMax: Int, coresFree: Int, memoryMiBMax: Int, memoryMiBFree: Int, diskMiBMax: Int, diskMiBFree: Int, hypervisor: HypervisorKind, hardwareVirtualization: Bool, hardwareVirtualizationReason: String?, libvirtVersion: String?) {
         self.coresMax = coresMax
         self.coresFree = coresFree
         self.memoryMiBMax = memoryMiBMax
@@ -50,13 +49,12 @@ public struct NodeCapacity: Codable, Sendable, Equatable {
 /// A VM instance as the node controller sees it.
 public struct InstanceStatus: Codable, Sendable, Equatable {
     public var id: String
-    /// "pending", "running", "shutoff", "crashed", "terminated", "failed".
-    public var state: String
+    public var state: InstanceState
     public var vcpus: Int
     public var memoryMiB: Int
     public var message: String?
 
-    public init(id: String, state: String, vcpus: Int, memoryMiB: Int, message: String? = nil) {
+    public init(id: String, state: InstanceState, vcpus: Int, memoryMiB: Int, message: String? = nil) {
         self.id = id
         self.state = state
         self.vcpus = vcpus

@@ -36,7 +36,7 @@ public struct VMType: Codable, Sendable, Equatable {
     public static func availability(_ types: [VMType], capacities: [NodeCapacity]) -> [(type: VMType, free: Int, max: Int)] {
         types.map { t in
             var free = 0, total = 0
-            for c in capacities where c.hypervisor != "none" {
+            for c in capacities where c.hypervisor != .none {
                 free += t.fits(cores: c.coresFree, memoryMiB: c.memoryMiBFree)
                 total += t.fits(cores: c.coresMax, memoryMiB: c.memoryMiBMax)
             }

@@ -30,7 +30,7 @@ public enum Placement {
         }
 
         public func fits(_ t: VMType) -> Bool {
-            ready && capacity.map { $0.hypervisor != "none" } == true && free.cores >= t.cpus && free.memoryMiB >= t.memoryMiB
+            ready && capacity.map { $0.hypervisor != .none } == true && free.cores >= t.cpus && free.memoryMiB >= t.memoryMiB
         }
     }
 

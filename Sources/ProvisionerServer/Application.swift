@@ -59,10 +59,10 @@ func bootScript(_ state: ServeState, _ context: ServeContext) throws -> Response
     guard let node = try state.registry.node(mac: mac) else {
         if autoAccept(state, mac, from: context.clientIP) {
             // Served to the address it asks from: a dynamic lease, until the initramfs' DHCP gets the node's own.
-            try state.registry.recordBootEvent(mac: mac, ip: context.clientIP?.description, phase: "ipxe", now: state.now(), newBoot: true)
+            try state.registry.recordBootEvent(mac: mac, ip: context.clientIP?.description, phase: .ipxe, now: state.now(), newBoot: true)
             return try fileResponse(state.config.httpRoot + "/boot/\(mac.dashed).ipxe", type: "text/plain")
         }
-        try state.registry.recordBootEvent(mac: mac, ip: context.clientIP?.description, phase: "ipxe", now: state.now())
+        try state.registry.recordBootEvent(mac: mac, ip: context.clientIP?.description, phase: .ipxe, now: state.now())
         state.logger.notice("unknown machine \(mac) from \(context.clientIP?.description ?? "?") asked for its boot script: queued for discovery")
         return try fileResponse(defaultScript, type: "text/plain")
     }
@@ -71,7 +71,7 @@ func bootScript(_ state: ServeState, _ context: ServeContext) throws -> Response
         state.logger.warning("boot script of \(node.hostname) (\(mac)) refused to \(context.clientIP?.description ?? "?"): not the node's address \(node.ip)")
         return try apiError(.forbidden, "boot script of \(mac) is only served to \(node.ip)")
     }
-    try state.registry.recordBootEvent(mac: mac, ip: context.clientIP?.description, phase: "ipxe", now: state.now())
+    try state.registry.recordBootEvent(mac: mac, ip: context.clientIP?.description, phase: .ipxe, now: state.now())
     return try fileResponse(state.config.httpRoot + "/boot/\(mac.dashed).ipxe", type: "text/plain")
 }
 
@@ -101,7 +101,7 @@ struct BootFetchMiddleware: RouterMiddleware {
         guard path.hasPrefix("/images/"), response.status == .ok || response.status == .partialContent,
               request.headers[.range] == nil || request.headers[.range]?.hasPrefix("bytes=0-") == true,
               let ip = context.clientIP, let node = try? state.registry.node(ip: ip), let mac = node.mac else { return response }
-        let phase = path.hasSuffix("/vmlinuz") ? "kernel" : path.hasSuffix("/initrd.img") ? "initrd" : nil
+        let phase: BootPhase? = path.hasSuffix("/vmlinuz") ? .kernel : path.hasSuffix("/initrd.img") ? .initrd : nil
         if let phase { _ = try? state.registry.recordBootEvent(mac: mac, ip: ip.description, phase: phase, now: state.now()) }
         return response
     }
@@ -145,11 +145,9 @@ func enroll(_ state: ServeState, _ request: Request, _ context: ServeContext) as
         creds = creds.filter { $0.value.hostname != node.hostname }
         creds[credential] = .init(hostname: node.hostname, ip: node.ip, sequence: -1)
     }
-    let capacity = String(decoding: try JSONEncoder().encode(req.capacity), as: UTF8.self)
-    let instances = String(decoding: try JSONEncoder().encode(req.instances), as: UTF8.self)
-    try state.registry.recordEnrollment(hostname: node.hostname, image: req.image, capacity: capacity, instances: instances, now: state.now())
+    try state.registry.recordEnrollment(hostname: node.hostname, image: req.image, capacity: req.capacity, instances: req.instances, now: state.now())
     state.count { $0.enrollments += 1 }
-    state.logger.info("enrolled \(node.hostname) (\(mac), \(node.ip)): \(req.capacity.coresMax) cores, \(req.capacity.memoryMiBMax) MiB, \(req.capacity.hypervisor), image \(req.image ?? "?")")
+    state.logger.info("enrolled \(node.hostname) (\(mac), \(node.ip)): \(req.capacity.coresMax) cores, \(req.capacity.memoryMiBMax) MiB, \(req.capacity.hypervisor.rawValue), image \(req.image ?? "?")")
     return try json(EnrollResponse(hostname: node.hostname.value, credential: credential, heartbeatSeconds: state.heartbeatSeconds))
 }
 
@@ -180,9 +178,7 @@ func heartbeat(_ state: ServeState, _ request: Request, _ context: ServeContext)
         return true
     }
     guard fresh else { return try reject(.conflict, "heartbeat \(beat.sequence) of \(cred.hostname) replayed or out of order") }
-    let capacity = String(decoding: try JSONEncoder().encode(beat.capacity), as: UTF8.self)
-    let instances = String(decoding: try JSONEncoder().encode(beat.instances), as: UTF8.self)
-    let work = try await state.heartbeats.submit(.init(hostname: cred.hostname, capacity: capacity, instances: instances, reported: beat.instances))
+    let work = try await state.heartbeats.submit(.init(hostname: cred.hostname, capacity: beat.capacity, reported: beat.instances))
     state.count { $0.heartbeats += 1 }
     for spec in work.run { state.logger.info("asking \(cred.hostname) to start instance \(spec.id)") }
     for id in work.terminate { state.logger.info("asking \(cred.hostname) to terminate instance \(id)") }

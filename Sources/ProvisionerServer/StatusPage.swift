@@ -7,7 +7,7 @@ import ProvisionerStore
 
 /// The last phase reached and its time.
 func lastPhase(_ s: NodeStatus) -> (String, String)? {
-    BootPhase.order.reversed().first { s.phases[$0] != nil }.map { ($0, s.phases[$0] ?? "") }
+    BootPhase.order.reversed().first { s.phases[$0] != nil }.map { ($0.rawValue, s.phases[$0] ?? "") }
 }
 
 func html(_ s: String) -> String {
@@ -33,13 +33,13 @@ func statusPage(_ state: ServeState) throws -> Response {
     for n in nodes { counts[n.state, default: 0] += 1 }
     var rows = ""
     for n in nodes {
-        let cap = n.capacity.flatMap { try? JSONDecoder().decode(NodeCapacity.self, from: Data($0.utf8)) }
+        let cap = n.capacity
         let phase = lastPhase(n).map { "\($0.0) at \($0.1)" } ?? "-"
-        let durations = n.phaseDurations().map { "\($0.phase) \(String(format: "%.1f", $0.seconds))s" }.joined(separator: " → ")
+        let durations = n.phaseDurations().map { "\($0.phase.rawValue) \(String(format: "%.1f", $0.seconds))s" }.joined(separator: " → ")
         rows += """
             <tr class="\(n.state.rawValue)"><td>\(html(n.hostname))</td><td><code>\(html(n.mac ?? "-"))</code></td><td>\(html(n.ip))</td>\
             <td class="state">\(n.state.rawValue)</td><td>\(html(n.image ?? "-"))</td><td>\(html(phase))</td><td>\(html(durations))</td>\
-            <td>\(cap.map { "\($0.coresFree)/\($0.coresMax) cores, \($0.memoryMiBFree)/\($0.memoryMiBMax) MiB, \(html($0.hypervisor))" } ?? "-")</td>\
+            <td>\(cap.map { "\($0.coresFree)/\($0.coresMax) cores, \($0.memoryMiBFree)/\($0.memoryMiBMax) MiB, \(html($0.hypervisor.rawValue))" } ?? "-")</td>\
             <td>\(html(n.lastHeartbeat ?? "-"))</td></tr>
 
             """

@@ -1,4 +1,5 @@
 import Foundation
+import ProvisionerAPI
 import ProvisionerCore
 import ProvisionerStore
 
@@ -137,13 +138,13 @@ extension Lab {
         let names = Set(state.nodes.map(\.hostname))
         let registry = try site.openRegistry()
         let started = Date()
-        var reported: [String: Set<String>] = [:]
+        var reported: [String: Set<BootPhase>] = [:]
         var statuses: [NodeStatus] = []
         let ok = waitUntil(options.timeout) {
             statuses = ((try? registry.statuses()) ?? []).filter { names.contains($0.hostname) }
             for s in statuses {
                 for p in BootPhase.order where s.phases[p] != nil && reported[s.hostname, default: []].insert(p).inserted {
-                    say(String(format: "%@: %@ (+%.0f s)", s.hostname, p, Date().timeIntervalSince(started)))
+                    say(String(format: "%@: %@ (+%.0f s)", s.hostname, p.rawValue, Date().timeIntervalSince(started)))
                 }
             }
             return statuses.count == names.count && statuses.allSatisfy { $0.state == .ready }

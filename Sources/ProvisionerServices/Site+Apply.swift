@@ -43,3 +43,15 @@ extension Site {
         return files.map { (path: String($0.path.dropFirst(prefix.count)), contents: $0.contents) }
     }
 }
+
+extension Site {
+    /// Records a DHCP answer that dnsmasq's lease script reports as a boot
+    /// phase of its node (`BootRules.dhcpPhase`); an unknown MAC is queued for discovery.
+    public func recordDHCPEvent(action: String, mac: MACAddress, ip: String, vendorClass: String?, now: String) throws {
+        let registry = try openRegistry()
+        let status = try registry.status(mac.description)
+        guard let (phase, newBoot) = BootRules.dhcpPhase(action: action, vendorClass: vendorClass,
+                                                         current: status.map { ($0.state, $0.phases) }) else { return }
+        try registry.recordBootEvent(mac: mac, ip: ip, phase: phase, now: now, newBoot: newBoot)
+    }
+}

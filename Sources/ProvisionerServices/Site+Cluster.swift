@@ -36,12 +36,12 @@ public struct ClusterReport: Codable, Sendable {
         var rows: [NodeRow] = []
         var capacities: [NodeCapacity] = []
         for s in statuses {
-            let c = s.capacity.flatMap { try? JSONDecoder().decode(NodeCapacity.self, from: Data($0.utf8)) }
+            let c = s.capacity
             if let c, s.state == .ready { capacities.append(c) }
             rows.append(NodeRow(hostname: s.hostname, state: s.state.rawValue, image: s.image,
                                 cores_used: c.map { $0.coresMax - $0.coresFree }, cores_max: c?.coresMax,
                                 memory_mib_used: c.map { $0.memoryMiBMax - $0.memoryMiBFree }, memory_mib_max: c?.memoryMiBMax,
-                                hypervisor: c?.hypervisor, hardware_virtualization: c?.hardwareVirtualization,
+                                hypervisor: c?.hypervisor.rawValue, hardware_virtualization: c?.hardwareVirtualization,
                                 hardware_virtualization_reason: c?.hardwareVirtualizationReason, last_heartbeat: s.lastHeartbeat))
         }
         nodes = rows

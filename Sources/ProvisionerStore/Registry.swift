@@ -47,9 +47,9 @@ public protocol Registry: Sendable {
     func status(_ key: String) throws -> NodeStatus?
     /// Records a boot phase of the machine with `mac`; an unknown MAC is queued for discovery.
     /// - Returns: the node's hostname, or nil when the MAC is unknown.
-    func recordBootEvent(mac: MACAddress, ip: String?, phase: String, now: String, newBoot: Bool) throws -> String?
+    func recordBootEvent(mac: MACAddress, ip: String?, phase: BootPhase, now: String, newBoot: Bool) throws -> String?
     /// Marks a node enrolled: its image, capacity and instances, the `enrolled` phase.
-    func recordEnrollment(hostname: Hostname, image: String?, capacity: String, instances: String, now: String) throws
+    func recordEnrollment(hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], now: String) throws
     /// Many heartbeats in one transaction (group commit); per heartbeat, the instances to start and to stop.
     func heartbeats(_ beats: [HeartbeatRecord], now: String) throws -> [(run: [InstanceSpec], terminate: [String])]
     /// Marks `lost` every enrolled or ready node silent since `before`; returns their hostnames.
@@ -90,7 +90,7 @@ extension Registry {
     }
 
     @discardableResult
-    public func recordBootEvent(mac: MACAddress, ip: String?, phase: String, now: String) throws -> String? {
+    public func recordBootEvent(mac: MACAddress, ip: String?, phase: BootPhase, now: String) throws -> String? {
         try recordBootEvent(mac: mac, ip: ip, phase: phase, now: now, newBoot: false)
     }
 }
@@ -98,13 +98,12 @@ extension Registry {
 /// One node's heartbeat, as `Registry.heartbeats(_:now:)` takes them.
 public struct HeartbeatRecord: Sendable {
     public var hostname: Hostname
-    public var capacity: String
-    public var instances: String
+    public var capacity: NodeCapacity
+    /// The instances the node reports.
     public var reported: [InstanceStatus]
-    public init(hostname: Hostname, capacity: String, instances: String, reported: [InstanceStatus]) {
+    public init(hostname: Hostname, capacity: NodeCapacity, reported: [InstanceStatus]) {
         self.hostname = hostname
         self.capacity = capacity
-        self.instances = instances
         self.reported = reported
     }
 }

@@ -12,10 +12,9 @@ public struct InstanceRecord: Codable, Sendable, Equatable {
     public var vcpus: Int
     public var memoryMiB: Int
     public var spec: InstanceSpec
-    /// Last reported: pending, running, shutoff, crashed, terminated, failed.
-    public var state: String
-    /// running or terminated.
-    public var desired: String
+    /// Last reported by its node (pending until then).
+    public var state: InstanceState
+    public var desired: DesiredInstanceState
     public var message: String?
     public var createdAt: String
     public var updatedAt: String
@@ -25,6 +24,46 @@ public struct InstanceRecord: Codable, Sendable, Equatable {
         case memoryMiB = "memory_mib"
         case createdAt = "created_at"
         case updatedAt = "updated_at"
+    }
+
+    public init(id: String, node: String?, type: String, vcpus: Int, memoryMiB: Int, spec: InstanceSpec, state: InstanceState,
+                desired: DesiredInstanceState, message: String?, createdAt: String, updatedAt: String) {
+        self.id = id
+        self.node = node
+        self.type = type
+        self.vcpus = vcpus
+        self.memoryMiB = memoryMiB
+        self.spec = spec
+        self.state = state
+        self.desired = desired
+        self.message = message
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(id: try c.decode(String.self, forKey: .id), node: try c.decodeIfPresent(String.self, forKey: .node),
+                  type: try c.decode(String.self, forKey: .type), vcpus: try c.decode(Int.self, forKey: .vcpus),
+                  memoryMiB: try c.decode(Int.self, forKey: .memoryMiB), spec: try c.decode(InstanceSpecJSON.self, forKey: .spec).value,
+                  state: try c.decode(InstanceState.self, forKey: .state), desired: try c.decode(DesiredInstanceState.self, forKey: .desired),
+                  message: try c.decodeIfPresent(String.self, forKey: .message),
+                  createdAt: try c.decode(String.self, forKey: .createdAt), updatedAt: try c.decode(String.self, forKey: .updatedAt))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encodeIfPresent(node, forKey: .node)
+        try c.encode(type, forKey: .type)
+        try c.encode(vcpus, forKey: .vcpus)
+        try c.encode(memoryMiB, forKey: .memoryMiB)
+        try c.encode(InstanceSpecJSON(spec), forKey: .spec)
+        try c.encode(state, forKey: .state)
+        try c.encode(desired, forKey: .desired)
+        try c.encodeIfPresent(message, forKey: .message)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encode(updatedAt, forKey: .updatedAt)
     }
 }
 
@@ -37,7 +76,8 @@ extension SQLiteRegistry {
     static func instance(_ row: Row) throws -> InstanceRecord {
         let spec = try JSONDecoder().decode(InstanceSpec.self, from: Data((row[5] as String).utf8))
         return InstanceRecord(id: row[0], node: row[1], type: row[2], vcpus: row[3], memoryMiB: row[4], spec: spec,
-                              state: row[6], desired: row[7], message: row[8], createdAt: row[9], updatedAt: row[10])
+                              state: InstanceState(rawValue: row[6]) ?? .pending, desired: DesiredInstanceState(rawValue: row[7]) ?? .running,
+                              message: row[8], createdAt: row[9], updatedAt: row[10])
     }
 
     /// Every instance, newest first.
@@ -102,34 +142,27 @@ extension SQLiteRegistry {
     public func heartbeats(_ beats: [HeartbeatRecord], now: String) throws -> [(run: [InstanceSpec], terminate: [String])] {
         try write { db in
             try beats.map { b in
-                try Self.recordHeartbeat(db, hostname: b.hostname, capacity: b.capacity, instances: b.instances, now: now)
+                try Self.recordHeartbeat(db, hostname: b.hostname, capacity: b.capacity, instances: b.reported, now: now)
                 return try Self.reconcile(db, hostname: b.hostname, reported: b.reported, now: now)
             }
         }
     }
 
+    /// Applies `InstanceReconcile` to one node: records the states that changed, returns its work.
     static func reconcile(_ db: Database, hostname: Hostname, reported: [InstanceStatus], now: String) throws -> (run: [InstanceSpec], terminate: [String]) {
-        do {
-            guard let nodeID = try Int64.fetchOne(db, sql: "SELECT id FROM nodes WHERE hostname = ?", arguments: [hostname.value]) else { return ([], []) }
-            let wanted = try Row.fetchAll(db, sql: "SELECT id, spec, desired, state FROM instances WHERE node_id = ?", arguments: [nodeID])
-            let byID = Dictionary(reported.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            var run: [InstanceSpec] = [], terminate: [String] = []
-            for w in wanted {
-                let id: String = w[0], desired: String = w[2], state: String = w[3]
-                if let r = byID[id] {
-                    if r.state != state {
-                        try db.execute(sql: "UPDATE instances SET state = ?, message = ?, updated_at = ? WHERE id = ?", arguments: [r.state, r.message, now, id])
-                    }
-                    if desired == "terminated" { terminate.append(id) }
-                } else if desired == "running" {
-                    if ["pending", "running"].contains(state) || state.isEmpty {
-                        run.append(try JSONDecoder().decode(InstanceSpec.self, from: Data((w[1] as String).utf8)))
-                    }
-                } else if state != "terminated" {
-                    try db.execute(sql: "UPDATE instances SET state = 'terminated', updated_at = ? WHERE id = ?", arguments: [now, id])
-                }
-            }
-            return (run, terminate)
+        guard let nodeID = try Int64.fetchOne(db, sql: "SELECT id FROM nodes WHERE hostname = ?", arguments: [hostname.value]) else { return ([], []) }
+        let wanted = try Row.fetchAll(db, sql: "SELECT spec, desired, state FROM instances WHERE node_id = ?", arguments: [nodeID]).map { w in
+            InstanceReconcile.Wanted(spec: try JSONDecoder().decode(InstanceSpec.self, from: Data((w[0] as String).utf8)),
+                                     desired: DesiredInstanceState(rawValue: w[1]) ?? .running, state: InstanceState(rawValue: w[2] as String))
         }
+        let outcome = InstanceReconcile.reconcile(wanted, reported: reported)
+        for u in outcome.updates {
+            if let message = u.reported {
+                try db.execute(sql: "UPDATE instances SET state = ?, message = ?, updated_at = ? WHERE id = ?", arguments: [u.state.rawValue, message, now, u.id])
+            } else {
+                try db.execute(sql: "UPDATE instances SET state = ?, updated_at = ? WHERE id = ?", arguments: [u.state.rawValue, now, u.id])
+            }
+        }
+        return (outcome.run, outcome.terminate)
     }
 }

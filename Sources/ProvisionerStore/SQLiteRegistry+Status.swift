@@ -1,9 +1,11 @@
 import Foundation
 import GRDB
+import ProvisionerAPI
 import ProvisionerCore
 
 /// What serve learned about a node at run time: its current boot, its
-/// capacity and heartbeats.
+/// capacity and heartbeats. JSON keys are snake_case, the capacity's and
+/// instances' too (the node controllers' own wire format stays theirs).
 public struct NodeStatus: Codable, Sendable, Equatable {
     public var hostname: String
     public var mac: String?
@@ -14,19 +16,64 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     /// When the current boot started (its first DHCP answer).
     public var bootStarted: String?
     /// Boot phase → ISO time, for the current boot.
-    public var phases: [String: String]
-    /// JSON of the node's last capacity report (NodeCapacity), if any.
-    public var capacity: String?
-    /// JSON of the node's instances ([InstanceStatus]), if any.
-    public var instances: String?
+    public var phases: [BootPhase: String]
+    /// The node's last capacity report, if any.
+    public var capacity: NodeCapacity?
+    /// The node's instances as it last reported them, if any.
+    public var instances: [InstanceStatus]?
     public var lastHeartbeat: String?
     public var enrolledAt: String?
+
+    public init(hostname: String, mac: String?, ip: String, state: NodeState, image: String?, bootStarted: String?, phases: [BootPhase: String],
+                capacity: NodeCapacity?, instances: [InstanceStatus]?, lastHeartbeat: String?, enrolledAt: String?) {
+        self.hostname = hostname
+        self.mac = mac
+        self.ip = ip
+        self.state = state
+        self.image = image
+        self.bootStarted = bootStarted
+        self.phases = phases
+        self.capacity = capacity
+        self.instances = instances
+        self.lastHeartbeat = lastHeartbeat
+        self.enrolledAt = enrolledAt
+    }
 
     enum CodingKeys: String, CodingKey {
         case hostname, mac, ip, state, image, phases, capacity, instances
         case bootStarted = "boot_started"
         case lastHeartbeat = "last_heartbeat"
         case enrolledAt = "enrolled_at"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        hostname = try c.decode(String.self, forKey: .hostname)
+        mac = try c.decodeIfPresent(String.self, forKey: .mac)
+        ip = try c.decode(String.self, forKey: .ip)
+        state = try c.decode(NodeState.self, forKey: .state)
+        image = try c.decodeIfPresent(String.self, forKey: .image)
+        bootStarted = try c.decodeIfPresent(String.self, forKey: .bootStarted)
+        phases = try c.decodeIfPresent([BootPhase: String].self, forKey: .phases) ?? [:]
+        capacity = try c.decodeIfPresent(CapacityJSON.self, forKey: .capacity)?.value
+        instances = try c.decodeIfPresent([InstanceStatusJSON].self, forKey: .instances)?.map(\.value)
+        lastHeartbeat = try c.decodeIfPresent(String.self, forKey: .lastHeartbeat)
+        enrolledAt = try c.decodeIfPresent(String.self, forKey: .enrolledAt)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(hostname, forKey: .hostname)
+        try c.encodeIfPresent(mac, forKey: .mac)
+        try c.encode(ip, forKey: .ip)
+        try c.encode(state, forKey: .state)
+        try c.encodeIfPresent(image, forKey: .image)
+        try c.encodeIfPresent(bootStarted, forKey: .bootStarted)
+        try c.encode(phases, forKey: .phases)
+        try c.encodeIfPresent(capacity.map(CapacityJSON.init), forKey: .capacity)
+        try c.encodeIfPresent(instances?.map(InstanceStatusJSON.init), forKey: .instances)
+        try c.encodeIfPresent(lastHeartbeat, forKey: .lastHeartbeat)
+        try c.encodeIfPresent(enrolledAt, forKey: .enrolledAt)
     }
 }
 
@@ -47,11 +94,6 @@ public struct DiscoveredMachine: Codable, Sendable, Equatable {
     }
 }
 
-/// The order of a boot's phases, for durations.
-public enum BootPhase {
-    public static let order = ["dhcp", "dhcp-ipxe", "ipxe", "kernel", "initrd", "dhcp-initramfs", "enrolled"]
-}
-
 extension SQLiteRegistry {
     static let statusSQL = """
         SELECT n.hostname, n.mac, n.ip, n.state, s.image, s.boot_started, s.phases, s.capacity, s.instances, s.last_heartbeat, s.enrolled_at
@@ -63,16 +105,28 @@ extension SQLiteRegistry {
         return NodeStatus(
             hostname: row[0], mac: row[1], ip: IPv4Address(UInt32(truncatingIfNeeded: row[2] as Int64)).description,
             state: NodeState(rawValue: row[3]) ?? .registered, image: row[4], bootStarted: row[5], phases: phases,
-            capacity: row[7], instances: row[8], lastHeartbeat: row[9], enrolledAt: row[10])
+            capacity: decodeJSON(NodeCapacity.self, row[7]), instances: decodeJSON([InstanceStatus].self, row[8]),
+            lastHeartbeat: row[9], enrolledAt: row[10])
+    }
+
+    /// A JSON column as a value; nil when NULL or unreadable.
+    static func decodeJSON<T: Decodable>(_ type: T.Type, _ text: String?) -> T? {
+        text.flatMap { try? JSONDecoder().decode(T.self, from: Data($0.utf8)) }
+    }
+
+    static func encodeJSON(_ value: some Encodable) throws -> String {
+        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
     }
 
     /// A node's current boot phases (phase → time); empty when none or unreadable.
-    static func phases(_ db: Database, nodeID: Int64) throws -> [String: String] {
+    static func phases(_ db: Database, nodeID: Int64) throws -> [BootPhase: String] {
         decodePhases(try String.fetchOne(db, sql: "SELECT phases FROM node_status WHERE node_id = ?", arguments: [nodeID]))
     }
 
-    static func decodePhases(_ json: String?) -> [String: String] {
-        json.flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) } ?? [:]
+    /// Phases as stored (phase name → time); names this version does not know are left out.
+    static func decodePhases(_ json: String?) -> [BootPhase: String] {
+        let raw = decodeJSON([String: String].self, json) ?? [:]
+        return Dictionary(uniqueKeysWithValues: raw.compactMap { k, v in BootPhase(rawValue: k).map { ($0, v) } })
     }
 
     /// Every node with its run-time status, by hostname.
@@ -93,32 +147,22 @@ extension SQLiteRegistry {
     /// `booting`). An unknown MAC lands in the discovery queue instead.
     /// - Returns: the node's hostname, or nil when the MAC is unknown.
     @discardableResult
-    public func recordBootEvent(mac: MACAddress, ip: String?, phase: String, now: String, newBoot: Bool) throws -> String? {
+    public func recordBootEvent(mac: MACAddress, ip: String?, phase: BootPhase, now: String, newBoot: Bool) throws -> String? {
         try write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT id, hostname, state FROM nodes WHERE mac = ?", arguments: [mac.description]) else {
                 try db.execute(sql: """
                     INSERT INTO discovered (mac, ip, first_seen, last_seen, seen, via) VALUES (?, ?, ?, ?, 1, ?)
                     ON CONFLICT(mac) DO UPDATE SET ip = coalesce(excluded.ip, ip), last_seen = excluded.last_seen, seen = seen + 1
-                    """, arguments: [mac.description, ip, now, now, phase])
+                    """, arguments: [mac.description, ip, now, now, phase.rawValue])
                 return nil
             }
             let id: Int64 = row[0]
             try db.execute(sql: "INSERT OR IGNORE INTO node_status (node_id) VALUES (?)", arguments: [id])
-            var phases = try Self.phases(db, nodeID: id)
-            var started = now
-            if newBoot {
-                // dnsmasq runs its lease script after it answered, so the boot's
-                // first fetches may already be recorded: keep the early phases of
-                // the last minute, and date the boot from the earliest of them.
-                let recent = Timestamp.parse(now).map { Timestamp.iso($0.addingTimeInterval(-60)) } ?? now
-                phases = phases.filter { ["dhcp-ipxe", "ipxe", "kernel", "initrd"].contains($0.key) && $0.value >= recent && $0.value <= now }
-                started = phases.values.min() ?? now
-                phases[phase] = started
-            } else {
-                phases[phase] = now
-            }
-            let json = String(decoding: try JSONEncoder().encode(phases), as: UTF8.self)
-            if newBoot {
+            // Early fetches of the last minute belong to this boot (see BootRules.merge).
+            let recent = Timestamp.parse(now).map { Timestamp.iso($0.addingTimeInterval(-60)) } ?? now
+            let (phases, started) = BootRules.merge(try Self.phases(db, nodeID: id), event: phase, at: now, newBoot: newBoot, keepSince: recent)
+            let json = try Self.encodeJSON(phases)
+            if let started {
                 try db.execute(sql: "UPDATE node_status SET phases = ?, boot_started = ? WHERE node_id = ?", arguments: [json, started, id])
                 try db.execute(sql: "UPDATE nodes SET state = 'booting', updated_at = ? WHERE id = ?", arguments: [now, id])
             } else {
@@ -143,25 +187,24 @@ extension SQLiteRegistry {
     }
 
     /// Marks a node enrolled: its image, capacity and instances, the `enrolled` phase.
-    public func recordEnrollment(hostname: Hostname, image: String?, capacity: String, instances: String, now: String) throws {
+    public func recordEnrollment(hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], now: String) throws {
         try write { db in
             guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM nodes WHERE hostname = ?", arguments: [hostname.value]) else { return }
             try db.execute(sql: "INSERT OR IGNORE INTO node_status (node_id) VALUES (?)", arguments: [id])
-            var phases = try Self.phases(db, nodeID: id)
-            phases["enrolled"] = now
+            let phases = BootRules.merge(try Self.phases(db, nodeID: id), event: .enrolled, at: now, newBoot: false, keepSince: now).phases
             try db.execute(sql: """
                 UPDATE node_status SET image = ?, capacity = ?, instances = ?, enrolled_at = ?, last_heartbeat = ?, phases = ?,
                     boot_started = coalesce(boot_started, ?) WHERE node_id = ?
-                """, arguments: [image, capacity, instances, now, now, String(decoding: try JSONEncoder().encode(phases), as: UTF8.self), now, id])
+                """, arguments: [image, try Self.encodeJSON(capacity), try Self.encodeJSON(instances), now, now, try Self.encodeJSON(phases), now, id])
             try db.execute(sql: "UPDATE nodes SET state = 'ready', updated_at = ? WHERE id = ?", arguments: [now, id])
         }
     }
 
     /// Records a heartbeat; a lost node that beats again is ready again.
-    static func recordHeartbeat(_ db: Database, hostname: Hostname, capacity: String, instances: String, now: String) throws {
+    static func recordHeartbeat(_ db: Database, hostname: Hostname, capacity: NodeCapacity, instances: [InstanceStatus], now: String) throws {
         guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM nodes WHERE hostname = ?", arguments: [hostname.value]) else { return }
         try db.execute(sql: "UPDATE node_status SET capacity = ?, instances = ?, last_heartbeat = ? WHERE node_id = ?",
-                       arguments: [capacity, instances, now, id])
+                       arguments: [try encodeJSON(capacity), try encodeJSON(instances), now, id])
         try db.execute(sql: "UPDATE nodes SET state = 'ready', updated_at = ? WHERE id = ? AND state != 'ready'", arguments: [now, id])
     }
 
@@ -206,10 +249,10 @@ public enum Timestamp {
 extension NodeStatus {
     /// Per-phase durations of the current boot: each phase's time since the
     /// one before it, in boot order.
-    public func phaseDurations() -> [(phase: String, seconds: Double)] {
+    public func phaseDurations() -> [(phase: BootPhase, seconds: Double)] {
         guard let start = bootStarted.flatMap(Timestamp.parse) else { return [] }
         var last = start
-        var out: [(String, Double)] = []
+        var out: [(BootPhase, Double)] = []
         for p in BootPhase.order {
             guard let t = phases[p].flatMap(Timestamp.parse) else { continue }
             out.append((p, max(0, t.timeIntervalSince(last))))
@@ -220,7 +263,7 @@ extension NodeStatus {
 
     /// Seconds from the start of the boot to enrollment, when it enrolled.
     public var secondsToEnroll: Double? {
-        guard let s = bootStarted.flatMap(Timestamp.parse), let e = phases["enrolled"].flatMap(Timestamp.parse) else { return nil }
+        guard let s = bootStarted.flatMap(Timestamp.parse), let e = phases[.enrolled].flatMap(Timestamp.parse) else { return nil }
         return e.timeIntervalSince(s)
     }
 }

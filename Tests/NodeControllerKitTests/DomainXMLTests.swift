@@ -87,22 +87,22 @@ import Testing
 
     @Test func kvmOnlyWhenLibvirtAndHostAgree() throws {
         let kvm = LibvirtHypervisor.decide(try caps("qemu-kvm"), hostProblems: [])
-        #expect(kvm == .init(hypervisor: "kvm", hardware: true, reason: nil, domainType: "kvm", arch: "x86_64"))
+        #expect(kvm == .init(hypervisor: .kvm, hardware: true, reason: nil, domainType: "kvm", arch: "x86_64"))
 
         // The lab VM: libvirt offers kvm because /dev/kvm exists, but it is PVM without vmx/svm.
         let pvm = LibvirtHypervisor.decide(try caps("qemu-kvm"), hostProblems: ["no vmx/svm flag in /proc/cpuinfo"])
-        #expect(pvm.hypervisor == "qemu-tcg" && pvm.domainType == "qemu" && !pvm.hardware)
+        #expect(pvm.hypervisor == .qemuTCG && pvm.domainType == "qemu" && !pvm.hardware)
         #expect(pvm.reason == "no vmx/svm flag in /proc/cpuinfo")
 
         // The Eucalyptus trap: the host looks fine but libvirt has no kvm domain type.
         let trap = LibvirtHypervisor.decide(try caps("qemu-tcg-only"), hostProblems: [])
-        #expect(trap.hypervisor == "qemu-tcg" && trap.domainType == "qemu")
+        #expect(trap.hypervisor == .qemuTCG && trap.domainType == "qemu")
         #expect(trap.reason?.contains("no supported architecture for os type 'hvm'") == true)
 
         let nothing = LibvirtHypervisor.decide(LibvirtCapabilities(xml: "<capabilities><host></host></capabilities>"), hostProblems: [])
-        #expect(nothing.hypervisor == "none" && nothing.domainType == nil)
+        #expect(nothing.hypervisor == .none && nothing.domainType == nil)
         #expect(nothing.reason?.contains("no hvm guests at all") == true)
-        #expect(LibvirtHypervisor.decide(LibvirtCapabilities(xml: "garbage <guest> <<<"), hostProblems: []).hypervisor == "none")
+        #expect(LibvirtHypervisor.decide(LibvirtCapabilities(xml: "garbage <guest> <<<"), hostProblems: []).hypervisor == .none)
     }
 
     @Test func stateMapping() {

@@ -89,7 +89,7 @@ import Testing
         #expect(bare.memoryMiB() == nil)
 
         let down = bare.capacityWithoutLibvirt(scratchDir: "/nonexistent", reason: "libvirt is unreachable at x: y")
-        #expect(down.hypervisor == "none" && !down.hardwareVirtualization && down.libvirtVersion == nil)
+        #expect(down.hypervisor == .none && !down.hardwareVirtualization && down.libvirtVersion == nil)
         #expect(down.coresMax == 1 && down.diskMiBMax > 0)
     }
 }

@@ -142,9 +142,9 @@ enum ProcessRunnerLite {
 
         let before = hv.capacity()
         #expect(before.libvirtVersion != nil, "\(before.hardwareVirtualizationReason ?? "")")
-        #expect(before.hypervisor == "kvm" || before.hypervisor == "qemu-tcg", "\(before)")
-        #expect(before.hardwareVirtualization == (before.hypervisor == "kvm"))
-        if before.hypervisor == "qemu-tcg" { #expect(before.hardwareVirtualizationReason?.isEmpty == false) }
+        #expect(before.hypervisor == .kvm || before.hypervisor == .qemuTCG, "\(before)")
+        #expect(before.hardwareVirtualization == (before.hypervisor == .kvm))
+        if before.hypervisor == .qemuTCG { #expect(before.hardwareVirtualizationReason?.isEmpty == false) }
         #expect(before.coresMax > 0 && before.memoryMiBMax > 0 && before.diskMiBMax > 0)
 
         let disk = rig.root + "/d1.qcow2"
@@ -158,15 +158,15 @@ enum ProcessRunnerLite {
         }
         defer { for id in ids { try? hv.terminate(id: id) } }
 
-        var states: [String: String] = [:]
+        var states: [String: InstanceState] = [:]
         for _ in 0..<100 {
             states = Dictionary(try hv.instances().map { ($0.id, $0.state) }, uniquingKeysWith: { a, _ in a })
-            if ids.allSatisfy({ states[$0] == "running" }) { break }
+            if ids.allSatisfy({ states[$0] == .running }) { break }
             usleep(100_000)
         }
-        for id in ids { #expect(states[id] == "running", "\(id): \(states)") }
+        for id in ids { #expect(states[id] == .running, "\(id): \(states)") }
 
-        let expectedType = before.hypervisor == "kvm" ? "kvm" : "qemu"
+        let expectedType = before.hypervisor == .kvm ? "kvm" : "qemu"
         let xml = try hv.domainXML(id: "d1")
         #expect(xml.contains("<domain type='\(expectedType)'"))
         #expect(xml.contains("type='qcow2'"))

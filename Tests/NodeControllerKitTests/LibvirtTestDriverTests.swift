@@ -31,7 +31,7 @@ import Testing
         #expect(c.diskMiBMax > 0 && c.diskMiBFree > 0 && c.diskMiBFree <= c.diskMiBMax)
         #expect(c.libvirtVersion?.split(separator: ".").count == 3)
         #expect(c.libvirtVersion?.first?.isNumber == true)
-        #expect(c.hypervisor == "none")
+        #expect(c.hypervisor == .none)
         #expect(!c.hardwareVirtualization)
         #expect(c.hardwareVirtualizationReason?.contains("libvirt offers no qemu domain type (only domain type test)") == true)
         #expect(capture.contains("connected to libvirt at test:///default (libvirt 9."))
@@ -45,7 +45,7 @@ import Testing
         try hv.start(InstanceSpec(id: id, vcpus: 2, memoryMiB: 256, kernel: "/boot/vmlinuz", initrd: "/boot/initrd.img", cmdline: "console=ttyS0"))
         defer { try? hv.terminate(id: id) }
         let listed = try hv.instances()
-        #expect(listed.contains(InstanceStatus(id: id, state: "running", vcpus: 2, memoryMiB: 256)))
+        #expect(listed.contains(InstanceStatus(id: id, state: .running, vcpus: 2, memoryMiB: 256)))
         // Only its own domains: the driver's built-in "test" domain is not listed.
         #expect(!listed.contains { $0.id == "test" || $0.id.isEmpty })
         let during = hv.capacity()
@@ -74,7 +74,7 @@ import Testing
         try hv.start(InstanceSpec(id: String(id), vcpus: 1, memoryMiB: 64, kernel: "/boot/vmlinuz", cmdline: cmdline))
         defer { try? hv.terminate(id: String(id)) }
         // libvirt stored exactly our id and cmdline as text, not as markup.
-        #expect(try hv.instances().contains { $0.id == id && $0.state == "running" })
+        #expect(try hv.instances().contains { $0.id == id && $0.state == .running })
         let xml = try hv.domainXML(id: String(id))
         #expect(!xml.contains("<interface"))
         #expect(xml.contains("&lt;/cmdline&gt;&lt;/os&gt;&lt;devices&gt;"))
@@ -100,7 +100,7 @@ import Testing
             defer { virDomainFree(d) }
             #expect(virDomainDestroy(d) == 0)
         }
-        #expect(try hv.instances().first { $0.id == id }?.state == "shutoff")
+        #expect(try hv.instances().first { $0.id == id }?.state == .shutoff)
     }
 }
 
@@ -110,7 +110,7 @@ import Testing
         let uri = "qemu+unix:///system?socket=/nonexistent/libvirt-sock"
         let hv = LibvirtHypervisor(configuration: .init(uri: uri, scratchDir: "/"), log: capture.log)
         let c = hv.capacity()
-        #expect(c.hypervisor == "none" && !c.hardwareVirtualization && c.libvirtVersion == nil)
+        #expect(c.hypervisor == .none && !c.hardwareVirtualization && c.libvirtVersion == nil)
         #expect(c.coresMax > 0 && c.memoryMiBMax > 0 && c.diskMiBMax > 0)
         let reason = try #require(c.hardwareVirtualizationReason)
         #expect(reason.hasPrefix("libvirt is unreachable at \(uri): "))

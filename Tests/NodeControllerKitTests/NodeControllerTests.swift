@@ -184,7 +184,7 @@ import Testing
     }
 
     @Test func runAndTerminateAreAppliedAndReported() async throws {
-        hypervisor.add(InstanceStatus(id: "old", state: "running", vcpus: 1, memoryMiB: 128))
+        hypervisor.add(InstanceStatus(id: "old", state: .running, vcpus: 1, memoryMiB: 128))
         hypervisor.failStartIDs = ["broken"]
         let specA = InstanceSpec(id: "a", vcpus: 2, memoryMiB: 512, kernel: "/k")
         let broken = InstanceSpec(id: "broken", vcpus: 1, memoryMiB: 64, kernel: "/nope")
@@ -202,10 +202,10 @@ import Testing
         await c.step()
         let second = try body(Heartbeat.self, 2).instances
         #expect(second.map(\.id) == ["a", "broken", "never-existed", "old"])
-        #expect(second.first { $0.id == "a" }?.state == "running")
+        #expect(second.first { $0.id == "a" }?.state == .running)
         let failed = try #require(second.first { $0.id == "broken" })
-        #expect(failed.state == "failed" && failed.message?.contains("no such kernel") == true)
-        #expect(second.first { $0.id == "old" } == InstanceStatus(id: "old", state: "terminated", vcpus: 1, memoryMiB: 128))
+        #expect(failed.state == .failed && failed.message?.contains("no such kernel") == true)
+        #expect(second.first { $0.id == "old" } == InstanceStatus(id: "old", state: .terminated, vcpus: 1, memoryMiB: 128))
         // The server still lists both: a is running, broken already failed: neither is started again.
         #expect(hypervisor.started == ["a", "broken"])
 
@@ -219,17 +219,17 @@ import Testing
     }
 
     @Test func stateChangesAndVanishedInstancesAreReportedNextHeartbeat() async throws {
-        hypervisor.add(InstanceStatus(id: "x", state: "running", vcpus: 1, memoryMiB: 64))
-        hypervisor.add(InstanceStatus(id: "y", state: "running", vcpus: 1, memoryMiB: 64))
+        hypervisor.add(InstanceStatus(id: "x", state: .running, vcpus: 1, memoryMiB: 64))
+        hypervisor.add(InstanceStatus(id: "y", state: .running, vcpus: 1, memoryMiB: 64))
         transport.append(Self.enrolled, Self.ok, Self.ok, Self.ok)
         let c = controller()
         await c.step()
-        hypervisor.set("x", state: "crashed")
+        hypervisor.set("x", state: .crashed)
         hypervisor.remove("y")
         await c.step()
         let hb = try body(Heartbeat.self, 1).instances
-        #expect(hb.first { $0.id == "x" }?.state == "crashed")
-        #expect(hb.first { $0.id == "y" }?.state == "terminated")
+        #expect(hb.first { $0.id == "x" }?.state == .crashed)
+        #expect(hb.first { $0.id == "y" }?.state == .terminated)
         #expect(hb.first { $0.id == "y" }?.message == "no longer defined in the hypervisor")
         #expect(capture.contains("instance x: running -> crashed"))
         await c.step()
@@ -237,18 +237,18 @@ import Testing
     }
 
     @Test func unreportedEndingsSurviveAFailedHeartbeat() async throws {
-        hypervisor.add(InstanceStatus(id: "z", state: "running", vcpus: 1, memoryMiB: 64))
+        hypervisor.add(InstanceStatus(id: "z", state: .running, vcpus: 1, memoryMiB: 64))
         transport.append(Self.enrolled, ScriptedTransport.json(HeartbeatResponse(terminate: ["z"], heartbeatSeconds: 5)),
                          .respond(502, Data()), Self.ok, Self.ok)
         let c = controller()
         for _ in 0..<5 { await c.step() }
-        #expect(try body(Heartbeat.self, 2).instances.map(\.state) == ["terminated"])  // the 502 one
-        #expect(try body(Heartbeat.self, 3).instances.map(\.state) == ["terminated"])  // sent again, accepted
+        #expect(try body(Heartbeat.self, 2).instances.map(\.state) == [.terminated])  // the 502 one
+        #expect(try body(Heartbeat.self, 3).instances.map(\.state) == [.terminated])  // sent again, accepted
         #expect(try body(Heartbeat.self, 4).instances.isEmpty)
     }
 
     @Test func listingFailureReportsLastKnownStates() async throws {
-        hypervisor.add(InstanceStatus(id: "x", state: "running", vcpus: 1, memoryMiB: 64))
+        hypervisor.add(InstanceStatus(id: "x", state: .running, vcpus: 1, memoryMiB: 64))
         transport.append(Self.enrolled, Self.ok, Self.ok)
         let c = controller()
         await c.step()

@@ -70,7 +70,7 @@ final class FakeHypervisor: Hypervisor, @unchecked Sendable {
     private(set) var terminated: [String] = []
 
     static let capacity = NodeCapacity(coresMax: 4, coresFree: 4, memoryMiBMax: 8192, memoryMiBFree: 8000, diskMiBMax: 100_000,
-                                       diskMiBFree: 90_000, hypervisor: "qemu-tcg", hardwareVirtualization: false,
+                                       diskMiBFree: 90_000, hypervisor: .qemuTCG, hardwareVirtualization: false,
                                        hardwareVirtualizationReason: "no vmx/svm flag in /proc/cpuinfo", libvirtVersion: "9.0.0")
 
     func capacity() -> NodeCapacity { Self.capacity }
@@ -86,7 +86,7 @@ final class FakeHypervisor: Hypervisor, @unchecked Sendable {
         try lock.withLock {
             started.append(spec.id)
             if failStartIDs.contains(spec.id) { throw ControllerError("starting instance \(spec.id): no such kernel") }
-            domains[spec.id] = InstanceStatus(id: spec.id, state: "running", vcpus: spec.vcpus, memoryMiB: spec.memoryMiB)
+            domains[spec.id] = InstanceStatus(id: spec.id, state: .running, vcpus: spec.vcpus, memoryMiB: spec.memoryMiB)
         }
     }
 
@@ -97,7 +97,7 @@ final class FakeHypervisor: Hypervisor, @unchecked Sendable {
         }
     }
 
-    func set(_ id: String, state: String) { lock.withLock { domains[id]?.state = state } }
+    func set(_ id: String, state: InstanceState) { lock.withLock { domains[id]?.state = state } }
     func remove(_ id: String) { lock.withLock { domains[id] = nil } }
     func add(_ status: InstanceStatus) { lock.withLock { domains[status.id] = status } }
 }

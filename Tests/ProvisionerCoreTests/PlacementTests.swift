@@ -3,7 +3,7 @@ import Testing
 @testable import ProvisionerCore
 
 struct PlacementTests {
-    static func cap(cores: Int, mem: Int, hypervisor: String = "qemu-tcg") -> NodeCapacity {
+    static func cap(cores: Int, mem: Int, hypervisor: HypervisorKind = .qemuTCG) -> NodeCapacity {
         NodeCapacity(coresMax: cores, coresFree: cores, memoryMiBMax: mem, memoryMiBFree: mem, diskMiBMax: 1000, diskMiBFree: 1000,
                      hypervisor: hypervisor, hardwareVirtualization: false, hardwareVirtualizationReason: "test", libvirtVersion: "9.0.0")
     }
@@ -32,7 +32,7 @@ struct PlacementTests {
     @Test func fullClusterLostNodesAndNodesWithoutHypervisorAreRefused() {
         let nodes = [
             Placement.Candidate(hostname: "n1", ready: false, capacity: Self.cap(cores: 8, mem: 8192)),   // lost mid-placement
-            Placement.Candidate(hostname: "n2", ready: true, capacity: Self.cap(cores: 8, mem: 8192, hypervisor: "none")),
+            Placement.Candidate(hostname: "n2", ready: true, capacity: Self.cap(cores: 8, mem: 8192, hypervisor: .none)),
             Placement.Candidate(hostname: "n3", ready: true, capacity: Self.cap(cores: 1, mem: 100)),
             Placement.Candidate(hostname: "n4", ready: true, capacity: nil),
         ]

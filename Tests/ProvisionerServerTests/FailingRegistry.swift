@@ -60,12 +60,12 @@ final class FailingRegistry: Registry {
     func statuses() throws -> [NodeStatus] { try check(.read); return try base.statuses() }
     func status(_ key: String) throws -> NodeStatus? { try check(.read); return try base.status(key) }
 
-    func recordBootEvent(mac: MACAddress, ip: String?, phase: String, now: String, newBoot: Bool) throws -> String? {
+    func recordBootEvent(mac: MACAddress, ip: String?, phase: BootPhase, now: String, newBoot: Bool) throws -> String? {
         try check(.bootEvent)
         return try base.recordBootEvent(mac: mac, ip: ip, phase: phase, now: now, newBoot: newBoot)
     }
 
-    func recordEnrollment(hostname: Hostname, image: String?, capacity: String, instances: String, now: String) throws {
+    func recordEnrollment(hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], now: String) throws {
         try check(.enrollment)
         try base.recordEnrollment(hostname: hostname, image: image, capacity: capacity, instances: instances, now: now)
     }

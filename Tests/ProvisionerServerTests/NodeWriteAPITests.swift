@@ -121,7 +121,7 @@ struct NodeWriteAPITests {
             let hostEntry = try FileManager.default.contentsOfDirectory(atPath: hosts).filter { $0.contains("n2") || $0.contains("02-42-00-00-00-02") }
             #expect(try hostEntry.map { try String(contentsOfFile: hosts + "/" + $0, encoding: .utf8) }.joined().contains("10.42.0.50"), "\(hostEntry)")
 
-            _ = try state.registry.recordBootEvent(mac: try MACAddress(parsing: "02:42:00:00:00:03"), ip: "10.42.0.201", phase: "ipxe", now: "2026-01-01T00:00:01Z")
+            _ = try state.registry.recordBootEvent(mac: try MACAddress(parsing: "02:42:00:00:00:03"), ip: "10.42.0.201", phase: .ipxe, now: "2026-01-01T00:00:01Z")
             (status, text) = try await send(client, .post, "/api/v1/discovered/02:42:00:00:00:03/accept", #"{"hostname":"n3"}"#)
             #expect(status == .ok && text.contains(#""mac":"02:42:00:00:00:03""#), "\(text)")
             #expect(try state.registry.discovered().isEmpty)

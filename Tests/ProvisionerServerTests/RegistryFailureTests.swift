@@ -82,7 +82,7 @@ struct RegistryFailureTests {
         let (state, registry) = try makeState()
         let app = Application(router: buildRouter(state))
         let capacity = NodeCapacity(coresMax: 2, coresFree: 2, memoryMiBMax: 1024, memoryMiBFree: 1000, diskMiBMax: 1, diskMiBFree: 1,
-                                    hypervisor: "qemu-tcg", hardwareVirtualization: false, hardwareVirtualizationReason: "no vmx", libvirtVersion: "9.0.0")
+                                    hypervisor: .qemuTCG, hardwareVirtualization: false, hardwareVirtualizationReason: "no vmx", libvirtVersion: "9.0.0")
         let mac = try MACAddress(parsing: Self.mac)
         let enroll = ByteBuffer(bytes: try JSONEncoder().encode(EnrollRequest(
             mac: Self.mac, hostname: "n1", ip: "10.43.0.2", token: NodeToken.make(secret: Self.secret, mac: mac), image: "default/g1",
@@ -111,8 +111,10 @@ struct RegistryFailureTests {
 
     @Test func aFailedBatchFailsEveryHeartbeatInItAndTheNextBatchIsWritten() async throws {
         let (state, registry) = try makeState()
-        let record = HeartbeatRecord(hostname: try Hostname(parsing: "n1"), capacity: "{}", instances: "[]", reported: [])
-        try registry.base.recordEnrollment(hostname: record.hostname, image: nil, capacity: "{}", instances: "[]", now: "2026-01-01T00:00:01Z")
+        let capacity = NodeCapacity(coresMax: 1, coresFree: 1, memoryMiBMax: 512, memoryMiBFree: 512, diskMiBMax: 1, diskMiBFree: 1,
+                                    hypervisor: .none, hardwareVirtualization: false, hardwareVirtualizationReason: "test", libvirtVersion: nil)
+        let record = HeartbeatRecord(hostname: try Hostname(parsing: "n1"), capacity: capacity, reported: [])
+        try registry.base.recordEnrollment(hostname: record.hostname, image: nil, capacity: capacity, instances: [], now: "2026-01-01T00:00:01Z")
         registry.fail([.heartbeats])
         let outcomes = await withTaskGroup(of: Bool.self) { group in
             for _ in 0..<20 {

@@ -42,7 +42,7 @@ struct ServerTests {
     }
 
     static let capacity = NodeCapacity(coresMax: 4, coresFree: 4, memoryMiBMax: 4096, memoryMiBFree: 4000, diskMiBMax: 10, diskMiBFree: 10,
-                                       hypervisor: "qemu-tcg", hardwareVirtualization: false, hardwareVirtualizationReason: "no vmx", libvirtVersion: "9.0.0")
+                                       hypervisor: .qemuTCG, hardwareVirtualization: false, hardwareVirtualizationReason: "no vmx", libvirtVersion: "9.0.0")
 
     func enrollBody(mac: String = mac, token: String? = nil) throws -> ByteBuffer {
         let t = try token ?? NodeToken.make(secret: Self.secret, mac: MACAddress(parsing: mac))
@@ -119,25 +119,25 @@ struct ServerTests {
             }
             let rec = try state.registry.runInstance(id: "i-1", type: VMType.defaults[0], spec: InstanceSpec(id: "i-1", vcpus: 1, memoryMiB: 128, kernel: "/vmlinuz"),
                                                      only: nil, now: "2026-01-01T00:00:01Z")
-            #expect(rec.node == "n1" && rec.state == "pending")
+            #expect(rec.node == "n1" && rec.state == .pending)
             let auth: HTTPFields = [.authorization: "Bearer \(credential)"]
             try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(1)) { response in
                 let r = try JSONDecoder().decode(HeartbeatResponse.self, from: Data(buffer: response.body))
                 #expect(r.run.map(\.id) == ["i-1"] && r.terminate.isEmpty)
             }
-            let running = [InstanceStatus(id: "i-1", state: "running", vcpus: 1, memoryMiB: 128)]
+            let running = [InstanceStatus(id: "i-1", state: .running, vcpus: 1, memoryMiB: 128)]
             try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(2, instances: running)) { response in
                 let r = try JSONDecoder().decode(HeartbeatResponse.self, from: Data(buffer: response.body))
                 #expect(r.run.isEmpty && r.terminate.isEmpty)
             }
-            #expect(try state.registry.instances().first?.state == "running")
+            #expect(try state.registry.instances().first?.state == .running)
             _ = try state.registry.terminateInstance("i-1", now: "2026-01-01T00:00:02Z")
             try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(3, instances: running)) { response in
                 let r = try JSONDecoder().decode(HeartbeatResponse.self, from: Data(buffer: response.body))
                 #expect(r.terminate == ["i-1"])
             }
             try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(4)) { _ in }
-            #expect(try state.registry.instances().first?.state == "terminated")
+            #expect(try state.registry.instances().first?.state == .terminated)
         }
     }
 
@@ -173,13 +173,13 @@ struct ServerTests {
         for i in 2...50 { specs.append(NodeSpec(hostname: try Hostname(parsing: "b\(i)"), mac: try MACAddress(parsing: String(format: "02:43:00:00:00:%02x", i)))) }
         try state.registry.add(specs, config: state.config, now: "2026-01-01T00:00:00Z")
         let hosts = try state.registry.nodes().map(\.hostname)
-        let capacity = String(decoding: try JSONEncoder().encode(Self.capacity), as: UTF8.self)
-        for h in hosts { try state.registry.recordEnrollment(hostname: h, image: nil, capacity: capacity, instances: "[]", now: "2026-01-01T00:00:01Z") }
+        let capacity = Self.capacity
+        for h in hosts { try state.registry.recordEnrollment(hostname: h, image: nil, capacity: capacity, instances: [], now: "2026-01-01T00:00:01Z") }
         try await withThrowingTaskGroup(of: Int.self) { group in
             for k in 0..<200 {
                 let host = hosts[k % hosts.count]
                 group.addTask {
-                    let work = try await state.heartbeats.submit(.init(hostname: host, capacity: capacity, instances: "[]", reported: []))
+                    let work = try await state.heartbeats.submit(.init(hostname: host, capacity: capacity, reported: []))
                     return work.run.count + work.terminate.count
                 }
             }

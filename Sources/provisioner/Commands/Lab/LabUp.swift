@@ -44,7 +44,7 @@ extension Provisioner.Lab {
             emit(try global.site.clusterReport().text)
             emit("\nboot phases (seconds since the previous phase):\n")
             for s in statuses {
-                let d = s.phaseDurations().map { String(format: "%@ +%.1f", $0.phase, $0.seconds) }.joined(separator: "  ")
+                let d = s.phaseDurations().map { String(format: "%@ +%.1f", $0.phase.rawValue, $0.seconds) }.joined(separator: "  ")
                 emit(String(format: "  %@: %@  (total %.1f s)\n", s.hostname, d, s.secondsToEnroll ?? 0))
             }
             let config = try global.loadConfig()

@@ -20,7 +20,7 @@ extension Provisioner.Node {
             var status: NodeStatus?
             var phase_durations: [String: Double]
             var seconds_to_enroll: Double?
-            var capacity: NodeCapacity?
+            var capacity: CapacityJSON?
 
             func encode(to encoder: any Encoder) throws {
                 try node.encode(to: encoder)
@@ -44,10 +44,10 @@ extension Provisioner.Node {
             }
             let status = try registry.status(key)
             let durations = status?.phaseDurations() ?? []
-            let capacity = status?.capacity.flatMap { try? JSONDecoder().decode(NodeCapacity.self, from: Data($0.utf8)) }
+            let capacity = status?.capacity
             if output.json {
-                emit(try jsonText(JSONNode(node: node, status: status, phase_durations: Dictionary(uniqueKeysWithValues: durations.map { ($0.phase, $0.seconds) }),
-                                           seconds_to_enroll: status?.secondsToEnroll, capacity: capacity)))
+                emit(try jsonText(JSONNode(node: node, status: status, phase_durations: Dictionary(uniqueKeysWithValues: durations.map { ($0.phase.rawValue, $0.seconds) }),
+                                           seconds_to_enroll: status?.secondsToEnroll, capacity: capacity.map(CapacityJSON.init))))
                 return
             }
             var rows = [
@@ -62,10 +62,10 @@ extension Provisioner.Node {
             if let status {
                 rows.append(["image", status.image ?? "-"])
                 rows.append(["boot started", status.bootStarted ?? "-"])
-                for d in durations { rows.append(["  \(d.phase)", String(format: "+%.2f s", d.seconds)]) }
+                for d in durations { rows.append(["  \(d.phase.rawValue)", String(format: "+%.2f s", d.seconds)]) }
                 if let t = status.secondsToEnroll { rows.append(["boot → enrolled", String(format: "%.2f s", t)]) }
                 if let c = capacity {
-                    rows.append(["capacity", "\(c.coresFree)/\(c.coresMax) cores, \(c.memoryMiBFree)/\(c.memoryMiBMax) MiB free, \(c.hypervisor)"])
+                    rows.append(["capacity", "\(c.coresFree)/\(c.coresMax) cores, \(c.memoryMiBFree)/\(c.memoryMiBMax) MiB free, \(c.hypervisor.rawValue)"])
                 }
                 rows.append(["last heartbeat", status.lastHeartbeat ?? "-"])
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProvisionerCore
+import ProvisionerServices
 import ProvisionerStore
 
 extension Provisioner {
@@ -19,20 +20,9 @@ extension Provisioner {
         @Argument var hostname: String?
 
         func run() throws {
-            // dnsmasq passes add/old/del; "old" without a vendor class is its start-up replay of the lease file.
-            let env = ProcessInfo.processInfo.environment
-            guard action == "add" || action == "old", let vendor = env["DNSMASQ_VENDOR_CLASS"], !vendor.isEmpty,
-                  let mac = try? MACAddress(parsing: mac) else { return }
-            let registry = try global.openRegistry()
-            let now = Timestamp.iso(Date())
-            if vendor.hasPrefix("PXEClient") {
-                // The firmware's DHCP starts a boot; a chain-loaded iPXE asking again does not.
-                let s = try registry.status(mac.description)
-                let chained = s?.state == .booting && s?.phases["dhcp"] != nil && s?.phases["initrd"] == nil
-                try registry.recordBootEvent(mac: mac, ip: ip, phase: chained ? "dhcp-ipxe" : "dhcp", now: now, newBoot: !chained)
-            } else {
-                try registry.recordBootEvent(mac: mac, ip: ip, phase: "dhcp-initramfs", now: now)
-            }
+            guard let mac = try? MACAddress(parsing: mac) else { return }
+            try global.site.recordDHCPEvent(action: action, mac: mac, ip: ip,
+                                            vendorClass: ProcessInfo.processInfo.environment["DNSMASQ_VENDOR_CLASS"], now: Timestamp.iso(Date()))
         }
     }
 }
