@@ -10,7 +10,7 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 # Every Debian package the project needs, to build, test, benchmark and run.
 #   libsqlite3-dev  the registry (GRDB links the system libsqlite3)
 #   sqlite3         tests dump the registry with the real sqlite3 tool
-#   python3         benchmark driver
+#   python3 python3-venv  benchmark driver; the venv of the Python tools (pydeps)
 #   dnsmasq-base    DHCP + TFTP server (configs are checked with dnsmasq --test)
 #   pxelinux syslinux-common ipxe   boot loaders copied into the TFTP root
 #   busybox curl    udhcpc, tftp and HTTP clients of the network tests
@@ -23,11 +23,16 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #                   the node controller's hypervisor tests and the lab's nodes
 #   chromium        the serve test loads the status page headless and keeps a screenshot
 #   wrk nginx-light benchmarks: load on the node API, the initrd served by nginx beside serve
-DEB_PACKAGES := libsqlite3-dev sqlite3 python3 dnsmasq-base pxelinux syslinux-common ipxe busybox curl iproute2 \
+DEB_PACKAGES := libsqlite3-dev sqlite3 python3 python3-venv dnsmasq-base pxelinux syslinux-common ipxe busybox curl iproute2 \
 	mmdebstrap zstd nfs-ganesha nfs-ganesha-vfs rpcbind nfs-kernel-server libarchive-dev libnfs-dev libvirt-dev \
 	libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils chromium wrk nginx-light
 
-.PHONY: all deps build build-release node-controller test bench demo demo-down install clean
+# Python tools from PyPI, in their own venv (Debian's python is externally managed):
+#   schemathesis   the API fuzzer `make test` runs against serve's OpenAPI document
+PY_VENV     := .build-py
+PY_PACKAGES := schemathesis==4.32.5
+
+.PHONY: all deps pydeps build build-release node-controller test bench demo demo-down install clean
 
 all: build
 
@@ -42,6 +47,12 @@ deps:
 
 build: deps
 	$(SWIFT) build
+
+pydeps: deps
+	@if ! $(PY_VENV)/bin/python -c 'import importlib.metadata as m; import sys; sys.exit(0 if m.version("schemathesis") == "$(subst schemathesis==,,$(PY_PACKAGES))" else 1)' 2>/dev/null; then \
+	  echo "installing Python tools into $(PY_VENV): $(PY_PACKAGES)"; \
+	  python3 -m venv $(PY_VENV) && $(PY_VENV)/bin/pip install -q $(PY_PACKAGES); \
+	fi
 
 # The node controller goes into the image: built with the Swift runtime linked
 # in statically, so it runs in a plain Debian root. Its own build folder keeps
@@ -58,7 +69,7 @@ build-release: deps
 	$(SWIFT) build -c release --product provisioner --static-swift-stdlib --scratch-path .build-nc
 
 # The whole output stays in .build/test.log; failures are repeated at the end.
-test: build node-controller
+test: build node-controller pydeps
 	SWIFT=$(SWIFT) bash Tests/tools/run-tests.sh
 
 bench: build-release node-controller
@@ -89,4 +100,4 @@ install: build-release node-controller
 	@echo "then provisioner image build, provisioner apply, systemctl enable --now provisioner"
 
 clean:
-	rm -rf .build .build-nc .demo
+	rm -rf .build .build-nc .build-py .demo

@@ -41,6 +41,9 @@ public func buildRouter(_ state: ServeState) -> Router<ServeContext> {
     router.get("/metrics") { _, _ in try metricsResponse(state) }
     router.get("/") { _, _ in try statusPage(state) }
     router.get("/healthz") { _, _ in "ok\n" }
+    router.get("/api/v1/openapi.json") { _, _ in
+        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+    }
     return router
 }
 

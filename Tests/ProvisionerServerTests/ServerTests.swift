@@ -191,3 +191,21 @@ struct ServerTests {
         #expect(state.heartbeats.largestBatch.load(ordering: .relaxed) > 1, "every heartbeat had its own transaction")
     }
 }
+
+extension ServerTests {
+    /// The OpenAPI document is served, parses, and documents the API's routes.
+    @Test func openAPIDocumentIsServed() async throws {
+        let state = try makeState()
+        let app = Application(router: buildRouter(state))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/api/v1/openapi.json", method: .get) { response in
+                #expect(response.status == .ok)
+                let doc = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                let paths = (doc?["paths"] as? [String: Any]).map { Set($0.keys) } ?? []
+                for p in ["/api/v1/nodes", "/api/v1/nodes/{name}", "/api/v1/discovered/{mac}/accept", "/api/v1/enroll", "/api/v1/heartbeat"] {
+                    #expect(paths.contains(p), "\(p) is not documented")
+                }
+            }
+        }
+    }
+}
