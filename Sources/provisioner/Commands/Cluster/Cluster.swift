@@ -1,7 +1,5 @@
 import ArgumentParser
 import Foundation
-import ProvisionerCore
-import ProvisionerServices
 
 extension Provisioner {
     /// `provisioner cluster …`.
@@ -11,23 +9,5 @@ extension Provisioner {
             abstract: "What the cluster can run.",
             subcommands: [Status.self]
         )
-    }
-}
-
-extension Provisioner.Cluster {
-    /// `provisioner cluster status`: the cluster's `describe-availability-zones verbose`.
-    struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "status",
-            abstract: "Nodes with state, image, cores and memory used/max, hypervisor, last heartbeat; free/max per VM type."
-        )
-
-        @OptionGroup var global: GlobalOptions
-        @OptionGroup var output: OutputOptions
-
-        func run() throws {
-            let r = try global.site.clusterReport()
-            emit(output.json ? try jsonText(r) : r.text)
-        }
     }
 }

@@ -2,10 +2,8 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
-import ProvisionerCore
 import ProvisionerServer
 import ProvisionerServices
-import ProvisionerStore
 
 extension Provisioner {
     /// `provisioner serve`: the appliance.
@@ -34,24 +32,11 @@ extension Provisioner {
         var lostAfter: Double = 3
 
         func run() throws {
-            let config = try global.loadConfig()
-            // Run-time status is written often: commits are not fsync'd one by one (see Registry).
-            _ = try global.openRegistry()
-            let registry = try SQLiteRegistry(path: global.registryPath, relaxedSync: true)
-            let secret = try global.clusterSecret()
             var logger = Logger(label: "provisioner")
             logger.logLevel = .info
-            try FileSystem.makeDirectory(config.runDir)
-            let script = config.runDir + "/dhcp-event"
             let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
-            try FileSystem.writeAtomically("#!/bin/sh\n# dnsmasq's --dhcp-script: boot telemetry into the registry.\nexec \(shellQuote(bin)) dhcp-event --home \(shellQuote(global.homeDir)) \"$@\"\n", to: script, mode: 0o700)
-            // Node changes over HTTP write the same files the CLI does; callers need the API token.
-            let token = try global.site.apiToken()
-            logger.info("write API (POST/PATCH/DELETE /api/v1/nodes, accept): Bearer token in \(global.site.apiTokenPath)")
-            let state = ServeState(config: config, registry: registry, secret: secret, heartbeatSeconds: heartbeatSeconds,
-                                   lostAfterBeats: lostAfter, logger: logger, applier: try global.applier(config), apiToken: token)
-            let runner = ServeRunner(state: state, daemons: DaemonStarter(config: config, dhcpScript: script),
-                                     host: listen ?? config.serverIP.description, port: config.httpPort)
+            let runner = try ServeRunner.forSite(global.site, ServeOptions(listen: listen, heartbeatSeconds: heartbeatSeconds,
+                                                                          lostAfterBeats: lostAfter, binary: bin), logger: logger)
             let done = DispatchSemaphore(value: 0)
             let failure = ErrorBox()
             Task {
@@ -71,5 +56,3 @@ final class ErrorBox: @unchecked Sendable {
     func set(_ e: any Error) { lock.withLock { error = e } }
     func get() -> (any Error)? { lock.withLock { error } }
 }
-
-func shellQuote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }

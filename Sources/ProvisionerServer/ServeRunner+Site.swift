@@ -1,0 +1,54 @@
+import Foundation
+import Logging
+import ProvisionerCore
+import ProvisionerServices
+import ProvisionerStore
+
+/// How `provisioner serve` runs, beyond the site.
+public struct ServeOptions: Sendable {
+    /// Address to serve HTTP on (nil: the site's server address).
+    public var listen: String?
+    public var heartbeatSeconds: Double
+    /// Heartbeats missed before a node is lost.
+    public var lostAfterBeats: Double
+    /// The `provisioner` binary dnsmasq's lease script calls (`dhcp-event`).
+    public var binary: String
+
+    public init(listen: String? = nil, heartbeatSeconds: Double = 5, lostAfterBeats: Double = 3, binary: String) {
+        self.listen = listen
+        self.heartbeatSeconds = heartbeatSeconds
+        self.lostAfterBeats = lostAfterBeats
+        self.binary = binary
+    }
+}
+
+extension ServeRunner {
+    /// serve for a site: its config, its registry (commits not fsync'd one by
+    /// one: run-time status, see `SQLiteRegistry`), the cluster secret, the
+    /// write API's token, the apply pipeline, dnsmasq's lease script and the
+    /// boot daemons. The `serve` command and the tests build it here.
+    /// - Throws: the site's errors (no config, no registry, templates not found).
+    public static func forSite(_ site: Site, _ options: ServeOptions, logger: Logger) throws -> ServeRunner {
+        let config = try site.loadConfig()
+        _ = try site.openRegistry()
+        let registry = try site.openRegistry(relaxedSync: true)
+        try FileSystem.makeDirectory(config.runDir)
+        let script = config.runDir + "/dhcp-event"
+        try FileSystem.writeAtomically("""
+            #!/bin/sh
+            # dnsmasq's --dhcp-script: boot telemetry into the registry.
+            exec \(shellQuote(options.binary)) dhcp-event --home \(shellQuote(site.home)) "$@"
+
+            """, to: script, mode: 0o700)
+        // Node changes over HTTP write the same files the CLI does; callers need the API token.
+        let token = try site.apiToken()
+        logger.info("write API (POST/PATCH/DELETE /api/v1/nodes, accept): Bearer token in \(site.apiTokenPath)")
+        let state = ServeState(config: config, registry: registry, secret: try site.clusterSecret(), heartbeatSeconds: options.heartbeatSeconds,
+                               lostAfterBeats: options.lostAfterBeats, logger: logger, applier: try site.applier(config), apiToken: token)
+        return ServeRunner(state: state, daemons: DaemonStarter(config: config, dhcpScript: script),
+                           host: options.listen ?? config.serverIP.description, port: config.httpPort)
+    }
+}
+
+/// A string as one shell word.
+func shellQuote(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
