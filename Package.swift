@@ -88,7 +88,8 @@ let package = Package(
         ),
         .testTarget(name: "ProvisionerCoreTests", dependencies: ["ProvisionerCore"]),
         .testTarget(name: "ProvisionerStoreTests", dependencies: ["ProvisionerStore"]),
-        .testTarget(name: "ProvisionerServicesTests", dependencies: ["ProvisionerServices", "ProvisionerCore"]),
+        // Fixtures and goldens are read from the source tree (RECORD_GOLDENS=1 rewrites the goldens there).
+        .testTarget(name: "ProvisionerServicesTests", dependencies: ["ProvisionerServices", "ProvisionerCore"], exclude: ["Fixtures", "Goldens"]),
         .testTarget(
             name: "ProvisionerServerTests",
             dependencies: [
@@ -96,7 +97,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "NodeControllerKitTests", dependencies: ["NodeControllerKit"]),
+        .testTarget(name: "NodeControllerKitTests", dependencies: ["NodeControllerKit"], exclude: ["Fixtures"]),
         .testTarget(name: "ProvisionerCLITests", dependencies: ["ProvisionerCore", "ProvisionerServices", "provisioner"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,26 +1,26 @@
 import Foundation
+import ProvisionerAPI
 import ProvisionerCore
 
 /// One check of `image verify`.
 public struct VerifyCheck: Codable, Sendable, Equatable {
     public var name: String
-    /// "ok", "failed" or "skipped".
-    public var result: String
+    public var result: CheckResult
     public var detail: String
 
     public init(_ name: String, _ ok: Bool, _ detail: String) {
         self.name = name
-        self.result = ok ? "ok" : "failed"
+        self.result = ok ? .ok : .failed
         self.detail = detail
     }
 
     public static func skipped(_ name: String, _ why: String) -> VerifyCheck {
         var c = VerifyCheck(name, true, why)
-        c.result = "skipped"
+        c.result = .skipped
         return c
     }
 
-    public var failed: Bool { result == "failed" }
+    public var failed: Bool { result == .failed }
 }
 
 /// Checks that a generation can boot a diskless node: kernel and initrd are

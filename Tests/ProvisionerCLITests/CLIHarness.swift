@@ -60,6 +60,15 @@ func runProcess(_ path: String, _ args: [String], env: [String: String] = [:]) t
         stderr: String(decoding: FileManager.default.contents(atPath: dir + "/err") ?? Data(), as: UTF8.self))
 }
 
+extension CLI.Result {
+    /// The `--json` output, parsed (nil when it is not JSON).
+    var json: Any? { try? JSONSerialization.jsonObject(with: Data(stdout.utf8)) }
+    /// The `--json` output as one object (empty when it is something else).
+    var object: [String: Any] { json as? [String: Any] ?? [:] }
+    /// The `--json` output as a list of objects (empty when it is something else).
+    var objects: [[String: Any]] { json as? [[String: Any]] ?? [] }
+}
+
 /// A fresh, initialized provisioner home in a temp directory.
 struct Home {
     let dir: String

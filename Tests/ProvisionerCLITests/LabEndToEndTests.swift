@@ -1,4 +1,6 @@
 import Foundation
+import ProvisionerAPI
+import ProvisionerServices
 import Testing
 
 extension SystemTests {
@@ -55,11 +57,11 @@ extension SystemTests {
         let run = try home.run(["instance", "run", "--type", "m1.small", "--json"])
         try #require(run.status == 0, "\(run.stderr)")
         let instanceID = try #require((try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])?["id"] as? String)
-        let running = waitFor(300, every: 1) { (try? home.run(["instance", "list", "--json"]))?.stdout.contains("\"state\" : \"running\"") == true }
+        let running = waitFor(300, every: 1) { (try? home.run(["instance", "list", "--json"]))?.objects.contains { $0["state"] as? String == "running" } == true }
         step("instance running")
         #expect(running, "instance \(instanceID) never ran: \((try? home.run(["instance", "list"]))?.stdout ?? "")")
         #expect(try home.run(["instance", "terminate", instanceID]).status == 0)
-        let stopped = waitFor(120, every: 1) { (try? home.run(["instance", "list", "--json"]))?.stdout.contains("\"state\" : \"terminated\"") == true }
+        let stopped = waitFor(120, every: 1) { (try? home.run(["instance", "list", "--json"]))?.objects.contains { $0["state"] as? String == "terminated" } == true }
         step("instance terminated")
         #expect(stopped, "instance \(instanceID) was not terminated: \((try? home.run(["instance", "list"]))?.stdout ?? "")")
 
@@ -70,15 +72,15 @@ extension SystemTests {
         step("g2 built")
         #expect(try home.run(["lab", "reboot", "lab1"]).status == 0)
         let rebooted = waitFor(400, every: 1) {
-            let s = (try? home.run(["node", "show", "lab1", "--json"]))?.stdout ?? ""
-            return s.contains("\"image\" : \"default/g2\"") && s.contains("\"state\" : \"ready\"")
+            let s = (try? home.run(["node", "show", "lab1", "--json"]))?.object ?? [:]
+            return s["image"] as? String == "default/g2" && s["state"] as? String == "ready"
         }
         step("lab1 back on g2")
         #expect(rebooted, "lab1 did not come back on g2")
-        let lab2 = try home.run(["node", "show", "lab2", "--json"]).stdout
-        #expect(lab2.contains("\"image\" : \"default/g1\"") && lab2.contains("\"state\" : \"ready\""), "\(lab2)")
+        let lab2 = try home.run(["node", "show", "lab2", "--json"])
+        #expect(lab2.object["image"] as? String == "default/g1" && lab2.object["state"] as? String == "ready", "\(lab2.stdout)")
         let rm = try home.run(["image", "rm", "g1"])
-        #expect(rm.status == 1 && rm.stderr.contains("in use by lab2"), "\(rm.stderr)")
+        #expect(rm.status == FailureKind.conflict.exitCode && rm.stderr.contains("in use by lab2"), "\(rm.status) \(rm.stderr)")
 
         // 4. A new machine nobody registered, plugged in: it takes spare1, gets that name, and enrolls by itself.
         let plug = try home.run(["lab", "plug", "--mac", "52:54:00:99:99:01", "--timeout", "420"])
@@ -86,17 +88,16 @@ extension SystemTests {
         #expect(plug.status == 0 && plug.stdout.contains("joined the cluster as spare1"), "\(plug.stdout)\(plug.stderr.suffix(3000))")
         let plugged = (try? String(contentsOfFile: "\(dir)/lab/plug1.serial.log", encoding: .utf8)) ?? ""
         #expect(plugged.contains("Debian GNU/Linux 12 spare1 ttyS0"), "the plugged machine did not get the name spare1 from DHCP")
-        let spare = try home.run(["node", "show", "spare1", "--json"]).stdout
-        #expect(spare.contains("\"mac\" : \"52:54:00:99:99:01\"") && spare.contains("\"state\" : \"ready\""), "\(spare)")
-        #expect(!(try home.run(["node", "discovered", "--json"]).stdout.contains("52:54:00:99:99:01")), "accepted, so not left in discovery")
+        let spare = try home.run(["node", "show", "spare1", "--json"])
+        #expect(spare.object["mac"] as? String == "52:54:00:99:99:01" && spare.object["state"] as? String == "ready", "\(spare.stdout)")
+        #expect(!(try home.run(["node", "discovered", "--json"]).objects.contains { $0["mac"] as? String == "52:54:00:99:99:01" }), "accepted, so not left in discovery")
 
         // 5. lab down stops everything it started.
         let ns = try #require(try labNamespace(dir))
-        let state = try String(contentsOfFile: dir + "/lab/lab.json", encoding: .utf8)
+        let state = try #require(Lab(home: dir).state(), "lab.json is not a lab state")
         let down = try home.run(["lab", "down"])
         #expect(down.status == 0, "\(down.stderr)")
-        let pids = state.components(separatedBy: "\"pid\" : ").dropFirst().compactMap { pid_t($0.prefix { $0.isNumber }) }
-            + state.components(separatedBy: "\"servePID\" : ").dropFirst().compactMap { pid_t($0.prefix { $0.isNumber }) }
+        let pids = state.nodes.map(\.pid) + [state.servePID]
         #expect(pids.count == 4)
         for pid in pids { #expect(kill(pid, 0) != 0, "pid \(pid) still running after lab down") }
         #expect(!(try runProcess("/usr/sbin/ip", ["netns", "list"])).stdout.contains(ns), "namespace \(ns) left behind")
@@ -104,8 +105,7 @@ extension SystemTests {
     }
 
     func labNamespace(_ dir: String) throws -> String? {
-        let state = try String(contentsOfFile: dir + "/lab/lab.json", encoding: .utf8)
-        return state.components(separatedBy: "\"namespace\" : \"").dropFirst().first?.split(separator: "\"").first.map(String.init)
+        Lab(home: dir).state()?.namespace
     }
 
     /// The tails of the serial logs and of the dnsmasq, ganesha and serve logs.

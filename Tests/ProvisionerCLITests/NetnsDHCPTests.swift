@@ -138,7 +138,7 @@ extension SystemTests {
 
         // The whole tree still matches what a full apply would write.
         let dry = try home.run(["apply", "--dry-run", "--json"])
-        #expect(dry.stdout.contains("\"changed\" : 0") && dry.stdout.contains("\"added\" : 0") && dry.stdout.contains("\"removed\" : 0"), "\(dry.stdout)")
+        #expect(dry.object["changed"] as? Int == 0 && dry.object["added"] as? Int == 0 && dry.object["removed"] as? Int == 0, "\(dry.stdout)")
     }
 
     /// Runs busybox udhcpc with `mac` in the client namespace; returns what the server answered.

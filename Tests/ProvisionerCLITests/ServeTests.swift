@@ -113,14 +113,15 @@ extension SystemTests {
         // Accepting a second discovered machine registers it and empties its queue entry.
         _ = try curl("\(base)/boot/02-98-00-00-00-98.ipxe", from: "10.98.0.50")
         let accept = try home.run(["node", "accept", "02:98:00:00:00:98", "--hostname", "n9", "--json"])
-        #expect(accept.status == 0 && accept.stdout.contains("\"hostname\" : \"n9\""), "\(accept.stdout)\(accept.stderr)")
+        #expect(accept.status == 0 && accept.object["hostname"] as? String == "n9", "\(accept.stdout)\(accept.stderr)")
         let after = try home.run(["node", "discovered", "--json"]).stdout
         #expect(!after.contains("02:98:00:00:00:98") && after.contains("02:98:00:00:00:99"), "\(after)")
         #expect(FileManager.default.fileExists(atPath: home.dir + "/http/boot/02-98-00-00-00-98.ipxe"), "accept writes the node's boot files")
 
         // The export as a node sees it, through libnfs from user space.
         let verify = try net.exec(net.server, "\(CLI.binary) image verify --home \(home.dir) --json")
-        #expect(verify.stdout.contains("\"name\" : \"NFS: export is read-only\",\n      \"result\" : \"ok\""), "\(verify.stdout)")
+        #expect((verify.object["checks"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "NFS: export is read-only" && $0["result"] as? String == "ok" },
+                "\(verify.stdout)")
         #expect(verify.stdout.contains("PRETTY_NAME=\\\"Debian GNU/Linux 12"), "\(verify.stdout)")
 
         // Enrollment: every bad request refused with a 4xx, then a good one.
@@ -156,8 +157,9 @@ extension SystemTests {
         #expect(try beat(3, credential: credential, from: "10.98.0.50") == "403")
 
         let show = try home.run(["node", "show", "n1", "--json"])
-        #expect(show.stdout.contains("\"state\" : \"ready\""), "\(show.stdout)")
-        for phase in ["dhcp", "ipxe", "kernel", "enrolled"] { #expect(show.stdout.contains("\"\(phase)\""), "phase \(phase): \(show.stdout)") }
+        #expect(show.object["state"] as? String == "ready", "\(show.stdout)")
+        let phases = show.object["phases"] as? [String: Any] ?? [:]
+        for phase in ["dhcp", "ipxe", "kernel", "enrolled"] { #expect(phases[phase] is String, "phase \(phase): \(show.stdout)") }
         let metrics = try curl("\(base)/metrics")
         #expect(metrics.stdout.contains("provisioner_nodes{state=\"ready\"} 1") && metrics.stdout.contains("provisioner_nodes_booting_or_booted 1"), "\(metrics.stdout)")
         #expect(metrics.stdout.contains("provisioner_enrollments_total 1"), "\(metrics.stdout)")
@@ -189,7 +191,7 @@ extension SystemTests {
         #expect(daemons.first { $0.0 == "dnsmasq" }.map { ProcessRunner.livePID(fromFile: "\(run)/dnsmasq.pid") == $0.1 } == true, "dnsmasq was restarted")
 
         // No heartbeats: lost after 3 missed beats (1 s each).
-        #expect(waitFor(15) { (try? home.run(["node", "show", "n1", "--json"]))?.stdout.contains("\"state\" : \"lost\"") == true })
+        #expect(waitFor(15) { (try? home.run(["node", "show", "n1", "--json"]))?.object["state"] as? String == "lost" })
 
         // SIGTERM: serve exits 0 and no daemon is left.
         let status = serve.stop(SIGTERM, seconds: 20)
@@ -237,7 +239,7 @@ extension SystemTests {
         let shown = try JSONSerialization.jsonObject(with: Data(try home.run(["node", "show", "spare1", "--json"]).stdout.utf8)) as? [String: Any]
         #expect(shown?["mac"] as? String == mac, "\(String(describing: shown))")
         let spareIP = shown?["ip"] as? String ?? "?"
-        #expect(try home.run(["node", "show", "spare2", "--json"]).stdout.contains("\"state\" : \"discoverable\""), "spare2 still waits")
+        #expect(try home.run(["node", "show", "spare2", "--json"]).object["state"] as? String == "discoverable", "spare2 still waits")
         #expect(!(try home.run(["node", "discovered", "--json"]).stdout.contains(mac)), "an accepted machine is not left in the queue")
 
         // The initramfs' DHCP: now the node's own address and name, from the same dnsmasq.

@@ -1,4 +1,5 @@
 import Foundation
+import ProvisionerAPI
 import ProvisionerCore
 import Testing
 @testable import ProvisionerServices
@@ -56,7 +57,7 @@ struct ImageTests {
         let failedGood = good.filter(\.failed).map(\.name)
         // No node controller in this fake root: the only failure.
         #expect(failedGood == ["node controller installed"], "\(good)")
-        #expect(good.contains { $0.name == "NFS" && $0.result == "skipped" })
+        #expect(good.contains { $0.name == "NFS" && $0.result == .skipped })
 
         try fakeGeneration(store, GenerationID(number: 2), files: [
             "etc/initramfs-tools/conf.d/provisioner": "MODULES=most\n", "etc/hostname": "buildhost\n", "etc/machine-id": "abc\n",

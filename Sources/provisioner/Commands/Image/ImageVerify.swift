@@ -41,7 +41,7 @@ extension Provisioner.Image {
                 struct Report: Encodable { var image: String; var generation: String; var ok: Bool; var checks: [VerifyCheck] }
                 emit(try jsonText(Report(image: image, generation: id.description, ok: failed.isEmpty, checks: checks)))
             } else {
-                emit(TextTable.render(header: ["CHECK", "RESULT", "DETAIL"], rows: checks.map { [$0.name, $0.result, $0.detail] }))
+                emit(TextTable.render(header: ["CHECK", "RESULT", "DETAIL"], rows: checks.map { [$0.name, $0.result.rawValue, $0.detail] }))
                 emit(failed.isEmpty ? "\(image) \(id): all checks passed\n" : "\(image) \(id): \(failed.count) check(s) failed\n")
             }
             if !failed.isEmpty { throw ExitCode(1) }
