@@ -33,9 +33,11 @@ public struct LabOptions: Sendable {
     }
 }
 
-/// A failed `lab up`: why, the logs that say more, and what was cleaned up.
-public struct LabFailure: Error, CustomStringConvertible, Sendable {
+/// A failed `lab up`: why, the logs that say more, and what was cleaned up;
+/// of the kind of the failure underneath.
+public struct LabFailure: Error, CustomStringConvertible, Sendable, ClassifiedError {
     public var description: String
+    public var kind: FailureKind
 }
 
 extension Lab {
@@ -66,10 +68,12 @@ extension Lab {
         } catch {
             let logs = failureLogs()
             if options.keepOnFailure {
-                throw LabFailure(description: "\(error)\n\(logs)the lab stays up for a look (--keep-on-failure); `provisioner lab down --home \(home)` stops it")
+                throw LabFailure(description: "\(error)\n\(logs)the lab stays up for a look (--keep-on-failure); `provisioner lab down --home \(home)` stops it",
+                                 kind: FailureKind(of: error))
             }
             let cleaned = down()
-            throw LabFailure(description: "\(error)\n\(logs)cleaned up: \(cleaned.isEmpty ? "nothing was running" : cleaned.joined(separator: "; "))")
+            throw LabFailure(description: "\(error)\n\(logs)cleaned up: \(cleaned.isEmpty ? "nothing was running" : cleaned.joined(separator: "; "))",
+                             kind: FailureKind(of: error))
         }
     }
 

@@ -47,6 +47,7 @@ extension ProvisionerCore.ValidationError: OperatorFacingError {}
 extension ConflictError: OperatorFacingError {}
 extension NotFoundError: OperatorFacingError {}
 extension BusyError: OperatorFacingError {}
+extension LabFailure: OperatorFacingError {}
 extension ConfigSyntaxError: OperatorFacingError {}
 extension RegistryError: OperatorFacingError {}
 extension SystemError: OperatorFacingError {}

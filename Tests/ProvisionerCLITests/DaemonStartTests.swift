@@ -1,4 +1,5 @@
 import Foundation
+import ProvisionerAPI
 import ProvisionerServices
 import Testing
 
@@ -25,6 +26,30 @@ extension SystemTests {
         chmod(home, 0o711)
         let config = try Site(home: home).loadConfig()
         #expect(DnsmasqService(config: config).tftpRootProblem() == nil)
+    }
+
+    /// A `lab up` that fails after its network exists (here: the node
+    /// controller given for the image is not a program) stops what it started
+    /// and removes its namespace, and says so; with --keep-on-failure it
+    /// leaves the lab for a look until `lab down`.
+    @Test(.enabled(if: TestNetwork.unavailableReason == nil, "\(TestNetwork.unavailableReason ?? "")"))
+    func aFailedLabUpLeavesNothingBehindUnlessAskedTo() throws {
+        let home = NSTemporaryDirectory() + "provisioner-labfail-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let lab = Lab(home: home)
+        let args = ["lab", "up", "--home", home, "--nodes", "1", "--node-controller", home + "/no-such-controller", "--cache", home + "/cache"]
+        let r = try CLI.run(args)
+        #expect(r.status == FailureKind.invalidInput.exitCode, "\(r.status) \(r.stderr)")
+        #expect(r.stderr.contains("no-such-controller") && r.stderr.contains("cleaned up:") && r.stderr.contains("removed namespace \(lab.namespace)"), "\(r.stderr)")
+        #expect(!FileSystem.list("/run/netns").contains(lab.namespace), "namespace \(lab.namespace) left behind")
+        #expect(lab.state() == nil, "lab.json left behind")
+
+        let kept = try CLI.run(args + ["--keep-on-failure"])
+        #expect(kept.status != 0 && kept.stderr.contains("stays up for a look"), "\(kept.stderr)")
+        #expect(FileSystem.list("/run/netns").contains(lab.namespace), "--keep-on-failure removed the namespace")
+        let down = try CLI.run(["lab", "down", "--home", home])
+        #expect(down.status == 0 && down.stderr.contains("removed namespace \(lab.namespace)"), "\(down.stdout)\(down.stderr)")
+        #expect(!FileSystem.list("/run/netns").contains(lab.namespace))
     }
 
     /// serve whose dnsmasq dies at start (an interface that does not exist)
