@@ -98,8 +98,8 @@ extension SQLiteRegistry {
             for r in rows {
                 let hostname: String = r[1]
                 ids[hostname] = r[0]
-                let capacity = (r[3] as String?).flatMap { try? JSONDecoder().decode(NodeCapacity.self, from: Data($0.utf8)) }
-                let reported = Set(((r[4] as String?).flatMap { try? JSONDecoder().decode([InstanceStatus].self, from: Data($0.utf8)) } ?? []).map(\.id))
+                let capacity = Self.decodeJSON(NodeCapacity.self, r[3])
+                let reported = Set((Self.decodeJSON([InstanceStatus].self, r[4]) ?? []).map(\.id))
                 // Placed here, wanted running, not yet in the node's report: reserve it.
                 let pending = try Row.fetchAll(db, sql: "SELECT id, vcpus, memory_mib FROM instances WHERE node_id = ? AND desired = 'running'", arguments: [r[0] as Int64])
                     .filter { !reported.contains($0[0] as String) }
