@@ -98,7 +98,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "NodeControllerKitTests", dependencies: ["NodeControllerKit"], exclude: ["Fixtures"]),
-        .testTarget(name: "ProvisionerCLITests", dependencies: ["ProvisionerCore", "ProvisionerServices", "provisioner"]),
+        .testTarget(name: "ProvisionerCLITests", dependencies: ["ProvisionerCore", "ProvisionerServices", "NodeControllerKit", "provisioner"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -30,6 +30,12 @@ final class Background {
     }
 
     var output: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
+
+    /// Whether it still runs (reaps it when it has ended).
+    var isRunning: Bool {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == 0
+    }
 }
 
 extension SystemTests {

@@ -1,7 +1,9 @@
 import Foundation
+import NodeControllerKit
 import ProvisionerAPI
+import ProvisionerServices
+import Synchronization
 import Testing
-@testable import NodeControllerKit
 
 /// A libvirt QEMU driver for tests, without the system daemon.
 ///
@@ -14,7 +16,7 @@ final class QEMURig: @unchecked Sendable {
     let root: String
     let uri: String
     let route: String
-    private var daemon: Child?
+    private var daemon: Background?
 
     static let qemu = "/usr/bin/qemu-system-x86_64"
     static let libvirtd = "/usr/sbin/libvirtd"
@@ -46,7 +48,9 @@ final class QEMURig: @unchecked Sendable {
     }
 
     static func start() throws -> QEMURig {
-        let root = try makeTempDir("q")
+        // Short: libvirt's sockets live below it (108-byte limit).
+        let root = "/tmp/nc-q-\(UUID().uuidString.prefix(8).lowercased())"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         if !usesPrivateDaemon {
             try FileManager.default.createDirectory(atPath: root + "/etc", withIntermediateDirectories: true)
             // No virtlogd: QEMU's stdio goes to files. As root, run QEMU as root too: the
@@ -59,13 +63,14 @@ final class QEMURig: @unchecked Sendable {
             try FileManager.default.createDirectory(atPath: root + "/" + sub, withIntermediateDirectories: true)
         }
         try "stdio_handler = \"file\"\n".write(toFile: root + "/config/libvirt/qemu.conf", atomically: true, encoding: .utf8)
-        guard let pw = getpwnam("nobody") else { throw ControllerError("no nobody account") }
+        guard let pw = getpwnam("nobody") else { throw TestFailure("no nobody account") }
         let (uid, gid) = (pw.pointee.pw_uid, pw.pointee.pw_gid)
         try chownTree(root, uid: uid, gid: gid)
         let env = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": root + "/home", "XDG_RUNTIME_DIR": root + "/run",
                    "XDG_CONFIG_HOME": root + "/config", "XDG_CACHE_HOME": root + "/cache", "XDG_DATA_HOME": root + "/data"]
-        let p = try Child(setpriv, ["--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", libvirtd], environment: env,
-                          logPath: root + "/libvirtd.log")
+        // env -i: the daemon gets only this environment.
+        let p = try Background(["/usr/bin/env", "-i"] + env.map { "\($0.key)=\($0.value)" }
+                               + [setpriv, "--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", libvirtd], log: root + "/libvirtd.log")
         let socket = root + "/run/libvirt/libvirt-sock"
         let rig = QEMURig(root: root, uri: "qemu+unix:///session?socket=\(socket)",
                           route: "private libvirtd as nobody (no libvirt-qemu account for the embedded driver as root), socket \(socket)")
@@ -77,7 +82,7 @@ final class QEMURig: @unchecked Sendable {
         guard FileManager.default.fileExists(atPath: socket) else {
             rig.stop()
             let log = (try? String(contentsOfFile: root + "/libvirtd.log", encoding: .utf8)) ?? ""
-            throw ControllerError("private libvirtd did not create \(socket): \(log.suffix(400))")
+            throw TestFailure("private libvirtd did not create \(socket): \(log.suffix(400))")
         }
         return rig
     }
@@ -89,13 +94,13 @@ final class QEMURig: @unchecked Sendable {
     }
 
     func stop() {
-        daemon?.stop()
+        _ = daemon?.stop(SIGTERM, seconds: 5)
         daemon = nil
         try? FileManager.default.removeItem(atPath: root)
     }
 
     static func chownTree(_ path: String, uid: uid_t, gid: gid_t) throws {
-        guard chown(path, uid, gid) == 0 else { throw ControllerError("chown \(path): \(String(cString: strerror(errno)))") }
+        guard chown(path, uid, gid) == 0 else { throw TestFailure("chown \(path): \(String(cString: strerror(errno)))") }
         for rel in FileManager.default.subpaths(atPath: path) ?? [] {
             _ = chown(path + "/" + rel, uid, gid)
         }
@@ -123,7 +128,11 @@ enum ProcessRunnerLite {
     }
 }
 
-@Suite struct LibvirtQEMUTests {
+extension SystemTests {
+/// The node controller's hypervisor against a real libvirt QEMU driver and
+/// real QEMU (TCG here): in the serialized system suite, so it never boots
+/// VMs beside the lab's.
+@Suite(.serialized) struct LibvirtQEMUTests {
     /// A kernel for direct kernel boot: the host's, else iPXE's Linux-format image.
     static var kernel: String? {
         let boot = ((try? FileManager.default.contentsOfDirectory(atPath: "/boot")) ?? []).sorted()
@@ -136,9 +145,8 @@ enum ProcessRunnerLite {
         let rig = try QEMURig.start()
         defer { rig.stop() }
         print("real QEMU test route: \(rig.route)")
-        let capture = LogCapture()
         let hv = LibvirtHypervisor(configuration: .init(uri: rig.uri, scratchDir: rig.root, consoleLogDir: rig.root + "/console"),
-                                   log: capture.log)
+                                   log: Log { print("libvirt: \($0)") })
 
         let before = hv.capacity()
         #expect(before.libvirtVersion != nil, "\(before.hardwareVirtualizationReason ?? "")")
@@ -186,4 +194,5 @@ enum ProcessRunnerLite {
         #expect(try hv.instances().isEmpty)
         #expect(hv.capacity().coresFree == before.coresFree)
     }
+}
 }
