@@ -69,6 +69,15 @@ extension CLI.Result {
     var objects: [[String: Any]] { json as? [[String: Any]] ?? [] }
 }
 
+/// The named steps of a long system test: each printed with its time since
+/// the start, so the log shows which step a failure or a slow spot is in.
+struct StepClock {
+    let test: String
+    let start = Date()
+    init(_ test: String) { self.test = test }
+    func callAsFunction(_ name: String) { print("\(test): \(name) at \(String(format: "%.1f", Date().timeIntervalSince(start))) s") }
+}
+
 /// A fresh, initialized provisioner home in a temp directory.
 struct Home {
     let dir: String

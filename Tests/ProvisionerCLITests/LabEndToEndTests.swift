@@ -24,9 +24,8 @@ extension SystemTests {
         let home = Home(existing: dir)
         let controller = try #require(ImageBuildTests.nodeController, "build the static node controller first: make node-controller")
         var failed = true
-        let start = Date()
         // Each step's time, printed: a slow step shows in the log of a run that passed.
-        func step(_ name: String) { print("lab test: \(name) at \(Int(Date().timeIntervalSince(start))) s") }
+        let step = StepClock("lab test")
         defer {
             if failed { print(diagnostics(dir)) }
             let down = try? home.run(["lab", "down"])

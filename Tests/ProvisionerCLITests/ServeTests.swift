@@ -85,7 +85,9 @@ extension SystemTests {
         }
         #expect(daemons.count == 3, "pid files: \(daemons)")
 
+        let step = StepClock("serve test")
         // DHCP as PXE firmware would ask: its address, and the boot recorded.
+        step("DHCP as PXE firmware")
         try net.exec(net.client, "ip link set \(net.clientIf) address \(Self.mac)")
         let lease = try net.exec(net.client, "busybox udhcpc -i \(net.clientIf) -n -q -f -t 6 -T 1 -V PXEClient:Arch:00000:UNDI:002001 -s /bin/true")
         #expect(lease.status == 0, "\(lease.stderr)")
@@ -97,6 +99,7 @@ extension SystemTests {
             try net.exec(net.client, "curl -s -m 5 --interface \(ip) \(args)")
         }
         // The node's own iPXE script, with its token, only to its own address.
+        step("iPXE script only to the node's address")
         let dashed = Self.mac.replacingOccurrences(of: ":", with: "-")
         let script = try curl("\(base)/boot/\(dashed).ipxe")
         #expect(script.stdout.contains("#!ipxe") && script.stdout.contains("provisioner.token="), "\(script.stdout)")
@@ -105,18 +108,21 @@ extension SystemTests {
         let token = script.stdout.components(separatedBy: "provisioner.token=").last?.split(separator: " ").first.map(String.init) ?? ""
 
         // Kernel over HTTP, whole and by Range.
+        step("kernel over HTTP with Range")
         let whole = try curl("-o \(home.dir)/k -w %{http_code} \(base)/images/default/g1/vmlinuz")
         #expect(whole.stdout == "200" && FileManager.default.contents(atPath: home.dir + "/k") == kernel)
         let part = try curl("-o \(home.dir)/kr -w %{http_code} -r 1000-1999 \(base)/images/default/g1/vmlinuz")
         #expect(part.stdout == "206" && FileManager.default.contents(atPath: home.dir + "/kr") == kernel[1000..<2000])
 
         // An unknown MAC asking for its script lands in discovery and gets the default script.
+        step("unknown MAC queued for discovery")
         let unknown = try curl("\(base)/boot/02-98-00-00-00-99.ipxe", from: "10.98.0.50")
         #expect(unknown.stdout.contains("not registered"), "\(unknown.stdout)")
         let discovered = try home.run(["node", "discovered", "--json"])
         #expect(discovered.stdout.contains("02:98:00:00:00:99"), "\(discovered.stdout)\(discovered.stderr)")
 
         // Accepting a second discovered machine registers it and empties its queue entry.
+        step("accept a discovered machine")
         _ = try curl("\(base)/boot/02-98-00-00-00-98.ipxe", from: "10.98.0.50")
         let accept = try home.run(["node", "accept", "02:98:00:00:00:98", "--hostname", "n9", "--json"])
         #expect(accept.status == 0 && accept.object["hostname"] as? String == "n9", "\(accept.stdout)\(accept.stderr)")
@@ -125,12 +131,14 @@ extension SystemTests {
         #expect(FileManager.default.fileExists(atPath: home.dir + "/http/boot/02-98-00-00-00-98.ipxe"), "accept writes the node's boot files")
 
         // The export as a node sees it, through libnfs from user space.
+        step("NFS export through libnfs")
         let verify = try net.exec(net.server, "\(CLI.binary) image verify --home \(home.dir) --json")
         #expect((verify.object["checks"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "NFS: export is read-only" && $0["result"] as? String == "ok" },
                 "\(verify.stdout)")
         #expect(verify.stdout.contains("PRETTY_NAME=\\\"Debian GNU/Linux 12"), "\(verify.stdout)")
 
         // Enrollment: every bad request refused with a 4xx, then a good one.
+        step("enrollment")
         func enroll(_ body: String, from ip: String = Self.nodeIP) throws -> (code: String, body: String) {
             let f = home.dir + "/body.json"
             try body.write(toFile: f, atomically: true, encoding: .utf8)
@@ -173,6 +181,7 @@ extension SystemTests {
         #expect(page.stdout.contains("<td>n1</td>") && page.stdout.contains("02:98:00:00:00:99"), "\(page.stdout)")
 
         // The status page in a real browser: headless Chromium in the server's namespace; the screenshot is kept.
+        step("status page in Chromium")
         let artifacts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("test-artifacts").path
         try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
@@ -183,6 +192,7 @@ extension SystemTests {
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 10_000, "no screenshot: \(chromium.stderr.suffix(1500))")
 
         // The write API: a node added over HTTP gets its files and its lease from the running dnsmasq (no restart).
+        step("write API, lease without a restart")
         let apiToken = try String(contentsOfFile: home.dir + "/api.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let body = #"{"hostname":"n5","mac":"02:98:00:00:00:05"}"#
         let noToken = try net.exec(net.server, "curl -s -o /dev/null -w %{http_code} --data-binary '\(body)' \(base)/api/v1/nodes")
@@ -197,9 +207,11 @@ extension SystemTests {
         #expect(daemons.first { $0.0 == "dnsmasq" }.map { ProcessRunner.livePID(fromFile: "\(run)/dnsmasq.pid") == $0.1 } == true, "dnsmasq was restarted")
 
         // No heartbeats: lost after 3 missed beats (1 s each).
+        step("lost after missed heartbeats")
         #expect(waitFor(15) { (try? home.run(["node", "show", "n1", "--json"]))?.object["state"] as? String == "lost" })
 
         // SIGTERM: serve exits 0 and no daemon is left.
+        step("SIGTERM stops everything")
         let status = serve.stop(SIGTERM, seconds: 20)
         stopped = true
         #expect(status == 0, "serve exit: \(String(describing: status))\n\(serve.output)")
