@@ -55,3 +55,15 @@ extension Site {
         try registry.recordBootEvent(mac: mac, ip: ip, phase: phase, now: now, newBoot: newBoot)
     }
 }
+
+extension Site {
+    /// Renders the whole tree (every file `apply` would write) under `root`
+    /// instead of the live paths, for a look or a diff.
+    /// - Returns: how many files, and the render's warnings.
+    public func render(into root: String) throws -> (files: Int, warnings: [String]) {
+        let config = try loadConfig()
+        let result = try applier(config).renderer.render(try bootSite(config, try openRegistry()))
+        try FileSystem.writeAll(result.files.map { (path: root + $0.path, contents: Data($0.contents.utf8), mode: $0.mode) })
+        return (result.files.count, result.warnings)
+    }
+}

@@ -22,14 +22,8 @@ struct GlobalOptions: ParsableArguments {
     /// The site these options name: the application layer every command calls.
     var site: Site { Site(home: homeDir, configPath: config, templates: templates) }
 
-    var configPath: String { site.configPath }
-    var registryPath: String { site.registryPath }
-
     func loadConfig() throws -> SiteConfig { try site.loadConfig() }
     func openRegistry() throws -> Registry { try site.openRegistry() }
-    func applier(_ config: SiteConfig, only names: [TemplateName]? = nil) throws -> Applier { try site.applier(config, only: names) }
-    func bootSite(_ config: SiteConfig, _ registry: Registry) throws -> BootSite { try site.bootSite(config, registry) }
-    func clusterSecret() throws -> [UInt8] { try site.clusterSecret() }
 
     /// Node changes with their boot files; `skip` (`--no-apply`) changes the registry only.
     func nodeOperations(_ config: SiteConfig, skip: Bool) throws -> NodeOperations {

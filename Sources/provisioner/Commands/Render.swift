@@ -17,12 +17,9 @@ extension Provisioner {
         var out: String
 
         func run() throws {
-            let config = try global.loadConfig()
-            let applier = try global.applier(config)
-            let result = try applier.renderer.render(try global.bootSite(config, try global.openRegistry()))
-            try FileSystem.writeAll(result.files.map { (path: out + $0.path, contents: Data($0.contents.utf8), mode: $0.mode) })
+            let result = try global.site.render(into: out)
             for w in result.warnings { FileHandle.standardError.write(Data("provisioner: warning: \(w)\n".utf8)) }
-            emit("rendered \(result.files.count) files into \(out)\n")
+            emit("rendered \(result.files) files into \(out)\n")
         }
     }
 }
