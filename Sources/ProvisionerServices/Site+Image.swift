@@ -107,3 +107,19 @@ extension Site {
         return (id, activate ? try reapplyBootFiles(config) : nil)
     }
 }
+
+extension Site {
+    /// Checks that a generation (default: the active one) can boot a
+    /// diskless node; over NFS too when this site's NFS server runs.
+    /// - Returns: the generation checked and each check.
+    /// - Throws: `NotFoundError` for a generation that does not exist, `ConflictError` when none is active.
+    public func verifyImage(_ image: String, generation: GenerationID?) throws -> (id: GenerationID, checks: [VerifyCheck]) {
+        let config = try loadConfig()
+        let store = ImageStore(config: config, image: image)
+        let set = store.generations()
+        guard let id = generation ?? set.active else { throw ConflictError("image \(image) has no active generation") }
+        guard set.ids.contains(id) else { throw NotFoundError("generation", id.description, message: "image \(image) has no generation \(id)") }
+        let nfs = BootDaemons.nfs(config)?.isRunning == true ? NFSProbe(server: config.serverIP.description, export: config.imagesDir) : nil
+        return (id, ImageVerifier(store: store).verify(id, nfs: nfs))
+    }
+}

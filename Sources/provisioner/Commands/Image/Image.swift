@@ -41,9 +41,3 @@ struct ImageSelection: ParsableArguments {
         return prof.image
     }
 }
-
-/// Where a running provisioner's NFS server can be reached, or nil when none runs.
-func runningNFS(_ config: SiteConfig) -> NFSProbe? {
-    guard BootDaemons.nfs(config)?.isRunning == true else { return nil }
-    return NFSProbe(server: config.serverIP.description, export: config.imagesDir)
-}

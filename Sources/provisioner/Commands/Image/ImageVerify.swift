@@ -25,17 +25,8 @@ extension Provisioner.Image {
         @Argument(help: "Generation id (default: the active one).") var generation: String?
 
         func run() throws {
-            let config = try global.loadConfig()
-            let image = try selection.name(config)
-            let store = ImageStore(config: config, image: image)
-            let set = store.generations()
-            let id: GenerationID
-            if let generation { id = try GenerationID(parsing: generation) } else {
-                guard let active = set.active else { throw ConflictError("image \(image) has no active generation") }
-                id = active
-            }
-            guard set.ids.contains(id) else { throw NotFoundError("generation", id.description, message: "image \(image) has no generation \(id)") }
-            let checks = ImageVerifier(store: store).verify(id, nfs: runningNFS(config))
+            let image = try selection.name(try global.loadConfig())
+            let (id, checks) = try global.site.verifyImage(image, generation: try generation.map { try GenerationID(parsing: $0) })
             let failed = checks.filter(\.failed)
             if output.json {
                 struct Report: Encodable { var image: String; var generation: String; var ok: Bool; var checks: [VerifyCheck] }
