@@ -100,7 +100,9 @@ public enum NodeControllerApp {
         return NodeController(
             client: ServerClient(server: server, transport: transport), hypervisor: built.hypervisor,
             enrollment: .init(mac: mac, hostname: built.identity.hostname, ip: built.identity.ip ?? "", token: token, image: s.image),
-            log: log, rename: { name in name.withCString { sethostname($0, strlen($0)) } == 0 })
+            log: log, rename: { name in name.withCString { sethostname($0, strlen($0)) } == 0 },
+            // Only where systemd is PID 1 does it know the boot's timestamps.
+            bootTimings: FileManager.default.fileExists(atPath: "/run/systemd/system") ? BootTimingsProbe() : nil)
     }
 
     static func json<T: Encodable>(_ value: T) -> String {

@@ -99,8 +99,12 @@ public struct EnrollRequest: Codable, Sendable, Equatable {
     /// Boot-relative seconds (from /proc/uptime) at enrollment.
     public var uptimeSeconds: Double?
     public var controllerVersion: String
+    /// Where the node's own boot went, as far as it has got (nil from older controllers).
+    public var bootTimings: BootTimings?
 
-    public init(mac: String, hostname: String, ip: String, token: String, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], uptimeSeconds: Double?, controllerVersion: String) {
+    public init(mac: String, hostname: String, ip: String, token: String, image: String?, capacity: NodeCapacity, instances: [InstanceStatus],
+                uptimeSeconds: Double?, controllerVersion: String, bootTimings: BootTimings? = nil) {
+        self.bootTimings = bootTimings
         self.mac = mac
         self.hostname = hostname
         self.ip = ip
@@ -132,8 +136,11 @@ public struct Heartbeat: Codable, Sendable, Equatable {
     public var instances: [InstanceStatus]
     /// Strictly increasing per credential; a replayed or stale sequence is rejected.
     public var sequence: Int
+    /// The boot's timings once the node's boot has finished (sent once, with the first heartbeat after it).
+    public var bootTimings: BootTimings?
 
-    public init(capacity: NodeCapacity, instances: [InstanceStatus], sequence: Int) {
+    public init(capacity: NodeCapacity, instances: [InstanceStatus], sequence: Int, bootTimings: BootTimings? = nil) {
+        self.bootTimings = bootTimings
         self.capacity = capacity
         self.instances = instances
         self.sequence = sequence

@@ -148,7 +148,8 @@ func enroll(_ state: ServeState, _ request: Request, _ context: ServeContext) as
         creds = creds.filter { $0.value.hostname != node.hostname }
         creds[credential] = .init(hostname: node.hostname, ip: node.ip, sequence: -1)
     }
-    try state.registry.recordEnrollment(hostname: node.hostname, image: req.image, capacity: req.capacity, instances: req.instances, now: state.now())
+    try state.registry.recordEnrollment(hostname: node.hostname, image: req.image, capacity: req.capacity, instances: req.instances,
+                                        bootTimings: req.bootTimings, now: state.now())
     state.count { $0.enrollments += 1 }
     state.logger.info("enrolled \(node.hostname) (\(mac), \(node.ip)): \(req.capacity.coresMax) cores, \(req.capacity.memoryMiBMax) MiB, \(req.capacity.hypervisor.rawValue), image \(req.image ?? "?")")
     return try json(EnrollResponse(hostname: node.hostname.value, credential: credential, heartbeatSeconds: state.heartbeatSeconds))
@@ -181,7 +182,7 @@ func heartbeat(_ state: ServeState, _ request: Request, _ context: ServeContext)
         return true
     }
     guard fresh else { return try reject(.conflict, "heartbeat \(beat.sequence) of \(cred.hostname) replayed or out of order") }
-    let work = try await state.heartbeats.submit(.init(hostname: cred.hostname, capacity: beat.capacity, reported: beat.instances))
+    let work = try await state.heartbeats.submit(.init(hostname: cred.hostname, capacity: beat.capacity, reported: beat.instances, bootTimings: beat.bootTimings))
     state.count { $0.heartbeats += 1 }
     for spec in work.run { state.logger.info("asking \(cred.hostname) to start instance \(spec.id)") }
     for id in work.terminate { state.logger.info("asking \(cred.hostname) to terminate instance \(id)") }

@@ -213,7 +213,26 @@ enum OpenAPIDocument {
               "image": {"type": "string", "description": "<image>/<generation> the node booted"}, "boot_started": {"type": "string"},
               "phases": {"$ref": "#/components/schemas/BootPhases"}, "capacity": {"$ref": "#/components/schemas/Capacity"},
               "instances": {"type": "array", "items": {"$ref": "#/components/schemas/ReportedInstance"}},
-              "last_heartbeat": {"type": "string"}, "enrolled_at": {"type": "string"}
+              "last_heartbeat": {"type": "string"}, "enrolled_at": {"type": "string"},
+              "boot_timings": {"$ref": "#/components/schemas/NodeBootTimings"}
+            }
+          },
+          "NodeBootTimings": {
+            "type": "object", "required": ["slowest_units"], "description": "the node's own boot, from systemd on the node",
+            "properties": {
+              "kernel_seconds": {"type": "number"}, "initrd_seconds": {"type": "number"}, "controller_start_seconds": {"type": "number"},
+              "userspace_seconds": {"type": "number"},
+              "slowest_units": {"type": "array", "items": {"type": "object", "required": ["unit", "seconds"],
+                                                           "properties": {"unit": {"type": "string"}, "seconds": {"type": "number"}}}}
+            }
+          },
+          "BootTimings": {
+            "type": "object", "required": ["slowestUnits"], "description": "the node controllers' wire format (camelCase)",
+            "properties": {
+              "kernelSeconds": {"type": "number"}, "initrdSeconds": {"type": "number"}, "controllerStartSeconds": {"type": "number"},
+              "userspaceSeconds": {"type": "number"},
+              "slowestUnits": {"type": "array", "items": {"type": "object", "required": ["unit", "seconds"],
+                                                          "properties": {"unit": {"type": "string"}, "seconds": {"type": "number"}}}}
             }
           },
           "DiscoveredMachine": {
@@ -259,7 +278,8 @@ enum OpenAPIDocument {
             "properties": {
               "mac": {"type": "string"}, "hostname": {"type": "string"}, "ip": {"type": "string"}, "token": {"type": "string"}, "image": {"type": "string"},
               "capacity": {"$ref": "#/components/schemas/NodeCapacity"}, "instances": {"type": "array", "items": {"$ref": "#/components/schemas/InstanceStatus"}},
-              "uptimeSeconds": {"type": "number"}, "controllerVersion": {"type": "string"}
+              "uptimeSeconds": {"type": "number"}, "controllerVersion": {"type": "string"},
+              "bootTimings": {"$ref": "#/components/schemas/BootTimings"}
             }
           },
           "EnrollResponse": {
@@ -269,7 +289,7 @@ enum OpenAPIDocument {
           "Heartbeat": {
             "type": "object", "required": ["capacity", "instances", "sequence"],
             "properties": {"capacity": {"$ref": "#/components/schemas/NodeCapacity"}, "instances": {"type": "array", "items": {"$ref": "#/components/schemas/InstanceStatus"}},
-                           "sequence": {"type": "integer"}}
+                           "sequence": {"type": "integer"}, "bootTimings": {"$ref": "#/components/schemas/BootTimings"}}
           },
           "HeartbeatResponse": {
             "type": "object", "required": ["run", "terminate", "heartbeatSeconds"],

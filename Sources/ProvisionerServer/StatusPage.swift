@@ -10,6 +10,14 @@ func lastPhase(_ s: NodeStatus) -> (String, String)? {
     BootPhase.order.reversed().first { s.phases[$0] != nil }.map { ($0.rawValue, s.phases[$0] ?? "") }
 }
 
+/// The node's own boot in a few words: `kernel 12.1 s, userspace 30.2 s; slowest libvirtd.service 5.0 s`.
+func nodeBoot(_ t: BootTimings) -> String {
+    func s(_ v: Double?) -> String { v.map { String(format: "%.1f s", $0) } ?? "…" }
+    var out = "kernel \(s(t.kernelSeconds)), userspace \(s(t.userspaceSeconds))"
+    if let slowest = t.slowestUnits.first { out += "; slowest \(slowest.unit) \(s(slowest.seconds))" }
+    return out
+}
+
 func html(_ s: String) -> String {
     var o = ""
     for c in s {
@@ -39,6 +47,7 @@ func statusPage(_ state: ServeState) throws -> Response {
         rows += """
             <tr class="\(n.state.rawValue)"><td>\(html(n.hostname))</td><td><code>\(html(n.mac ?? "-"))</code></td><td>\(html(n.ip))</td>\
             <td class="state">\(n.state.rawValue)</td><td>\(html(n.image ?? "-"))</td><td>\(html(phase))</td><td>\(html(durations))</td>\
+            <td>\(html(n.bootTimings.map(nodeBoot) ?? "-"))</td>\
             <td>\(cap.map { "\($0.coresFree)/\($0.coresMax) cores, \($0.memoryMiBFree)/\($0.memoryMiBMax) MiB, \(html($0.hypervisor.rawValue))" } ?? "-")</td>\
             <td>\(html(n.lastHeartbeat ?? "-"))</td></tr>
 
@@ -71,9 +80,9 @@ func statusPage(_ state: ServeState) throws -> Response {
         DHCP \(state.config.dhcpMode.rawValue) on \(html(state.config.interface)).\(services.isEmpty ? "" : " Services: " + services + ".") <span class="muted">Refreshes every 5 s.</span></p>
         <h2>Nodes</h2>
         <table><thead><tr><th>Hostname</th><th>MAC</th><th>IP</th><th>State</th><th>Image</th><th>Last boot phase</th>\
-        <th>Phase durations</th><th>Capacity (free/max)</th><th>Last heartbeat</th></tr></thead>
+        <th>Phase durations</th><th>Node's own boot</th><th>Capacity (free/max)</th><th>Last heartbeat</th></tr></thead>
         <tbody>
-        \(rows.isEmpty ? "<tr><td colspan=9 class=muted>No nodes registered.</td></tr>" : rows)</tbody></table>
+        \(rows.isEmpty ? "<tr><td colspan=10 class=muted>No nodes registered.</td></tr>" : rows)</tbody></table>
         <h2>Discovered machines</h2>
         <p class="muted">PXE-booted with a MAC that is not registered. Register one with <code>provisioner node accept MAC --hostname NAME</code>.</p>
         <table><thead><tr><th>MAC</th><th>IP</th><th>First seen</th><th>Last seen</th><th>Times</th></tr></thead>

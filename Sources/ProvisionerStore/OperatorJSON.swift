@@ -101,3 +101,39 @@ struct InstanceSpecJSON: Codable {
         try c.encodeIfPresent(value.disk, forKey: .disk)
     }
 }
+
+/// A node's own boot timings, as the API and CLI print them (snake_case keys).
+public struct BootTimingsJSON: Codable, Sendable {
+    public var value: BootTimings
+
+    public init(_ value: BootTimings) { self.value = value }
+
+    struct Unit: Codable {
+        var unit: String
+        var seconds: Double
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case kernelSeconds = "kernel_seconds", initrdSeconds = "initrd_seconds"
+        case controllerStartSeconds = "controller_start_seconds", userspaceSeconds = "userspace_seconds"
+        case slowestUnits = "slowest_units"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        value = BootTimings(kernelSeconds: try c.decodeIfPresent(Double.self, forKey: .kernelSeconds),
+                            initrdSeconds: try c.decodeIfPresent(Double.self, forKey: .initrdSeconds),
+                            controllerStartSeconds: try c.decodeIfPresent(Double.self, forKey: .controllerStartSeconds),
+                            userspaceSeconds: try c.decodeIfPresent(Double.self, forKey: .userspaceSeconds),
+                            slowestUnits: (try c.decodeIfPresent([Unit].self, forKey: .slowestUnits) ?? []).map { .init(unit: $0.unit, seconds: $0.seconds) })
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(value.kernelSeconds, forKey: .kernelSeconds)
+        try c.encodeIfPresent(value.initrdSeconds, forKey: .initrdSeconds)
+        try c.encodeIfPresent(value.controllerStartSeconds, forKey: .controllerStartSeconds)
+        try c.encodeIfPresent(value.userspaceSeconds, forKey: .userspaceSeconds)
+        try c.encode(value.slowestUnits.map { Unit(unit: $0.unit, seconds: $0.seconds) }, forKey: .slowestUnits)
+    }
+}

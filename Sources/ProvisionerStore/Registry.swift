@@ -49,7 +49,7 @@ public protocol Registry: Sendable {
     /// - Returns: the node's hostname, or nil when the MAC is unknown.
     func recordBootEvent(mac: MACAddress, ip: String?, phase: BootPhase, now: String, newBoot: Bool) throws -> String?
     /// Marks a node enrolled: its image, capacity and instances, the `enrolled` phase.
-    func recordEnrollment(hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], now: String) throws
+    func recordEnrollment(hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], bootTimings: BootTimings?, now: String) throws
     /// Many heartbeats in one transaction (group commit); per heartbeat, the instances to start and to stop.
     func heartbeats(_ beats: [HeartbeatRecord], now: String) throws -> [(run: [InstanceSpec], terminate: [String])]
     /// Marks `lost` every enrolled or ready node silent since `before`; returns their hostnames.
@@ -89,6 +89,11 @@ extension Registry {
         try remove(keys, now: now, beforeCommit: { _ in })
     }
 
+    /// Marks a node enrolled, without boot timings (a controller that sends none).
+    public func recordEnrollment(hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], now: String) throws {
+        try recordEnrollment(hostname: hostname, image: image, capacity: capacity, instances: instances, bootTimings: nil, now: now)
+    }
+
     @discardableResult
     public func recordBootEvent(mac: MACAddress, ip: String?, phase: BootPhase, now: String) throws -> String? {
         try recordBootEvent(mac: mac, ip: ip, phase: phase, now: now, newBoot: false)
@@ -101,7 +106,10 @@ public struct HeartbeatRecord: Sendable {
     public var capacity: NodeCapacity
     /// The instances the node reports.
     public var reported: [InstanceStatus]
-    public init(hostname: Hostname, capacity: NodeCapacity, reported: [InstanceStatus]) {
+    /// The node's boot timings, when this heartbeat carries them.
+    public var bootTimings: BootTimings?
+    public init(hostname: Hostname, capacity: NodeCapacity, reported: [InstanceStatus], bootTimings: BootTimings? = nil) {
+        self.bootTimings = bootTimings
         self.hostname = hostname
         self.capacity = capacity
         self.reported = reported

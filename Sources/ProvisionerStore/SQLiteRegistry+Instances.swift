@@ -142,7 +142,7 @@ extension SQLiteRegistry {
     public func heartbeats(_ beats: [HeartbeatRecord], now: String) throws -> [(run: [InstanceSpec], terminate: [String])] {
         try write { db in
             try beats.map { b in
-                try Self.recordHeartbeat(db, hostname: b.hostname, capacity: b.capacity, instances: b.reported, now: now)
+                try Self.recordHeartbeat(db, hostname: b.hostname, capacity: b.capacity, instances: b.reported, bootTimings: b.bootTimings, now: now)
                 return try Self.reconcile(db, hostname: b.hostname, reported: b.reported, now: now)
             }
         }

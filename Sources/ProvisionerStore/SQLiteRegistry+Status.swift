@@ -23,9 +23,12 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var instances: [InstanceStatus]?
     public var lastHeartbeat: String?
     public var enrolledAt: String?
+    /// Where the node's own boot went, as its controller measured it.
+    public var bootTimings: BootTimings?
 
     public init(hostname: String, mac: String?, ip: String, state: NodeState, image: String?, bootStarted: String?, phases: [BootPhase: String],
-                capacity: NodeCapacity?, instances: [InstanceStatus]?, lastHeartbeat: String?, enrolledAt: String?) {
+                capacity: NodeCapacity?, instances: [InstanceStatus]?, lastHeartbeat: String?, enrolledAt: String?, bootTimings: BootTimings? = nil) {
+        self.bootTimings = bootTimings
         self.hostname = hostname
         self.mac = mac
         self.ip = ip
@@ -44,6 +47,7 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         case bootStarted = "boot_started"
         case lastHeartbeat = "last_heartbeat"
         case enrolledAt = "enrolled_at"
+        case bootTimings = "boot_timings"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -59,6 +63,7 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         instances = try c.decodeIfPresent([InstanceStatusJSON].self, forKey: .instances)?.map(\.value)
         lastHeartbeat = try c.decodeIfPresent(String.self, forKey: .lastHeartbeat)
         enrolledAt = try c.decodeIfPresent(String.self, forKey: .enrolledAt)
+        bootTimings = try c.decodeIfPresent(BootTimingsJSON.self, forKey: .bootTimings)?.value
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -74,6 +79,7 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         try c.encodeIfPresent(instances?.map(InstanceStatusJSON.init), forKey: .instances)
         try c.encodeIfPresent(lastHeartbeat, forKey: .lastHeartbeat)
         try c.encodeIfPresent(enrolledAt, forKey: .enrolledAt)
+        try c.encodeIfPresent(bootTimings.map(BootTimingsJSON.init), forKey: .bootTimings)
     }
 }
 
@@ -96,7 +102,8 @@ public struct DiscoveredMachine: Codable, Sendable, Equatable {
 
 extension SQLiteRegistry {
     static let statusSQL = """
-        SELECT n.hostname, n.mac, n.ip, n.state, s.image, s.boot_started, s.phases, s.capacity, s.instances, s.last_heartbeat, s.enrolled_at
+        SELECT n.hostname, n.mac, n.ip, n.state, s.image, s.boot_started, s.phases, s.capacity, s.instances, s.last_heartbeat, s.enrolled_at,
+               s.boot_timings
         FROM nodes n LEFT JOIN node_status s ON s.node_id = n.id
         """
 
@@ -106,7 +113,7 @@ extension SQLiteRegistry {
             hostname: row[0], mac: row[1], ip: IPv4Address(UInt32(truncatingIfNeeded: row[2] as Int64)).description,
             state: NodeState(rawValue: row[3]) ?? .registered, image: row[4], bootStarted: row[5], phases: phases,
             capacity: decodeJSON(NodeCapacity.self, row[7]), instances: decodeJSON([InstanceStatus].self, row[8]),
-            lastHeartbeat: row[9], enrolledAt: row[10])
+            lastHeartbeat: row[9], enrolledAt: row[10], bootTimings: decodeJSON(BootTimings.self, row[11]))
     }
 
     /// A JSON column as a value; nil when NULL or unreadable.
@@ -187,22 +194,27 @@ extension SQLiteRegistry {
     }
 
     /// Marks a node enrolled: its image, capacity and instances, the `enrolled` phase.
-    public func recordEnrollment(hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], now: String) throws {
+    public func recordEnrollment(hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], bootTimings: BootTimings?, now: String) throws {
         try write { db in
             guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM nodes WHERE hostname = ?", arguments: [hostname.value]) else { return }
             try db.execute(sql: "INSERT OR IGNORE INTO node_status (node_id) VALUES (?)", arguments: [id])
             let phases = BootRules.merge(try Self.phases(db, nodeID: id), event: .enrolled, at: now, newBoot: false, keepSince: now).phases
             try db.execute(sql: """
                 UPDATE node_status SET image = ?, capacity = ?, instances = ?, enrolled_at = ?, last_heartbeat = ?, phases = ?,
-                    boot_started = coalesce(boot_started, ?) WHERE node_id = ?
-                """, arguments: [image, try Self.encodeJSON(capacity), try Self.encodeJSON(instances), now, now, try Self.encodeJSON(phases), now, id])
+                    boot_started = coalesce(boot_started, ?), boot_timings = ? WHERE node_id = ?
+                """, arguments: [image, try Self.encodeJSON(capacity), try Self.encodeJSON(instances), now, now, try Self.encodeJSON(phases), now,
+                                 try bootTimings.map(Self.encodeJSON), id])
             try db.execute(sql: "UPDATE nodes SET state = 'ready', updated_at = ? WHERE id = ?", arguments: [now, id])
         }
     }
 
     /// Records a heartbeat; a lost node that beats again is ready again.
-    static func recordHeartbeat(_ db: Database, hostname: Hostname, capacity: NodeCapacity, instances: [InstanceStatus], now: String) throws {
+    static func recordHeartbeat(_ db: Database, hostname: Hostname, capacity: NodeCapacity, instances: [InstanceStatus], bootTimings: BootTimings?,
+                                now: String) throws {
         guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM nodes WHERE hostname = ?", arguments: [hostname.value]) else { return }
+        if let bootTimings {
+            try db.execute(sql: "UPDATE node_status SET boot_timings = ? WHERE node_id = ?", arguments: [try encodeJSON(bootTimings), id])
+        }
         try db.execute(sql: "UPDATE node_status SET capacity = ?, instances = ?, last_heartbeat = ? WHERE node_id = ?",
                        arguments: [try encodeJSON(capacity), try encodeJSON(instances), now, id])
         try db.execute(sql: "UPDATE nodes SET state = 'ready', updated_at = ? WHERE id = ? AND state != 'ready'", arguments: [now, id])

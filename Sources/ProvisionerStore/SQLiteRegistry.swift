@@ -165,6 +165,10 @@ enum Schema {
                 );
                 """)
         },
+        // The node's own boot timings (from its controller).
+        { db in
+            try db.execute(sql: "ALTER TABLE node_status ADD COLUMN boot_timings TEXT")
+        },
     ]
 
     static func migrate(_ queue: DatabaseQueue) throws {

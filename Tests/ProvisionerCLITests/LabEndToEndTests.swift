@@ -37,6 +37,9 @@ extension SystemTests {
         let up = try home.run(["lab", "up", "--nodes", "2", "--cache", ImageBuildTests.cache, "--timeout", "600", "--node-controller", controller, "--spares", "1"])
         try #require(up.status == 0, "lab up failed:\n\(up.stderr.suffix(4000))")
         #expect(up.stdout.contains("boot phases"), "\(up.stdout)")
+        // The node's own view of its boot, from systemd on the node, sent with the enrollment.
+        let timings = try home.run(["node", "show", "lab1", "--json"]).object["boot_timings"] as? [String: Any] ?? [:]
+        #expect((timings["kernel_seconds"] as? Double ?? 0) > 1 && (timings["controller_start_seconds"] as? Double ?? 0) > 0, "\(timings)")
         step("two nodes enrolled")
         for n in ["lab1", "lab2"] {
             let serial = (try? String(contentsOfFile: "\(dir)/lab/\(n).serial.log", encoding: .utf8)) ?? ""

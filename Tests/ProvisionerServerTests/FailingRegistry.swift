@@ -65,9 +65,9 @@ final class FailingRegistry: Registry {
         return try base.recordBootEvent(mac: mac, ip: ip, phase: phase, now: now, newBoot: newBoot)
     }
 
-    func recordEnrollment(hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], now: String) throws {
+    func recordEnrollment(hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], bootTimings: BootTimings?, now: String) throws {
         try check(.enrollment)
-        try base.recordEnrollment(hostname: hostname, image: image, capacity: capacity, instances: instances, now: now)
+        try base.recordEnrollment(hostname: hostname, image: image, capacity: capacity, instances: instances, bootTimings: bootTimings, now: now)
     }
 
     func heartbeats(_ beats: [HeartbeatRecord], now: String) throws -> [(run: [InstanceSpec], terminate: [String])] {

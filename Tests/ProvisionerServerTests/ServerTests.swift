@@ -209,3 +209,36 @@ extension ServerTests {
         }
     }
 }
+
+extension ServerTests {
+    /// The node's own boot timings: what it knew at enrollment, then the finished boot from a heartbeat, shown by the API.
+    @Test func bootTimingsFromEnrollmentAndHeartbeatAreShown() async throws {
+        let state = try makeState()
+        let app = Application(router: buildRouter(state))
+        let early = BootTimings(kernelSeconds: 14.2, controllerStartSeconds: 8.1)
+        let done = BootTimings(kernelSeconds: 14.2, controllerStartSeconds: 8.1, userspaceSeconds: 31.9,
+                               slowestUnits: [.init(unit: "libvirtd.service", seconds: 5.0)])
+        try await app.test(.router) { client in
+            let t = try NodeToken.make(secret: Self.secret, mac: MACAddress(parsing: Self.mac))
+            let req = EnrollRequest(mac: Self.mac, hostname: "n1", ip: "10.42.0.2", token: t, image: "default/g1", capacity: Self.capacity,
+                                    instances: [], uptimeSeconds: 22, controllerVersion: "test", bootTimings: early)
+            let credential = try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: ByteBuffer(bytes: try JSONEncoder().encode(req))) { r in
+                try JSONDecoder().decode(EnrollResponse.self, from: Data(buffer: r.body)).credential
+            }
+            #expect(try state.registry.status("n1")?.bootTimings == early)
+            let beat = Heartbeat(capacity: Self.capacity, instances: [], sequence: 1, bootTimings: done)
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: [.authorization: "Bearer \(credential)"],
+                                     body: ByteBuffer(bytes: try JSONEncoder().encode(beat))) { #expect($0.status == .ok) }
+            // A later heartbeat without timings keeps them.
+            let next = Heartbeat(capacity: Self.capacity, instances: [], sequence: 2)
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: [.authorization: "Bearer \(credential)"],
+                                     body: ByteBuffer(bytes: try JSONEncoder().encode(next))) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/v1/nodes/n1", method: .get) { r in
+                let node = try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [String: Any]
+                let timings = node?["boot_timings"] as? [String: Any]
+                #expect(timings?["userspace_seconds"] as? Double == 31.9 && timings?["kernel_seconds"] as? Double == 14.2, "\(String(describing: node))")
+                #expect((timings?["slowest_units"] as? [[String: Any]])?.first?["unit"] as? String == "libvirtd.service")
+            }
+        }
+    }
+}

@@ -46,6 +46,10 @@ extension Provisioner.Lab {
             for s in statuses {
                 let d = s.phaseDurations().map { String(format: "%@ +%.1f", $0.phase.rawValue, $0.seconds) }.joined(separator: "  ")
                 emit(String(format: "  %@: %@  (total %.1f s)\n", s.hostname, d, s.secondsToEnroll ?? 0))
+                if let t = s.bootTimings {
+                    emit(String(format: "  %@ as the node saw it: kernel+initramfs %.1f s, userspace to the controller %.1f s\n",
+                                s.hostname, t.kernelSeconds ?? 0, t.controllerStartSeconds ?? 0))
+                }
             }
             let config = try global.loadConfig()
             emit("""

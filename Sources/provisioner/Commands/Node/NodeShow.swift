@@ -24,7 +24,7 @@ extension Provisioner.Node {
 
             func encode(to encoder: any Encoder) throws {
                 try node.encode(to: encoder)
-                enum K: String, CodingKey { case image, boot_started, phases, phase_durations, seconds_to_enroll, capacity, last_heartbeat, enrolled_at }
+                enum K: String, CodingKey { case image, boot_started, phases, phase_durations, seconds_to_enroll, capacity, last_heartbeat, enrolled_at, boot_timings }
                 var c = encoder.container(keyedBy: K.self)
                 try c.encode(status?.image, forKey: .image)
                 try c.encode(status?.bootStarted, forKey: .boot_started)
@@ -34,6 +34,7 @@ extension Provisioner.Node {
                 try c.encode(capacity, forKey: .capacity)
                 try c.encode(status?.lastHeartbeat, forKey: .last_heartbeat)
                 try c.encode(status?.enrolledAt, forKey: .enrolled_at)
+                try c.encode(status?.bootTimings.map(BootTimingsJSON.init), forKey: .boot_timings)
             }
         }
 
@@ -64,6 +65,15 @@ extension Provisioner.Node {
                 rows.append(["boot started", status.bootStarted ?? "-"])
                 for d in durations { rows.append(["  \(d.phase.rawValue)", String(format: "+%.2f s", d.seconds)]) }
                 if let t = status.secondsToEnroll { rows.append(["boot → enrolled", String(format: "%.2f s", t)]) }
+                if let b = status.bootTimings {
+                    // The node's own view: kernel + initramfs, then systemd until the controller and until the boot finished.
+                    func s(_ v: Double?) -> String { v.map { String(format: "%.2f s", $0) } ?? "-" }
+                    rows.append(["node: kernel+initramfs", s(b.kernelSeconds)])
+                    if b.initrdSeconds != nil { rows.append(["node: initrd", s(b.initrdSeconds)]) }
+                    rows.append(["node: userspace → controller", s(b.controllerStartSeconds)])
+                    rows.append(["node: userspace → finished", s(b.userspaceSeconds)])
+                    for u in b.slowestUnits { rows.append(["  \(u.unit)", s(u.seconds)]) }
+                }
                 if let c = capacity {
                     rows.append(["capacity", "\(c.coresFree)/\(c.coresMax) cores, \(c.memoryMiBFree)/\(c.memoryMiBMax) MiB free, \(c.hypervisor.rawValue)"])
                 }
