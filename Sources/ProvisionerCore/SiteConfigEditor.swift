@@ -14,11 +14,13 @@ public enum SiteConfigEditor {
         guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
             throw ConfigSyntaxError(message: "\(keyPath): only a top-level key or section.key can be edited")
         }
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // "\r\n" is one Character in Swift: split on the file's own line ending and keep it.
+        let newline = text.contains("\r\n") ? "\r\n" : "\n"
+        var lines = text.components(separatedBy: newline)
         let scalar = yamlScalar(value)
         if parts.count == 1 {
             if let i = lines.firstIndex(where: { keyOf($0, indent: 0) == parts[0] }) {
-                lines[i] = replacingValue(lines[i], key: parts[0], indent: 0, with: scalar)
+                lines[i] = try replacingValue(lines[i], key: parts[0], indent: 0, with: scalar)
             } else {
                 appendBlock(&lines, ["\(parts[0]): \(scalar)"])
             }
@@ -41,7 +43,7 @@ public enum SiteConfigEditor {
                 }
                 let indent = childIndent ?? 2
                 if let i = lines[(s + 1)..<end].firstIndex(where: { keyOf($0, indent: indent) == key }) {
-                    lines[i] = replacingValue(lines[i], key: key, indent: indent, with: scalar)
+                    lines[i] = try replacingValue(lines[i], key: key, indent: indent, with: scalar)
                 } else {
                     lines.insert(String(repeating: " ", count: indent) + "\(key): \(scalar)", at: s + 1)
                 }
@@ -49,7 +51,7 @@ public enum SiteConfigEditor {
                 appendBlock(&lines, ["\(section):", "  \(key): \(scalar)"])
             }
         }
-        let result = lines.joined(separator: "\n")
+        let result = lines.joined(separator: newline)
         _ = try SiteConfig(yaml: result)
         return result
     }
@@ -71,7 +73,12 @@ public enum SiteConfigEditor {
         return value.trimmingSpaces()
     }
 
-    static func replacingValue(_ line: String, key: String, indent: Int, with scalar: String) -> String {
+    /// - Throws: `ConfigSyntaxError` for a value written over several lines (a `|` or `>` block), which one line cannot replace.
+    static func replacingValue(_ line: String, key: String, indent: Int, with scalar: String) throws -> String {
+        let old = valueText(line, key: key, indent: indent)
+        if old.hasPrefix("|") || old.hasPrefix(">") {
+            throw ConfigSyntaxError(message: "\(key): its value is a block over several lines; edit it by hand")
+        }
         let rest = String(line.dropFirst(indent + key.count + 1))
         let (_, comment) = splitComment(rest)
         return String(repeating: " ", count: indent) + "\(key): \(scalar)" + (comment.isEmpty ? "" : "  " + comment)

@@ -98,7 +98,7 @@ enum NodeWriteAPI {
             return try handler(state.nodeOperations, Array(buffer.readableBytesView))
         } catch {
             let kind = FailureKind(of: error)
-            if kind == .failed || kind == .unavailable {
+            if kind == .failed || kind == .unavailable || kind == .busy {
                 state.logger.error("API \(request.method) \(request.uri.path) failed: \(error)")
             } else {
                 state.count { $0.rejected += 1 }

@@ -58,6 +58,10 @@ extension Lab {
         for tool in ["qemu-system-x86_64", "ip", "curl", "dnsmasq"] where ProcessRunner.which(tool) == nil {
             throw SystemError("lab up needs \(tool): run `make deps`")
         }
+        // What a lab that stopped half-way left (its serve is gone) is cleaned up first.
+        if state() != nil {
+            for line in down() { say("earlier lab: \(line)") }
+        }
         let site = self.site
         let config = try prepareSite(site, options, say: say)
         // Before anything starts: dnsmasq must be able to reach the TFTP root.
@@ -127,7 +131,11 @@ extension Lab {
             guard Self.isAlive(state.servePID) else { return true }
             return (try? ProcessRunner.run(ipTool, ["netns", "exec", namespace, "curl", "-sf", "-m", "2", url]))?.status == 0
         }
-        guard up, Self.isAlive(state.servePID) else { throw SystemError("serve did not start") }
+        guard up, Self.isAlive(state.servePID) else {
+            state.servePID = 0   // reaped: nothing for `down` to stop
+            try? save(state)
+            throw SystemError("serve did not start")
+        }
 
         say("booting \(options.nodes) diskless node(s) with QEMU (\(Self.accelerator)); serial logs in \(dir)")
         for i in 1...options.nodes {
@@ -162,8 +170,7 @@ extension Lab {
     /// The tails of the logs that say why a start failed: serve's, and the nodes' serial logs.
     func failureLogs() -> String {
         var out = ""
-        let runDir = (try? site.loadConfig())?.runDir ?? dir
-        let daemonLogs = ["dnsmasq.log", "dnsmasq.out", "ganesha.log"].map { runDir + "/" + $0 }
+        let daemonLogs = (try? site.loadConfig()).map { BootDaemons.of($0).flatMap(\.logs) } ?? []
         for path in [dir + "/serve.log"] + (state()?.nodes.map(\.serialLog) ?? []) + daemonLogs {
             let text = Self.tail(path, lines: 12)
             if !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { out += "--- \(path) (tail)\n\(text)\n" }

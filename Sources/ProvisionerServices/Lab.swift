@@ -68,7 +68,7 @@ public struct Lab: Sendable {
     /// Whether the recorded lab still runs (its serve process is alive).
     public func isUp() -> Bool {
         guard let s = state() else { return false }
-        return kill(s.servePID, 0) == 0
+        return s.servePID > 0 && kill(s.servePID, 0) == 0
     }
 
     /// The MAC of lab node `i` (1-based): locally administered, QEMU's prefix.

@@ -48,6 +48,8 @@ extension Site {
     /// Records a DHCP answer that dnsmasq's lease script reports as a boot
     /// phase of its node (`BootRules.dhcpPhase`); an unknown MAC is queued for discovery.
     public func recordDHCPEvent(action: String, mac: MACAddress, ip: String, vendorClass: String?, now: String) throws {
+        // Events that are no boot phase (a release, dnsmasq's replay of its lease file) need no registry.
+        guard BootRules.dhcpPhase(action: action, vendorClass: vendorClass, current: nil) != nil else { return }
         let registry = try openRegistry()
         let status = try registry.status(mac.description)
         guard let (phase, newBoot) = BootRules.dhcpPhase(action: action, vendorClass: vendorClass,

@@ -151,9 +151,11 @@ extension SQLiteRegistry {
     /// Applies `InstanceReconcile` to one node: records the states that changed, returns its work.
     static func reconcile(_ db: Database, hostname: Hostname, reported: [InstanceStatus], now: String) throws -> (run: [InstanceSpec], terminate: [String]) {
         guard let nodeID = try Int64.fetchOne(db, sql: "SELECT id FROM nodes WHERE hostname = ?", arguments: [hostname.value]) else { return ([], []) }
-        let wanted = try Row.fetchAll(db, sql: "SELECT spec, desired, state FROM instances WHERE node_id = ?", arguments: [nodeID]).map { w in
-            InstanceReconcile.Wanted(spec: try JSONDecoder().decode(InstanceSpec.self, from: Data((w[0] as String).utf8)),
-                                     desired: DesiredInstanceState(rawValue: w[1]) ?? .running, state: InstanceState(rawValue: w[2] as String))
+        // A spec that cannot be read is left out (it could not be run anyway); it never fails the other nodes' heartbeats of the batch.
+        let wanted = try Row.fetchAll(db, sql: "SELECT spec, desired, state FROM instances WHERE node_id = ?", arguments: [nodeID]).compactMap { w in
+            decodeJSON(InstanceSpec.self, w[0]).map {
+                InstanceReconcile.Wanted(spec: $0, desired: DesiredInstanceState(rawValue: w[1]) ?? .terminated, state: InstanceState(rawValue: w[2] as String))
+            }
         }
         let outcome = InstanceReconcile.reconcile(wanted, reported: reported)
         for u in outcome.updates {

@@ -55,6 +55,15 @@ struct SiteConfigEditorTests {
         #expect(try SiteConfig(yaml: flow).discovery == .manual)
         let error = #expect(throws: ConfigSyntaxError.self) { try SiteConfigEditor.set("discovery.mode", to: "auto", in: flow) }
         #expect(error?.message.contains("discovery.mode") == true)
+        // CRLF line endings are kept, and the value found.
+        let crlf = base.replacingOccurrences(of: "\n", with: "\r\n")
+        let editedCRLF = try SiteConfigEditor.set("discovery.mode", to: "auto", in: crlf)
+        #expect(try SiteConfig(yaml: editedCRLF).discovery == .auto)
+        #expect(editedCRLF == crlf.replacingOccurrences(of: "  mode: manual\r\n", with: "  mode: auto\r\n"))
+        // A value over several lines (a block scalar) is refused, not half-replaced.
+        let block = base.replacingOccurrences(of: "  cache: /h/cache", with: "  cache: >-\n    /h/cache")
+        #expect(try SiteConfig(yaml: block).cacheDir == "/h/cache")
+        #expect(throws: ConfigSyntaxError.self) { try SiteConfigEditor.set("paths.cache", to: "/var/cache/p", in: block) }
         // A value the config does not allow is refused.
         #expect(throws: (any Error).self) { try SiteConfigEditor.set("discovery.mode", to: "sometimes", in: base) }
     }
