@@ -30,7 +30,6 @@ extension ServeRunner {
     /// - Throws: the site's errors (no config, no registry, templates not found).
     public static func forSite(_ site: Site, _ options: ServeOptions, logger: Logger) throws -> ServeRunner {
         let config = try site.loadConfig()
-        _ = try site.openRegistry()
         let registry = try site.openRegistry(relaxedSync: true)
         try FileSystem.makeDirectory(config.runDir)
         let script = config.runDir + "/dhcp-event"

@@ -115,7 +115,7 @@ extension Lab {
         if ImageStore(config: config, image: config.profile(.default)?.image ?? "default").generations().active == nil {
             say("building the node image (cached base roots make this quick after the first time)")
             try withoutActuallyEscaping(say) { say in
-                let progress = BuildProgressLines(say: say)
+                let progress = BuildProgress(verbose: false, line: { say("  " + $0) }, warn: { say("warning: " + $0) })
                 _ = try site.buildImage(ImageBuildOptions(image: config.profile(.default)?.image ?? "default", nodeController: options.nodeController),
                                         now: Timestamp.iso(Date()), events: progress.handle)
             }
@@ -222,29 +222,6 @@ public func waitUntil(_ seconds: Double, _ condition: () -> Bool) -> Bool {
         Thread.sleep(forTimeInterval: 1)
     }
     return condition()
-}
-
-/// Image build events as progress lines (phases, and counted steps every 10%).
-final class BuildProgressLines {
-    let say: (String) -> Void
-    var lastPercent: [String: Int] = [:]
-
-    init(say: @escaping (String) -> Void) { self.say = say }
-
-    func handle(_ e: BuildEvent) {
-        switch e {
-        case .warning(let w): say("warning: \(w)")
-        case .phase(let p): say("  " + p)
-        case .output: break
-        case .progress(let what, let done, let total):
-            guard let total, total > 0 else { return }
-            let pct = min(100, done * 100 / total)
-            if pct / 10 != (lastPercent[what] ?? -1) / 10 || done == total {
-                lastPercent[what] = pct
-                say("  \(what): \(done)/\(total) (\(pct)%)")
-            }
-        }
-    }
 }
 
 extension Lab {

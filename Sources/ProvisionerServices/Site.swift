@@ -78,9 +78,9 @@ public struct Site: Sendable {
     /// Node changes with their boot files, once the site is applied (see
     /// `NodeOperations`); `registryOnly` (`--no-apply`) changes the registry
     /// only. Templates are loaded only when there is a live site to write into.
-    public func nodeOperations(_ config: SiteConfig, registry: Registry? = nil, registryOnly: Bool = false) throws -> NodeOperations {
+    public func nodeOperations(_ config: SiteConfig, registryOnly: Bool = false) throws -> NodeOperations {
         let applied = !registryOnly && Applier.isApplied(config)
-        return NodeOperations(registry: try registry ?? openRegistry(), config: config,
+        return NodeOperations(registry: try openRegistry(), config: config,
                               applier: applied ? try applier(config, only: Renderer.nodeTemplates) : nil,
                               secret: applied ? try clusterSecret() : nil)
     }

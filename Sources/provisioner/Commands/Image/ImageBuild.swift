@@ -41,7 +41,7 @@ extension Provisioner.Image {
 
         func run() throws {
             let image = try selection.name(try global.loadConfig())
-            let progress = Progress(quiet: quiet || output.json, verbose: verbose)
+            let progress = buildProgress(quiet: quiet || output.json, verbose: verbose)
             let options = ImageBuildOptions(image: image, rootfs: rootfs, nodeController: nodeController, sshKeys: sshKeys,
                                             useCache: !noCache, activate: !noActivate)
             let (meta, boot) = try global.site.buildImage(options, now: now(), events: progress.handle)
