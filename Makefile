@@ -13,6 +13,8 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #   python3 python3-venv  benchmark driver; the venv of the Python tools (pydeps)
 #   dnsmasq-base    DHCP + TFTP server (configs are checked with dnsmasq --test)
 #   pxelinux syslinux-common ipxe   boot loaders copied into the TFTP root
+#   shim-signed grub-efi-amd64-signed  the Secure Boot chain (signed shim, signed netboot GRUB)
+#   ovmf            UEFI firmware (plain and Secure Boot) of the lab's UEFI nodes
 #   busybox curl    udhcpc, tftp and HTTP clients of the network tests
 #   iproute2        network namespaces of the network tests and the lab
 #   mmdebstrap zstd the node root image and its cache archives
@@ -23,7 +25,7 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #                   the node controller's hypervisor tests and the lab's nodes
 #   chromium        the serve test loads the status page headless and keeps a screenshot
 #   wrk nginx-light benchmarks: load on the node API, the initrd served by nginx beside serve
-DEB_PACKAGES := libsqlite3-dev sqlite3 python3 python3-venv dnsmasq-base pxelinux syslinux-common ipxe busybox curl iproute2 \
+DEB_PACKAGES := libsqlite3-dev sqlite3 python3 python3-venv dnsmasq-base pxelinux syslinux-common ipxe shim-signed grub-efi-amd64-signed ovmf busybox curl iproute2 \
 	mmdebstrap zstd nfs-ganesha nfs-ganesha-vfs rpcbind nfs-kernel-server libarchive-dev libnfs-dev libvirt-dev \
 	libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils chromium wrk nginx-light
 

@@ -19,6 +19,9 @@ public struct HostPaths: Sendable, Equatable {
     public var modules: String { path("sys/module") }
     public var devKVM: String { path("dev/kvm") }
     public var run: String { path("run") }
+    public var efi: String { path("sys/firmware/efi") }
+    /// UEFI's global `SecureBoot` variable in efivarfs: 4 attribute bytes, then the value.
+    public var secureBootVariable: String { path("sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c") }
 }
 
 /// Reads a whole file, including procfs/sysfs files whose size reads as 0.

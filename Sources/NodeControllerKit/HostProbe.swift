@@ -39,6 +39,21 @@ public struct HostProbe: Sendable {
         return []
     }
 
+    /// The firmware the host booted with: UEFI when the kernel has
+    /// `/sys/firmware/efi`, and then Secure Boot from the last byte of its
+    /// `SecureBoot` variable (nil when efivarfs is not readable).
+    public func platform() -> NodePlatform {
+        guard fileExists(paths.efi) else { return NodePlatform(firmware: .bios, secureboot: nil) }
+        let fd = open(paths.secureBootVariable, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return NodePlatform(firmware: .uefi, secureboot: nil) }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 16)
+        let n = read(fd, &bytes, bytes.count)
+        // 4 bytes of attributes, then the 1-byte value.
+        guard n >= 5 else { return NodePlatform(firmware: .uefi, secureboot: nil) }
+        return NodePlatform(firmware: .uefi, secureboot: bytes[n - 1] == 1)
+    }
+
     /// Seconds since boot (first field of /proc/uptime).
     public func uptimeSeconds() -> Double? {
         guard let text = readTextFile(paths.uptime), let first = text.split(separator: " ").first else { return nil }

@@ -54,6 +54,8 @@ public actor NodeController {
     private var listingFailed = false
     /// Reads the node's own boot timings; nil: none are sent.
     let bootTimings: BootTimingsProbe?
+    /// The node's firmware, sent with the enrollment.
+    let platform: NodePlatform?
     /// Seconds since boot when this controller started.
     let startedAt: Double?
     /// The timings of the finished boot have been accepted by the server.
@@ -63,8 +65,9 @@ public actor NodeController {
                 backoff: Backoff = Backoff(),
                 sleep: @escaping @Sendable (Double) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64(max(0, $0) * 1e9)) },
                 uptime: @escaping @Sendable () -> Double? = { HostProbe().uptimeSeconds() },
-                rename: (@Sendable (String) -> Bool)? = nil, bootTimings: BootTimingsProbe? = nil) {
+                rename: (@Sendable (String) -> Bool)? = nil, bootTimings: BootTimingsProbe? = nil, platform: NodePlatform? = nil) {
         self.bootTimings = bootTimings
+        self.platform = platform
         self.startedAt = uptime()
         self.client = client
         self.rename = rename
@@ -130,7 +133,7 @@ public actor NodeController {
             accept(interval: answer.heartbeatSeconds)
             log.info("enrolled as \(answer.hostname) at \(client.server.absoluteString), heartbeat every \(Self.seconds(interval))")
             adoptRegisteredName(answer.hostname)
-            log.info("capacity: \(Self.summary(request.capacity))")
+            log.info("capacity: \(Self.summary(request.capacity))" + (request.platform.map { "; firmware: \($0.summary)" } ?? ""))
             return backoff.jittered(interval)
         case let other:
             return failed("enrolling at \(client.server.absoluteString)", other)
@@ -160,7 +163,7 @@ public actor NodeController {
         EnrollRequest(mac: enrollment.mac, hostname: enrollment.hostname, ip: enrollment.ip, token: enrollment.token,
                       image: enrollment.image, capacity: hypervisor.capacity(), instances: collectInstances(),
                       uptimeSeconds: uptime(), controllerVersion: NodeControllerKit.version,
-                      bootTimings: bootTimings?.timings(controllerStart: startedAt))
+                      bootTimings: bootTimings?.timings(controllerStart: startedAt), platform: platform)
     }
 
     private func heartbeatStep() async -> Double {

@@ -102,7 +102,8 @@ public enum NodeControllerApp {
             enrollment: .init(mac: mac, hostname: built.identity.hostname, ip: built.identity.ip ?? "", token: token, image: s.image),
             log: log, rename: { name in name.withCString { sethostname($0, strlen($0)) } == 0 },
             // Only where systemd is PID 1 does it know the boot's timestamps.
-            bootTimings: FileManager.default.fileExists(atPath: "/run/systemd/system") ? BootTimingsProbe() : nil)
+            bootTimings: FileManager.default.fileExists(atPath: "/run/systemd/system") ? BootTimingsProbe() : nil,
+            platform: HostProbe().platform())
     }
 
     static func json<T: Encodable>(_ value: T) -> String {

@@ -36,3 +36,23 @@ public struct BootTimings: Codable, Sendable, Equatable {
         }
     }
 }
+
+/// The node's firmware as the node itself sees it (its controller reports
+/// it with the enrollment): UEFI or BIOS, and whether Secure Boot is on.
+public struct NodePlatform: Codable, Sendable, Equatable {
+    public enum Firmware: String, Codable, Sendable { case bios, uefi }
+
+    public var firmware: Firmware
+    /// Secure Boot on (UEFI's `SecureBoot` variable is 1); nil on BIOS or when unreadable.
+    public var secureboot: Bool?
+
+    public init(firmware: Firmware, secureboot: Bool?) {
+        self.firmware = firmware
+        self.secureboot = secureboot
+    }
+
+    /// `uefi, Secure Boot on` / `bios`.
+    public var summary: String {
+        firmware.rawValue + (secureboot.map { $0 ? ", Secure Boot on" : ", Secure Boot off" } ?? "")
+    }
+}

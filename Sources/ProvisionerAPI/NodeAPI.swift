@@ -101,10 +101,13 @@ public struct EnrollRequest: Codable, Sendable, Equatable {
     public var controllerVersion: String
     /// Where the node's own boot went, as far as it has got (nil from older controllers).
     public var bootTimings: BootTimings?
+    /// The node's firmware and Secure Boot state (nil from older controllers).
+    public var platform: NodePlatform?
 
     public init(mac: String, hostname: String, ip: String, token: String, image: String?, capacity: NodeCapacity, instances: [InstanceStatus],
-                uptimeSeconds: Double?, controllerVersion: String, bootTimings: BootTimings? = nil) {
+                uptimeSeconds: Double?, controllerVersion: String, bootTimings: BootTimings? = nil, platform: NodePlatform? = nil) {
         self.bootTimings = bootTimings
+        self.platform = platform
         self.mac = mac
         self.hostname = hostname
         self.ip = ip

@@ -13,7 +13,8 @@ public enum BootRules {
     public static func dhcpPhase(action: String, vendorClass: String?, current: (state: NodeState, phases: [BootPhase: String])?)
         -> (phase: BootPhase, newBoot: Bool)? {
         guard action == "add" || action == "old", let vendor = vendorClass, !vendor.isEmpty else { return nil }
-        guard vendor.hasPrefix("PXEClient") else { return (.dhcpInitramfs, false) }
+        // PXE firmware (and iPXE) send PXEClient, UEFI HTTP Boot sends HTTPClient.
+        guard FirmwarePath.of(vendorClass: vendor) != nil else { return (.dhcpInitramfs, false) }
         let chained = current?.state == .booting && current?.phases[.dhcp] != nil && current?.phases[.initrd] == nil
         return chained ? (.dhcpIPXE, false) : (.dhcp, true)
     }

@@ -34,6 +34,7 @@ struct RawSiteConfig {
     struct RawProfile {
         var image: String?
         var kernel_args: [String]?
+        var loader: String?
     }
     struct NFS { var server: String? }
     struct Discovery { var mode: String? }
@@ -95,8 +96,8 @@ struct RawSiteConfig {
             var out: [String: RawProfile] = [:]
             for name in m.keys {
                 guard let p = try m.map(name) else { out[name] = RawProfile(); continue }
-                try p.allow(["image", "kernel_args"])
-                out[name] = RawProfile(image: try p.string("image"), kernel_args: try p.strings("kernel_args"))
+                try p.allow(["image", "kernel_args", "loader"])
+                out[name] = RawProfile(image: try p.string("image"), kernel_args: try p.strings("kernel_args"), loader: try p.string("loader"))
             }
             profiles = out
         }

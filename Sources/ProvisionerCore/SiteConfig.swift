@@ -29,16 +29,19 @@ public enum DHCPMode: String, Codable, Sendable, CaseIterable {
     case proxy
 }
 
-/// A boot profile: which image the node boots and its extra kernel arguments.
+/// A boot profile: which image the node boots, its extra kernel arguments,
+/// and the boot loader its firmware gets.
 public struct Profile: Equatable, Sendable {
     public var name: ProfileName
     public var image: String
     public var kernelArgs: [String]
+    public var loader: BootLoader
 
-    public init(name: ProfileName, image: String, kernelArgs: [String]) {
+    public init(name: ProfileName, image: String, kernelArgs: [String], loader: BootLoader = .auto) {
         self.name = name
         self.image = image
         self.kernelArgs = kernelArgs
+        self.loader = loader
     }
 }
 
@@ -187,7 +190,12 @@ extension SiteConfig {
             let image = try Self.checkWord(p.image ?? "default", "profiles.\(key).image")
             let args = p.kernel_args ?? []
             for arg in args { try Self.checkKernelArg(arg, "profiles.\(key).kernel_args") }
-            profiles.append(Profile(name: name, image: image, kernelArgs: args))
+            let loaderText = p.loader ?? BootLoader.auto.rawValue
+            guard let loader = BootLoader(rawValue: loaderText) else {
+                throw ValidationError(field: "profiles.\(key).loader", value: loaderText,
+                                      reason: "expected " + BootLoader.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            profiles.append(Profile(name: name, image: image, kernelArgs: args, loader: loader))
         }
         guard profiles.contains(where: { $0.name == .default }) else {
             throw ValidationError(field: "profiles", value: profiles.map(\.name.value).joined(separator: ","), reason: "a profile named default is required")

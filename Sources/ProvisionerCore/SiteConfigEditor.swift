@@ -4,52 +4,67 @@
 /// the editor cannot place (a flow-style section) is an error, never a silent
 /// no-op, and the result must read back as a valid config.
 public enum SiteConfigEditor {
-    /// The text with `keyPath` ("discovery.mode", "paths.cache", or a
-    /// top-level "interface") set to `value`. A missing key is added to its
-    /// section, a missing section at the end.
+    /// The text with `keyPath` ("discovery.mode", "paths.cache", a top-level
+    /// "interface", or "profiles.NAME.loader") set to `value`. A missing key is
+    /// added to its section, a missing section at the end of its parent.
     /// - Throws: `ConfigSyntaxError` when the section is written in flow
     ///   style or the result is not a valid site config.
     public static func set(_ keyPath: String, to value: String, in text: String) throws -> String {
-        let parts = keyPath.split(separator: ".").map(String.init)
-        guard (1...2).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
-            throw ConfigSyntaxError(message: "\(keyPath): only a top-level key or section.key can be edited")
+        let parts = keyPath.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        guard (1...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
+            throw ConfigSyntaxError(message: "\(keyPath): only a top-level key, section.key or section.name.key can be edited")
         }
         // "\r\n" is one Character in Swift: split on the file's own line ending and keep it.
         let newline = text.contains("\r\n") ? "\r\n" : "\n"
         var lines = text.components(separatedBy: newline)
         let scalar = yamlScalar(value)
-        if parts.count == 1 {
-            if let i = lines.firstIndex(where: { keyOf($0, indent: 0) == parts[0] }) {
-                lines[i] = try replacingValue(lines[i], key: parts[0], indent: 0, with: scalar)
-            } else {
-                appendBlock(&lines, ["\(parts[0]): \(scalar)"])
-            }
-        } else {
-            let (section, key) = (parts[0], parts[1])
-            if let s = lines.firstIndex(where: { keyOf($0, indent: 0) == section }) {
-                guard valueText(lines[s], key: section, indent: 0).isEmpty else {
-                    throw ConfigSyntaxError(message: "\(keyPath): the section \(section) is written on one line (flow style); edit it by hand")
-                }
-                var end = s + 1
-                var childIndent: Int?
-                while end < lines.count {
-                    let line = lines[end]
-                    let indent = line.prefix { $0 == " " }.count
-                    let body = line.dropFirst(indent)
-                    if body.isEmpty || body.hasPrefix("#") { end += 1; continue }
-                    if indent == 0 { break }
-                    if childIndent == nil { childIndent = indent }
-                    end += 1
-                }
-                let indent = childIndent ?? 2
-                if let i = lines[(s + 1)..<end].firstIndex(where: { keyOf($0, indent: indent) == key }) {
-                    lines[i] = try replacingValue(lines[i], key: key, indent: indent, with: scalar)
+        // The lines of the section being searched, and the indent of its keys.
+        var range = 0..<lines.count
+        var indent = 0
+        for (depth, part) in parts.enumerated() {
+            let found = range.first { keyOf(lines[$0], indent: indent) == part }
+            if depth == parts.count - 1 {
+                if let i = found {
+                    lines[i] = try replacingValue(lines[i], key: part, indent: indent, with: scalar)
+                } else if depth == 0 {
+                    appendBlock(&lines, ["\(part): \(scalar)"])
                 } else {
-                    lines.insert(String(repeating: " ", count: indent) + "\(key): \(scalar)", at: s + 1)
+                    lines.insert(String(repeating: " ", count: indent) + "\(part): \(scalar)", at: range.lowerBound)
                 }
-            } else {
-                appendBlock(&lines, ["\(section):", "  \(key): \(scalar)"])
+                break
             }
+            guard let s = found else {
+                // The rest of the path is new: a block at the end of its parent section.
+                var block: [String] = []
+                for (k, name) in parts[depth...].enumerated() {
+                    let pad = String(repeating: " ", count: indent + 2 * k)
+                    block.append(pad + name + (depth + k == parts.count - 1 ? ": \(scalar)" : ":"))
+                }
+                if depth == 0 {
+                    appendBlock(&lines, block)
+                } else {
+                    var at = range.upperBound
+                    while at > range.lowerBound, lines[at - 1].trimmingSpaces().isEmpty { at -= 1 }
+                    lines.insert(contentsOf: block, at: at)
+                }
+                break
+            }
+            guard valueText(lines[s], key: part, indent: indent).isEmpty else {
+                throw ConfigSyntaxError(message: "\(keyPath): \(parts[...depth].joined(separator: ".")) is written on one line (flow style); edit it by hand")
+            }
+            var end = s + 1
+            var childIndent: Int?
+            while end < range.upperBound {
+                let line = lines[end]
+                let lead = line.prefix { $0 == " " }.count
+                let body = line.dropFirst(lead)
+                if body.isEmpty || body.hasPrefix("#") { end += 1; continue }
+                if lead <= indent { break }
+                if childIndent == nil { childIndent = lead }
+                end += 1
+            }
+            range = (s + 1)..<end
+            indent = childIndent ?? indent + 2
         }
         let result = lines.joined(separator: newline)
         _ = try SiteConfig(yaml: result)

@@ -24,6 +24,8 @@ public func buildRouter(_ state: ServeState) -> Router<ServeContext> {
     router.middlewares.add(ErrorMappingMiddleware(state: state))
     router.middlewares.add(BootFetchMiddleware(state: state))
     router.middlewares.add(FileMiddleware(state.config.httpRoot + "/images", urlBasePath: "/images", searchForIndexHtml: false, logger: state.logger))
+    // UEFI HTTP Boot: the firmware fetches its loader here, with no TFTP.
+    router.middlewares.add(FileMiddleware(state.config.httpRoot + "/loaders", urlBasePath: "/loaders", searchForIndexHtml: false, logger: state.logger))
 
     router.get("/boot.ipxe") { _, _ in try fileResponse(state.config.httpRoot + "/boot.ipxe", type: "text/plain") }
     router.get("/boot/:file") { _, context in try bootScript(state, context) }
@@ -149,9 +151,9 @@ func enroll(_ state: ServeState, _ request: Request, _ context: ServeContext) as
         creds[credential] = .init(hostname: node.hostname, ip: node.ip, sequence: -1)
     }
     try state.registry.recordEnrollment(hostname: node.hostname, image: req.image, capacity: req.capacity, instances: req.instances,
-                                        bootTimings: req.bootTimings, now: state.now())
+                                        bootTimings: req.bootTimings, platform: req.platform, now: state.now())
     state.count { $0.enrollments += 1 }
-    state.logger.info("enrolled \(node.hostname) (\(mac), \(node.ip)): \(req.capacity.coresMax) cores, \(req.capacity.memoryMiBMax) MiB, \(req.capacity.hypervisor.rawValue), image \(req.image ?? "?")")
+    state.logger.info("enrolled \(node.hostname) (\(mac), \(node.ip)): \(req.capacity.coresMax) cores, \(req.capacity.memoryMiBMax) MiB, \(req.capacity.hypervisor.rawValue), image \(req.image ?? "?")\(req.platform.map { ", firmware " + $0.summary } ?? "")")
     return try json(EnrollResponse(hostname: node.hostname.value, credential: credential, heartbeatSeconds: state.heartbeatSeconds))
 }
 

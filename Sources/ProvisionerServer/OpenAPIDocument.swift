@@ -214,8 +214,15 @@ enum OpenAPIDocument {
               "phases": {"$ref": "#/components/schemas/BootPhases"}, "capacity": {"$ref": "#/components/schemas/Capacity"},
               "instances": {"type": "array", "items": {"$ref": "#/components/schemas/ReportedInstance"}},
               "last_heartbeat": {"type": "string"}, "enrolled_at": {"type": "string"},
-              "boot_timings": {"$ref": "#/components/schemas/NodeBootTimings"}
+              "boot_timings": {"$ref": "#/components/schemas/NodeBootTimings"},
+              "platform": {"$ref": "#/components/schemas/NodePlatform"},
+              "boot_path": {"type": "object", "required": ["firmware", "loader"], "description": "how the current boot began, as the server saw it",
+                            "properties": {"firmware": {"type": "string", "enum": ["bios", "uefi", "uefi-http"]}, "loader": {"type": "string"}}}
             }
+          },
+          "NodePlatform": {
+            "type": "object", "required": ["firmware"], "description": "the node's firmware, as its controller reports it (same on the wire and out)",
+            "properties": {"firmware": {"type": "string", "enum": ["bios", "uefi"]}, "secureboot": {"type": "boolean"}}
           },
           "NodeBootTimings": {
             "type": "object", "required": ["slowest_units"], "description": "the node's own boot, from systemd on the node",
@@ -279,7 +286,7 @@ enum OpenAPIDocument {
               "mac": {"type": "string"}, "hostname": {"type": "string"}, "ip": {"type": "string"}, "token": {"type": "string"}, "image": {"type": "string"},
               "capacity": {"$ref": "#/components/schemas/NodeCapacity"}, "instances": {"type": "array", "items": {"$ref": "#/components/schemas/InstanceStatus"}},
               "uptimeSeconds": {"type": "number"}, "controllerVersion": {"type": "string"},
-              "bootTimings": {"$ref": "#/components/schemas/BootTimings"}
+              "bootTimings": {"$ref": "#/components/schemas/BootTimings"}, "platform": {"$ref": "#/components/schemas/NodePlatform"}
             }
           },
           "EnrollResponse": {

@@ -33,6 +33,12 @@ func html(_ s: String) -> String {
     return o
 }
 
+/// `uefi, Secure Boot on; uefi-http → snponly.efi`: the node's report and how the server booted it.
+func firmware(_ n: NodeStatus) -> String {
+    let parts = [n.platform?.summary, n.bootPath?.summary].compactMap { $0 }
+    return parts.isEmpty ? "-" : parts.joined(separator: "; ")
+}
+
 /// `GET /`: nodes, state, last boot phase, image, capacity; discovered MACs. Refreshes itself.
 func statusPage(_ state: ServeState) throws -> Response {
     let nodes = try state.registry.statuses()
@@ -48,6 +54,7 @@ func statusPage(_ state: ServeState) throws -> Response {
             <tr class="\(n.state.rawValue)"><td>\(html(n.hostname))</td><td><code>\(html(n.mac ?? "-"))</code></td><td>\(html(n.ip))</td>\
             <td class="state">\(n.state.rawValue)</td><td>\(html(n.image ?? "-"))</td><td>\(html(phase))</td><td>\(html(durations))</td>\
             <td>\(html(n.bootTimings.map(nodeBoot) ?? "-"))</td>\
+            <td>\(html(firmware(n)))</td>\
             <td>\(cap.map { "\($0.coresFree)/\($0.coresMax) cores, \($0.memoryMiBFree)/\($0.memoryMiBMax) MiB, \(html($0.hypervisor.rawValue))" } ?? "-")</td>\
             <td>\(html(n.lastHeartbeat ?? "-"))</td></tr>
 
@@ -80,7 +87,7 @@ func statusPage(_ state: ServeState) throws -> Response {
         DHCP \(state.config.dhcpMode.rawValue) on \(html(state.config.interface)).\(services.isEmpty ? "" : " Services: " + services + ".") <span class="muted">Refreshes every 5 s.</span></p>
         <h2>Nodes</h2>
         <table><thead><tr><th>Hostname</th><th>MAC</th><th>IP</th><th>State</th><th>Image</th><th>Last boot phase</th>\
-        <th>Phase durations</th><th>Node's own boot</th><th>Capacity (free/max)</th><th>Last heartbeat</th></tr></thead>
+        <th>Phase durations</th><th>Node's own boot</th><th>Firmware</th><th>Capacity (free/max)</th><th>Last heartbeat</th></tr></thead>
         <tbody>
         \(rows.isEmpty ? "<tr><td colspan=10 class=muted>No nodes registered.</td></tr>" : rows)</tbody></table>
         <h2>Discovered machines</h2>

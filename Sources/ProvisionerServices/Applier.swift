@@ -20,15 +20,24 @@ public struct Applier: Sendable {
         public var actions: [String]
     }
 
-    /// Boot loaders copied from the system into the TFTP root (source, name).
-    public static let bootLoaders: [(source: String, name: String)] = [
-        ("/usr/lib/PXELINUX/pxelinux.0", "pxelinux.0"),
-        ("/usr/lib/syslinux/modules/bios/ldlinux.c32", "ldlinux.c32"),
-        ("/usr/lib/ipxe/ipxe.efi", "ipxe.efi"),
-        ("/usr/lib/ipxe/undionly.kpxe", "undionly.kpxe"),
+    /// Boot loaders copied from the system into the TFTP root (source, name,
+    /// whether UEFI HTTP Boot fetches it too: those also go under `<http root>/loaders/`).
+    public static let bootLoaders: [(source: String, name: String, http: Bool)] = [
+        ("/usr/lib/PXELINUX/pxelinux.0", "pxelinux.0", false),
+        ("/usr/lib/syslinux/modules/bios/ldlinux.c32", "ldlinux.c32", false),
+        ("/usr/lib/ipxe/undionly.kpxe", "undionly.kpxe", false),
         // pxelinux hands unknown machines to it when discovery is auto.
-        ("/usr/lib/ipxe/ipxe.lkrn", "ipxe.lkrn"),
+        ("/usr/lib/ipxe/ipxe.lkrn", "ipxe.lkrn", false),
+        ("/usr/lib/ipxe/snponly.efi", "snponly.efi", true),
+        ("/usr/lib/ipxe/ipxe.efi", "ipxe.efi", true),
+        // The Secure Boot chain: shim (signed by Microsoft) loads grubx64.efi
+        // from its own directory; Debian's signed netboot GRUB reads grub/grub.cfg-01-<MAC>.
+        ("/usr/lib/shim/shimx64.efi.signed", "shimx64.efi", true),
+        ("/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", "grubx64.efi", true),
     ]
+
+    /// Where UEFI HTTP Boot loaders are served from (`/loaders/` of serve).
+    public static func httpLoaderDir(_ config: SiteConfig) -> String { config.httpRoot + "/loaders" }
 
     /// The plan of a full apply of `site`.
     /// - Throws: `TemplateError` (nothing has been written).
@@ -39,8 +48,9 @@ public struct Applier: Sendable {
         for loader in Self.bootLoaders {
             if let data = FileSystem.read(loader.source) {
                 wanted.append((path: config.tftpRoot + "/" + loader.name, contents: data, mode: 0o644))
+                if loader.http { wanted.append((path: Self.httpLoaderDir(config) + "/" + loader.name, contents: data, mode: 0o644)) }
             } else {
-                warnings.append("boot loader \(loader.source) not found (install pxelinux, syslinux-common and ipxe): \(loader.name) is not in the TFTP root")
+                warnings.append("boot loader \(loader.source) not found (install pxelinux, syslinux-common, ipxe, shim-signed and grub-efi-amd64-signed): \(loader.name) is not in the TFTP root")
             }
         }
         let owned = Paths.nodeDirectories(config)

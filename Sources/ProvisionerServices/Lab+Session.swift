@@ -18,6 +18,10 @@ public struct LabOptions: Sendable {
     public var keepOnFailure: Bool
     /// The `provisioner` binary that runs serve inside the namespace.
     public var serveBinary: String
+    /// Node i (1-based) gets item i; the last item repeats.
+    public var firmwares: [LabFirmware] = [.bios]
+
+    public func firmware(ofNode i: Int) -> LabFirmware { firmwares.isEmpty ? .bios : firmwares[min(i, firmwares.count) - 1] }
 
     public init(nodes: Int = 2, spares: Int = 0, memoryMiB: Int = 1024, cpus: Int = 1, cache: String = "/var/cache/provisioner",
                 timeout: Double = 600, nodeController: String? = nil, keepOnFailure: Bool = false, serveBinary: String) {
@@ -41,6 +45,9 @@ public struct LabFailure: Error, CustomStringConvertible, Sendable, ClassifiedEr
 }
 
 extension Lab {
+    /// The profile of the lab's Secure Boot nodes.
+    public static let secureProfile = try! ProfileName(parsing: "secureboot")
+
     /// The lab's site: its home, with the lab's network.
     public var site: Site { Site(home: home) }
 
@@ -92,6 +99,14 @@ extension Lab {
             try site.setConfigValue("discovery.mode", to: "auto")
             say("discovery: auto (machines plugged in later take spare1..\(options.spares))")
         }
+        // A Secure Boot node needs the signed chain: its own profile (a real
+        // site would do the same for its Secure Boot racks).
+        let secureNodes = Set((1...options.nodes).filter { options.firmware(ofNode: $0) == .secureboot })
+        if !secureNodes.isEmpty, try site.loadConfig().profile(Self.secureProfile) == nil {
+            try site.setConfigValue("profiles.\(Self.secureProfile.value).image", to: "default")
+            try site.setConfigValue("profiles.\(Self.secureProfile.value).loader", to: BootLoader.secureboot.rawValue)
+            say("profile \(Self.secureProfile.value): loader secureboot (shim → GRUB → signed kernel) for the Secure Boot nodes")
+        }
         let config = try site.loadConfig()
         let registry = try site.openRegistry()
         var specs: [NodeSpec] = []
@@ -99,7 +114,8 @@ extension Lab {
             specs.append(NodeSpec(hostname: try Hostname(parsing: "spare\(i + 1)"), mac: nil))
         }
         for i in 1...options.nodes where try registry.node("lab\(i)") == nil {
-            specs.append(NodeSpec(hostname: try Hostname(parsing: "lab\(i)"), mac: try MACAddress(parsing: Self.mac(i))))
+            specs.append(NodeSpec(hostname: try Hostname(parsing: "lab\(i)"), mac: try MACAddress(parsing: Self.mac(i)),
+                                  profile: secureNodes.contains(i) ? Self.secureProfile : .default))
         }
         if !specs.isEmpty { try registry.add(specs, config: config, now: Timestamp.iso(Date())) }
         return config
@@ -137,13 +153,15 @@ extension Lab {
             throw SystemError("serve did not start")
         }
 
-        say("booting \(options.nodes) diskless node(s) with QEMU (\(Self.accelerator)); serial logs in \(dir)")
+        let firmwares = (1...options.nodes).map { "lab\($0) \(options.firmware(ofNode: $0).rawValue)" }.joined(separator: ", ")
+        say("booting \(options.nodes) diskless node(s) with QEMU (\(Self.accelerator); \(firmwares)); serial logs in \(dir)")
         for i in 1...options.nodes {
             let name = "lab\(i)", tap = "labtap\(i - 1)", log = "\(dir)/\(name).serial.log"
             FileManager.default.createFile(atPath: log, contents: nil)
-            let argv = qemuArgv(mac: Self.mac(i), tap: tap, serialLog: log, memoryMiB: options.memoryMiB, cpus: options.cpus, name: name)
+            let firmware = options.firmware(ofNode: i)
+            let argv = try qemuArgv(mac: Self.mac(i), tap: tap, serialLog: log, memoryMiB: options.memoryMiB, cpus: options.cpus, name: name, firmware: firmware)
             let pid = try spawnInNamespace(argv, log: "\(dir)/\(name).qemu.log")
-            state.nodes.append(LabNode(hostname: name, mac: Self.mac(i), tap: tap, pid: pid, serialLog: log))
+            state.nodes.append(LabNode(hostname: name, mac: Self.mac(i), tap: tap, pid: pid, serialLog: log, firmware: firmware))
             try save(state)
         }
 
@@ -229,7 +247,7 @@ extension Lab {
     /// QEMU node with `mac` (default: the next free lab MAC) that nobody registered.
     /// - Returns: the lab node.
     /// - Throws: `ConflictError` when the MAC is registered or plugged in already.
-    public func plug(mac: MACAddress?, memoryMiB: Int, cpus: Int) throws -> LabNode {
+    public func plug(mac: MACAddress?, memoryMiB: Int, cpus: Int, firmware: LabFirmware = .bios) throws -> LabNode {
         guard isUp(), var state = state() else { throw SystemError("no lab is up in \(home)") }
         let registry = try site.openRegistry()
         let index = state.nodes.count
@@ -246,9 +264,9 @@ extension Lab {
         try addTap(tap)
         let log = "\(dir)/\(name).serial.log"
         FileManager.default.createFile(atPath: log, contents: nil)
-        let pid = try spawnInNamespace(qemuArgv(mac: address.description, tap: tap, serialLog: log, memoryMiB: memoryMiB, cpus: cpus, name: name),
+        let pid = try spawnInNamespace(try qemuArgv(mac: address.description, tap: tap, serialLog: log, memoryMiB: memoryMiB, cpus: cpus, name: name, firmware: firmware),
                                        log: "\(dir)/\(name).qemu.log")
-        let node = LabNode(hostname: name, mac: address.description, tap: tap, pid: pid, serialLog: log)
+        let node = LabNode(hostname: name, mac: address.description, tap: tap, pid: pid, serialLog: log, firmware: firmware)
         state.nodes.append(node)
         try save(state)
         return node
@@ -295,7 +313,8 @@ extension Lab {
         Self.stop(node.pid, grace: 3)
         // The serial log starts over, so it shows this boot only.
         FileManager.default.createFile(atPath: node.serialLog, contents: nil)
-        state.nodes[i].pid = try spawnInNamespace(qemuArgv(mac: node.mac, tap: node.tap, serialLog: node.serialLog, memoryMiB: memoryMiB, cpus: cpus, name: node.hostname),
+        state.nodes[i].pid = try spawnInNamespace(try qemuArgv(mac: node.mac, tap: node.tap, serialLog: node.serialLog, memoryMiB: memoryMiB, cpus: cpus,
+                                                               name: node.hostname, firmware: node.firmware ?? .bios),
                                                   log: "\(dir)/\(node.hostname).qemu.log")
         try save(state)
         return state.nodes[i].pid

@@ -2,6 +2,49 @@ import Crypto
 import Foundation
 import ProvisionerCore
 
+/// The firmware of a lab node, as a real server's would be set up.
+public enum LabFirmware: String, Codable, Sendable, CaseIterable {
+    /// SeaBIOS: PXE with QEMU's iPXE option ROM.
+    case bios
+    /// OVMF: UEFI PXE over TFTP.
+    case uefi
+    /// OVMF: UEFI HTTP Boot, the loader over HTTP and no TFTP at all.
+    case uefiHTTP = "uefi-http"
+    /// OVMF with Secure Boot on (Microsoft's and Debian's keys enrolled): UEFI PXE.
+    case secureboot
+
+    /// OVMF's code and variable store files; nil for BIOS.
+    var ovmf: (code: String, vars: String)? {
+        switch self {
+        case .bios: nil
+        case .uefi, .uefiHTTP: ("/usr/share/OVMF/OVMF_CODE_4M.fd", "/usr/share/OVMF/OVMF_VARS_4M.fd")
+        case .secureboot: ("/usr/share/OVMF/OVMF_CODE_4M.secboot.fd", "/usr/share/OVMF/OVMF_VARS_4M.ms.fd")
+        }
+    }
+
+    /// OVMF's network boot options (`opt/org.tianocore/…` in fw_cfg) turned off.
+    var ovmfSwitchedOff: [String] {
+        switch self {
+        case .bios: []
+        case .uefi, .secureboot: ["IPv6Support"]
+        case .uefiHTTP: ["IPv6Support", "IPv4PXESupport"]
+        }
+    }
+
+    /// Parses a comma-separated list (`bios,uefi`): node i gets item i, the last one repeating.
+    /// - Throws: `ValidationError` naming the bad item.
+    public static func list(_ text: String) throws -> [LabFirmware] {
+        let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !items.isEmpty else { throw ValidationError(field: "firmware", value: text, reason: "expected " + allCases.map(\.rawValue).joined(separator: ", ")) }
+        return try items.map { item in
+            guard let f = LabFirmware(rawValue: item) else {
+                throw ValidationError(field: "firmware", value: item, reason: "expected " + allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            return f
+        }
+    }
+}
+
 /// A virtual lab of diskless nodes on this machine: one network namespace
 /// (no uplink) holding the LAN bridge, the server's address on it, one tap
 /// per node, `provisioner serve` and the QEMU nodes. Everything it starts is
@@ -43,13 +86,16 @@ public struct Lab: Sendable {
         public var tap: String
         public var pid: Int32
         public var serialLog: String
+        /// nil in a state file from before firmware choices: BIOS.
+        public var firmware: LabFirmware?
 
-        public init(hostname: String, mac: String, tap: String, pid: Int32, serialLog: String) {
+        public init(hostname: String, mac: String, tap: String, pid: Int32, serialLog: String, firmware: LabFirmware = .bios) {
             self.hostname = hostname
             self.mac = mac
             self.tap = tap
             self.pid = pid
             self.serialLog = serialLog
+            self.firmware = firmware
         }
     }
 
@@ -128,13 +174,32 @@ public struct Lab: Sendable {
         return kvm ? "kvm" : "tcg"
     }
 
-    /// The QEMU command line of a diskless lab node that boots from the network.
-    public func qemuArgv(mac: String, tap: String, serialLog: String, memoryMiB: Int, cpus: Int, name: String) -> [String] {
-        [ProcessRunner.which("qemu-system-x86_64") ?? "qemu-system-x86_64",
-         "-name", name, "-accel", Self.accelerator, "-cpu", "max", "-m", String(memoryMiB), "-smp", String(cpus),
-         "-display", "none", "-serial", "file:\(serialLog)", "-monitor", "none", "-no-reboot",
-         "-netdev", "tap,id=n0,ifname=\(tap),script=no,downscript=no",
-         "-device", "virtio-net-pci,netdev=n0,mac=\(mac)", "-boot", "n"]
+    /// The QEMU command line of a diskless lab node that boots from the
+    /// network with `firmware`. A UEFI node's variable store is a fresh copy
+    /// of OVMF's (made here, beside the serial log), as a new machine's NVRAM.
+    /// - Throws: `SystemError` when the OVMF files are missing.
+    public func qemuArgv(mac: String, tap: String, serialLog: String, memoryMiB: Int, cpus: Int, name: String, firmware: LabFirmware = .bios) throws -> [String] {
+        var argv = [ProcessRunner.which("qemu-system-x86_64") ?? "qemu-system-x86_64",
+                    "-name", name, "-accel", Self.accelerator, "-cpu", "max", "-m", String(memoryMiB), "-smp", String(cpus),
+                    "-display", "none", "-serial", "file:\(serialLog)", "-monitor", "none", "-no-reboot",
+                    "-netdev", "tap,id=n0,ifname=\(tap),script=no,downscript=no"]
+        guard let ovmf = firmware.ovmf else {
+            return argv + ["-device", "virtio-net-pci,netdev=n0,mac=\(mac)", "-boot", "n"]
+        }
+        for file in [ovmf.code, ovmf.vars] where !FileManager.default.fileExists(atPath: file) {
+            throw SystemError("\(file) not found: the lab's UEFI nodes need OVMF (`make deps` installs ovmf)")
+        }
+        let vars = "\(dir)/\(name).OVMF_VARS.fd"
+        try? FileManager.default.removeItem(atPath: vars)
+        try FileManager.default.copyItem(atPath: ovmf.vars, toPath: vars)
+        argv += ["-machine", firmware == .secureboot ? "q35,smm=on" : "q35"]
+        if firmware == .secureboot { argv += ["-global", "driver=cfi.pflash01,property=secure,value=on"] }
+        argv += ["-drive", "if=pflash,format=raw,unit=0,readonly=on,file=\(ovmf.code)",
+                 "-drive", "if=pflash,format=raw,unit=1,file=\(vars)"]
+        // OVMF tries PXEv4, PXEv6, HTTPv4, HTTPv6 in turn: leave it only the path the node should take.
+        for option in firmware.ovmfSwitchedOff { argv += ["-fw_cfg", "name=opt/org.tianocore/\(option),string=no"] }
+        // OVMF ignores -boot: the NIC is the first boot device. No option ROM: OVMF's own virtio-net driver.
+        return argv + ["-device", "virtio-net-pci,netdev=n0,mac=\(mac),bootindex=1,romfile="]
     }
 
     /// Stops a process: SIGTERM, then SIGKILL after `grace` seconds. Returns whether it is gone.

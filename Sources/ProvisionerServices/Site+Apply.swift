@@ -54,7 +54,12 @@ extension Site {
         let status = try registry.status(mac.description)
         guard let (phase, newBoot) = BootRules.dhcpPhase(action: action, vendorClass: vendorClass,
                                                          current: status.map { ($0.state, $0.phases) }) else { return }
-        try registry.recordBootEvent(mac: mac, ip: ip, phase: phase, now: now, newBoot: newBoot)
+        // How a new boot began: the firmware's path and the loader the node's profile gave it.
+        var bootPath: BootPath?
+        if newBoot, let node = try registry.node(mac: mac) {
+            bootPath = BootPath.of(vendorClass: vendorClass, loader: try loadConfig().profile(node.profile)?.loader ?? .auto)
+        }
+        try registry.recordBootEvent(mac: mac, ip: ip, phase: phase, now: now, newBoot: newBoot, bootPath: bootPath)
     }
 }
 

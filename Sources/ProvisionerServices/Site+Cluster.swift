@@ -16,6 +16,11 @@ public struct ClusterReport: Codable, Sendable {
         public var hardware_virtualization: Bool?
         public var hardware_virtualization_reason: String?
         public var last_heartbeat: String?
+        /// bios or uefi, as the node reports it.
+        public var firmware: String?
+        public var secureboot: Bool?
+        /// How its boot began (`uefi-http → snponly.efi`), as the server saw it.
+        public var booted_via: String?
     }
 
     public struct TypeRow: Codable, Sendable {
@@ -42,7 +47,8 @@ public struct ClusterReport: Codable, Sendable {
                                 cores_used: c.map { $0.coresMax - $0.coresFree }, cores_max: c?.coresMax,
                                 memory_mib_used: c.map { $0.memoryMiBMax - $0.memoryMiBFree }, memory_mib_max: c?.memoryMiBMax,
                                 hypervisor: c?.hypervisor.rawValue, hardware_virtualization: c?.hardwareVirtualization,
-                                hardware_virtualization_reason: c?.hardwareVirtualizationReason, last_heartbeat: s.lastHeartbeat))
+                                hardware_virtualization_reason: c?.hardwareVirtualizationReason, last_heartbeat: s.lastHeartbeat,
+                                firmware: s.platform?.firmware.rawValue, secureboot: s.platform?.secureboot, booted_via: s.bootPath?.summary))
         }
         nodes = rows
         vm_types = VMType.availability(VMType.defaults, capacities: capacities).map {
@@ -55,11 +61,12 @@ public struct ClusterReport: Codable, Sendable {
     public var text: String {
         func dash(_ v: Int?) -> String { v.map(String.init) ?? "-" }
         var out = TextTable.render(
-            header: ["NODE", "STATE", "IMAGE", "CORES USED/MAX", "MEMORY MiB USED/MAX", "HYPERVISOR", "LAST HEARTBEAT"],
+            header: ["NODE", "STATE", "IMAGE", "CORES USED/MAX", "MEMORY MiB USED/MAX", "HYPERVISOR", "FIRMWARE", "LAST HEARTBEAT"],
             rows: nodes.map { n in
                 [n.hostname, n.state, n.image ?? "-", "\(dash(n.cores_used))/\(dash(n.cores_max))",
                  "\(dash(n.memory_mib_used))/\(dash(n.memory_mib_max))",
                  n.hypervisor.map { h in n.hardware_virtualization == false && h != "none" ? "\(h) (no hw virt)" : h } ?? "-",
+                 (n.firmware ?? "-") + (n.secureboot == true ? " (Secure Boot)" : ""),
                  n.last_heartbeat ?? "-"]
             })
         out += "\n"

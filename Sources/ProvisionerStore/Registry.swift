@@ -47,9 +47,11 @@ public protocol Registry: Sendable {
     func status(_ key: String) throws -> NodeStatus?
     /// Records a boot phase of the machine with `mac`; an unknown MAC is queued for discovery.
     /// - Returns: the node's hostname, or nil when the MAC is unknown.
-    func recordBootEvent(mac: MACAddress, ip: String?, phase: BootPhase, now: String, newBoot: Bool) throws -> String?
-    /// Marks a node enrolled: its image, capacity and instances, the `enrolled` phase.
-    func recordEnrollment(hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], bootTimings: BootTimings?, now: String) throws
+    /// A new boot records how it began (`bootPath`, when known).
+    func recordBootEvent(mac: MACAddress, ip: String?, phase: BootPhase, now: String, newBoot: Bool, bootPath: BootPath?) throws -> String?
+    /// Marks a node enrolled: its image, capacity, instances, boot timings and firmware, the `enrolled` phase.
+    func recordEnrollment(hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], bootTimings: BootTimings?,
+                          platform: NodePlatform?, now: String) throws
     /// Many heartbeats in one transaction (group commit); per heartbeat, the instances to start and to stop.
     func heartbeats(_ beats: [HeartbeatRecord], now: String) throws -> [(run: [InstanceSpec], terminate: [String])]
     /// Marks `lost` every enrolled or ready node silent since `before`; returns their hostnames.
@@ -91,12 +93,17 @@ extension Registry {
 
     /// Marks a node enrolled, without boot timings (a controller that sends none).
     public func recordEnrollment(hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], now: String) throws {
-        try recordEnrollment(hostname: hostname, image: image, capacity: capacity, instances: instances, bootTimings: nil, now: now)
+        try recordEnrollment(hostname: hostname, image: image, capacity: capacity, instances: instances, bootTimings: nil, platform: nil, now: now)
     }
 
     @discardableResult
     public func recordBootEvent(mac: MACAddress, ip: String?, phase: BootPhase, now: String) throws -> String? {
-        try recordBootEvent(mac: mac, ip: ip, phase: phase, now: now, newBoot: false)
+        try recordBootEvent(mac: mac, ip: ip, phase: phase, now: now, newBoot: false, bootPath: nil)
+    }
+
+    @discardableResult
+    public func recordBootEvent(mac: MACAddress, ip: String?, phase: BootPhase, now: String, newBoot: Bool) throws -> String? {
+        try recordBootEvent(mac: mac, ip: ip, phase: phase, now: now, newBoot: newBoot, bootPath: nil)
     }
 }
 

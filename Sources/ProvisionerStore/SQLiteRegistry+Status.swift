@@ -25,10 +25,17 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var enrolledAt: String?
     /// Where the node's own boot went, as its controller measured it.
     public var bootTimings: BootTimings?
+    /// The node's firmware as its controller reported it.
+    public var platform: NodePlatform?
+    /// How the current boot began: the firmware path of its DHCP request and the loader handed out.
+    public var bootPath: BootPath?
 
     public init(hostname: String, mac: String?, ip: String, state: NodeState, image: String?, bootStarted: String?, phases: [BootPhase: String],
-                capacity: NodeCapacity?, instances: [InstanceStatus]?, lastHeartbeat: String?, enrolledAt: String?, bootTimings: BootTimings? = nil) {
+                capacity: NodeCapacity?, instances: [InstanceStatus]?, lastHeartbeat: String?, enrolledAt: String?, bootTimings: BootTimings? = nil,
+                platform: NodePlatform? = nil, bootPath: BootPath? = nil) {
         self.bootTimings = bootTimings
+        self.platform = platform
+        self.bootPath = bootPath
         self.hostname = hostname
         self.mac = mac
         self.ip = ip
@@ -48,6 +55,8 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         case lastHeartbeat = "last_heartbeat"
         case enrolledAt = "enrolled_at"
         case bootTimings = "boot_timings"
+        case platform
+        case bootPath = "boot_path"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -64,6 +73,8 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         lastHeartbeat = try c.decodeIfPresent(String.self, forKey: .lastHeartbeat)
         enrolledAt = try c.decodeIfPresent(String.self, forKey: .enrolledAt)
         bootTimings = try c.decodeIfPresent(BootTimingsJSON.self, forKey: .bootTimings)?.value
+        platform = try c.decodeIfPresent(NodePlatform.self, forKey: .platform)
+        bootPath = try c.decodeIfPresent(BootPath.self, forKey: .bootPath)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -80,6 +91,8 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         try c.encodeIfPresent(lastHeartbeat, forKey: .lastHeartbeat)
         try c.encodeIfPresent(enrolledAt, forKey: .enrolledAt)
         try c.encodeIfPresent(bootTimings.map(BootTimingsJSON.init), forKey: .bootTimings)
+        try c.encodeIfPresent(platform, forKey: .platform)
+        try c.encodeIfPresent(bootPath, forKey: .bootPath)
     }
 }
 
@@ -103,7 +116,7 @@ public struct DiscoveredMachine: Codable, Sendable, Equatable {
 extension SQLiteRegistry {
     static let statusSQL = """
         SELECT n.hostname, n.mac, n.ip, n.state, s.image, s.boot_started, s.phases, s.capacity, s.instances, s.last_heartbeat, s.enrolled_at,
-               s.boot_timings
+               s.boot_timings, s.platform, s.boot_path
         FROM nodes n LEFT JOIN node_status s ON s.node_id = n.id
         """
 
@@ -113,7 +126,8 @@ extension SQLiteRegistry {
             hostname: row[0], mac: row[1], ip: IPv4Address(UInt32(truncatingIfNeeded: row[2] as Int64)).description,
             state: NodeState(rawValue: row[3]) ?? .registered, image: row[4], bootStarted: row[5], phases: phases,
             capacity: decodeJSON(NodeCapacity.self, row[7]), instances: decodeJSON([InstanceStatus].self, row[8]),
-            lastHeartbeat: row[9], enrolledAt: row[10], bootTimings: decodeJSON(BootTimings.self, row[11]))
+            lastHeartbeat: row[9], enrolledAt: row[10], bootTimings: decodeJSON(BootTimings.self, row[11]),
+            platform: decodeJSON(NodePlatform.self, row[12]), bootPath: decodeJSON(BootPath.self, row[13]))
     }
 
     /// A JSON column as a value; nil when NULL or unreadable.
@@ -154,7 +168,7 @@ extension SQLiteRegistry {
     /// `booting`). An unknown MAC lands in the discovery queue instead.
     /// - Returns: the node's hostname, or nil when the MAC is unknown.
     @discardableResult
-    public func recordBootEvent(mac: MACAddress, ip: String?, phase: BootPhase, now: String, newBoot: Bool) throws -> String? {
+    public func recordBootEvent(mac: MACAddress, ip: String?, phase: BootPhase, now: String, newBoot: Bool, bootPath: BootPath?) throws -> String? {
         try write { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT id, hostname, state FROM nodes WHERE mac = ?", arguments: [mac.description]) else {
                 try db.execute(sql: """
@@ -170,7 +184,8 @@ extension SQLiteRegistry {
             let (phases, started) = BootRules.merge(try Self.phases(db, nodeID: id), event: phase, at: now, newBoot: newBoot, keepSince: recent)
             let json = try Self.encodeJSON(phases)
             if let started {
-                try db.execute(sql: "UPDATE node_status SET phases = ?, boot_started = ? WHERE node_id = ?", arguments: [json, started, id])
+                try db.execute(sql: "UPDATE node_status SET phases = ?, boot_started = ?, boot_path = ? WHERE node_id = ?",
+                               arguments: [json, started, try bootPath.map(Self.encodeJSON), id])
                 try db.execute(sql: "UPDATE nodes SET state = 'booting', updated_at = ? WHERE id = ?", arguments: [now, id])
             } else {
                 try db.execute(sql: "UPDATE node_status SET phases = ? WHERE node_id = ?", arguments: [json, id])
@@ -194,16 +209,17 @@ extension SQLiteRegistry {
     }
 
     /// Marks a node enrolled: its image, capacity and instances, the `enrolled` phase.
-    public func recordEnrollment(hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], bootTimings: BootTimings?, now: String) throws {
+    public func recordEnrollment(hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], bootTimings: BootTimings?,
+                                 platform: NodePlatform?, now: String) throws {
         try write { db in
             guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM nodes WHERE hostname = ?", arguments: [hostname.value]) else { return }
             try db.execute(sql: "INSERT OR IGNORE INTO node_status (node_id) VALUES (?)", arguments: [id])
             let phases = BootRules.merge(try Self.phases(db, nodeID: id), event: .enrolled, at: now, newBoot: false, keepSince: now).phases
             try db.execute(sql: """
                 UPDATE node_status SET image = ?, capacity = ?, instances = ?, enrolled_at = ?, last_heartbeat = ?, phases = ?,
-                    boot_started = coalesce(boot_started, ?), boot_timings = ? WHERE node_id = ?
+                    boot_started = coalesce(boot_started, ?), boot_timings = ?, platform = ? WHERE node_id = ?
                 """, arguments: [image, try Self.encodeJSON(capacity), try Self.encodeJSON(instances), now, now, try Self.encodeJSON(phases), now,
-                                 try bootTimings.map(Self.encodeJSON), id])
+                                 try bootTimings.map(Self.encodeJSON), try platform.map(Self.encodeJSON), id])
             try db.execute(sql: "UPDATE nodes SET state = 'ready', updated_at = ? WHERE id = ?", arguments: [now, id])
         }
     }

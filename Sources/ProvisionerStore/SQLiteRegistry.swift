@@ -169,6 +169,11 @@ enum Schema {
         { db in
             try db.execute(sql: "ALTER TABLE node_status ADD COLUMN boot_timings TEXT")
         },
+        // The node's firmware (from its controller) and how its boot began (from its DHCP request).
+        { db in
+            try db.execute(sql: "ALTER TABLE node_status ADD COLUMN platform TEXT")
+            try db.execute(sql: "ALTER TABLE node_status ADD COLUMN boot_path TEXT")
+        },
     ]
 
     static func migrate(_ queue: DatabaseQueue) throws {

@@ -173,3 +173,94 @@ extension SystemTests {
     }
 }
 }
+
+/// The boot file the real dnsmasq hands each firmware, for each loader a
+/// profile can choose: a probe in a client namespace sends what BIOS PXE
+/// (client-arch 0), UEFI PXE (7; 9 as some firmware and iPXE's EFI build
+/// send), UEFI HTTP Boot (16 with the `HTTPClient` vendor class) and iPXE
+/// (option 175) send, from the MAC of a node of each profile.
+extension SystemTests {
+@Suite(.serialized) struct FirmwareDHCPTests {
+    @Test(.enabled(if: TestNetwork.unavailableReason == nil, "\(TestNetwork.unavailableReason ?? "")"))
+    func eachFirmwareGetsItsLoader() throws {
+        let serverIP = "10.96.0.1"
+        let net = try TestNetwork(serverIP: serverIP, prefix: 24)
+        defer { net.close() }
+        let home = try Home(["--interface", net.serverIf, "--server-ip", serverIP, "--subnet", "10.96.0.0/24", "--dhcp-range", "10.96.0.200-10.96.0.220"])
+        var yaml = try String(contentsOfFile: home.config, encoding: .utf8)
+        yaml += """
+              sb:
+                image: default
+                loader: secureboot
+              ipxe:
+                image: default
+                loader: ipxe
+              drivers:
+                image: default
+                loader: ipxe-drivers
+
+            """
+        try yaml.write(toFile: home.config, atomically: true, encoding: .utf8)
+        let nodes = [("auto1", "02:96:00:00:00:01", "default"), ("sb1", "02:96:00:00:00:02", "sb"),
+                     ("ipxe1", "02:96:00:00:00:03", "ipxe"), ("drv1", "02:96:00:00:00:04", "drivers")]
+        for (name, mac, profile) in nodes {
+            let r = try home.run(["node", "add", name, "--mac", mac, "--profile", profile])
+            try #require(r.status == 0, "\(r.stderr)")
+        }
+        let apply = try home.run(["apply"])
+        try #require(apply.status == 0, "\(apply.stderr)")
+        let run = home.dir + "/run/provisioner"
+        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        let pidFile = run + "/dnsmasq.pid"
+        try net.startDaemon(net.server, "dnsmasq --conf-file=\(home.dir)/etc/dnsmasq.d/provisioner.conf --pid-file=\(pidFile) --log-facility=\(run)/dnsmasq.log", pidFile: pidFile)
+        try #require(waitFor(10) { FileManager.default.fileExists(atPath: pidFile) }, "dnsmasq did not start")
+
+        func offer(_ mac: String, _ args: String) throws -> [String: Any] {
+            try net.exec(net.client, "ip link set \(net.clientIf) address \(mac)")
+            let r = try net.exec(net.client, "python3 \(SystemTests.ServeTests.probeScript) --iface \(net.clientIf) --mac \(mac) --expect 1 \(args)")
+            guard r.status == 0, let list = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]], let first = list.first else {
+                throw TestFailure("dhcp_probe \(mac) \(args): \(r.status) \(r.stdout) \(r.stderr)")
+            }
+            return first
+        }
+        let http = "--arch 16 --vendor-class HTTPClient:Arch:00016:UNDI:003001"
+        let loaders = "http://\(serverIP):8080/loaders"
+        // (request, node) → boot file, for every firmware and every loader.
+        let expected: [(String, String, String)] = [
+            ("--arch 0", "auto1", "pxelinux.0"), ("--arch 0", "sb1", "pxelinux.0"),
+            ("--arch 0", "ipxe1", "undionly.kpxe"), ("--arch 0", "drv1", "undionly.kpxe"),
+            ("--arch 7", "auto1", "snponly.efi"), ("--arch 9", "auto1", "snponly.efi"), ("--arch 7", "sb1", "shimx64.efi"),
+            ("--arch 7", "ipxe1", "snponly.efi"), ("--arch 7", "drv1", "ipxe.efi"),
+            (http, "auto1", "\(loaders)/snponly.efi"), (http, "sb1", "\(loaders)/shimx64.efi"),
+            (http, "ipxe1", "\(loaders)/snponly.efi"), (http, "drv1", "\(loaders)/ipxe.efi"),
+            ("--arch 9 --ipxe", "auto1", "http://\(serverIP):8080/boot.ipxe"), ("--arch 0 --ipxe", "sb1", "http://\(serverIP):8080/boot.ipxe"),
+        ]
+        for (args, name, file) in expected {
+            let mac = nodes.first { $0.0 == name }!.1
+            let answer = try offer(mac, args)
+            // In option 67 (the probe asks for it, as firmware does) or in the header's file field.
+            #expect((answer["bootfile_option"] as? String ?? answer["file"] as? String) == file, "\(args) from \(name): \(answer)")
+            // HTTP Boot takes an offer only when it says HTTPClient back; nobody else is told that.
+            let isHTTP = args.contains("HTTPClient")
+            #expect((answer["vendor_class"] as? String == "HTTPClient") == isHTTP, "\(args) from \(name): \(answer)")
+            if !isHTTP && !args.contains("--ipxe") { #expect(answer["siaddr"] as? String == serverIP, "\(args) from \(name): \(answer)") }
+        }
+        // Every loader a firmware is told to fetch is there: over TFTP, and over HTTP for HTTP Boot.
+        let tftp = home.dir + "/tftp"
+        for file in ["pxelinux.0", "undionly.kpxe", "snponly.efi", "ipxe.efi", "shimx64.efi", "grubx64.efi"] {
+            #expect(FileManager.default.fileExists(atPath: tftp + "/" + file), "\(file) is not in the TFTP root")
+        }
+        for file in ["snponly.efi", "ipxe.efi", "shimx64.efi", "grubx64.efi"] {
+            #expect(FileManager.default.fileExists(atPath: home.dir + "/http/loaders/" + file), "\(file) is not served for HTTP Boot")
+        }
+        // The Secure Boot node's GRUB config, fetched over TFTP as GRUB does.
+        try net.exec(net.client, "ip addr add 10.96.0.50/24 dev \(net.clientIf)")
+        let got = home.dir + "/got"
+        let r = try net.exec(net.client, "busybox tftp -g -r grub/grub.cfg-01-02-96-00-00-00-02 -l \(got) \(serverIP)")
+        #expect(r.status == 0, "\(r.stderr)")
+        let cfg = (try? String(contentsOfFile: got, encoding: .utf8)) ?? ""
+        #expect(cfg.contains("linux (tftp,\(serverIP))/images/default/") && cfg.contains("BOOTIF=01-02-96-00-00-00-02"), "\(cfg)")
+        #expect(!FileManager.default.fileExists(atPath: home.dir + "/tftp/grub/grub.cfg-01-02-96-00-00-00-01"), "an auto node got a GRUB config")
+    }
+}
+}

@@ -60,14 +60,15 @@ final class FailingRegistry: Registry {
     func statuses() throws -> [NodeStatus] { try check(.read); return try base.statuses() }
     func status(_ key: String) throws -> NodeStatus? { try check(.read); return try base.status(key) }
 
-    func recordBootEvent(mac: MACAddress, ip: String?, phase: BootPhase, now: String, newBoot: Bool) throws -> String? {
+    func recordBootEvent(mac: MACAddress, ip: String?, phase: BootPhase, now: String, newBoot: Bool, bootPath: BootPath?) throws -> String? {
         try check(.bootEvent)
-        return try base.recordBootEvent(mac: mac, ip: ip, phase: phase, now: now, newBoot: newBoot)
+        return try base.recordBootEvent(mac: mac, ip: ip, phase: phase, now: now, newBoot: newBoot, bootPath: bootPath)
     }
 
-    func recordEnrollment(hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], bootTimings: BootTimings?, now: String) throws {
+    func recordEnrollment(hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], bootTimings: BootTimings?,
+                          platform: NodePlatform?, now: String) throws {
         try check(.enrollment)
-        try base.recordEnrollment(hostname: hostname, image: image, capacity: capacity, instances: instances, bootTimings: bootTimings, now: now)
+        try base.recordEnrollment(hostname: hostname, image: image, capacity: capacity, instances: instances, bootTimings: bootTimings, platform: platform, now: now)
     }
 
     func heartbeats(_ beats: [HeartbeatRecord], now: String) throws -> [(run: [InstanceSpec], terminate: [String])] {

@@ -38,6 +38,32 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         #expect(try SQLiteRegistry(path: dir + "/r.sqlite").count() == 1)
     }
 
+    /// How a boot began (from its DHCP request) and the firmware the node reports are kept and read back.
+    @Test func firmwareAndBootPathAreKept() throws {
+        let r = try SQLiteRegistry(path: dir + "/fw.sqlite")
+        try r.add([try spec("a", "02:00:00:00:00:01")], config: try config(), now: "2026-01-01T00:00:00Z")
+        let mac = try MACAddress(parsing: "02:00:00:00:00:01")
+        let path = BootPath(firmware: .uefiHTTP, loader: "snponly.efi")
+        try r.recordBootEvent(mac: mac, ip: "10.0.0.2", phase: .dhcp, now: "2026-01-01T00:00:01Z", newBoot: true, bootPath: path)
+        #expect(try r.status("a")?.bootPath == path)
+        let capacity = NodeCapacity(coresMax: 2, coresFree: 2, memoryMiBMax: 1024, memoryMiBFree: 900, diskMiBMax: 0, diskMiBFree: 0,
+                                    hypervisor: .qemuTCG, hardwareVirtualization: false, hardwareVirtualizationReason: nil, libvirtVersion: nil)
+        try r.recordEnrollment(hostname: try Hostname(parsing: "a"), image: "default/g1", capacity: capacity, instances: [], bootTimings: nil,
+                               platform: NodePlatform(firmware: .uefi, secureboot: true), now: "2026-01-01T00:00:30Z")
+        let s = try #require(try r.status("a"))
+        #expect(s.platform == NodePlatform(firmware: .uefi, secureboot: true) && s.bootPath == path)
+        // The operator's JSON spells them as documented.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let json = String(decoding: try encoder.encode(s), as: UTF8.self)
+        #expect(json.contains("\"boot_path\":{\"firmware\":\"uefi-http\",\"loader\":\"snponly.efi\"}"), "\(json)")
+        #expect(json.contains("\"platform\":{\"firmware\":\"uefi\",\"secureboot\":true}"), "\(json)")
+        // The next boot starts over with its own path.
+        try r.recordBootEvent(mac: mac, ip: "10.0.0.2", phase: .dhcp, now: "2026-01-01T00:05:00Z", newBoot: true,
+                              bootPath: BootPath(firmware: .bios, loader: "pxelinux.0"))
+        #expect(try r.status("a")?.bootPath?.firmware == .bios)
+    }
+
     @Test func allocatesNextFreeAddressAndAudits() throws {
         let r = try SQLiteRegistry(path: dir + "/r.sqlite")
         let c = try config()

@@ -32,6 +32,7 @@ def main():
     p.add_argument("--mac", required=True)
     p.add_argument("--arch", type=int, default=0)
     p.add_argument("--ipxe", action="store_true")
+    p.add_argument("--vendor-class", help="option 60 (default: PXEClient:Arch:<arch>:UNDI:002001; UEFI HTTP Boot sends HTTPClient:Arch:00016:UNDI:003001)")
     p.add_argument("--wait", type=float, default=3.0, help="seconds to collect answers")
     p.add_argument("--expect", type=int, default=0, help="stop once this many answers arrived")
     p.add_argument("--server", help="send a PXE boot server request to this address, port 4011, from --ciaddr")
@@ -40,7 +41,7 @@ def main():
     mac = bytes(int(x, 16) for x in a.mac.split(":"))
     xid = os.getpid() & 0xffffffff
     opts = [(53, bytes([3 if a.server else 1])), (57, struct.pack("!H", 1472)),
-            (60, b"PXEClient:Arch:%05d:UNDI:002001" % a.arch), (93, struct.pack("!H", a.arch)),
+            (60, a.vendor_class.encode() if a.vendor_class else b"PXEClient:Arch:%05d:UNDI:002001" % a.arch), (93, struct.pack("!H", a.arch)),
             (94, bytes([1, 2, 1])), (97, bytes([0]) + mac + bytes(10)),
             (55, bytes([1, 3, 6, 12, 43, 60, 66, 67, 128, 129, 130, 131, 132, 133, 134, 135, 175]))]
     if a.ipxe:

@@ -42,6 +42,7 @@ public struct Renderer: Sendable {
         let siteFiles: [(TemplateName, String)] = [
             (.dnsmasqConf, Paths.dnsmasqConf(c)),
             (.pxelinuxDefault, c.tftpRoot + "/pxelinux.cfg/default"),
+            (.grubDefault, c.tftpRoot + "/grub/grub.cfg"),
             (.ipxeChain, c.httpRoot + "/boot.ipxe"),
             (.ipxeDefault, c.httpRoot + "/boot/default.ipxe"),
             (.kernelExports, c.exportsDir + "/provisioner.exports"),
@@ -87,17 +88,21 @@ public struct Renderer: Sendable {
     }
 
     /// The templates `renderNodes` reads: all a node change needs loaded.
-    public static let nodeTemplates: [TemplateName] = [.dhcpHost, .pxelinuxNode, .ipxeNode]
+    public static let nodeTemplates: [TemplateName] = [.dhcpHost, .pxelinuxNode, .ipxeNode, .grubNode]
 
     func renderNode(_ node: Node, _ ctx: SiteContext) throws -> [RenderedFile] {
         guard node.mac != nil else { return [] }
         let values = ctx.node(node)
         let paths = Paths.node(node, ctx.config)
-        return [
+        var files = [
             RenderedFile(path: paths[0], contents: try templates.render(.dhcpHost, values, over: ctx.values)),
             RenderedFile(path: paths[1], contents: try templates.render(.pxelinuxNode, values, over: ctx.values)),
             RenderedFile(path: paths[2], contents: try templates.render(.ipxeNode, values, over: ctx.values)),
         ]
+        if paths.count > 3 {
+            files.append(RenderedFile(path: paths[3], contents: try templates.render(.grubNode, values, over: ctx.values)))
+        }
+        return files
     }
 }
 
@@ -108,20 +113,24 @@ public enum Paths {
     /// The files that go into every node image, rendered beside the images.
     public static func imageOverlay(_ c: SiteConfig) -> String { c.imagesDir + "/overlay" }
 
-    /// The per-node files of a node with a MAC: host entry, pxelinux config, iPXE script.
+    /// The per-node files of a node with a MAC: host entry, pxelinux config,
+    /// iPXE script, and the GRUB config when its profile's loader is GRUB's.
     public static func node(_ node: Node, _ c: SiteConfig) -> [String] {
         guard let mac = node.mac else { return [] }
-        return [
+        var paths = [
             "\(c.hostsDir)/\(node.hostname.value).conf",
             "\(c.tftpRoot)/pxelinux.cfg/01-\(mac.dashed)",
             "\(c.httpRoot)/boot/\(mac.dashed).ipxe",
         ]
+        if c.profile(node.profile)?.loader.usesGRUB == true { paths.append("\(c.tftpRoot)/grub/grub.cfg-01-\(mac.dashed)") }
+        return paths
     }
 
     /// The directories whose per-node files the provisioner owns, with the
     /// name pattern it owns in each: what apply may remove when a node goes.
     public static func nodeDirectories(_ c: SiteConfig) -> [(dir: String, prefix: String, suffix: String)] {
-        [(c.hostsDir, "", ".conf"), (c.tftpRoot + "/pxelinux.cfg", "01-", ""), (c.httpRoot + "/boot", "", ".ipxe")]
+        [(c.hostsDir, "", ".conf"), (c.tftpRoot + "/pxelinux.cfg", "01-", ""), (c.httpRoot + "/boot", "", ".ipxe"),
+         (c.tftpRoot + "/grub", "grub.cfg-01-", "")]
     }
 }
 
@@ -166,6 +175,8 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
             "hosts_dir": c.hostsDir,
             "tftp_root": c.tftpRoot,
             "http_url": http,
+            // Where GRUB fetches kernels and initrds: GRUB 2.06's http module has no port, so TFTP.
+            "grub_files": "(tftp,\(c.serverIP))",
             "images_dir": c.imagesDir,
             "ganesha_run_dir": c.runDir,
         ]
@@ -175,10 +186,33 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
             "router_advertisements": c.routerAdvertisements,
             "discovery_auto": c.discovery == .auto,
         ]
-        values = text.mapValues { RenderText($0) as Any }.merging(flags.mapValues { $0 as Any }) { a, _ in a }
+        var all = text.mapValues { RenderText($0) as Any }.merging(flags.mapValues { $0 as Any }) { a, _ in a }
+        all["loader_rules"] = LoaderRule.all(httpURL: http).map { rule -> [String: Any] in
+            ["path": RenderText(rule.path.rawValue), "loader": RenderText(rule.loader.rawValue),
+             "line": RenderText(rule.path.overHTTP ? "\(rule.tags),\(rule.file)" : "\(rule.tags),\(rule.file),,\(c.serverIP)")]
+        }
+        all["proxy_services"] = Self.proxyServices().map { ["line": RenderText($0)] as [String: Any] }
+        values = all
         var profiles: [ProfileName: ProfileValues] = [:]
         for p in c.profiles { profiles[p.name] = Self.profileValues(p, site: site, http: http) }
         self.profiles = profiles
+    }
+
+    /// proxyDHCP's `pxe-service` lines, one per client system type and
+    /// loader (a BIOS basename without extension gets `.0` from dnsmasq).
+    /// HTTP Boot clients take their boot file from the site's DHCP server.
+    static func proxyServices() -> [String] {
+        var lines: [String] = []
+        for loader in BootLoader.allCases {
+            let tags = (["tag:!ipxe"] + (loader.hostTag.map { ["tag:" + $0] } ?? BootLoader.allCases.compactMap(\.hostTag).map { "tag:!" + $0 }))
+                .joined(separator: ",")
+            let bios = loader.file(for: .bios)
+            let efi = loader.file(for: .uefi)
+            lines.append("\(tags),x86PC,\"Network boot\",\(bios.hasSuffix(".0") ? String(bios.dropLast(2)) : bios)")
+            lines.append("\(tags),X86-64_EFI,\"Network boot\",\(efi)")
+            lines.append("\(tags),BC_EFI,\"Network boot\",\(efi)")
+        }
+        return lines
     }
 
     static func profileValues(_ profile: Profile, site: BootSite, http: String) -> ProfileValues {
@@ -215,6 +249,7 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
             "kernel_path": RenderText(p.kernelPath),
             "initrd_path": RenderText(p.initrdPath),
             "cmdline": RenderText(cmdline),
+            "loader_tag": p.profile.loader.hostTag.map { RenderText($0) as Any } ?? false,
         ]
     }
 }

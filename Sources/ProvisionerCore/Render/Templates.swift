@@ -74,6 +74,8 @@ public enum TemplateName: String, CaseIterable, Sendable {
     case dhcpHost = "var/lib/provisioner/dhcp-hosts/NODE"
     case pxelinuxNode = "srv/tftp/pxelinux.cfg/01-MAC"
     case pxelinuxDefault = "srv/tftp/pxelinux.cfg/default"
+    case grubNode = "srv/tftp/grub/grub.cfg-01-MAC"
+    case grubDefault = "srv/tftp/grub/grub.cfg"
     case ipxeChain = "srv/provisioner/http/boot.ipxe"
     case ipxeNode = "srv/provisioner/http/boot/MAC.ipxe"
     case ipxeDefault = "srv/provisioner/http/boot/default.ipxe"

@@ -22,11 +22,16 @@ extension Provisioner.Lab {
         @Option(name: .long, help: "Its MAC address (default: the next free lab MAC).") var mac: String?
         @Option(name: .long, help: ArgumentHelp("Memory of the machine.", valueName: "MiB")) var memory: Int = 1024
         @Option(name: .long, help: "vCPUs of the machine.") var cpus: Int = 1
+        @Option(name: .long, help: ArgumentHelp("Its firmware: bios, uefi, uefi-http or secureboot.", valueName: "FIRMWARE"))
+        var firmware: String = "bios"
         @Option(name: .long, help: ArgumentHelp("Seconds to wait until it enrolls or is queued (0: do not wait).", valueName: "S")) var timeout: Double = 600
 
         func run() throws {
             let lab = ProvisionerServices.Lab(home: global.homeDir)
-            let node = try lab.plug(mac: try mac.map { try MACAddress(parsing: $0) }, memoryMiB: memory, cpus: cpus)
+            guard let kind = LabFirmware(rawValue: firmware) else {
+                throw ValidationError("--firmware: \(quoted(firmware)) is not one of " + LabFirmware.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            let node = try lab.plug(mac: try mac.map { try MACAddress(parsing: $0) }, memoryMiB: memory, cpus: cpus, firmware: kind)
             say("plugged \(node.hostname) (\(node.mac)) into \(ProvisionerServices.Lab.bridge); QEMU pid \(node.pid), serial log \(node.serialLog)")
             guard timeout > 0 else { return }
             let address = try MACAddress(parsing: node.mac)

@@ -26,19 +26,23 @@ extension Provisioner.Lab {
         @Option(name: .customLong("node-controller"), help: ArgumentHelp("node-controller binary for the image.", valueName: "FILE")) var nodeController: String?
         @Option(name: .long, help: ArgumentHelp("Nodes spare1..N added without a MAC, with discovery set to auto: a machine plugged in later (`lab plug`) becomes one by itself.", valueName: "N"))
         var spares: Int = 0
+        @Option(name: .long, help: ArgumentHelp("Firmware of the nodes, one per node in order, the last repeating: bios, uefi (UEFI PXE), uefi-http (UEFI HTTP Boot, no TFTP), secureboot (UEFI with Secure Boot on, booting shim → GRUB → the signed kernel).", valueName: "LIST"))
+        var firmware: String = "bios"
         @Flag(name: .customLong("keep-on-failure"), help: "When it fails, leave the namespace, serve and the nodes running for a look.")
         var keepOnFailure = false
 
         func validate() throws {
             guard (1...50).contains(nodes) else { throw ValidationError("--nodes must be 1 to 50") }
             guard (0...50).contains(spares) else { throw ValidationError("--spares must be 0 to 50") }
+            do { _ = try LabFirmware.list(firmware) } catch { throw ValidationError("--firmware: \(error)") }
         }
 
         func run() throws {
             let lab = ProvisionerServices.Lab(home: global.homeDir)
             let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
-            let options = LabOptions(nodes: nodes, spares: spares, memoryMiB: memory, cpus: cpus, cache: cache, timeout: timeout,
+            var options = LabOptions(nodes: nodes, spares: spares, memoryMiB: memory, cpus: cpus, cache: cache, timeout: timeout,
                                      nodeController: nodeController, keepOnFailure: keepOnFailure, serveBinary: bin)
+            options.firmwares = try LabFirmware.list(firmware)
             let (statuses, seconds) = try lab.up(options, say: say)
             say(String(format: "all %d node(s) enrolled in %.0f s", nodes, seconds))
             emit(try global.site.clusterReport().text)
@@ -46,6 +50,9 @@ extension Provisioner.Lab {
             for s in statuses {
                 let d = s.phaseDurations().map { String(format: "%@ +%.1f", $0.phase.rawValue, $0.seconds) }.joined(separator: "  ")
                 emit(String(format: "  %@: %@  (total %.1f s)\n", s.hostname, d, s.secondsToEnroll ?? 0))
+                if s.platform != nil || s.bootPath != nil {
+                    emit("  \(s.hostname) firmware: \([s.platform?.summary, s.bootPath.map { "booted via " + $0.summary }].compactMap { $0 }.joined(separator: "; "))\n")
+                }
                 if let t = s.bootTimings {
                     emit(String(format: "  %@ as the node saw it: kernel+initramfs %.1f s, userspace to the controller %.1f s\n",
                                 s.hostname, t.kernelSeconds ?? 0, t.controllerStartSeconds ?? 0))

@@ -24,7 +24,7 @@ extension Provisioner.Node {
 
             func encode(to encoder: any Encoder) throws {
                 try node.encode(to: encoder)
-                enum K: String, CodingKey { case image, boot_started, phases, phase_durations, seconds_to_enroll, capacity, last_heartbeat, enrolled_at, boot_timings }
+                enum K: String, CodingKey { case image, boot_started, phases, phase_durations, seconds_to_enroll, capacity, last_heartbeat, enrolled_at, boot_timings, platform, boot_path }
                 var c = encoder.container(keyedBy: K.self)
                 try c.encode(status?.image, forKey: .image)
                 try c.encode(status?.bootStarted, forKey: .boot_started)
@@ -35,6 +35,8 @@ extension Provisioner.Node {
                 try c.encode(status?.lastHeartbeat, forKey: .last_heartbeat)
                 try c.encode(status?.enrolledAt, forKey: .enrolled_at)
                 try c.encode(status?.bootTimings.map(BootTimingsJSON.init), forKey: .boot_timings)
+                try c.encode(status?.platform, forKey: .platform)
+                try c.encode(status?.bootPath, forKey: .boot_path)
             }
         }
 
@@ -63,6 +65,8 @@ extension Provisioner.Node {
             if let status {
                 rows.append(["image", status.image ?? "-"])
                 rows.append(["boot started", status.bootStarted ?? "-"])
+                if let path = status.bootPath { rows.append(["booted via", path.summary]) }
+                if let platform = status.platform { rows.append(["firmware", platform.summary]) }
                 for d in durations { rows.append(["  \(d.phase.rawValue)", String(format: "+%.2f s", d.seconds)]) }
                 if let t = status.secondsToEnroll { rows.append(["boot → enrolled", String(format: "%.2f s", t)]) }
                 if let b = status.bootTimings {
