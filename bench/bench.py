@@ -15,8 +15,10 @@ Images (bench_serve.py): cold build / bare mmdebstrap <= 1.1; unchanged rebuild 
 Serve: HTTP >= 10x TFTP for kernel + initrd; 50 parallel initrd fetches >= 0.8x nginx.
 Node API: 1,000 controllers heartbeating, >= 10,000 requests/s with p99 <= 5 ms.
 Lab: PXE power-on -> enrolled per node, with its phases (goal <= 40 s under TCG).
+Firmware: power-on -> enrolled of one node alone per firmware path (BIOS, UEFI PXE,
+  UEFI HTTP Boot, Secure Boot), with its phases.
 
-  --only registry,render,image,serve,api,lab   picks sections (default: all)
+  --only registry,render,image,serve,api,lab,firmware   picks sections (default: all)
 """
 import argparse
 import os
@@ -169,7 +171,7 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--nodes", type=int, default=10_000)
     ap.add_argument("--adds", type=int, default=31)
-    ap.add_argument("--only", default="registry,render,image,serve,api,lab")
+    ap.add_argument("--only", default="registry,render,image,serve,api,lab,firmware")
     ap.add_argument("--rootfs", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rootfs"))
     ap.add_argument("--node-controller", default=None)
     a = ap.parse_args()
@@ -189,6 +191,8 @@ def main():
             bench_serve.bench_node_api(a.bin, root)
         if "lab" in only:
             bench_serve.bench_lab(a.bin, root, a.node_controller)
+        if "firmware" in only:
+            bench_serve.bench_firmware(a.bin, root, a.node_controller)
         if not only & {"registry", "render"}:
             return
         imports = []

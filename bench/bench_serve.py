@@ -281,3 +281,28 @@ def bench_lab(binary, root, node_controller):
                   f"{fmt('controller_start_seconds')}, userspace until boot finished {fmt('userspace_seconds')}; slowest units: {slowest or '?'}")
     finally:
         subprocess.run([binary, "lab", "down", "--home", home], capture_output=True)
+
+
+def bench_firmware(binary, root, node_controller):
+    """Power-on -> enrolled of one node alone per firmware path, in one run and one
+    lab home (the image is built once): where the UEFI paths lose time under TCG."""
+    if os.getuid() != 0 or not shutil.which("qemu-system-x86_64"):
+        print("firmware: skipped (needs root and qemu)")
+        return
+    home = os.path.join(root, "fwlab")
+    nc = ["--node-controller", node_controller] if node_controller else []
+    for firmware in ("bios", "uefi", "uefi-http", "secureboot"):
+        try:
+            r = subprocess.run([binary, "lab", "up", "--home", home, "--nodes", "1", "--firmware", firmware, *nc],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                print(f"firmware: {firmware}: lab up failed: " + r.stderr[-1500:])
+                continue
+            total = next((l for l in r.stderr.splitlines() + r.stdout.splitlines() if "enrolled in" in l), "")
+            phases = next((l.strip() for l in r.stdout.splitlines() if l.startswith("  lab1:")), "")
+            via = next((l.strip() for l in r.stdout.splitlines() if l.startswith("  lab1 firmware:")), "")
+            seconds = total.split("enrolled in")[-1].strip() if total else "?"
+            print(f"firmware: {firmware:<10} power-on -> enrolled {seconds} (QEMU start to enrolled, TCG, alone); "
+                  f"from its first DHCP: {phases.removeprefix('lab1: ')}; {via.removeprefix('lab1 ')}")
+        finally:
+            subprocess.run([binary, "lab", "down", "--home", home], capture_output=True)

@@ -113,9 +113,14 @@ extension Lab {
         for i in 0..<options.spares where try registry.node("spare\(i + 1)") == nil {
             specs.append(NodeSpec(hostname: try Hostname(parsing: "spare\(i + 1)"), mac: nil))
         }
-        for i in 1...options.nodes where try registry.node("lab\(i)") == nil {
-            specs.append(NodeSpec(hostname: try Hostname(parsing: "lab\(i)"), mac: try MACAddress(parsing: Self.mac(i)),
-                                  profile: secureNodes.contains(i) ? Self.secureProfile : .default))
+        for i in 1...options.nodes {
+            let profile = secureNodes.contains(i) ? Self.secureProfile : ProfileName.default
+            if let node = try registry.node("lab\(i)") {
+                // A lab started again with other firmware: the node follows (the apply below renders its files).
+                if node.profile != profile { _ = try registry.update(node.hostname.value, NodeChange(profile: profile), config: config, now: Timestamp.iso(Date())) }
+            } else {
+                specs.append(NodeSpec(hostname: try Hostname(parsing: "lab\(i)"), mac: try MACAddress(parsing: Self.mac(i)), profile: profile))
+            }
         }
         if !specs.isEmpty { try registry.add(specs, config: config, now: Timestamp.iso(Date())) }
         return config

@@ -4,8 +4,8 @@ import ProvisionerServices
 import Testing
 
 extension SystemTests {
-/// The whole chain, as `make demo` runs it: two diskless QEMU nodes PXE-boot
-/// from `provisioner serve`, take their names from DHCP, mount the shared root
+/// The whole chain, as `make demo` runs it: two diskless QEMU nodes, one
+/// BIOS and one UEFI (OVMF), PXE-boot from `provisioner serve`, take their names from DHCP, mount the shared root
 /// read-only under a tmpfs overlay, and their node controllers enroll; a new
 /// image generation is built and one node is rebooted onto it while the
 /// other stays on the old one; a new machine nobody registered is plugged in
@@ -34,13 +34,22 @@ extension SystemTests {
         }
 
         // 1. Two nodes boot and enroll.
-        let up = try home.run(["lab", "up", "--nodes", "2", "--cache", ImageBuildTests.cache, "--timeout", "600", "--node-controller", controller, "--spares", "1"])
+        let up = try home.run(["lab", "up", "--nodes", "2", "--firmware", "bios,uefi", "--cache", ImageBuildTests.cache, "--timeout", "600",
+                               "--node-controller", controller, "--spares", "1"])
         try #require(up.status == 0, "lab up failed:\n\(up.stderr.suffix(4000))")
         #expect(up.stdout.contains("boot phases"), "\(up.stdout)")
         // The node's own view of its boot, from systemd on the node, sent with the enrollment.
         let timings = try home.run(["node", "show", "lab1", "--json"]).object["boot_timings"] as? [String: Any] ?? [:]
         #expect((timings["kernel_seconds"] as? Double ?? 0) > 1 && (timings["controller_start_seconds"] as? Double ?? 0) > 0, "\(timings)")
         step("two nodes enrolled")
+        // Each firmware took its own path: the server saw it in the DHCP request, the node reports it.
+        let bios = try home.run(["node", "show", "lab1", "--json"]).object
+        let uefi = try home.run(["node", "show", "lab2", "--json"]).object
+        #expect(bios["boot_path"] as? [String: String] == ["firmware": "bios", "loader": "pxelinux.0"], "\(bios)")
+        #expect((bios["platform"] as? [String: Any])?["firmware"] as? String == "bios", "\(bios)")
+        #expect(uefi["boot_path"] as? [String: String] == ["firmware": "uefi", "loader": "snponly.efi"], "\(uefi)")
+        #expect((uefi["platform"] as? [String: Any])?["firmware"] as? String == "uefi", "\(uefi)")
+        #expect((uefi["platform"] as? [String: Any])?["secureboot"] as? Bool != true, "OVMF without Secure Boot: \(uefi)")
         for n in ["lab1", "lab2"] {
             let serial = (try? String(contentsOfFile: "\(dir)/lab/\(n).serial.log", encoding: .utf8)) ?? ""
             #expect(serial.contains("Debian GNU/Linux 12 \(n) ttyS0"), "\(n) did not get its name from DHCP")
@@ -54,6 +63,7 @@ extension SystemTests {
         #expect(nodes.count == 2 && nodes.allSatisfy { $0["state"] as? String == "ready" }, "\(cluster.stdout)")
         #expect(nodes.allSatisfy { ($0["cores_max"] as? Int ?? 0) > 0 && ($0["memory_mib_max"] as? Int ?? 0) > 0 }, "\(cluster.stdout)")
         #expect(nodes.allSatisfy { $0["image"] as? String == "default/g1" }, "\(cluster.stdout)")
+        #expect(Set(nodes.compactMap { $0["firmware"] as? String }) == ["bios", "uefi"], "\(cluster.stdout)")
 
         // 2. A small VM placed on a node with room; its controller starts it, then stops it.
         let run = try home.run(["instance", "run", "--type", "m1.small", "--json"])
