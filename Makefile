@@ -24,15 +24,18 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #   libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
 #                   the node controller's hypervisor tests and the lab's nodes
 #   chromium        the serve test loads the status page headless and keeps a screenshot
+#   ipmitool        the IPMI driver of `node power` (lanplus)
+#   openipmi        ipmi_sim: the IPMI BMC emulator the BMC tests drive
 #   wrk nginx-light benchmarks: load on the node API, the initrd served by nginx beside serve
 DEB_PACKAGES := libsqlite3-dev sqlite3 python3 python3-venv dnsmasq-base pxelinux syslinux-common ipxe shim-signed grub-efi-amd64-signed ovmf busybox curl iproute2 \
 	mmdebstrap zstd nfs-ganesha nfs-ganesha-vfs rpcbind nfs-kernel-server libarchive-dev libnfs-dev libvirt-dev \
-	libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils chromium wrk nginx-light
+	libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils chromium ipmitool openipmi wrk nginx-light
 
 # Python tools from PyPI, in their own venv (Debian's python is externally managed):
 #   schemathesis   the API fuzzer `make test` runs against serve's OpenAPI document
+#   sushy-tools    sushy-emulator: the Redfish BMC emulator the BMC tests drive (its fake driver)
 PY_VENV     := .build-py
-PY_PACKAGES := schemathesis==4.32.5
+PY_PACKAGES := schemathesis==4.32.5 sushy-tools==2.2.0
 
 .PHONY: all deps pydeps build build-release node-controller test bench demo demo-down install clean
 
@@ -51,7 +54,7 @@ build: deps
 	$(SWIFT) build
 
 pydeps: deps
-	@if ! $(PY_VENV)/bin/python -c 'import importlib.metadata as m; import sys; sys.exit(0 if m.version("schemathesis") == "$(subst schemathesis==,,$(PY_PACKAGES))" else 1)' 2>/dev/null; then \
+	@if ! $(PY_VENV)/bin/python -c 'import importlib.metadata as m, sys; want = dict(p.split("==") for p in sys.argv[1:]); sys.exit(0 if all(m.version(k) == v for k, v in want.items()) else 1)' $(PY_PACKAGES) 2>/dev/null; then \
 	  echo "installing Python tools into $(PY_VENV): $(PY_PACKAGES)"; \
 	  python3 -m venv $(PY_VENV) && $(PY_VENV)/bin/pip install -q $(PY_PACKAGES); \
 	fi

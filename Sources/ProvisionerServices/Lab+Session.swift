@@ -159,6 +159,8 @@ extension Lab {
         }
 
         let firmwares = (1...options.nodes).map { "lab\($0) \(options.firmware(ofNode: $0).rawValue)" }.joined(separator: ", ")
+        // Enrollments from before this start (a lab home used again) do not count.
+        let poweredOn = Timestamp.iso(Date())
         say("booting \(options.nodes) diskless node(s) with QEMU (\(Self.accelerator); \(firmwares)); serial logs in \(dir)")
         for i in 1...options.nodes {
             let name = "lab\(i)", tap = "labtap\(i - 1)", log = "\(dir)/\(name).serial.log"
@@ -178,11 +180,11 @@ extension Lab {
         let ok = waitUntil(options.timeout) {
             statuses = ((try? registry.statuses()) ?? []).filter { names.contains($0.hostname) }
             for s in statuses {
-                for p in BootPhase.order where s.phases[p] != nil && reported[s.hostname, default: []].insert(p).inserted {
+                for p in BootPhase.order where (s.phases[p] ?? "") >= poweredOn && reported[s.hostname, default: []].insert(p).inserted {
                     say(String(format: "%@: %@ (+%.0f s)", s.hostname, p.rawValue, Date().timeIntervalSince(started)))
                 }
             }
-            return statuses.count == names.count && statuses.allSatisfy { $0.state == .ready }
+            return statuses.count == names.count && statuses.allSatisfy { $0.state == .ready && ($0.enrolledAt ?? "") >= poweredOn }
         }
         guard ok else {
             throw SystemError("not every node enrolled within \(Int(options.timeout)) s (\(statuses.filter { $0.state == .ready }.map(\.hostname).sorted().joined(separator: ", ")) did)")

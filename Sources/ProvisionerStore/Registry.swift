@@ -39,6 +39,14 @@ public protocol Registry: Sendable {
     /// Removes nodes by hostname or MAC, all or none.
     func remove(_ keys: [String], now: String, beforeCommit: ([NodeChangeRecord]) throws -> Void) throws -> [Node]
 
+    // MARK: BMCs
+
+    /// Sets (or with nil, clears) a node's BMC; returns the node.
+    /// - Throws: `NotFoundError` for an unknown node.
+    func setBMC(_ key: String, _ bmc: BMCSettings?, now: String) throws -> Node
+    /// Every node's BMC, by hostname (nodes without one are absent).
+    func bmcs() throws -> [String: BMCSettings]
+
     // MARK: run-time status
 
     /// Every node with its run-time status, by hostname.

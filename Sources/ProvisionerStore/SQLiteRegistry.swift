@@ -174,6 +174,19 @@ enum Schema {
             try db.execute(sql: "ALTER TABLE node_status ADD COLUMN platform TEXT")
             try db.execute(sql: "ALTER TABLE node_status ADD COLUMN boot_path TEXT")
         },
+        // Each node's BMC: driver, address, user and the path of its password file (never the password).
+        { db in
+            try db.execute(sql: """
+                CREATE TABLE node_bmc (
+                    node_id INTEGER PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
+                    driver TEXT NOT NULL,
+                    address TEXT NOT NULL,
+                    username TEXT NOT NULL,
+                    password_file TEXT NOT NULL,
+                    system TEXT
+                );
+                """)
+        },
     ]
 
     static func migrate(_ queue: DatabaseQueue) throws {

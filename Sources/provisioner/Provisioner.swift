@@ -52,6 +52,8 @@ extension ConfigSyntaxError: OperatorFacingError {}
 extension RegistryError: OperatorFacingError {}
 extension SystemError: OperatorFacingError {}
 extension TemplateError: OperatorFacingError {}
+extension PowerFailures: OperatorFacingError {}
+extension BMCError: OperatorFacingError {}
 
 /// A failure of the command itself, said plainly ("no config at …").
 struct CommandError: OperatorFacingError, CustomStringConvertible {

@@ -57,6 +57,8 @@ final class FailingRegistry: Registry {
         return try base.remove(keys, now: now, beforeCommit: beforeCommit)
     }
 
+    func setBMC(_ key: String, _ bmc: BMCSettings?, now: String) throws -> Node { try check(.update); return try base.setBMC(key, bmc, now: now) }
+    func bmcs() throws -> [String: BMCSettings] { try check(.read); return try base.bmcs() }
     func statuses() throws -> [NodeStatus] { try check(.read); return try base.statuses() }
     func status(_ key: String) throws -> NodeStatus? { try check(.read); return try base.status(key) }
 

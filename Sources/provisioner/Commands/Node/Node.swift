@@ -5,8 +5,8 @@ extension Provisioner {
     struct Node: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "node",
-            abstract: "Add, import, list, show, change and remove nodes.",
-            subcommands: [Add.self, Import.self, List.self, Show.self, Set.self, Rm.self, Discovered.self, Accept.self]
+            abstract: "Add, import, list, show, change and remove nodes; drive their BMCs.",
+            subcommands: [Add.self, Import.self, List.self, Show.self, Set.self, Rm.self, Discovered.self, Accept.self, BMC.self, Power.self, BootNext.self]
         )
     }
 }
