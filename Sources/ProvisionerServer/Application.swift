@@ -38,6 +38,7 @@ public func buildRouter(_ state: ServeState) -> Router<ServeContext> {
         return try json(s)
     }
     NodeWriteAPI.register(router, state)
+    NodeWriteAPI.registerPower(router, state)
     router.get("/api/v1/discovered") { _, _ in try json(try state.registry.discovered()) }
     router.get("/api/v1/instances") { _, _ in try json(try state.registry.instances()) }
     router.get("/metrics") { _, _ in try metricsResponse(state) }

@@ -12,6 +12,9 @@ import ProvisionerStore
 ///     PATCH  /api/v1/nodes/{name-or-mac}        change hostname, mac, ip or profile
 ///     DELETE /api/v1/nodes/{name-or-mac}        remove
 ///     POST   /api/v1/discovered/{mac}/accept    register a discovered machine
+///     POST   /api/v1/power                      {"action": "on|off|cycle|status", "nodes": ["n[01-04]"],
+///                                                "parallel": 16, "timeout": 10, "pxe": true} through the BMCs
+///     POST   /api/v1/boot-next                  {"device": "pxe", "nodes": [...]}
 ///
 /// Each needs `Authorization: Bearer <token>`, the token in `<home>/api.token`
 /// (0600, made on first serve). Bodies are JSON with the keys of `node import`
@@ -68,6 +71,66 @@ enum NodeWriteAPI {
         }
     }
 
+    /// A power or boot-next request's body.
+    struct PowerRequest: Decodable {
+        var action: String?
+        var device: String?
+        var nodes: [String]
+        var parallel: Int?
+        var timeout: Double?
+        var pxe: Bool?
+    }
+
+    struct PowerAnswer: Encodable { var results: [PowerResult] }
+
+    static func registerPower(_ router: Router<ServeContext>, _ state: ServeState) {
+        router.post("/api/v1/power") { request, context in
+            try await guarded(state, request, context) { _, body in
+                let req = try powerRequest(body)
+                guard let text = req.action, let action = PowerAction(rawValue: text) else {
+                    throw ValidationError(field: "action", value: req.action ?? "", reason: "expected on, off, cycle or status")
+                }
+                let options = try powerOptions(req)
+                let results = try await blockingOffLoop { try PowerOperations(registry: state.registry).power(action, req.nodes, options) }
+                state.logger.info("API: power \(action.rawValue) \(req.nodes.joined(separator: " ")): \(results.filter(\.ok).count)/\(results.count) ok")
+                return try json(PowerAnswer(results: results))
+            }
+        }
+        router.post("/api/v1/boot-next") { request, context in
+            try await guarded(state, request, context) { _, body in
+                let req = try powerRequest(body)
+                guard req.device == "pxe" else { throw ValidationError(field: "device", value: req.device ?? "", reason: "expected pxe") }
+                let options = try powerOptions(req)
+                let results = try await blockingOffLoop { try PowerOperations(registry: state.registry).bootNextPXE(req.nodes, options) }
+                state.logger.info("API: boot-next pxe \(req.nodes.joined(separator: " ")): \(results.filter(\.ok).count)/\(results.count) ok")
+                return try json(PowerAnswer(results: results))
+            }
+        }
+    }
+
+    static func powerRequest(_ body: [UInt8]) throws -> PowerRequest {
+        do {
+            return try JSONDecoder().decode(PowerRequest.self, from: Data(body))
+        } catch {
+            throw ValidationError(field: "body", value: String(decoding: body.prefix(60), as: UTF8.self),
+                                  reason: "expected {\"action\" or \"device\", \"nodes\": [...], \"parallel\", \"timeout\", \"pxe\"}")
+        }
+    }
+
+    static func powerOptions(_ req: PowerRequest) throws -> PowerOptions {
+        let parallel = req.parallel ?? 16, timeout = req.timeout ?? 10
+        guard (1...256).contains(parallel) else { throw ValidationError(field: "parallel", value: String(parallel), reason: "1 to 256") }
+        guard timeout > 0, timeout <= 600 else { throw ValidationError(field: "timeout", value: String(timeout), reason: "more than 0, at most 600 seconds") }
+        return PowerOptions(parallel: parallel, timeout: timeout, pxe: req.pxe ?? true)
+    }
+
+    /// A fan-out waits on BMCs for seconds: on a thread of its own, never on the event loop.
+    static func blockingOffLoop<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try work() }) }.start()
+        }
+    }
+
     /// A body's fields as a node change; at least one field.
     static func nodeChange(_ body: [UInt8]) throws -> NodeChange {
         let f = try NodeImport.jsonFields(body, allowed: nodeKeys, location: "body")
@@ -80,7 +143,7 @@ enum NodeWriteAPI {
 
     /// Checks the token and reads the body, runs `body`, and turns its errors into answers.
     static func guarded(_ state: ServeState, _ request: Request, _ context: ServeContext,
-                        _ handler: (NodeOperations, [UInt8]) throws -> Response) async throws -> Response {
+                        _ handler: (NodeOperations, [UInt8]) async throws -> Response) async throws -> Response {
         func refuse(_ status: HTTPResponse.Status, _ why: String) throws -> Response {
             state.count { $0.rejected += 1 }
             state.logger.warning("API \(request.method) \(request.uri.path) refused from \(context.clientIP?.description ?? "?"): \(why)")
@@ -95,7 +158,7 @@ enum NodeWriteAPI {
             return try refuse(.contentTooLarge, "request body over \(maxBodyBytes) bytes")
         }
         do {
-            return try handler(state.nodeOperations, Array(buffer.readableBytesView))
+            return try await handler(state.nodeOperations, Array(buffer.readableBytesView))
         } catch {
             let kind = FailureKind(of: error)
             if kind == .failed || kind == .unavailable || kind == .busy {

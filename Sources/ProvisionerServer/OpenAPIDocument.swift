@@ -93,6 +93,32 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/api/v1/power": {
+          "post": {
+            "operationId": "powerNodes", "summary": "Power nodes on, off, cycle them or read their power state through their BMCs (per-node results)",
+            "security": [{"apiToken": []}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PowerInput"}}}},
+            "responses": {
+              "200": {"description": "one result per node", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PowerAnswer"}}}},
+              "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"},
+              "404": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"},
+              "500": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}
+            }
+          }
+        },
+        "/api/v1/boot-next": {
+          "post": {
+            "operationId": "bootNext", "summary": "Make the nodes' next boot (only the next) a network boot, through their BMCs",
+            "security": [{"apiToken": []}],
+            "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PowerInput"}}}},
+            "responses": {
+              "200": {"description": "one result per node", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PowerAnswer"}}}},
+              "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"},
+              "404": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"},
+              "500": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}
+            }
+          }
+        },
         "/api/v1/instances": {
           "get": {
             "operationId": "listInstances", "summary": "VM instances, newest first",
@@ -219,6 +245,22 @@ enum OpenAPIDocument {
               "boot_path": {"type": "object", "required": ["firmware", "loader"], "description": "how the current boot began, as the server saw it",
                             "properties": {"firmware": {"type": "string", "enum": ["bios", "uefi", "uefi-http"]}, "loader": {"type": "string"}}}
             }
+          },
+          "PowerInput": {
+            "type": "object", "required": ["nodes"],
+            "properties": {
+              "action": {"type": "string", "enum": ["on", "off", "cycle", "status"]}, "device": {"type": "string", "enum": ["pxe"]},
+              "nodes": {"type": "array", "items": {"type": "string"}, "description": "hostnames, MACs or hostlists; required, never all nodes by default"},
+              "parallel": {"type": "integer", "minimum": 1, "maximum": 256}, "timeout": {"type": "number"}, "pxe": {"type": "boolean"}
+            }
+          },
+          "PowerAnswer": {
+            "type": "object", "required": ["results"],
+            "properties": {"results": {"type": "array", "items": {
+              "type": "object", "required": ["node", "action", "seconds"],
+              "properties": {"node": {"type": "string"}, "action": {"type": "string"}, "result": {"type": "string"}, "error": {"type": "string"},
+                             "failure": {"type": "string", "enum": ["unreachable", "authentication", "refused", "config", "failed"]},
+                             "seconds": {"type": "number"}}}}}
           },
           "NodePlatform": {
             "type": "object", "required": ["firmware"], "description": "the node's firmware, as its controller reports it (same on the wire and out)",

@@ -19,12 +19,16 @@ public struct PowerOptions: Sendable {
     }
 }
 
-extension Site {
+/// Power and boot-device operations on nodes' BMCs, over a registry (the CLI's and serve's).
+public struct PowerOperations: Sendable {
+    public let registry: any Registry
+
+    public init(registry: any Registry) { self.registry = registry }
+
     /// The nodes named by hostnames, MACs or hostlists, with their BMCs, in the order given.
     /// - Throws: `ValidationError` for an empty list or a bad hostlist, `NotFoundError` for an unknown node.
-    public func bmcTargets(_ keys: [String]) throws -> [(node: String, bmc: BMCSettings?)] {
+    public func targets(_ keys: [String]) throws -> [(node: String, bmc: BMCSettings?)] {
         guard !keys.isEmpty else { throw ValidationError(field: "nodes", value: "", reason: "name the nodes (a hostlist such as 'n[001-032]'); there is no all-nodes default") }
-        let registry = try openRegistry()
         let bmcs = try registry.bmcs()
         var seen = Set<String>()
         var out: [(node: String, bmc: BMCSettings?)] = []
@@ -38,7 +42,7 @@ extension Site {
     /// Power `action` on the nodes' BMCs. A node that should net-boot gets a
     /// one-time PXE boot before it is powered on or cycled.
     public func power(_ action: PowerAction, _ keys: [String], _ options: PowerOptions = PowerOptions()) throws -> [PowerResult] {
-        let targets = try bmcTargets(keys)
+        let targets = try targets(keys)
         let fanout = BMCFanout(parallel: options.parallel, timeout: options.timeout)
         let pxe = options.pxe && (action == .on || action == .cycle)
         return fanout.run(targets, action: action.rawValue) { client in
@@ -50,11 +54,23 @@ extension Site {
 
     /// Sets the nodes' next boot (only the next) to PXE.
     public func bootNextPXE(_ keys: [String], _ options: PowerOptions = PowerOptions()) throws -> [PowerResult] {
-        let targets = try bmcTargets(keys)
+        let targets = try targets(keys)
         return BMCFanout(parallel: options.parallel, timeout: options.timeout).run(targets, action: "boot-next pxe") { client in
             try client.bootNextPXE()
             return "PXE next boot"
         }
+    }
+}
+
+extension Site {
+    public func powerOperations() throws -> PowerOperations { PowerOperations(registry: try openRegistry()) }
+
+    public func power(_ action: PowerAction, _ keys: [String], _ options: PowerOptions = PowerOptions()) throws -> [PowerResult] {
+        try powerOperations().power(action, keys, options)
+    }
+
+    public func bootNextPXE(_ keys: [String], _ options: PowerOptions = PowerOptions()) throws -> [PowerResult] {
+        try powerOperations().bootNextPXE(keys, options)
     }
 
     /// Sets a node's BMC after checking its password file; nil clears it.

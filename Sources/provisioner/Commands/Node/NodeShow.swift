@@ -21,10 +21,11 @@ extension Provisioner.Node {
             var phase_durations: [String: Double]
             var seconds_to_enroll: Double?
             var capacity: CapacityJSON?
+            var bmc: BMCSettings?
 
             func encode(to encoder: any Encoder) throws {
                 try node.encode(to: encoder)
-                enum K: String, CodingKey { case image, boot_started, phases, phase_durations, seconds_to_enroll, capacity, last_heartbeat, enrolled_at, boot_timings, platform, boot_path }
+                enum K: String, CodingKey { case image, boot_started, phases, phase_durations, seconds_to_enroll, capacity, last_heartbeat, enrolled_at, boot_timings, platform, boot_path, bmc }
                 var c = encoder.container(keyedBy: K.self)
                 try c.encode(status?.image, forKey: .image)
                 try c.encode(status?.bootStarted, forKey: .boot_started)
@@ -37,6 +38,7 @@ extension Provisioner.Node {
                 try c.encode(status?.bootTimings.map(BootTimingsJSON.init), forKey: .boot_timings)
                 try c.encode(status?.platform, forKey: .platform)
                 try c.encode(status?.bootPath, forKey: .boot_path)
+                try c.encode(bmc, forKey: .bmc)
             }
         }
 
@@ -48,9 +50,10 @@ extension Provisioner.Node {
             let status = try registry.status(key)
             let durations = status?.phaseDurations() ?? []
             let capacity = status?.capacity
+            let bmc = try registry.bmcs()[node.hostname.value]
             if output.json {
                 emit(try jsonText(JSONNode(node: node, status: status, phase_durations: Dictionary(uniqueKeysWithValues: durations.map { ($0.phase.rawValue, $0.seconds) }),
-                                           seconds_to_enroll: status?.secondsToEnroll, capacity: capacity.map(CapacityJSON.init))))
+                                           seconds_to_enroll: status?.secondsToEnroll, capacity: capacity.map(CapacityJSON.init), bmc: bmc)))
                 return
             }
             var rows = [
@@ -61,6 +64,7 @@ extension Provisioner.Node {
                 ["state", node.state.rawValue],
                 ["created", node.createdAt],
                 ["updated", node.updatedAt],
+                ["bmc", bmc.map { "\($0.summary), password file \($0.passwordFile)" } ?? "-"],
             ]
             if let status {
                 rows.append(["image", status.image ?? "-"])
