@@ -16,6 +16,10 @@ public enum BootLoader: String, Sendable, CaseIterable, Codable {
     /// The dnsmasq tag a node's host entry sets; nil for `auto` (no tag).
     public var hostTag: String? { self == .auto ? nil : "loader-" + rawValue }
 
+    /// The `tag:` conditions that pick this loader's nodes: its own tag, or for
+    /// `auto` the absence of every other loader's.
+    var dnsmasqTags: [String] { hostTag.map { ["tag:" + $0] } ?? Self.allCases.compactMap(\.hostTag).map { "tag:!" + $0 } }
+
     /// The file this loader's nodes get from firmware `path`.
     public func file(for path: FirmwarePath) -> String {
         switch (self, path) {
@@ -85,10 +89,8 @@ public struct LoaderRule: Sendable, Equatable {
         var rules: [LoaderRule] = []
         for path in FirmwarePath.allCases {
             for loader in BootLoader.allCases {
-                let loaderTags = loader.hostTag.map { ["tag:" + $0] }
-                    ?? BootLoader.allCases.compactMap(\.hostTag).map { "tag:!" + $0 }
                 let file = loader.file(for: path)
-                rules.append(LoaderRule(path: path, loader: loader, tags: (["tag:!ipxe"] + path.dnsmasqTags + loaderTags).joined(separator: ","),
+                rules.append(LoaderRule(path: path, loader: loader, tags: (["tag:!ipxe"] + path.dnsmasqTags + loader.dnsmasqTags).joined(separator: ","),
                                         file: path.overHTTP ? "\(httpURL)/loaders/\(file)" : file))
             }
         }

@@ -14,6 +14,16 @@ public enum BMCFailure: String, Sendable, Codable {
     case config
     /// Anything else (an answer that makes no sense).
     case failed
+
+    /// The failure kind (and so the exit status) it is for the operator.
+    public var kind: FailureKind {
+        switch self {
+        case .unreachable: .unavailable
+        case .config: .invalidInput
+        case .refused: .conflict
+        case .authentication, .failed: .failed
+        }
+    }
 }
 
 /// A failed BMC call. Its message never holds the password.
@@ -27,14 +37,7 @@ public struct BMCError: Error, CustomStringConvertible, Sendable, ClassifiedErro
     }
 
     public var description: String { message }
-    public var kind: FailureKind {
-        switch failure {
-        case .unreachable: .unavailable
-        case .config: .invalidInput
-        case .refused: .conflict
-        case .authentication, .failed: .failed
-        }
-    }
+    public var kind: FailureKind { failure.kind }
 }
 
 /// One BMC's operations. Implementations must keep the password out of argv, logs and errors.

@@ -35,11 +35,10 @@ public enum LabFirmware: String, Codable, Sendable, CaseIterable {
     /// - Throws: `ValidationError` naming the bad item.
     public static func list(_ text: String) throws -> [LabFirmware] {
         let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !items.isEmpty else { throw ValidationError(field: "firmware", value: text, reason: "expected " + allCases.map(\.rawValue).joined(separator: ", ")) }
+        let expected = "expected " + allCases.map(\.rawValue).joined(separator: ", ")
+        guard !items.isEmpty else { throw ValidationError(field: "firmware", value: text, reason: expected) }
         return try items.map { item in
-            guard let f = LabFirmware(rawValue: item) else {
-                throw ValidationError(field: "firmware", value: item, reason: "expected " + allCases.map(\.rawValue).joined(separator: ", "))
-            }
+            guard let f = LabFirmware(rawValue: item) else { throw ValidationError(field: "firmware", value: item, reason: expected) }
             return f
         }
     }

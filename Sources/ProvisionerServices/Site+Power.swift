@@ -91,7 +91,7 @@ public struct PowerFailures: Error, CustomStringConvertible, ClassifiedError, Se
         guard !failed.isEmpty else { return nil }
         self.results = failed
     }
-    public var kind: FailureKind { BMCError(results.first?.failure ?? .failed, "").kind }
+    public var kind: FailureKind { (results.first?.failure ?? .failed).kind }
     public var description: String {
         "\(results.count) node(s) failed: " + results.prefix(8).map { "\($0.node) (\($0.failure?.rawValue ?? "failed"))" }.joined(separator: ", ")
             + (results.count > 8 ? ", …" : "")

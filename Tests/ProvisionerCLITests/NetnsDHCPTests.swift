@@ -45,6 +45,29 @@ final class TestNetwork {
         try runProcess("/bin/sh", ["-c", "ip netns exec \(ns) \(command)"])
     }
 
+    /// Starts dnsmasq in the server namespace with the config `apply` wrote in
+    /// `home`, its log in the home's run directory; waits for its pid file.
+    /// - Returns: the run directory (dnsmasq.pid, dnsmasq.log).
+    func startDnsmasq(_ home: Home) throws -> String {
+        let run = home.dir + "/run/provisioner"
+        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        let pidFile = run + "/dnsmasq.pid"
+        try startDaemon(server, "dnsmasq --conf-file=\(home.dir)/etc/dnsmasq.d/provisioner.conf --pid-file=\(pidFile) --log-facility=\(run)/dnsmasq.log", pidFile: pidFile)
+        guard waitFor(10, { FileManager.default.fileExists(atPath: pidFile) }) else {
+            throw TestFailure("dnsmasq did not start: \((try? String(contentsOfFile: run + "/dnsmasq.log", encoding: .utf8)) ?? "(no log)")")
+        }
+        return run
+    }
+
+    /// Runs Tests/tools/dhcp_probe.py in the client namespace from `mac` with `args`; returns every answer.
+    func dhcpProbe(mac: String, _ args: String) throws -> [[String: Any]] {
+        let r = try exec(client, "python3 \(SystemTests.ServeTests.probeScript) --iface \(clientIf) --mac \(mac) \(args)")
+        guard r.status == 0, let list = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]] else {
+            throw TestFailure("dhcp_probe \(mac) \(args): \(r.status) \(r.stdout) \(r.stderr)")
+        }
+        return list
+    }
+
     /// Starts a daemon in a namespace (it forks and writes `pidFile`); killed on close.
     func startDaemon(_ ns: String, _ command: String, pidFile: String) throws {
         try sh("ip netns exec \(ns) \(command)")
@@ -99,11 +122,8 @@ extension SystemTests {
         try #require(try home.run(["node", "add", "n1", "--mac", "02:99:00:00:00:01"]).status == 0)
         let apply = try home.run(["apply"])
         try #require(apply.status == 0, "\(apply.stderr)")
-        let run = home.dir + "/run/provisioner"
-        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
+        let run = try net.startDnsmasq(home)
         let pidFile = run + "/dnsmasq.pid"
-        try net.startDaemon(net.server, "dnsmasq --conf-file=\(home.dir)/etc/dnsmasq.d/provisioner.conf --pid-file=\(pidFile) --log-facility=\(run)/dnsmasq.log", pidFile: pidFile)
-        try #require(waitFor(10) { FileManager.default.fileExists(atPath: pidFile) }, "dnsmasq did not start: \(log(run))")
         let pid = try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
 
         let lease1 = try dhcp(net, mac: "02:99:00:00:00:01", home: home)
@@ -209,18 +229,11 @@ extension SystemTests {
         }
         let apply = try home.run(["apply"])
         try #require(apply.status == 0, "\(apply.stderr)")
-        let run = home.dir + "/run/provisioner"
-        try FileManager.default.createDirectory(atPath: run, withIntermediateDirectories: true)
-        let pidFile = run + "/dnsmasq.pid"
-        try net.startDaemon(net.server, "dnsmasq --conf-file=\(home.dir)/etc/dnsmasq.d/provisioner.conf --pid-file=\(pidFile) --log-facility=\(run)/dnsmasq.log", pidFile: pidFile)
-        try #require(waitFor(10) { FileManager.default.fileExists(atPath: pidFile) }, "dnsmasq did not start")
+        _ = try net.startDnsmasq(home)
 
         func offer(_ mac: String, _ args: String) throws -> [String: Any] {
             try net.exec(net.client, "ip link set \(net.clientIf) address \(mac)")
-            let r = try net.exec(net.client, "python3 \(SystemTests.ServeTests.probeScript) --iface \(net.clientIf) --mac \(mac) --expect 1 \(args)")
-            guard r.status == 0, let list = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]], let first = list.first else {
-                throw TestFailure("dhcp_probe \(mac) \(args): \(r.status) \(r.stdout) \(r.stderr)")
-            }
+            guard let first = try net.dhcpProbe(mac: mac, "--expect 1 \(args)").first else { throw TestFailure("no answer to \(mac) \(args)") }
             return first
         }
         let http = "--arch 16 --vendor-class HTTPClient:Arch:00016:UNDI:003001"

@@ -316,13 +316,7 @@ extension SystemTests {
         let base = "http://\(serverIP):8080"
         try #require(waitFor(60) { (try? net.exec(net.server, "curl -sf -m 2 \(base)/healthz"))?.status == 0 }, "serve did not come up: \(serve.output)")
 
-        func probe(_ args: String) throws -> [[String: Any]] {
-            let r = try net.exec(net.client, "python3 \(Self.probeScript) --iface \(net.clientIf) --mac \(mac) \(args)")
-            guard r.status == 0, let list = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]] else {
-                throw TestFailure("dhcp_probe \(args): \(r.status) \(r.stderr)")
-            }
-            return list
-        }
+        func probe(_ args: String) throws -> [[String: Any]] { try net.dhcpProbe(mac: mac, args) }
         func from(_ answers: [[String: Any]], _ server: String) -> [String: Any] {
             answers.first { $0["server_id"] as? String == server } ?? [:]
         }

@@ -204,8 +204,7 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
     static func proxyServices() -> [String] {
         var lines: [String] = []
         for loader in BootLoader.allCases {
-            let tags = (["tag:!ipxe"] + (loader.hostTag.map { ["tag:" + $0] } ?? BootLoader.allCases.compactMap(\.hostTag).map { "tag:!" + $0 }))
-                .joined(separator: ",")
+            let tags = (["tag:!ipxe"] + loader.dnsmasqTags).joined(separator: ",")
             let bios = loader.file(for: .bios)
             let efi = loader.file(for: .uefi)
             lines.append("\(tags),x86PC,\"Network boot\",\(bios.hasSuffix(".0") ? String(bios.dropLast(2)) : bios)")
