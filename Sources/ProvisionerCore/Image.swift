@@ -133,7 +133,7 @@ public struct GenerationSet: Equatable, Sendable {
         guard ids.contains(id) else { throw NotFoundError("generation", id.description, message: "image \(image) has no generation \(id)") }
         if id == active { throw ConflictError("generation \(id) of image \(image) is active; activate another one first") }
         if !nodes.isEmpty {
-            throw ConflictError("generation \(id) of image \(image) is in use by \(nodes.sorted().joined(separator: ", ")); reboot them onto another generation first")
+            throw ConflictError("generation \(id) of image \(image) is in use by \(nodes.sorted().joined(separator: ", ")) (they run it or are pinned to it); move them to another generation first")
         }
     }
 }

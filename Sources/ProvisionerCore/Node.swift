@@ -21,8 +21,12 @@ public struct Node: Equatable, Sendable, Codable {
     /// ISO 8601, UTC.
     public var createdAt: String
     public var updatedAt: String
+    /// The generation of its profile's image the node boots instead of the
+    /// active one (a pin: a canary, or a node held back); nil follows the active one.
+    public var generation: GenerationID?
 
-    public init(hostname: Hostname, mac: MACAddress?, ip: IPv4Address, profile: ProfileName, state: NodeState, createdAt: String, updatedAt: String) {
+    public init(hostname: Hostname, mac: MACAddress?, ip: IPv4Address, profile: ProfileName, state: NodeState, createdAt: String, updatedAt: String,
+                generation: GenerationID? = nil) {
         self.hostname = hostname
         self.mac = mac
         self.ip = ip
@@ -30,10 +34,11 @@ public struct Node: Equatable, Sendable, Codable {
         self.state = state
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.generation = generation
     }
 
     enum CodingKeys: String, CodingKey {
-        case hostname, mac, ip, profile, state
+        case hostname, mac, ip, profile, state, generation
         case createdAt = "created_at"
         case updatedAt = "updated_at"
     }
@@ -47,6 +52,7 @@ public struct Node: Equatable, Sendable, Codable {
         try c.encode(state, forKey: .state)
         try c.encode(createdAt, forKey: .createdAt)
         try c.encode(updatedAt, forKey: .updatedAt)
+        try c.encodeIfPresent(generation, forKey: .generation) // absent when it follows the active generation
     }
 }
 
@@ -69,21 +75,36 @@ public struct NodeSpec: Equatable, Sendable {
     }
 }
 
-/// A change to one node (`node set`); nil fields stay as they are.
+/// A change of a node's generation pin.
+public enum PinChange: Equatable, Sendable {
+    /// Boot this generation whatever is active.
+    case pin(GenerationID)
+    /// Follow the active generation again.
+    case unpin
+
+    public var generation: GenerationID? {
+        if case .pin(let g) = self { return g }
+        return nil
+    }
+}
+
+/// A change to one node (`node set`, `node pin`); nil fields stay as they are.
 public struct NodeChange: Equatable, Sendable {
     public var hostname: Hostname?
     public var mac: MACAddress?
     public var ip: IPv4Address?
     public var profile: ProfileName?
+    public var pin: PinChange?
 
-    public init(hostname: Hostname? = nil, mac: MACAddress? = nil, ip: IPv4Address? = nil, profile: ProfileName? = nil) {
+    public init(hostname: Hostname? = nil, mac: MACAddress? = nil, ip: IPv4Address? = nil, profile: ProfileName? = nil, pin: PinChange? = nil) {
         self.hostname = hostname
         self.mac = mac
         self.ip = ip
         self.profile = profile
+        self.pin = pin
     }
 
-    public var isEmpty: Bool { hostname == nil && mac == nil && ip == nil && profile == nil }
+    public var isEmpty: Bool { hostname == nil && mac == nil && ip == nil && profile == nil && pin == nil }
 
     /// A change from fields as given (nil: left as it is), each parsed.
     /// - Throws: `ValidationError` naming the first bad field and its value.
@@ -100,6 +121,7 @@ extension Node {
     /// token (no quotes, no control characters), so no escaping is needed.
     public var auditJSON: String {
         let macJSON = mac.map { "\"\($0)\"" } ?? "null"
-        return "{\"hostname\":\"\(hostname)\",\"mac\":\(macJSON),\"ip\":\"\(ip)\",\"profile\":\"\(profile)\",\"state\":\"\(state.rawValue)\"}"
+        let pin = generation.map { ",\"generation\":\"\($0)\"" } ?? ""
+        return "{\"hostname\":\"\(hostname)\",\"mac\":\(macJSON),\"ip\":\"\(ip)\",\"profile\":\"\(profile)\",\"state\":\"\(state.rawValue)\"\(pin)}"
     }
 }

@@ -14,9 +14,12 @@ public enum Placement {
         /// Cores and memory of instances placed on it that its reports do not show yet.
         public var pendingCores: Int
         public var pendingMemoryMiB: Int
+        /// Taken out of placement (a rollout or the operator drains it): no new instance goes there.
+        public var drained: Bool
 
-        public init(hostname: String, ready: Bool, capacity: NodeCapacity?, pendingCores: Int = 0, pendingMemoryMiB: Int = 0) {
+        public init(hostname: String, ready: Bool, capacity: NodeCapacity?, pendingCores: Int = 0, pendingMemoryMiB: Int = 0, drained: Bool = false) {
             self.hostname = hostname
+            self.drained = drained
             self.ready = ready
             self.capacity = capacity
             self.pendingCores = pendingCores
@@ -30,7 +33,7 @@ public enum Placement {
         }
 
         public func fits(_ t: VMType) -> Bool {
-            ready && capacity.map { $0.hypervisor != .none } == true && free.cores >= t.cpus && free.memoryMiB >= t.memoryMiB
+            ready && !drained && capacity.map { $0.hypervisor != .none } == true && free.cores >= t.cpus && free.memoryMiB >= t.memoryMiB
         }
     }
 
@@ -42,10 +45,11 @@ public enum Placement {
         if let chosen = pool.first(where: { $0.fits(type) }) { return .success(chosen.hostname) }
         if let only, let node = pool.first {
             if !node.ready { return .failure(ConflictError("node \(only) is not ready")) }
+            if node.drained { return .failure(ConflictError("node \(only) is drained (`provisioner node undrain \(only)` puts it back)")) }
             return .failure(ConflictError("node \(only) has no room for \(type.name) (\(type.cpus) cpus, \(type.memoryMiB) MiB): \(node.free.cores) cores and \(node.free.memoryMiB) MiB free"))
         }
-        let ready = pool.filter(\.ready).count
-        if ready == 0 { return .failure(ConflictError("no ready node to run \(type.name)")) }
+        let ready = pool.filter { $0.ready && !$0.drained }.count
+        if ready == 0 { return .failure(ConflictError("no ready node to run \(type.name)\(pool.contains { $0.ready && $0.drained } ? " (the ready ones are drained)" : "")")) }
         return .failure(ConflictError("no room for \(type.name) (\(type.cpus) cpus, \(type.memoryMiB) MiB) on any of the \(ready) ready node(s)"))
     }
 }

@@ -35,6 +35,7 @@ struct RawSiteConfig {
         var image: String?
         var kernel_args: [String]?
         var loader: String?
+        var generation: String?
     }
     struct NFS { var server: String? }
     struct Discovery { var mode: String? }
@@ -96,8 +97,9 @@ struct RawSiteConfig {
             var out: [String: RawProfile] = [:]
             for name in m.keys {
                 guard let p = try m.map(name) else { out[name] = RawProfile(); continue }
-                try p.allow(["image", "kernel_args", "loader"])
-                out[name] = RawProfile(image: try p.string("image"), kernel_args: try p.strings("kernel_args"), loader: try p.string("loader"))
+                try p.allow(["image", "kernel_args", "loader", "generation"])
+                out[name] = RawProfile(image: try p.string("image"), kernel_args: try p.strings("kernel_args"), loader: try p.string("loader"),
+                                       generation: try p.string("generation"))
             }
             profiles = out
         }

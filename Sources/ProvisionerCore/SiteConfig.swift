@@ -30,18 +30,22 @@ public enum DHCPMode: String, Codable, Sendable, CaseIterable {
 }
 
 /// A boot profile: which image the node boots, its extra kernel arguments,
-/// and the boot loader its firmware gets.
+/// the boot loader its firmware gets, and optionally the generation its
+/// nodes stay on whatever generation of the image is active (a pin).
 public struct Profile: Equatable, Sendable {
     public var name: ProfileName
     public var image: String
     public var kernelArgs: [String]
     public var loader: BootLoader
+    /// The generation the profile's nodes boot instead of the active one.
+    public var generation: GenerationID?
 
-    public init(name: ProfileName, image: String, kernelArgs: [String], loader: BootLoader = .auto) {
+    public init(name: ProfileName, image: String, kernelArgs: [String], loader: BootLoader = .auto, generation: GenerationID? = nil) {
         self.name = name
         self.image = image
         self.kernelArgs = kernelArgs
         self.loader = loader
+        self.generation = generation
     }
 }
 
@@ -195,7 +199,11 @@ extension SiteConfig {
                 throw ValidationError(field: "profiles.\(key).loader", value: loaderText,
                                       reason: "expected " + BootLoader.allCases.map(\.rawValue).joined(separator: ", "))
             }
-            profiles.append(Profile(name: name, image: image, kernelArgs: args, loader: loader))
+            let generation: GenerationID?
+            do { generation = try p.generation.map { g throws(ValidationError) in try GenerationID(parsing: g) } } catch {
+                throw ValidationError(field: "profiles.\(key).generation", value: p.generation ?? "", reason: error.reason)
+            }
+            profiles.append(Profile(name: name, image: image, kernelArgs: args, loader: loader, generation: generation))
         }
         guard profiles.contains(where: { $0.name == .default }) else {
             throw ValidationError(field: "profiles", value: profiles.map(\.name.value).joined(separator: ","), reason: "a profile named default is required")

@@ -168,8 +168,16 @@ extension Lab {
             let firmware = options.firmware(ofNode: i)
             let argv = try qemuArgv(mac: Self.mac(i), tap: tap, serialLog: log, memoryMiB: options.memoryMiB, cpus: options.cpus, name: name, firmware: firmware)
             let pid = try spawnInNamespace(argv, log: "\(dir)/\(name).qemu.log")
-            state.nodes.append(LabNode(hostname: name, mac: Self.mac(i), tap: tap, pid: pid, serialLog: log, firmware: firmware))
+            state.nodes.append(LabNode(hostname: name, mac: Self.mac(i), tap: tap, pid: pid, serialLog: log, firmware: firmware,
+                                       memoryMiB: options.memoryMiB, cpus: options.cpus))
             try save(state)
+        }
+        // Each node behind an emulated BMC, as a rack's servers are: `node power`, `image rollout` and `lab reboot` go through it.
+        if Self.bmcsAvailable {
+            let bmcs = try startBMCs(provisioner: options.serveBinary)
+            say("BMCs: " + bmcs.sorted { $0.key < $1.key }.map { "\($0.key) ipmi \($0.value)" }.joined(separator: ", ") + " (ipmi_sim; password in \(bmcPasswordFile))")
+        } else {
+            say("warning: no ipmi_sim/ipmitool (make deps): the lab nodes get no BMC")
         }
 
         let names = Set(state.nodes.map(\.hostname))
@@ -211,6 +219,8 @@ extension Lab {
         var done: [String] = []
         if let state = state() {
             for n in state.nodes where Self.stop(n.pid, grace: 3) && n.pid > 0 { done.append("stopped \(n.hostname) (pid \(n.pid))") }
+            let bmcs = state.nodes.compactMap(\.bmcPID).filter { Self.stop($0, grace: 2) && $0 > 0 }
+            if !bmcs.isEmpty { done.append("stopped \(bmcs.count) BMC(s)") }
             if state.servePID > 0, Self.stop(state.servePID, grace: 20) { done.append("stopped serve (pid \(state.servePID)) and its daemons") }
         }
         let leftovers = namespacePIDs()
@@ -309,21 +319,24 @@ extension Lab {
         return outcome
     }
 
-    /// Power-cycles one lab node: it boots again over PXE, onto the active generation.
-    /// - Returns: its new QEMU pid.
-    public func reboot(_ name: String, memoryMiB: Int, cpus: Int) throws -> pid_t {
-        guard isUp(), var state = state() else { throw SystemError("no lab is up in \(home)") }
-        guard let i = state.nodes.firstIndex(where: { $0.hostname == name }) else {
+    /// Power-cycles one lab node: it boots again over PXE, onto the generation its boot files name.
+    /// A node with a BMC is cycled through it (`node power cycle`, PXE next), as a real server.
+    /// - Returns: how it was done.
+    public func reboot(_ name: String, memoryMiB: Int, cpus: Int) throws -> String {
+        guard isUp(), let state = state() else { throw SystemError("no lab is up in \(home)") }
+        guard let node = state.nodes.first(where: { $0.hostname == name }) else {
             throw NotFoundError("lab node", name, message: "no lab node \(quoted(name)) (lab nodes: \(state.nodes.map(\.hostname).joined(separator: ", ")))")
         }
-        let node = state.nodes[i]
-        Self.stop(node.pid, grace: 3)
-        // The serial log starts over, so it shows this boot only.
-        FileManager.default.createFile(atPath: node.serialLog, contents: nil)
-        state.nodes[i].pid = try spawnInNamespace(try qemuArgv(mac: node.mac, tap: node.tap, serialLog: node.serialLog, memoryMiB: memoryMiB, cpus: cpus,
-                                                               name: node.hostname, firmware: node.firmware ?? .bios),
-                                                  log: "\(dir)/\(node.hostname).qemu.log")
-        try save(state)
-        return state.nodes[i].pid
+        if try site.openRegistry().bmcs()[name] != nil {
+            let results = try site.power(.cycle, [name])
+            if let failures = PowerFailures(results) { throw failures }
+            return "through its BMC: " + results.compactMap(\.result).joined(separator: "; ")
+        }
+        try withState { s in
+            if let i = s.nodes.firstIndex(where: { $0.hostname == name }) { s.nodes[i].memoryMiB = memoryMiB; s.nodes[i].cpus = cpus }
+        }
+        try powerOff(node.hostname)
+        try powerOn(node.hostname)
+        return "QEMU restarted (no BMC)"
     }
 }

@@ -87,14 +87,23 @@ public struct Lab: Sendable {
         public var serialLog: String
         /// nil in a state file from before firmware choices: BIOS.
         public var firmware: LabFirmware?
+        /// The machine's size, for a power-on through its BMC (nil: 1024 MiB, 1 vCPU).
+        public var memoryMiB: Int?
+        public var cpus: Int?
+        /// Its emulated BMC (ipmi_sim on 127.0.0.1), if it has one.
+        public var bmcPID: Int32?
+        public var bmcPort: Int?
 
-        public init(hostname: String, mac: String, tap: String, pid: Int32, serialLog: String, firmware: LabFirmware = .bios) {
+        public init(hostname: String, mac: String, tap: String, pid: Int32, serialLog: String, firmware: LabFirmware = .bios,
+                    memoryMiB: Int? = nil, cpus: Int? = nil) {
             self.hostname = hostname
             self.mac = mac
             self.tap = tap
             self.pid = pid
             self.serialLog = serialLog
             self.firmware = firmware
+            self.memoryMiB = memoryMiB
+            self.cpus = cpus
         }
     }
 

@@ -80,7 +80,11 @@ extension Site {
     public func removeImage(_ image: String, generation id: GenerationID) throws {
         let config = try loadConfig()
         let store = ImageStore(config: config, image: image)
-        let users = try openRegistry().nodesUsing(image: image, generation: id)
+        let registry = try openRegistry()
+        // Nodes that run it, and nodes and profiles pinned to it (they boot it next time).
+        let pinned = try registry.nodes().filter { $0.generation == id && (config.profile($0.profile)?.image ?? "default") == image }.map(\.hostname.value)
+        let profiles = config.profiles.filter { $0.generation == id && $0.image == image }.map { "profile \($0.name)" }
+        let users = Array(Set(try registry.nodesUsing(image: image, generation: id) + pinned)).sorted() + profiles
         try store.withLock {
             try store.generations().checkRemovable(id, image: image, inUseBy: users)
             try store.remove(id)

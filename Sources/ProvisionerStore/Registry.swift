@@ -47,6 +47,17 @@ public protocol Registry: Sendable {
     /// Every node's BMC, by hostname (nodes without one are absent).
     func bmcs() throws -> [String: BMCSettings]
 
+    // MARK: generations and rollouts
+
+    /// Takes nodes out of placement (true) or puts them back, all or none; returns the hostnames that changed.
+    func setDrained(_ keys: [String], _ drained: Bool, now: String) throws -> [String]
+    /// Records a new rollout and gives it its id; `ConflictError` while one of the same image runs.
+    func createRollout(_ rollout: Rollout) throws -> Rollout
+    /// Saves a rollout's state.
+    func saveRollout(_ rollout: Rollout) throws
+    /// Rollouts, newest first (of one image, when given).
+    func rollouts(image: String?) throws -> [Rollout]
+
     // MARK: run-time status
 
     /// Every node with its run-time status, by hostname.

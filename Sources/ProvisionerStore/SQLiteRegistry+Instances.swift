@@ -91,7 +91,7 @@ extension SQLiteRegistry {
     public func runInstance(id: String, type: VMType, spec: InstanceSpec, only: String?, now: String) throws -> InstanceRecord {
         try write { db in
             let rows = try Row.fetchAll(db, sql: """
-                SELECT n.id, n.hostname, n.state, s.capacity, s.instances FROM nodes n LEFT JOIN node_status s ON s.node_id = n.id
+                SELECT n.id, n.hostname, n.state, s.capacity, s.instances, n.drained FROM nodes n LEFT JOIN node_status s ON s.node_id = n.id
                 """)
             var candidates: [Placement.Candidate] = []
             var ids: [String: Int64] = [:]
@@ -105,7 +105,8 @@ extension SQLiteRegistry {
                     .filter { !reported.contains($0[0] as String) }
                 candidates.append(Placement.Candidate(hostname: hostname, ready: (r[2] as String) == NodeState.ready.rawValue, capacity: capacity,
                                                       pendingCores: pending.reduce(0) { $0 + ($1[1] as Int) },
-                                                      pendingMemoryMiB: pending.reduce(0) { $0 + ($1[2] as Int) }))
+                                                      pendingMemoryMiB: pending.reduce(0) { $0 + ($1[2] as Int) },
+                                                      drained: (r[5] as Int) != 0))
             }
             let node: String
             switch Placement.choose(type, among: candidates, only: only) {

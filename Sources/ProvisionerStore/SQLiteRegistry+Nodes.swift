@@ -2,7 +2,7 @@ import GRDB
 import ProvisionerCore
 
 extension SQLiteRegistry {
-    static let nodeColumns = "hostname, mac, ip, profile, state, created_at, updated_at"
+    static let nodeColumns = "hostname, mac, ip, profile, state, created_at, updated_at, generation"
 
     static func node(_ row: Row) throws -> Node {
         let mac: String? = row[1]
@@ -13,7 +13,8 @@ extension SQLiteRegistry {
             profile: try ProfileName(parsing: row[3]),
             state: NodeState(rawValue: row[4]) ?? .registered,
             createdAt: row[5],
-            updatedAt: row[6])
+            updatedAt: row[6],
+            generation: (row[7] as String?).flatMap { try? GenerationID(parsing: $0) })
     }
 
     /// Every node, ordered by hostname.
@@ -63,7 +64,7 @@ extension SQLiteRegistry {
                 // Addresses asked for explicitly anywhere in the batch are never handed out to others.
                 allocator = try Self.allocator(db, config: config, reserved: specs.compactMap(\.ip))
             }
-            let insert = try db.cachedStatement(sql: "INSERT INTO nodes (\(Self.nodeColumns)) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            let insert = try db.cachedStatement(sql: "INSERT INTO nodes (\(Self.nodeColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)")
             let audit = try db.cachedStatement(sql: "INSERT INTO audit (at, action, subject, old, new) VALUES (?, ?, ?, NULL, ?)")
             var added: [Node] = []
             added.reserveCapacity(specs.count)
@@ -173,11 +174,13 @@ extension SQLiteRegistry {
                 guard config.profile(p) != nil else { throw ConflictError("unknown profile \(quoted(p.value)) (not in the site config)") }
                 new.profile = p
             }
+            if let pin = change.pin { new.generation = pin.generation }
             guard new != old else { return (old, new) }
             new.updatedAt = now
             try db.execute(sql: """
-                UPDATE nodes SET hostname = ?, mac = ?, ip = ?, profile = ?, state = ?, updated_at = ? WHERE hostname = ?
-                """, arguments: [new.hostname.value, new.mac?.description, Int64(new.ip.value), new.profile.value, new.state.rawValue, now, old.hostname.value])
+                UPDATE nodes SET hostname = ?, mac = ?, ip = ?, profile = ?, state = ?, generation = ?, updated_at = ? WHERE hostname = ?
+                """, arguments: [new.hostname.value, new.mac?.description, Int64(new.ip.value), new.profile.value, new.state.rawValue,
+                                new.generation?.description, now, old.hostname.value])
             try db.execute(sql: "INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'node.set', ?, ?, ?)",
                            arguments: [now, new.hostname.value, old.auditJSON, new.auditJSON])
             try beforeCommit([NodeChangeRecord(old: old, new: new)])

@@ -29,6 +29,10 @@ public struct NodeStatus: Codable, Sendable, Equatable {
     public var platform: NodePlatform?
     /// How the current boot began: the firmware path of its DHCP request and the loader handed out.
     public var bootPath: BootPath?
+    /// Out of placement: no new instance goes to it (a rollout drains it, or the operator).
+    public var drained: Bool = false
+    /// The generation it is pinned to, if any (else it follows the active one).
+    public var pinned: String?
 
     public init(hostname: String, mac: String?, ip: String, state: NodeState, image: String?, bootStarted: String?, phases: [BootPhase: String],
                 capacity: NodeCapacity?, instances: [InstanceStatus]?, lastHeartbeat: String?, enrolledAt: String?, bootTimings: BootTimings? = nil,
@@ -57,6 +61,7 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         case bootTimings = "boot_timings"
         case platform
         case bootPath = "boot_path"
+        case drained, pinned
     }
 
     public init(from decoder: any Decoder) throws {
@@ -75,6 +80,8 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         bootTimings = try c.decodeIfPresent(BootTimingsJSON.self, forKey: .bootTimings)?.value
         platform = try c.decodeIfPresent(NodePlatform.self, forKey: .platform)
         bootPath = try c.decodeIfPresent(BootPath.self, forKey: .bootPath)
+        drained = try c.decodeIfPresent(Bool.self, forKey: .drained) ?? false
+        pinned = try c.decodeIfPresent(String.self, forKey: .pinned)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -93,6 +100,8 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         try c.encodeIfPresent(bootTimings.map(BootTimingsJSON.init), forKey: .bootTimings)
         try c.encodeIfPresent(platform, forKey: .platform)
         try c.encodeIfPresent(bootPath, forKey: .bootPath)
+        try c.encode(drained, forKey: .drained)
+        try c.encodeIfPresent(pinned, forKey: .pinned)
     }
 }
 
@@ -116,18 +125,21 @@ public struct DiscoveredMachine: Codable, Sendable, Equatable {
 extension SQLiteRegistry {
     static let statusSQL = """
         SELECT n.hostname, n.mac, n.ip, n.state, s.image, s.boot_started, s.phases, s.capacity, s.instances, s.last_heartbeat, s.enrolled_at,
-               s.boot_timings, s.platform, s.boot_path
+               s.boot_timings, s.platform, s.boot_path, n.drained, n.generation
         FROM nodes n LEFT JOIN node_status s ON s.node_id = n.id
         """
 
     static func status(_ row: Row) -> NodeStatus {
         let phases = decodePhases(row[6])
-        return NodeStatus(
+        var status = NodeStatus(
             hostname: row[0], mac: row[1], ip: IPv4Address(UInt32(truncatingIfNeeded: row[2] as Int64)).description,
             state: NodeState(rawValue: row[3]) ?? .registered, image: row[4], bootStarted: row[5], phases: phases,
             capacity: decodeJSON(NodeCapacity.self, row[7]), instances: decodeJSON([InstanceStatus].self, row[8]),
             lastHeartbeat: row[9], enrolledAt: row[10], bootTimings: decodeJSON(BootTimings.self, row[11]),
             platform: decodeJSON(NodePlatform.self, row[12]), bootPath: decodeJSON(BootPath.self, row[13]))
+        status.drained = (row[14] as Int? ?? 0) != 0
+        status.pinned = row[15]
+        return status
     }
 
     /// A JSON column as a value; nil when NULL or unreadable.

@@ -187,6 +187,22 @@ enum Schema {
                 );
                 """)
         },
+        // Generation pins, drained nodes, and rolling image rollouts (their whole state as JSON; one running per image).
+        { db in
+            try db.execute(sql: "ALTER TABLE nodes ADD COLUMN generation TEXT")
+            try db.execute(sql: "ALTER TABLE nodes ADD COLUMN drained INTEGER NOT NULL DEFAULT 0")
+            try db.execute(sql: """
+                CREATE TABLE rollouts (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    image TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    started_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL
+                );
+                CREATE UNIQUE INDEX rollouts_one_running ON rollouts(image) WHERE status = 'running';
+                """)
+        },
     ]
 
     static func migrate(_ queue: DatabaseQueue) throws {

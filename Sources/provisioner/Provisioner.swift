@@ -54,6 +54,7 @@ extension SystemError: OperatorFacingError {}
 extension TemplateError: OperatorFacingError {}
 extension PowerFailures: OperatorFacingError {}
 extension BMCError: OperatorFacingError {}
+extension RolloutFailure: OperatorFacingError {}
 
 /// A failure of the command itself, said plainly ("no config at …").
 struct CommandError: OperatorFacingError, CustomStringConvertible {

@@ -59,6 +59,10 @@ final class FailingRegistry: Registry {
 
     func setBMC(_ key: String, _ bmc: BMCSettings?, now: String) throws -> Node { try check(.update); return try base.setBMC(key, bmc, now: now) }
     func bmcs() throws -> [String: BMCSettings] { try check(.read); return try base.bmcs() }
+    func setDrained(_ keys: [String], _ drained: Bool, now: String) throws -> [String] { try check(.update); return try base.setDrained(keys, drained, now: now) }
+    func createRollout(_ rollout: Rollout) throws -> Rollout { try check(.update); return try base.createRollout(rollout) }
+    func saveRollout(_ rollout: Rollout) throws { try check(.update); try base.saveRollout(rollout) }
+    func rollouts(image: String?) throws -> [Rollout] { try check(.read); return try base.rollouts(image: image) }
     func statuses() throws -> [NodeStatus] { try check(.read); return try base.statuses() }
     func status(_ key: String) throws -> NodeStatus? { try check(.read); return try base.status(key) }
 

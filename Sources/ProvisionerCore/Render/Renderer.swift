@@ -214,9 +214,10 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
         return lines
     }
 
-    static func profileValues(_ profile: Profile, site: BootSite, http: String) -> ProfileValues {
+    /// - Parameter pinned: a node's own generation pin, before the profile's pin and the active generation.
+    static func profileValues(_ profile: Profile, site: BootSite, http: String, pinned: GenerationID? = nil) -> ProfileValues {
         let c = site.config
-        let generation = site.generations[profile.image] ?? "none"
+        let generation = (pinned ?? profile.generation)?.description ?? site.generations[profile.image] ?? "none"
         let imagePath = "images/\(profile.image)/\(generation)"
         return ProfileValues(
             profile: profile, generation: generation,
@@ -228,8 +229,11 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
 
     /// One node's values, to be looked up before the site's (`values`).
     func node(_ node: Node) -> [String: Any] {
-        let p = profiles[node.profile]
+        var p = profiles[node.profile]
             ?? Self.profileValues(Profile(name: node.profile, image: "default", kernelArgs: []), site: site, http: httpURL)
+        if let pin = node.generation, pin.description != p.generation {
+            p = Self.profileValues(p.profile, site: site, http: httpURL, pinned: pin)
+        }
         let mac = node.mac?.description ?? ""
         let dashed = node.mac?.dashed ?? ""
         var cmdline = p.argsBefore + " BOOTIF=01-" + dashed + " " + p.argsAfter

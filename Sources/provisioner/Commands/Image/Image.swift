@@ -15,7 +15,7 @@ extension Provisioner {
                 one and switching is one atomic rename, so nodes keep running on the old \
                 generation until they reboot.
                 """,
-            subcommands: [Build.self, List.self, Activate.self, Rollback.self, Rm.self, Verify.self, Export.self, Import.self]
+            subcommands: [Build.self, List.self, Activate.self, Rollback.self, Rollout.self, Rm.self, Verify.self, Export.self, Import.self]
         )
     }
 }

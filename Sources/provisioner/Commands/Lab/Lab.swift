@@ -10,7 +10,7 @@ extension Provisioner {
         static let configuration = CommandConfiguration(
             commandName: "lab",
             abstract: "Run a virtual lab of diskless nodes: namespaces, serve, QEMU nodes booting over PXE.",
-            subcommands: [Up.self, Down.self, Reboot.self, Plug.self]
+            subcommands: [Up.self, Down.self, Reboot.self, Plug.self, Chassis.self]
         )
     }
 }

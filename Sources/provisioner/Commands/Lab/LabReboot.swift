@@ -8,17 +8,17 @@ extension Provisioner.Lab {
     struct Reboot: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "reboot",
-            abstract: "Power-cycle one lab node: it boots again over PXE, onto the active image generation."
+            abstract: "Power-cycle one lab node through its BMC (`node power cycle`): it boots again over PXE."
         )
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Lab node hostname, e.g. lab1.") var name: String
-        @Option(name: .long, help: ArgumentHelp("Memory of the node.", valueName: "MiB")) var memory: Int = 1024
-        @Option(name: .long, help: "vCPUs of the node.") var cpus: Int = 1
+        @Option(name: .long, help: ArgumentHelp("Memory of the node (a node without a BMC only).", valueName: "MiB")) var memory: Int = 1024
+        @Option(name: .long, help: "vCPUs of the node (a node without a BMC only).") var cpus: Int = 1
 
         func run() throws {
-            let pid = try ProvisionerServices.Lab(home: global.homeDir).reboot(name, memoryMiB: memory, cpus: cpus)
-            emit("\(name) power-cycled (QEMU pid \(pid)); watch it with `provisioner node show \(name) --home \(global.homeDir)`\n")
+            let how = try ProvisionerServices.Lab(home: global.homeDir).reboot(name, memoryMiB: memory, cpus: cpus)
+            emit("\(name) power-cycled (\(how)); watch it with `provisioner node show \(name) --home \(global.homeDir)`\n")
         }
     }
 }

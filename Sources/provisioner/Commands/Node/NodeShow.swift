@@ -25,7 +25,7 @@ extension Provisioner.Node {
 
             func encode(to encoder: any Encoder) throws {
                 try node.encode(to: encoder)
-                enum K: String, CodingKey { case image, boot_started, phases, phase_durations, seconds_to_enroll, capacity, last_heartbeat, enrolled_at, boot_timings, platform, boot_path, bmc }
+                enum K: String, CodingKey { case image, boot_started, phases, phase_durations, seconds_to_enroll, capacity, last_heartbeat, enrolled_at, boot_timings, platform, boot_path, bmc, drained }
                 var c = encoder.container(keyedBy: K.self)
                 try c.encode(status?.image, forKey: .image)
                 try c.encode(status?.bootStarted, forKey: .boot_started)
@@ -39,6 +39,7 @@ extension Provisioner.Node {
                 try c.encode(status?.platform, forKey: .platform)
                 try c.encode(status?.bootPath, forKey: .boot_path)
                 try c.encode(bmc, forKey: .bmc)
+                try c.encode(status?.drained ?? false, forKey: .drained)
             }
         }
 
@@ -65,7 +66,9 @@ extension Provisioner.Node {
                 ["created", node.createdAt],
                 ["updated", node.updatedAt],
                 ["bmc", bmc.map { "\($0.summary), password file \($0.passwordFile)" } ?? "-"],
+                ["generation", node.generation.map { "pinned to \($0)" } ?? "follows the active one"],
             ]
+            if status?.drained == true { rows.append(["placement", "drained (no new instances)"]) }
             if let status {
                 rows.append(["image", status.image ?? "-"])
                 rows.append(["boot started", status.bootStarted ?? "-"])

@@ -1,0 +1,63 @@
+import Foundation
+import GRDB
+import ProvisionerCore
+
+extension SQLiteRegistry {
+    /// Takes nodes out of placement (or puts them back), all or none, with an audit record each.
+    /// - Returns: the hostnames whose drain state changed.
+    /// - Throws: `NotFoundError` for an unknown node.
+    public func setDrained(_ keys: [String], _ drained: Bool, now: String) throws -> [String] {
+        try write { db in
+            var changed: [String] = []
+            for key in keys {
+                guard let node = try Self.find(db, key) else { throw NotFoundError("node", key) }
+                let was = try Int.fetchOne(db, sql: "SELECT drained FROM nodes WHERE hostname = ?", arguments: [node.hostname.value]) ?? 0
+                if (was != 0) == drained { continue }
+                try db.execute(sql: "UPDATE nodes SET drained = ?, updated_at = ? WHERE hostname = ?", arguments: [drained ? 1 : 0, now, node.hostname.value])
+                try db.execute(sql: "INSERT INTO audit (at, action, subject) VALUES (?, ?, ?)",
+                               arguments: [now, drained ? "node.drain" : "node.undrain", node.hostname.value])
+                changed.append(node.hostname.value)
+            }
+            return changed
+        }
+    }
+
+    /// Records a new rollout; it gets its id.
+    /// - Throws: `ConflictError` when a rollout of the same image is still running.
+    public func createRollout(_ rollout: Rollout) throws -> Rollout {
+        try write { db in
+            if let running = try Int.fetchOne(db, sql: "SELECT id FROM rollouts WHERE image = ? AND status = 'running'", arguments: [rollout.image]) {
+                throw ConflictError(field: "image", value: rollout.image, holder: "rollout \(running)",
+                                    "rollout \(running) of image \(rollout.image) is still running: `provisioner image rollout --resume` continues it, `--abort` stops it")
+            }
+            var r = rollout
+            try db.execute(sql: "INSERT INTO rollouts (image, status, state, started_at, updated_at) VALUES (?, ?, '{}', ?, ?)",
+                           arguments: [r.image, r.status.rawValue, r.startedAt, r.updatedAt])
+            r.id = Int(db.lastInsertedRowID)
+            try db.execute(sql: "UPDATE rollouts SET state = ? WHERE id = ?", arguments: [try Self.encodeJSON(r), r.id])
+            try db.execute(sql: "INSERT INTO audit (at, action, subject, new) VALUES (?, 'image.rollout', ?, ?)",
+                           arguments: [r.startedAt, "\(r.image)/\(r.target)", "rollout \(r.id): \(r.batches.count) batch(es)"])
+            return r
+        }
+    }
+
+    /// Saves a rollout's state as it is now.
+    /// - Throws: `NotFoundError` for a rollout never created.
+    public func saveRollout(_ rollout: Rollout) throws {
+        try write { db in
+            try db.execute(sql: "UPDATE rollouts SET status = ?, state = ?, updated_at = ? WHERE id = ?",
+                           arguments: [rollout.status.rawValue, try Self.encodeJSON(rollout), rollout.updatedAt, rollout.id])
+            guard db.changesCount == 1 else { throw NotFoundError("rollout", String(rollout.id)) }
+        }
+    }
+
+    /// Rollouts, newest first (of one image, when given).
+    public func rollouts(image: String?) throws -> [Rollout] {
+        try read { db in
+            let rows = image == nil
+                ? try String.fetchAll(db, sql: "SELECT state FROM rollouts ORDER BY id DESC")
+                : try String.fetchAll(db, sql: "SELECT state FROM rollouts WHERE image = ? ORDER BY id DESC", arguments: [image])
+            return rows.compactMap { Self.decodeJSON(Rollout.self, $0) }
+        }
+    }
+}
