@@ -40,16 +40,10 @@ public struct BMCSettings: Sendable, Equatable, Codable {
     /// Parses and validates operator input; every value is then safe in a URL, an argv element and a log line.
     /// - Throws: `ValidationError` naming the field (`BMC driver`, `BMC address`, …) and value.
     public init(parsingDriver driver: String, address: String, user: String, passwordFile: String, system: String?) throws(ValidationError) {
-        guard let kind = BMCDriver(rawValue: driver) else {
-            throw ValidationError(field: "BMC driver", value: driver, reason: "expected " + BMCDriver.allCases.map(\.rawValue).joined(separator: " or "))
-        }
+        let kind = try Self.parseDriver(driver, field: "BMC driver")
         try Self.checkAddress(address, driver: kind)
-        guard !user.isEmpty, user.utf8.count <= 64, isSafeToken(user, extra: "._-@") else {
-            throw ValidationError(field: "BMC user", value: user, reason: "1 to 64 letters, digits and . _ - @")
-        }
-        guard passwordFile.hasPrefix("/"), passwordFile.utf8.count <= 1024, isSafeToken(passwordFile, extra: "/._-@+") else {
-            throw ValidationError(field: "BMC password file", value: passwordFile, reason: "an absolute path of letters, digits and / . _ - @ +")
-        }
+        try Self.checkUser(user, field: "BMC user")
+        try Self.checkPasswordFile(passwordFile, field: "BMC password file")
         if let system {
             guard kind == .redfish else { throw ValidationError(field: "BMC system", value: system, reason: "only Redfish BMCs manage several systems") }
             guard !system.isEmpty, system.utf8.count <= 128, isSafeToken(system, extra: "._-") else {
@@ -57,6 +51,25 @@ public struct BMCSettings: Sendable, Equatable, Codable {
             }
         }
         self.init(driver: kind, address: address, user: user, passwordFile: passwordFile, system: system)
+    }
+
+    static func parseDriver(_ driver: String, field: String) throws(ValidationError) -> BMCDriver {
+        guard let kind = BMCDriver(rawValue: driver) else {
+            throw ValidationError(field: field, value: driver, reason: "expected " + BMCDriver.allCases.map(\.rawValue).joined(separator: " or "))
+        }
+        return kind
+    }
+
+    static func checkUser(_ user: String, field: String) throws(ValidationError) {
+        guard !user.isEmpty, user.utf8.count <= 64, isSafeToken(user, extra: "._-@") else {
+            throw ValidationError(field: field, value: user, reason: "1 to 64 letters, digits and . _ - @")
+        }
+    }
+
+    static func checkPasswordFile(_ path: String, field: String) throws(ValidationError) {
+        guard path.hasPrefix("/"), path.utf8.count <= 1024, isSafeToken(path, extra: "/._-@+") else {
+            throw ValidationError(field: field, value: path, reason: "an absolute path of letters, digits and / . _ - @ +")
+        }
     }
 
     static func checkAddress(_ address: String, driver: BMCDriver) throws(ValidationError) {
@@ -89,4 +102,40 @@ public struct BMCSettings: Sendable, Equatable, Codable {
 
     /// `redfish http://10.0.1.5 (admin)`: no secret in it.
     public var summary: String { "\(driver.rawValue) \(address)\(system.map { " system \($0)" } ?? "") (user \(user))" }
+}
+
+
+/// What the BMCs of a profile's nodes share (`profiles.NAME.bmc` in the site
+/// config): a node's own settings take what they do not give from here.
+public struct BMCDefaults: Sendable, Equatable {
+    public var driver: BMCDriver?
+    public var user: String?
+    public var passwordFile: String?
+
+    public init(driver: BMCDriver? = nil, user: String? = nil, passwordFile: String? = nil) {
+        self.driver = driver
+        self.user = user
+        self.passwordFile = passwordFile
+    }
+
+    /// - Throws: `ValidationError` naming `field`.driver / .user / .password_file.
+    public init(parsingDriver driver: String?, user: String?, passwordFile: String?, field: String) throws(ValidationError) {
+        self.driver = try driver.map { d throws(ValidationError) in try BMCSettings.parseDriver(d, field: field + ".driver") }
+        if let user { try BMCSettings.checkUser(user, field: field + ".user") }
+        if let passwordFile { try BMCSettings.checkPasswordFile(passwordFile, field: field + ".password_file") }
+        self.user = user
+        self.passwordFile = passwordFile
+    }
+
+    /// A node's BMC from what the operator gave, the rest from these defaults.
+    /// - Throws: `ValidationError` naming what is missing from both, or a bad value.
+    public func settings(driver: String?, address: String, user: String?, passwordFile: String?, system: String?, profile: String) throws(ValidationError) -> BMCSettings {
+        func missing(_ option: String, _ key: String) -> ValidationError {
+            ValidationError(field: "BMC \(key.replacingOccurrences(of: "_", with: " "))", value: "", reason: "give --\(option), or set profiles.\(profile).bmc.\(key) in the site config")
+        }
+        guard let d = driver ?? self.driver?.rawValue else { throw missing("driver", "driver") }
+        guard let u = user ?? self.user else { throw missing("user", "user") }
+        guard let p = passwordFile ?? self.passwordFile else { throw missing("password-file", "password_file") }
+        return try BMCSettings(parsingDriver: d, address: address, user: u, passwordFile: p, system: system)
+    }
 }

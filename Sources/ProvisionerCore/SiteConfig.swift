@@ -39,13 +39,16 @@ public struct Profile: Equatable, Sendable {
     public var loader: BootLoader
     /// The generation the profile's nodes boot instead of the active one.
     public var generation: GenerationID?
+    /// What the profile's nodes' BMCs share (a rack of one make): `node bmc` takes what it is not given from here.
+    public var bmc: BMCDefaults?
 
-    public init(name: ProfileName, image: String, kernelArgs: [String], loader: BootLoader = .auto, generation: GenerationID? = nil) {
+    public init(name: ProfileName, image: String, kernelArgs: [String], loader: BootLoader = .auto, generation: GenerationID? = nil, bmc: BMCDefaults? = nil) {
         self.name = name
         self.image = image
         self.kernelArgs = kernelArgs
         self.loader = loader
         self.generation = generation
+        self.bmc = bmc
     }
 }
 
@@ -203,7 +206,10 @@ extension SiteConfig {
             do { generation = try p.generation.map { g throws(ValidationError) in try GenerationID(parsing: g) } } catch {
                 throw ValidationError(field: "profiles.\(key).generation", value: p.generation ?? "", reason: error.reason)
             }
-            profiles.append(Profile(name: name, image: image, kernelArgs: args, loader: loader, generation: generation))
+            let bmc = try p.bmc.map { b throws(ValidationError) in
+                try BMCDefaults(parsingDriver: b.driver, user: b.user, passwordFile: b.password_file, field: "profiles.\(key).bmc")
+            }
+            profiles.append(Profile(name: name, image: image, kernelArgs: args, loader: loader, generation: generation, bmc: bmc))
         }
         guard profiles.contains(where: { $0.name == .default }) else {
             throw ValidationError(field: "profiles", value: profiles.map(\.name.value).joined(separator: ","), reason: "a profile named default is required")

@@ -238,6 +238,31 @@ extension SystemTests {
         r = try home.run(["node", "bmc", "n1", "--driver", "redfish", "--address", "10.1.0.1\nx", "--user", "admin", "--password-file", open])
         #expect(r.status == 2 && r.stderr.contains("BMC address"), "\(r.stderr)")
         #expect(try home.dump() == before, "a refused BMC setting changed the registry")
+        // Only an address: the rest must come from the node's profile.
+        r = try home.run(["node", "bmc", "n1", "--address", "10.1.0.1"])
+        #expect(r.status == 2 && r.stderr.contains("BMC driver") && r.stderr.contains("profiles.default.bmc.driver"), "\(r.stderr)")
+        #expect(try home.dump() == before)
+        // What a rack shares, in its profile: the address is then enough.
+        let pass = home.dir + "/rack.pass"
+        FileManager.default.createFile(atPath: pass, contents: Data("secret\n".utf8))
+        chmod(pass, 0o600)
+        let configPath = home.dir + "/provisioner.yaml"
+        let yaml = try String(contentsOfFile: configPath, encoding: .utf8)
+        try yaml.replacingOccurrences(of: "    image: default\n", with: "    image: default\n    bmc: {driver: ipmi, user: rackadmin, password_file: \(pass)}\n")
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
+        r = try home.run(["node", "bmc", "n1", "--address", "10.1.0.1", "--json"])
+        #expect(r.status == 0 && r.object["driver"] as? String == "ipmi" && r.object["user"] as? String == "rackadmin"
+                && r.object["password_file"] as? String == pass, "\(r.stdout)\(r.stderr)")
+        // What the node is given wins over the profile.
+        r = try home.run(["node", "bmc", "n1", "--address", "https://10.1.0.1", "--driver", "redfish", "--json"])
+        #expect(r.status == 0 && r.object["driver"] as? String == "redfish" && r.object["user"] as? String == "rackadmin", "\(r.stdout)\(r.stderr)")
+        // A bad profile default is a config error naming its key.
+        try yaml.replacingOccurrences(of: "    image: default\n", with: "    image: default\n    bmc: {driver: telnet}\n")
+            .write(toFile: configPath, atomically: true, encoding: .utf8)
+        r = try home.run(["node", "bmc", "n1", "--address", "10.1.0.9"])
+        #expect(r.status == 2 && r.stderr.contains("profiles.default.bmc.driver") && r.stderr.contains("telnet"), "\(r.status) \(r.stderr)")
+        try yaml.write(toFile: configPath, atomically: true, encoding: .utf8)
+        _ = try home.run(["node", "bmc", "n1", "--clear"])
         // No node list: refused, no all-nodes default.
         r = try home.run(["node", "power", "on"])
         #expect(r.status == 2 && r.stderr.contains("name the nodes"), "\(r.status) \(r.stderr)")

@@ -13,6 +13,9 @@ extension Provisioner.Node {
                 and never stored, shown, logged or put on a command line: only the file's path is kept.
                   provisioner node bmc n001 --driver redfish --address https://10.1.0.1 --user admin --password-file /etc/provisioner/bmc/rack1
                   provisioner node bmc n002 --driver ipmi --address 10.1.0.2 --user admin --password-file /etc/provisioner/bmc/rack1
+                What a rack shares goes in its profile (profiles.NAME.bmc: driver, user, password_file); \
+                then the address is enough:
+                  provisioner node bmc n003 --address 10.1.0.3
                 """
         )
 
@@ -36,12 +39,13 @@ extension Provisioner.Node {
                 return
             }
             if given > 0 || system != nil {
-                guard let driver, let address, let user, let passwordFile else {
-                    throw ValidationError("give --driver, --address, --user and --password-file together")
-                }
-                let settings = try BMCSettings(parsingDriver: driver, address: address, user: user, passwordFile: passwordFile, system: system)
-                let node = try site.setBMC(key, settings)
-                emit(output.json ? try jsonText(settings) : "\(node.hostname): BMC \(settings.summary)\n")
+                guard let address else { throw ProvisionerCore.ValidationError(field: "BMC address", value: "", reason: "give --address") }
+                let config = try global.loadConfig()
+                guard let node = try site.openRegistry().node(key) else { throw NotFoundError("node", key) }
+                let settings = try (config.profile(node.profile)?.bmc ?? BMCDefaults())
+                    .settings(driver: driver, address: address, user: user, passwordFile: passwordFile, system: system, profile: node.profile.value)
+                let updated = try site.setBMC(key, settings)
+                emit(output.json ? try jsonText(settings) : "\(updated.hostname): BMC \(settings.summary)\n")
                 return
             }
             let registry = try site.openRegistry()

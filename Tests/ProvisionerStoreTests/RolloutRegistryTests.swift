@@ -1,0 +1,77 @@
+import Foundation
+import GRDB
+import Testing
+import ProvisionerAPI
+import ProvisionerCore
+@testable import ProvisionerStore
+
+/// Generation pins, drained nodes and rollouts as the registry keeps them.
+@Suite struct RolloutRegistryTests {
+    let dir = tempDir()
+
+    @Test func aPinIsKeptAuditedAndCleared() throws {
+        let r = try SQLiteRegistry(path: dir + "/pin.sqlite")
+        let c = try config()
+        try r.add([try spec("a", "02:00:00:00:00:01"), try spec("b", "02:00:00:00:00:02")], config: c, now: "t0")
+        let (old, new) = try r.update("a", NodeChange(pin: .pin(GenerationID(number: 2))), config: c, now: "t1")
+        #expect(old.generation == nil && new.generation == GenerationID(number: 2))
+        #expect(try r.node("a")?.generation == GenerationID(number: 2) && r.node("b")?.generation == nil)
+        #expect(try r.status("a")?.pinned == "g2")
+        let audit = try r.db.read { db in try String.fetchOne(db, sql: "SELECT new FROM audit WHERE action = 'node.set' AND subject = 'a'") }
+        #expect(audit?.contains("\"generation\":\"g2\"") == true, "\(audit ?? "")")
+        // The node JSON carries the pin only when there is one.
+        let json = String(decoding: try JSONEncoder().encode(try r.node("a")!), as: UTF8.self)
+        let unpinned = String(decoding: try JSONEncoder().encode(try r.node("b")!), as: UTF8.self)
+        #expect(json.contains("\"generation\":\"g2\"") && !unpinned.contains("generation"))
+        _ = try r.update("a", NodeChange(pin: .unpin), config: c, now: "t2")
+        #expect(try r.node("a")?.generation == nil)
+    }
+
+    @Test func drainedNodesAreSkippedByPlacementAndShown() throws {
+        let r = try SQLiteRegistry(path: dir + "/drain.sqlite")
+        let c = try config()
+        try r.add([try spec("a", "02:00:00:00:00:01"), try spec("b", "02:00:00:00:00:02")], config: c, now: "t0")
+        let capacity = NodeCapacity(coresMax: 4, coresFree: 4, memoryMiBMax: 4096, memoryMiBFree: 4096, diskMiBMax: 1, diskMiBFree: 1,
+                                    hypervisor: .qemuTCG, hardwareVirtualization: false, hardwareVirtualizationReason: "test", libvirtVersion: "9")
+        for h in ["a", "b"] {
+            try r.recordEnrollment(hostname: try Hostname(parsing: h), image: "default/g1", capacity: capacity, instances: [], bootTimings: nil, platform: nil, now: "t1")
+        }
+        #expect(try r.setDrained(["a"], true, now: "t2") == ["a"])
+        #expect(try r.setDrained(["a"], true, now: "t2") == [], "draining a drained node changes nothing")
+        #expect(try r.status("a")?.drained == true && r.status("b")?.drained == false)
+        let spec = InstanceSpec(id: "i-00000001", vcpus: 1, memoryMiB: 128, kernel: "/vmlinuz", initrd: "/initrd.img", cmdline: "console=ttyS0")
+        #expect(try r.runInstance(id: "i-00000001", type: VMType.defaults[0], spec: spec, only: nil, now: "t3").node == "b")
+        #expect(throws: ConflictError.self) { try r.runInstance(id: "i-00000002", type: VMType.defaults[0], spec: spec, only: "a", now: "t3") }
+        #expect(throws: NotFoundError.self) { try r.setDrained(["a", "nope"], false, now: "t4") }
+        #expect(try r.status("a")?.drained == true, "all or none: the unknown node left a drained")
+        #expect(try r.setDrained(["a"], false, now: "t4") == ["a"])
+    }
+
+    @Test func oneRunningRolloutPerImageAndItsStateIsSaved() throws {
+        let r = try SQLiteRegistry(path: dir + "/rollout.sqlite")
+        let plan = Rollout(image: "default", target: GenerationID(number: 2), previous: GenerationID(number: 1), batches: [["a"], ["b"]],
+                           nodes: ["a": RolloutNode(), "b": RolloutNode()], options: RolloutSettings(), now: "t0")
+        var first = try r.createRollout(plan)
+        #expect(first.id > 0)
+        do {
+            _ = try r.createRollout(plan)
+            Issue.record("a second rollout of the same image started")
+        } catch let error as ConflictError {
+            #expect(error.description.contains("rollout \(first.id)") && error.description.contains("--resume"))
+        }
+        var other = plan
+        other.image = "other"
+        #expect(try r.createRollout(other).id > first.id, "another image rolls out on its own")
+        first.nodes["a"]?.state = .done
+        first.batch = 1
+        try r.saveRollout(first)
+        #expect(try r.rollouts(image: "default") == [first])
+        first.status = .done
+        try r.saveRollout(first)
+        #expect(try r.createRollout(plan).id > first.id, "once done, the image can roll out again")
+        #expect(try r.rollouts(image: nil).map(\.image) == ["default", "other", "default"])
+        var ghost = first
+        ghost.id = 999
+        #expect(throws: NotFoundError.self) { try r.saveRollout(ghost) }
+    }
+}
