@@ -41,6 +41,7 @@ public func buildRouter(_ state: ServeState) -> Router<ServeContext> {
     NodeWriteAPI.registerPower(router, state)
     router.get("/api/v1/discovered") { _, _ in try json(try state.registry.discovered()) }
     router.get("/api/v1/instances") { _, _ in try json(try state.registry.instances()) }
+    router.get("/api/v1/rollouts") { _, _ in try json(try state.registry.rollouts(image: nil)) }
     router.get("/metrics") { _, _ in try metricsResponse(state) }
     router.get("/") { _, _ in try statusPage(state) }
     router.get("/healthz") { _, _ in "ok\n" }

@@ -119,6 +119,15 @@ enum OpenAPIDocument {
             }
           }
         },
+        "/api/v1/rollouts": {
+          "get": {
+            "operationId": "listRollouts", "summary": "Image rollouts, newest first, each with its batches and every node's state",
+            "responses": {
+              "200": {"description": "rollouts", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Rollout"}}}}},
+              "500": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}
+            }
+          }
+        },
         "/api/v1/instances": {
           "get": {
             "operationId": "listInstances", "summary": "VM instances, newest first",
@@ -232,6 +241,19 @@ enum OpenAPIDocument {
             "properties": {"id": {"type": "string"}, "state": {"$ref": "#/components/schemas/InstanceState"}, "vcpus": {"type": "integer"},
                            "memory_mib": {"type": "integer"}, "message": {"type": "string"}}
           },
+          "Rollout": {
+            "type": "object", "required": ["id", "image", "target", "batches", "nodes", "status", "batch", "started_at", "updated_at"],
+            "properties": {
+              "id": {"type": "integer"}, "image": {"type": "string"}, "target": {"type": "string"}, "previous": {"type": "string"},
+              "batches": {"type": "array", "items": {"type": "array", "items": {"type": "string"}}},
+              "nodes": {"type": "object", "additionalProperties": {"type": "object", "required": ["state"], "properties": {
+                "state": {"type": "string", "enum": ["pending", "draining", "cycling", "done", "failed", "rolled-back", "skipped"]},
+                "pin_before": {"type": "string"}, "ran_before": {"type": "string"}, "note": {"type": "string"}, "seconds": {"type": "number"}}}},
+              "status": {"type": "string", "enum": ["running", "done", "failed", "aborted"]},
+              "batch": {"type": "integer"}, "batch_powered_at": {"type": "string"}, "started_at": {"type": "string"}, "updated_at": {"type": "string"},
+              "message": {"type": "string"}, "options": {"type": "object"}
+            }
+          },
           "NodeStatus": {
             "type": "object", "required": ["hostname", "ip", "state", "phases"],
             "properties": {
@@ -243,7 +265,9 @@ enum OpenAPIDocument {
               "boot_timings": {"$ref": "#/components/schemas/NodeBootTimings"},
               "platform": {"$ref": "#/components/schemas/NodePlatform"},
               "boot_path": {"type": "object", "required": ["firmware", "loader"], "description": "how the current boot began, as the server saw it",
-                            "properties": {"firmware": {"type": "string", "enum": ["bios", "uefi", "uefi-http"]}, "loader": {"type": "string"}}}
+                            "properties": {"firmware": {"type": "string", "enum": ["bios", "uefi", "uefi-http"]}, "loader": {"type": "string"}}},
+              "drained": {"type": "boolean", "description": "out of placement: no new instance goes to it"},
+              "pinned": {"type": "string", "description": "the generation it is pinned to (else it follows the active one)"}
             }
           },
           "PowerInput": {

@@ -52,7 +52,7 @@ func statusPage(_ state: ServeState) throws -> Response {
         let durations = n.phaseDurations().map { "\($0.phase.rawValue) \(String(format: "%.1f", $0.seconds))s" }.joined(separator: " → ")
         rows += """
             <tr class="\(n.state.rawValue)"><td>\(html(n.hostname))</td><td><code>\(html(n.mac ?? "-"))</code></td><td>\(html(n.ip))</td>\
-            <td class="state">\(n.state.rawValue)</td><td>\(html(n.image ?? "-"))</td><td>\(html(phase))</td><td>\(html(durations))</td>\
+            <td class="state">\(n.state.rawValue)\(n.drained ? " (drained)" : "")</td><td>\(html(n.image ?? "-"))\(html(n.pinned.map { " (pinned \($0))" } ?? ""))</td><td>\(html(phase))</td><td>\(html(durations))</td>\
             <td>\(html(n.bootTimings.map(nodeBoot) ?? "-"))</td>\
             <td>\(html(firmware(n)))</td>\
             <td>\(cap.map { "\($0.coresFree)/\($0.coresMax) cores, \($0.memoryMiBFree)/\($0.memoryMiBMax) MiB, \(html($0.hypervisor.rawValue))" } ?? "-")</td>\

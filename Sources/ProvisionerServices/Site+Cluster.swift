@@ -21,6 +21,10 @@ public struct ClusterReport: Codable, Sendable {
         public var secureboot: Bool?
         /// How its boot began (`uefi-http → snponly.efi`), as the server saw it.
         public var booted_via: String?
+        /// Out of placement (a rollout's batch, or `node drain`).
+        public var drained: Bool
+        /// The generation it is pinned to, if any.
+        public var pinned: String?
     }
 
     public struct TypeRow: Codable, Sendable {
@@ -42,13 +46,15 @@ public struct ClusterReport: Codable, Sendable {
         var capacities: [NodeCapacity] = []
         for s in statuses {
             let c = s.capacity
-            if let c, s.state == .ready { capacities.append(c) }
+            // A drained node takes no new instance: its room does not count.
+            if let c, s.state == .ready, !s.drained { capacities.append(c) }
             rows.append(NodeRow(hostname: s.hostname, state: s.state.rawValue, image: s.image,
                                 cores_used: c.map { $0.coresMax - $0.coresFree }, cores_max: c?.coresMax,
                                 memory_mib_used: c.map { $0.memoryMiBMax - $0.memoryMiBFree }, memory_mib_max: c?.memoryMiBMax,
                                 hypervisor: c?.hypervisor.rawValue, hardware_virtualization: c?.hardwareVirtualization,
                                 hardware_virtualization_reason: c?.hardwareVirtualizationReason, last_heartbeat: s.lastHeartbeat,
-                                firmware: s.platform?.firmware.rawValue, secureboot: s.platform?.secureboot, booted_via: s.bootPath?.summary))
+                                firmware: s.platform?.firmware.rawValue, secureboot: s.platform?.secureboot, booted_via: s.bootPath?.summary,
+                                drained: s.drained, pinned: s.pinned))
         }
         nodes = rows
         vm_types = VMType.availability(VMType.defaults, capacities: capacities).map {
@@ -63,7 +69,7 @@ public struct ClusterReport: Codable, Sendable {
         var out = TextTable.render(
             header: ["NODE", "STATE", "IMAGE", "CORES USED/MAX", "MEMORY MiB USED/MAX", "HYPERVISOR", "FIRMWARE", "LAST HEARTBEAT"],
             rows: nodes.map { n in
-                [n.hostname, n.state, n.image ?? "-", "\(dash(n.cores_used))/\(dash(n.cores_max))",
+                [n.hostname, n.state + (n.drained ? " (drained)" : ""), (n.image ?? "-") + (n.pinned.map { " (pinned \($0))" } ?? ""), "\(dash(n.cores_used))/\(dash(n.cores_max))",
                  "\(dash(n.memory_mib_used))/\(dash(n.memory_mib_max))",
                  n.hypervisor.map { h in n.hardware_virtualization == false && h != "none" ? "\(h) (no hw virt)" : h } ?? "-",
                  (n.firmware ?? "-") + (n.secureboot == true ? " (Secure Boot)" : ""),
