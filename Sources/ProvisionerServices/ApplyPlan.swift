@@ -19,6 +19,8 @@ public struct ApplyPlan: Sendable {
     /// Directories that must exist and do not: the node directories, which
     /// dnsmasq watches from its start (`dhcp-hostsdir`) even while empty.
     public var directories: [String] = []
+    /// Every file the render wants, changed or not (what the apply manifest records).
+    public var wanted: [String] = []
 
     public var isEmpty: Bool { entries.isEmpty && directories.isEmpty }
 
@@ -78,7 +80,7 @@ public struct ApplyPlan: Sendable {
             entries.append(Entry(kind: .remove, path: path, contents: nil, mode: 0))
         }
         let missing = directories.filter { !FileManager.default.fileExists(atPath: $0) }
-        return ApplyPlan(entries: entries, unchanged: unchanged, warnings: warnings, directories: missing)
+        return ApplyPlan(entries: entries, unchanged: unchanged, warnings: warnings, directories: missing, wanted: wanted.map(\.path))
     }
 }
 

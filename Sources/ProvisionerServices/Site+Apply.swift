@@ -12,11 +12,23 @@ extension Site {
 
     /// Renders everything, diffs it against the live files and, unless
     /// `dryRun`, validates and writes what changed and reloads what read it.
+    ///
+    /// When everything the render reads is what the last apply rendered and
+    /// every file it wrote is as it was left (`ApplyManifest`), nothing is
+    /// rendered or read: the plan is empty.
     public func apply(dryRun: Bool = false) throws -> ApplyOutcome {
         let config = try loadConfig()
         let applier = try applier(config)
-        let plan = try applier.plan(try bootSite(config, try openRegistry()))
-        let actions = !dryRun && !plan.isEmpty ? try applier.execute(plan).actions : []
+        let site = try bootSite(config, try openRegistry())
+        let inputs = ApplyManifest.inputs(configText: FileSystem.read(configPath) ?? Data(), templates: applier.renderer.templates, site: site)
+        if let manifest = ApplyManifest.load(config), manifest.inputs == inputs, manifest.intact(ownedDirs: Paths.nodeDirectories(config)),
+           Paths.nodeDirectories(config).allSatisfy({ FileManager.default.fileExists(atPath: $0.dir) }) {
+            return ApplyOutcome(plan: ApplyPlan(entries: [], unchanged: manifest.files.count, warnings: manifest.warnings), actions: [])
+        }
+        let plan = try applier.plan(site)
+        if dryRun { return ApplyOutcome(plan: plan, actions: []) }
+        let actions = plan.isEmpty ? [] : try applier.execute(plan).actions
+        ApplyManifest.record(config, inputs: inputs, paths: plan.wanted, warnings: plan.warnings)
         return ApplyOutcome(plan: plan, actions: actions)
     }
 

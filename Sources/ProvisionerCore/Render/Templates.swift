@@ -3,6 +3,8 @@ import Mustache
 /// The parsed templates, by name (path under `templates/` without `.mustache`).
 public struct Templates: Sendable {
     let parsed: [String: MustacheTemplate]
+    /// The template texts as read, by name (what a render's output depends on).
+    public let texts: [String: String]
 
     /// Parses every template text.
     /// - Throws: `TemplateError` naming the template that does not parse.
@@ -16,6 +18,7 @@ public struct Templates: Sendable {
             }
         }
         self.parsed = parsed
+        self.texts = texts
     }
 
     /// The names every renderer needs, so a missing template fails before any rendering.
