@@ -21,6 +21,7 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #   nfs-ganesha nfs-ganesha-vfs rpcbind   the user-space NFS server of the root
 #   nfs-kernel-server  exportfs: the kernel NFS backend's exports are checked by the real tool
 #   libarchive-dev libnfs-dev libvirt-dev  system libraries linked by the code
+#   libcurl4-openssl-dev  -lcurl for the static-stdlib release build (FoundationNetworking: the Redfish client)
 #   libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
 #                   the node controller's hypervisor tests and the lab's nodes
 #   chromium        the serve test loads the status page headless and keeps a screenshot
@@ -28,7 +29,7 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #   openipmi        ipmi_sim: the IPMI BMC emulator the BMC tests drive
 #   wrk nginx-light benchmarks: load on the node API, the initrd served by nginx beside serve
 DEB_PACKAGES := libsqlite3-dev sqlite3 python3 python3-venv dnsmasq-base pxelinux syslinux-common ipxe shim-signed grub-efi-amd64-signed ovmf busybox curl iproute2 \
-	mmdebstrap zstd nfs-ganesha nfs-ganesha-vfs rpcbind nfs-kernel-server libarchive-dev libnfs-dev libvirt-dev \
+	mmdebstrap zstd nfs-ganesha nfs-ganesha-vfs rpcbind nfs-kernel-server libarchive-dev libnfs-dev libvirt-dev libcurl4-openssl-dev \
 	libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils chromium ipmitool openipmi wrk nginx-light
 
 # Python tools from PyPI, in their own venv (Debian's python is externally managed):

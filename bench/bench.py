@@ -109,8 +109,10 @@ def bench_apply(binary, root, csv, nodes, adds):
     """Render + apply from empty, then adds against a live dnsmasq."""
     from_empty_on_fresh_ext4(binary, root, csv, nodes)
     home = from_empty(binary, root, csv, nodes, "this VM's root (ext4, no journal)")
-    again = timed(binary, "apply", home=home)
-    print(f"render: apply again with nothing changed: {ms(again)}")
+    # The first apply after a full one records nothing new; then the median of 9.
+    timed(binary, "apply", home=home)
+    again = sorted(timed(binary, "apply", home=home) for _ in range(9))[4]
+    print(f"render: apply again with nothing changed, {nodes} nodes (median of 9): {ms(again)} (goal <= 100 ms)")
 
     if os.getuid() != 0:
         print("render: live add skipped: needs root for a network namespace")

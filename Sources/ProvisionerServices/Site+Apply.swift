@@ -19,13 +19,17 @@ extension Site {
     public func apply(dryRun: Bool = false) throws -> ApplyOutcome {
         let config = try loadConfig()
         let applier = try applier(config)
-        let site = try bootSite(config, try openRegistry())
-        let inputs = ApplyManifest.inputs(configText: FileSystem.read(configPath) ?? Data(), templates: applier.renderer.templates, site: site)
-        if let manifest = ApplyManifest.load(config), manifest.inputs == inputs, manifest.intact(ownedDirs: Paths.nodeDirectories(config)),
-           Paths.nodeDirectories(config).allSatisfy({ FileManager.default.fileExists(atPath: $0.dir) }) {
+        let registry = try openRegistry()
+        let generations = Generations.active(config)
+        let secret = try clusterSecret()
+        let inputs = ApplyManifest.inputs(configText: FileSystem.read(configPath) ?? Data(), templates: applier.renderer.templates,
+                                          generations: generations, secret: secret, nodesToken: try registry.nodesToken())
+        if let manifest = ApplyManifest.load(config), manifest.inputs == inputs,
+           Paths.nodeDirectories(config).allSatisfy({ FileManager.default.fileExists(atPath: $0.dir) }),
+           manifest.intact(ownedDirs: Paths.nodeDirectories(config)) {
             return ApplyOutcome(plan: ApplyPlan(entries: [], unchanged: manifest.files.count, warnings: manifest.warnings), actions: [])
         }
-        let plan = try applier.plan(site)
+        let plan = try applier.plan(BootSite(config: config, nodes: try registry.nodes(), generations: generations, secret: secret))
         if dryRun { return ApplyOutcome(plan: plan, actions: []) }
         let actions = plan.isEmpty ? [] : try applier.execute(plan).actions
         ApplyManifest.record(config, inputs: inputs, paths: plan.wanted, warnings: plan.warnings)

@@ -58,6 +58,10 @@ public protocol Registry: Sendable {
     /// Rollouts, newest first (of one image, when given).
     func rollouts(image: String?) throws -> [Rollout]
 
+    /// A value that changes whenever what the nodes' boot files are made of changes
+    /// (a node added or removed, its hostname, MAC, IP, profile or pin), and not otherwise.
+    func nodesToken() throws -> String
+
     // MARK: run-time status
 
     /// Every node with its run-time status, by hostname.

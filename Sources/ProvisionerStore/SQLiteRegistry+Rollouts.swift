@@ -51,6 +51,15 @@ extension SQLiteRegistry {
         }
     }
 
+    /// Changes (to a random value) whenever a node is added, removed, or its
+    /// hostname, MAC, IP, profile or pin changes: what its boot files are made of.
+    public func nodesToken() throws -> String {
+        try read { db in
+            let blob = try Data.fetchOne(db, sql: "SELECT nodes_token FROM registry_meta WHERE id = 1") ?? Data()
+            return blob.map { String(format: "%02x", $0) }.joined()
+        }
+    }
+
     /// Rollouts, newest first (of one image, when given).
     public func rollouts(image: String?) throws -> [Rollout] {
         try read { db in

@@ -203,6 +203,18 @@ enum Schema {
                 CREATE UNIQUE INDEX rollouts_one_running ON rollouts(image) WHERE status = 'running';
                 """)
         },
+        // A token that changes with every change to what a node's boot files are made of
+        // (not its run-time state): apply's manifest compares it instead of reading every node.
+        { db in
+            try db.execute(sql: """
+                CREATE TABLE registry_meta (id INTEGER PRIMARY KEY CHECK (id = 1), nodes_token BLOB NOT NULL);
+                INSERT INTO registry_meta (id, nodes_token) VALUES (1, randomblob(16));
+                CREATE TRIGGER nodes_token_insert AFTER INSERT ON nodes BEGIN UPDATE registry_meta SET nodes_token = randomblob(16); END;
+                CREATE TRIGGER nodes_token_delete AFTER DELETE ON nodes BEGIN UPDATE registry_meta SET nodes_token = randomblob(16); END;
+                CREATE TRIGGER nodes_token_update AFTER UPDATE OF hostname, mac, ip, profile, generation ON nodes
+                    BEGIN UPDATE registry_meta SET nodes_token = randomblob(16); END;
+                """)
+        },
     ]
 
     static func migrate(_ queue: DatabaseQueue) throws {

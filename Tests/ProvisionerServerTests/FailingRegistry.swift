@@ -63,6 +63,7 @@ final class FailingRegistry: Registry {
     func createRollout(_ rollout: Rollout) throws -> Rollout { try check(.update); return try base.createRollout(rollout) }
     func saveRollout(_ rollout: Rollout) throws { try check(.update); try base.saveRollout(rollout) }
     func rollouts(image: String?) throws -> [Rollout] { try check(.read); return try base.rollouts(image: image) }
+    func nodesToken() throws -> String { try check(.read); return try base.nodesToken() }
     func statuses() throws -> [NodeStatus] { try check(.read); return try base.statuses() }
     func status(_ key: String) throws -> NodeStatus? { try check(.read); return try base.status(key) }
 

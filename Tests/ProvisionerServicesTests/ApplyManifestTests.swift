@@ -26,7 +26,7 @@ import Testing
         let first = try site.apply()
         #expect(first.plan.count(.add) > 10)
         let manifest = try #require(ApplyManifest.load(try config))
-        #expect(Set(manifest.files.keys) == Set(first.plan.wanted), "every file the render wants is recorded")
+        #expect(Set(manifest.files.map(\.path)) == Set(first.plan.wanted), "every file the render wants is recorded")
         let again = try site.apply()
         #expect(again.plan.isEmpty && again.plan.unchanged == manifest.files.count)
         #expect(again.plan.warnings == first.plan.warnings, "the render's warnings are said again")

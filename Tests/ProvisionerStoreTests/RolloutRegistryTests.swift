@@ -74,4 +74,27 @@ import ProvisionerCore
         ghost.id = 999
         #expect(throws: NotFoundError.self) { try r.saveRollout(ghost) }
     }
+
+    /// apply's manifest trusts this token instead of reading every node: it must change with what a node's files are made of, and only then.
+    @Test func theNodesTokenChangesWithWhatBootFilesAreMadeOfOnly() throws {
+        let r = try SQLiteRegistry(path: dir + "/token.sqlite")
+        let c = try config()
+        var last = try r.nodesToken()
+        func changed() throws -> Bool { let now = try r.nodesToken(); defer { last = now }; return now != last }
+        try r.add([try spec("a", "02:00:00:00:00:01"), try spec("b", "02:00:00:00:00:02")], config: c, now: "t0")
+        #expect(try changed(), "add")
+        _ = try r.update("a", NodeChange(ip: try IPv4Address(parsing: "10.0.0.77")), config: c, now: "t1")
+        #expect(try changed(), "a new IP")
+        _ = try r.update("a", NodeChange(pin: .pin(GenerationID(number: 2))), config: c, now: "t2")
+        #expect(try changed(), "a pin")
+        let capacity = NodeCapacity(coresMax: 1, coresFree: 1, memoryMiBMax: 1, memoryMiBFree: 1, diskMiBMax: 1, diskMiBFree: 1,
+                                    hypervisor: .none, hardwareVirtualization: false, hardwareVirtualizationReason: "test", libvirtVersion: "9")
+        try r.recordEnrollment(hostname: try Hostname(parsing: "b"), image: "default/g1", capacity: capacity, instances: [], bootTimings: nil, platform: nil, now: "t3")
+        _ = try r.recordBootEvent(mac: try MACAddress(parsing: "02:00:00:00:00:01"), ip: "10.0.0.77", phase: .dhcp, now: "t4", newBoot: true, bootPath: nil)
+        _ = try r.setDrained(["b"], true, now: "t5")
+        _ = try r.markLost(heartbeatBefore: "t9", now: "t9")
+        #expect(try !changed(), "run-time state (enrollment, boot phases, drain, lost) leaves the boot files as they are")
+        _ = try r.remove(["b"], now: "t6")
+        #expect(try changed(), "remove")
+    }
 }
