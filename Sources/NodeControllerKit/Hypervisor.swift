@@ -7,6 +7,9 @@ public protocol Hypervisor: Sendable {
     /// Capacity for enroll and heartbeats. Never fails: when the hypervisor is unreachable
     /// it reports the host's own numbers with hypervisor "none" and the reason.
     func capacity() -> NodeCapacity
+    /// The host's own numbers without asking the hypervisor (hypervisor "none",
+    /// `reason` as why): what goes out while the hypervisor does not answer.
+    func hostCapacity(reason: String) -> NodeCapacity
     /// This controller's instances (only those it created).
     /// - Throws: when the hypervisor cannot be asked.
     func instances() throws -> [InstanceStatus]
@@ -16,6 +19,12 @@ public protocol Hypervisor: Sendable {
     /// Stops and forgets an instance; an unknown id is not an error.
     /// - Throws: naming the instance and the hypervisor's message.
     func terminate(id: String) throws
+}
+
+extension Hypervisor {
+    public func hostCapacity(reason: String) -> NodeCapacity {
+        HostProbe().capacityWithoutLibvirt(scratchDir: nil, reason: reason)
+    }
 }
 
 /// Checks on an `InstanceSpec` before anything is handed to a hypervisor.

@@ -103,6 +103,10 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
         }
     }
 
+    public func hostCapacity(reason: String) -> NodeCapacity {
+        probe.capacityWithoutLibvirt(scratchDir: configuration.scratchDir, reason: reason)
+    }
+
     /// kvm, qemu-tcg or none, and why not kvm.
     /// - Throws: `LibvirtError` when libvirt cannot be asked.
     public func virtualization() throws -> Virtualization {

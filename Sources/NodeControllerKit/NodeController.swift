@@ -56,6 +56,12 @@ public actor NodeController {
     let bootTimings: BootTimingsProbe?
     /// The node's firmware, sent with the enrollment.
     let platform: NodePlatform?
+    /// Asks the hypervisor off the controller's own thread, with a deadline.
+    let reader: HypervisorReader
+    /// Seconds an enrollment or heartbeat waits for the hypervisor before it goes
+    /// without its answer (the host's own numbers, hypervisor "none", the last
+    /// known instances): libvirtd's first answer after boot takes ~30 s under TCG.
+    let hypervisorWait: Double
     /// Seconds since boot when this controller started.
     let startedAt: Double?
     /// The timings of the finished boot have been accepted by the server.
@@ -65,7 +71,10 @@ public actor NodeController {
                 backoff: Backoff = Backoff(),
                 sleep: @escaping @Sendable (Double) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64(max(0, $0) * 1e9)) },
                 uptime: @escaping @Sendable () -> Double? = { HostProbe().uptimeSeconds() },
-                rename: (@Sendable (String) -> Bool)? = nil, bootTimings: BootTimingsProbe? = nil, platform: NodePlatform? = nil) {
+                rename: (@Sendable (String) -> Bool)? = nil, bootTimings: BootTimingsProbe? = nil, platform: NodePlatform? = nil,
+                hypervisorWait: Double = 2) {
+        self.reader = HypervisorReader(hypervisor: hypervisor)
+        self.hypervisorWait = hypervisorWait
         self.bootTimings = bootTimings
         self.platform = platform
         self.startedAt = uptime()
@@ -98,7 +107,7 @@ public actor NodeController {
     /// `--once`: enroll and send one heartbeat, without retries and without applying commands.
     /// - Returns: the capacity reported, or nil (already logged) when either exchange failed.
     public func runOnce() async -> NodeCapacity? {
-        switch await client.enroll(enrollRequest()) {
+        switch await client.enroll(await enrollRequest()) {
         case .ok(let answer):
             credential = answer.credential
             log.info("enrolled as \(answer.hostname) at \(client.server.absoluteString)")
@@ -106,7 +115,7 @@ public actor NodeController {
             log.error("enrolling at \(client.server.absoluteString): \(Self.describe(other))")
             return nil
         }
-        let instances = collectInstances()
+        let instances = collectInstances(Result { try hypervisor.instances() })
         let capacity = hypervisor.capacity()
         sequence += 1
         switch await client.heartbeat(Heartbeat(capacity: capacity, instances: instances, sequence: sequence), credential: credential ?? "") {
@@ -125,7 +134,7 @@ public actor NodeController {
     // MARK: Steps
 
     private func enrollStep() async -> Double {
-        let request = enrollRequest()
+        let request = await enrollRequest()
         switch await client.enroll(request) {
         case .ok(let answer):
             credential = answer.credential
@@ -159,19 +168,31 @@ public actor NodeController {
         return line
     }
 
-    private func enrollRequest() -> EnrollRequest {
-        EnrollRequest(mac: enrollment.mac, hostname: enrollment.hostname, ip: enrollment.ip, token: enrollment.token,
-                      image: enrollment.image, capacity: hypervisor.capacity(), instances: collectInstances(),
+    /// What the hypervisor says within `hypervisorWait`; else the host's own numbers
+    /// (hypervisor "none" and why) and the last known instances.
+    private func readHypervisor() async -> (capacity: NodeCapacity, instances: [InstanceStatus]) {
+        if let answer = await reader.read(within: hypervisorWait) {
+            return (answer.capacity, collectInstances(answer.instances))
+        }
+        let late = HypervisorReader.NoAnswer(seconds: hypervisorWait)
+        return (hypervisor.hostCapacity(reason: "\(late) (libvirtd may still be starting; it is asked again with the next heartbeat)"),
+                collectInstances(.failure(late)))
+    }
+
+    private func enrollRequest() async -> EnrollRequest {
+        let (capacity, instances) = await readHypervisor()
+        return EnrollRequest(mac: enrollment.mac, hostname: enrollment.hostname, ip: enrollment.ip, token: enrollment.token,
+                      image: enrollment.image, capacity: capacity, instances: instances,
                       uptimeSeconds: uptime(), controllerVersion: NodeControllerKit.version,
                       bootTimings: bootTimings?.timings(controllerStart: startedAt), platform: platform)
     }
 
     private func heartbeatStep() async -> Double {
-        let instances = collectInstances()
+        let (capacity, instances) = await readHypervisor()
         sequence += 1
         // Once the boot has finished, its whole timings go with one heartbeat.
         let timings = finishedTimingsSent ? nil : bootTimings?.timings(controllerStart: startedAt).flatMap { $0.finished ? $0 : nil }
-        let heartbeat = Heartbeat(capacity: hypervisor.capacity(), instances: instances, sequence: sequence, bootTimings: timings)
+        let heartbeat = Heartbeat(capacity: capacity, instances: instances, sequence: sequence, bootTimings: timings)
         switch await client.heartbeat(heartbeat, credential: credential ?? "") {
         case .ok(let answer):
             if let timings {
@@ -250,10 +271,10 @@ public actor NodeController {
     }
 
     /// Every instance to report: the hypervisor's, plus failed starts and ended ones not yet reported.
-    private func collectInstances() -> [InstanceStatus] {
+    private func collectInstances(_ listing: Result<[InstanceStatus], any Error>) -> [InstanceStatus] {
         var current: [InstanceStatus]
         do {
-            current = try hypervisor.instances()
+            current = try listing.get()
             listingFailed = false
         } catch {
             if !listingFailed { log.warning("listing instances: \(error); reporting the last known states") }

@@ -197,7 +197,19 @@ extension Lab {
         guard ok else {
             throw SystemError("not every node enrolled within \(Int(options.timeout)) s (\(statuses.filter { $0.state == .ready }.map(\.hostname).sorted().joined(separator: ", ")) did)")
         }
-        return (statuses, Date().timeIntervalSince(started))
+        let enrolled = Date().timeIntervalSince(started)
+        // A node enrolls before its libvirtd answers (its first answer takes ~30 s
+        // under TCG); the lab is ready for instances once every node reports it.
+        let hypervisors = waitUntil(min(options.timeout, 180)) {
+            statuses = ((try? registry.statuses()) ?? []).filter { names.contains($0.hostname) }
+            return statuses.allSatisfy { ($0.capacity?.hypervisor ?? .none) != .none }
+        }
+        if hypervisors {
+            say(String(format: "every node's hypervisor answering (+%.0f s)", Date().timeIntervalSince(started)))
+        } else {
+            say("warning: no hypervisor reported yet by " + statuses.filter { ($0.capacity?.hypervisor ?? .none) == .none }.map(\.hostname).sorted().joined(separator: ", "))
+        }
+        return (statuses, enrolled)
     }
 
     /// The tails of the logs that say why a start failed: serve's, and the nodes' serial logs.

@@ -46,6 +46,31 @@ import Testing
         #expect(await c.failures == 0)
     }
 
+    /// libvirtd's first answer after boot takes ~30 s under TCG: the node enrolls
+    /// without it and keeps its heartbeats on time, then reports the hypervisor once it answers.
+    @Test func enrollsAndBeatsWhileTheHypervisorDoesNotAnswer() async throws {
+        transport.append(Self.enrolled, Self.ok, Self.ok)
+        hypervisor.gate.close()
+        let c = NodeController(client: ServerClient(server: server, transport: transport), hypervisor: hypervisor,
+                               enrollment: .init(mac: "52:54:00:12:34:56", hostname: "node1", ip: "10.0.0.21", token: "tok", image: nil),
+                               log: capture.log, sleep: { _ in }, uptime: { 3 }, hypervisorWait: 0.2)
+        let started = Date()
+        await c.step()
+        await c.step()
+        #expect(Date().timeIntervalSince(started) < 5)
+        let enroll = try body(EnrollRequest.self, 0)
+        #expect(enroll.capacity.hypervisor == .none && enroll.capacity.coresMax >= 1 && enroll.capacity.memoryMiBMax > 0)
+        #expect(enroll.capacity.hardwareVirtualizationReason?.contains("has not answered within 0.2s") == true)
+        #expect(enroll.instances.isEmpty)
+        #expect(try body(Heartbeat.self, 1).capacity.hypervisor == .none)
+        // One question in flight, not one per step.
+        #expect(hypervisor.gate.waiting == 1)
+        hypervisor.gate.openUp()
+        await c.step()
+        #expect(try body(Heartbeat.self, 2).capacity == FakeHypervisor.capacity)
+        #expect(await c.credential == "cred-1")
+    }
+
     /// proxyDHCP: the site's DHCP server named the node otherwise; the registered name wins.
     @Test func enrollmentAnswerRenamesTheNode() async {
         let names = Names()

@@ -73,7 +73,13 @@ final class FakeHypervisor: Hypervisor, @unchecked Sendable {
                                        diskMiBFree: 90_000, hypervisor: .qemuTCG, hardwareVirtualization: false,
                                        hardwareVirtualizationReason: "no vmx/svm flag in /proc/cpuinfo", libvirtVersion: "9.0.0")
 
-    func capacity() -> NodeCapacity { Self.capacity }
+    /// While closed, capacity() blocks: a libvirtd busy probing QEMU.
+    let gate = Gate()
+
+    func capacity() -> NodeCapacity {
+        gate.pass()
+        return Self.capacity
+    }
 
     func instances() throws -> [InstanceStatus] {
         try lock.withLock {
@@ -100,6 +106,23 @@ final class FakeHypervisor: Hypervisor, @unchecked Sendable {
     func set(_ id: String, state: InstanceState) { lock.withLock { domains[id]?.state = state } }
     func remove(_ id: String) { lock.withLock { domains[id] = nil } }
     func add(_ status: InstanceStatus) { lock.withLock { domains[status.id] = status } }
+}
+
+/// Blocks callers of `pass()` while closed (open from the start).
+final class Gate: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var open = true
+    private(set) var waiting = 0
+
+    func close() { condition.withLock { open = false } }
+    func openUp() { condition.withLock { open = true; condition.broadcast() } }
+    func pass() {
+        condition.withLock {
+            waiting += 1
+            while !open { condition.wait() }
+            waiting -= 1
+        }
+    }
 }
 
 /// A child process started with an empty signal mask and default handlers.
