@@ -18,6 +18,7 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #   busybox curl    udhcpc, tftp and HTTP clients of the network tests
 #   iproute2        network namespaces of the network tests and the lab
 #   mmdebstrap zstd the node root image and its cache archives
+#   squashfs-tools  mksquashfs: each generation's root as one image, for profiles with root: ram
 #   nfs-ganesha nfs-ganesha-vfs rpcbind   the user-space NFS server of the root
 #   nfs-kernel-server  exportfs: the kernel NFS backend's exports are checked by the real tool
 #   libarchive-dev libnfs-dev libvirt-dev  system libraries linked by the code
@@ -29,7 +30,7 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #   openipmi        ipmi_sim: the IPMI BMC emulator the BMC tests drive
 #   wrk nginx-light benchmarks: load on the node API, the initrd served by nginx beside serve
 DEB_PACKAGES := libsqlite3-dev sqlite3 python3 python3-venv dnsmasq-base pxelinux syslinux-common ipxe shim-signed grub-efi-amd64-signed ovmf busybox curl iproute2 \
-	mmdebstrap zstd nfs-ganesha nfs-ganesha-vfs rpcbind nfs-kernel-server libarchive-dev libnfs-dev libvirt-dev libcurl4-openssl-dev \
+	mmdebstrap zstd squashfs-tools nfs-ganesha nfs-ganesha-vfs rpcbind nfs-kernel-server libarchive-dev libnfs-dev libvirt-dev libcurl4-openssl-dev \
 	libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils chromium ipmitool openipmi wrk nginx-light
 
 # Python tools from PyPI, in their own venv (Debian's python is externally managed):

@@ -96,6 +96,9 @@ extension SiteConfig {
 
         # Boot profiles: which image a node boots and its extra kernel arguments,
         # one argument per item. A node without --profile gets "default".
+        # root: nfs (the default: the image's root over NFS, read-only) or ram (the
+        # initramfs fetches it over HTTP into RAM: the node needs no server once it
+        # is up, and holds the compressed image, ~300 MB, in its memory).
         profiles:
           default:
             image: default

@@ -29,6 +29,15 @@ public enum DHCPMode: String, Codable, Sendable, CaseIterable {
     case proxy
 }
 
+/// Where a node's root file system comes from.
+public enum RootMode: String, Codable, Sendable, CaseIterable {
+    /// The generation's root over NFS, read-only, under a tmpfs overlay: the node reads from the server while it runs.
+    case nfs
+    /// The generation's root as one squashfs fetched over HTTP into RAM by the initramfs, under the same
+    /// tmpfs overlay: once booted the node needs no server (it costs the image's size in RAM).
+    case ram
+}
+
 /// A boot profile: which image the node boots, its extra kernel arguments,
 /// the boot loader its firmware gets, and optionally the generation its
 /// nodes stay on whatever generation of the image is active (a pin).
@@ -41,8 +50,12 @@ public struct Profile: Equatable, Sendable {
     public var generation: GenerationID?
     /// What the profile's nodes' BMCs share (a rack of one make): `node bmc` takes what it is not given from here.
     public var bmc: BMCDefaults?
+    /// Where the profile's nodes' root comes from.
+    public var root: RootMode
 
-    public init(name: ProfileName, image: String, kernelArgs: [String], loader: BootLoader = .auto, generation: GenerationID? = nil, bmc: BMCDefaults? = nil) {
+    public init(name: ProfileName, image: String, kernelArgs: [String], loader: BootLoader = .auto, generation: GenerationID? = nil, bmc: BMCDefaults? = nil,
+                root: RootMode = .nfs) {
+        self.root = root
         self.name = name
         self.image = image
         self.kernelArgs = kernelArgs
@@ -209,7 +222,11 @@ extension SiteConfig {
             let bmc = try p.bmc.map { b throws(ValidationError) in
                 try BMCDefaults(parsingDriver: b.driver, user: b.user, passwordFile: b.password_file, field: "profiles.\(key).bmc")
             }
-            profiles.append(Profile(name: name, image: image, kernelArgs: args, loader: loader, generation: generation, bmc: bmc))
+            let rootText = p.root ?? RootMode.nfs.rawValue
+            guard let root = RootMode(rawValue: rootText) else {
+                throw ValidationError(field: "profiles.\(key).root", value: rootText, reason: "expected nfs or ram")
+            }
+            profiles.append(Profile(name: name, image: image, kernelArgs: args, loader: loader, generation: generation, bmc: bmc, root: root))
         }
         guard profiles.contains(where: { $0.name == .default }) else {
             throw ValidationError(field: "profiles", value: profiles.map(\.name.value).joined(separator: ","), reason: "a profile named default is required")

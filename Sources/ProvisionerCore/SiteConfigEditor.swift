@@ -10,6 +10,15 @@ public enum SiteConfigEditor {
     /// - Throws: `ConfigSyntaxError` when the section is written in flow
     ///   style or the result is not a valid site config.
     public static func set(_ keyPath: String, to value: String, in text: String) throws -> String {
+        try set(keyPath, yaml: yamlScalar(value), in: text)
+    }
+
+    /// The same with a list of strings (`kernel_args`), written in flow style.
+    public static func set(_ keyPath: String, toList values: [String], in text: String) throws -> String {
+        try set(keyPath, yaml: "[" + values.map(yamlScalar).joined(separator: ", ") + "]", in: text)
+    }
+
+    static func set(_ keyPath: String, yaml scalar: String, in text: String) throws -> String {
         let parts = keyPath.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
         guard (1...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty }) else {
             throw ConfigSyntaxError(message: "\(keyPath): only a top-level key, section.key or section.name.key can be edited")
@@ -17,7 +26,6 @@ public enum SiteConfigEditor {
         // "\r\n" is one Character in Swift: split on the file's own line ending and keep it.
         let newline = text.contains("\r\n") ? "\r\n" : "\n"
         var lines = text.components(separatedBy: newline)
-        let scalar = yamlScalar(value)
         // The lines of the section being searched, and the indent of its keys.
         var range = 0..<lines.count
         var indent = 0

@@ -121,6 +121,18 @@ public struct Applier: Sendable {
 /// Reads the active generation of each image: `<images>/<image>/current` is a
 /// symlink to the generation directory.
 public enum Generations {
+    /// Profiles with `root: ram` whose generation (the profile's pin, else the
+    /// active one) has no root image to fetch (built before images were packed):
+    /// their nodes would stop in the initramfs.
+    public static func missingRootImages(_ config: SiteConfig, active: [String: String]) -> [String] {
+        config.profiles.filter { $0.root == .ram }.compactMap { p in
+            guard let gen = p.generation?.description ?? active[p.image] else { return nil }
+            let file = "\(config.httpRoot)/images/\(p.image)/\(gen)/\(Paths.rootImageName)"
+            return FileManager.default.fileExists(atPath: file) ? nil
+                : "profile \(p.name.value) has root: ram, but generation \(gen) of image \(p.image) has no root image (\(file)): build a new generation (`provisioner image build`)"
+        }
+    }
+
     public static func active(_ config: SiteConfig) -> [String: String] {
         var out: [String: String] = [:]
         for p in config.profiles {

@@ -109,6 +109,8 @@ public struct ImageBuilder: Sendable {
 
                 events(.phase("collecting kernel and initrd"))
                 let kernelVersion = try Self.collectBootFiles(root: root, into: partial)
+                events(.phase("packing the root into one image (\(Paths.rootImageName), for root: ram)"))
+                try Self.packRootImage(root: root, into: partial, events: events)
                 let meta = GenerationMeta(
                     id: id, image: req.image, created: req.now, suite: req.config.suite,
                     architecture: req.config.architecture, kernelVersion: kernelVersion,
@@ -198,6 +200,31 @@ public struct ImageBuilder: Sendable {
         }
         guard status == 0 else {
             throw SystemError("customizing the root (hooks/customize.sh) failed with status \(status):\n" + tail.joined(separator: "\n"))
+        }
+    }
+
+    /// The root as one squashfs, `root.squashfs` in the generation, which nodes of a
+    /// `root: ram` profile fetch into RAM: zstd at level 3 in 1 MiB blocks (the lab's
+    /// 1.1 GB root: 3.3 s and 324 MB on 2 cores, where zstd's default level took 107 s
+    /// for 7% less). Written beside its final name and renamed.
+    static func packRootImage(root: String, into genDir: String, events: (BuildEvent) -> Void) throws {
+        guard let tool = ProcessRunner.which("mksquashfs") else {
+            throw SystemError("mksquashfs is not installed (squashfs-tools): run `make deps`")
+        }
+        let target = genDir + "/" + Paths.rootImageName
+        let partial = target + ".partial"
+        var tail: [String] = []
+        let status = try ProcessRunner.stream(tool, [root, partial, "-noappend", "-comp", "zstd", "-Xcompression-level", "3", "-b", "1M",
+                                                     "-no-progress", "-quiet"]) { line in
+            tail.append(line); if tail.count > 20 { tail.removeFirst() }
+            events(.output(line))
+        }
+        guard status == 0 else {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw SystemError("mksquashfs of \(root) failed with status \(status):\n" + tail.joined(separator: "\n"))
+        }
+        guard rename(partial, target) == 0 else {
+            throw SystemError("renaming \(partial): \(String(cString: strerror(errno)))")
         }
     }
 

@@ -133,6 +133,18 @@ public struct ImageStore: Sendable {
                 try FileSystem.copyFile(genDir + "/" + f, to: d + "/" + f, mode: 0o644)
             }
         }
+        // The root image (root: ram) over HTTP only: a hard link where it can be (it is
+        // hundreds of MB), else a copy; a generation built before it existed has none.
+        let image = genDir + "/" + Paths.rootImageName
+        if FileManager.default.fileExists(atPath: image) {
+            let published = "\(config.httpRoot)/images/\(self.image)/\(id)/\(Paths.rootImageName)"
+            try? FileManager.default.removeItem(atPath: published)
+            if Glibc.link(image, published) != 0 {
+                do { try FileManager.default.copyItem(atPath: image, toPath: published) } catch {
+                    throw SystemError("publishing \(image) to \(published): \(error.localizedDescription)")
+                }
+            }
+        }
     }
 
     /// Finishes a generation made in its partial directory (`.build-gN`):

@@ -22,6 +22,21 @@ public struct LabOptions: Sendable {
     public var firmwares: [LabFirmware] = [.bios]
 
     public func firmware(ofNode i: Int) -> LabFirmware { firmwares.isEmpty ? .bios : firmwares[min(i, firmwares.count) - 1] }
+    /// Node i (1-based) gets item i; the last item repeats.
+    public var roots: [RootMode] = [.nfs]
+
+    public func root(ofNode i: Int) -> RootMode { roots.isEmpty ? .nfs : roots[min(i, roots.count) - 1] }
+
+    /// `nfs,ram` → [.nfs, .ram].
+    /// - Throws: `ValidationError` naming the bad item.
+    public static func roots(_ list: String) throws -> [RootMode] {
+        try list.split(separator: ",").map { item in
+            guard let mode = RootMode(rawValue: item.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError(field: "root", value: String(item), reason: "expected nfs or ram")
+            }
+            return mode
+        }
+    }
 
     public init(nodes: Int = 2, spares: Int = 0, memoryMiB: Int = 1024, cpus: Int = 1, cache: String = "/var/cache/provisioner",
                 timeout: Double = 600, nodeController: String? = nil, keepOnFailure: Bool = false, serveBinary: String) {
@@ -47,6 +62,8 @@ public struct LabFailure: Error, CustomStringConvertible, Sendable, ClassifiedEr
 extension Lab {
     /// The profile of the lab's Secure Boot nodes.
     public static let secureProfile = try! ProfileName(parsing: "secureboot")
+    /// The profile of the lab's RAM-root nodes (root: ram).
+    public static let ramProfile = try! ProfileName(parsing: "ram")
 
     /// The lab's site: its home, with the lab's network.
     public var site: Site { Site(home: home) }
@@ -107,6 +124,14 @@ extension Lab {
             try site.setConfigValue("profiles.\(Self.secureProfile.value).loader", to: BootLoader.secureboot.rawValue)
             say("profile \(Self.secureProfile.value): loader secureboot (shim → GRUB → signed kernel) for the Secure Boot nodes")
         }
+        // RAM-root nodes: a profile of their own (Secure Boot nodes keep theirs).
+        let ramNodes = Set((1...options.nodes).filter { options.root(ofNode: $0) == .ram && !secureNodes.contains($0) })
+        if !ramNodes.isEmpty, try site.loadConfig().profile(Self.ramProfile) == nil {
+            try site.setConfigValue("profiles.\(Self.ramProfile.value).image", to: "default")
+            try site.setConfigValue("profiles.\(Self.ramProfile.value).root", to: RootMode.ram.rawValue)
+            try site.setConfigValue("profiles.\(Self.ramProfile.value).kernel_args", toList: try site.loadConfig().profile(.default)?.kernelArgs ?? [])
+            say("profile \(Self.ramProfile.value): root ram (the image fetched into RAM at boot) for nodes \(ramNodes.sorted().map { "lab\($0)" }.joined(separator: ", "))")
+        }
         let config = try site.loadConfig()
         let registry = try site.openRegistry()
         var specs: [NodeSpec] = []
@@ -114,7 +139,7 @@ extension Lab {
             specs.append(NodeSpec(hostname: try Hostname(parsing: "spare\(i + 1)"), mac: nil))
         }
         for i in 1...options.nodes {
-            let profile = secureNodes.contains(i) ? Self.secureProfile : ProfileName.default
+            let profile = secureNodes.contains(i) ? Self.secureProfile : ramNodes.contains(i) ? Self.ramProfile : ProfileName.default
             if let node = try registry.node("lab\(i)") {
                 // A lab started again with other firmware: the node follows (the apply below renders its files).
                 if node.profile != profile { _ = try registry.update(node.hostname.value, NodeChange(profile: profile), config: config, now: Timestamp.iso(Date())) }

@@ -21,6 +21,7 @@ extension Site {
         let applier = try applier(config)
         let registry = try openRegistry()
         let generations = Generations.active(config)
+        if let problem = Generations.missingRootImages(config, active: generations).first { throw ConflictError(problem) }
         let secret = try clusterSecret()
         let inputs = ApplyManifest.inputs(configText: FileSystem.read(configPath) ?? Data(), templates: applier.renderer.templates,
                                           generations: generations, secret: secret, nodesToken: try registry.nodesToken())

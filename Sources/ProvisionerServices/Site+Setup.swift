@@ -62,10 +62,20 @@ extension Site {
     /// - Throws: `ConfigSyntaxError` when the value cannot be placed or is not valid.
     @discardableResult
     public func setConfigValue(_ keyPath: String, to value: String) throws -> Bool {
+        try editConfig { try SiteConfigEditor.set(keyPath, to: value, in: $0) }
+    }
+
+    /// The same with a list of strings (`profiles.NAME.kernel_args`).
+    @discardableResult
+    public func setConfigValue(_ keyPath: String, toList values: [String]) throws -> Bool {
+        try editConfig { try SiteConfigEditor.set(keyPath, toList: values, in: $0) }
+    }
+
+    private func editConfig(_ edit: (String) throws -> String) throws -> Bool {
         guard let data = FileSystem.read(configPath) else { throw SystemError("no site config at \(configPath)") }
         let text = String(decoding: data, as: UTF8.self)
         let edited: String
-        do { edited = try SiteConfigEditor.set(keyPath, to: value, in: text) } catch {
+        do { edited = try edit(text) } catch {
             throw ConfigSyntaxError(message: "\(configPath): \(error)")
         }
         guard edited != text else { return false }

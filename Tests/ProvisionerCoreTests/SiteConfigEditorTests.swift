@@ -17,6 +17,18 @@ struct SiteConfigEditorTests {
         return (y.filter { !x.contains($0) }, x.filter { !y.contains($0) })
     }
 
+    /// A profile made by the program (the lab's RAM-root profile) gets a list of kernel arguments.
+    @Test func setsAListInFlowStyle() throws {
+        let text = try Self.defaultText()
+        var edited = try SiteConfigEditor.set("profiles.ram.root", to: "ram", in: text)
+        edited = try SiteConfigEditor.set("profiles.ram.kernel_args", toList: ["console=ttyS0,115200", "quiet"], in: edited)
+        let p = try #require(try SiteConfig(yaml: edited).profile(try ProfileName(parsing: "ram")))
+        #expect(p.root == .ram && p.kernelArgs == ["console=ttyS0,115200", "quiet"])
+        #expect(edited.contains("    kernel_args: [\"console=ttyS0,115200\", quiet]"), "\(edited)")
+        // A list the config would refuse is refused here, naming the key.
+        #expect(throws: (any Error).self) { try SiteConfigEditor.set("profiles.ram.kernel_args", toList: ["a b"], in: edited) }
+    }
+
     @Test func changesOneLineAndKeepsTheComments() throws {
         let text = try Self.defaultText()
         let edited = try SiteConfigEditor.set("discovery.mode", to: "auto", in: text)

@@ -38,6 +38,9 @@ func sampleConfig(_ edit: (inout String) -> Void = { _ in }) throws -> SiteConfi
         let p = try #require(c.profile(try ProfileName(parsing: "compute")))
         #expect(p.kernelArgs == ["quiet", "console=ttyS0,115200"])
         #expect(p.image == "compute")
+        #expect(p.root == .nfs, "NFS unless a profile says otherwise")
+        let ram = try sampleConfig { $0 = $0.replacingOccurrences(of: "    image: default\n", with: "    image: default\n    root: ram\n") }
+        #expect(ram.profile(.default)?.root == .ram)
     }
 
     @Test func proxyModeNeedsNoRange() throws {
@@ -62,6 +65,7 @@ func sampleConfig(_ edit: (inout String) -> Void = { _ in }) throws -> SiteConfi
         ("port: 8080", "port: 70000", "http.port"),
         ("kernel_args: [console=tty0", "kernel_args: [\"a b\"", "profiles.default.kernel_args"),
         ("  default:\n", "  other:\n", "profiles"),
+        ("    image: default\n", "    image: default\n    root: disk\n", "profiles.default.root"),
     ])
     func rejectsBadValuesNamingTheKey(from: String, to: String, key: String) throws {
         do {

@@ -121,7 +121,8 @@ if [ -n "$kernels" ]; then
 	done
 	for k in $kernels; do
 		list=$(in_root lsinitramfs "/boot/initrd.img-$k") || die "cannot list /boot/initrd.img-$k"
-		for want in scripts/nfs scripts/nfs-bottom/provisioner-overlay conf/conf.d/provisioner /overlay.ko bin/nfsmount bin/ipconfig; do
+		for want in scripts/nfs scripts/nfs-bottom/provisioner-overlay conf/conf.d/provisioner /overlay.ko bin/nfsmount bin/ipconfig \
+			scripts/ram scripts/ram-bottom/provisioner-overlay /loop.ko /squashfs.ko bin/busybox; do
 			echo "$list" | grep -q "$want" || die "/boot/initrd.img-$k has no $want"
 		done
 	done

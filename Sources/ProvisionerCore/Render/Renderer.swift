@@ -108,6 +108,9 @@ public struct Renderer: Sendable {
 
 /// Where rendered files go, from the site config.
 public enum Paths {
+    /// A generation's root as one squashfs, beside its kernel and initrd (served over HTTP only), for `root: ram`.
+    public static let rootImageName = "root.squashfs"
+
     public static func dnsmasqConf(_ c: SiteConfig) -> String { c.dnsmasqDir + "/provisioner.conf" }
 
     /// The files that go into every node image, rendered beside the images.
@@ -222,9 +225,22 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
         return ProfileValues(
             profile: profile, generation: generation,
             kernelPath: imagePath + "/vmlinuz", initrdPath: imagePath + "/initrd.img",
-            argsBefore: "root=/dev/nfs nfsroot=\(c.serverIP):\(c.imagesDir)/\(profile.image)/\(generation)/root,vers=3,tcp ip=dhcp ro",
+            argsBefore: rootArgs(profile, generation: generation, site: site, http: http),
             argsAfter: "net.ifnames=0 provisioner.server=\(http) provisioner.image=\(profile.image)/\(generation)",
             extraArgs: profile.kernelArgs.map { " " + $0 }.joined())
+    }
+
+    /// The kernel arguments that name the node's root: the generation's root over
+    /// NFS, or (`root: ram`) the initramfs' `ram` boot script and the URL of the
+    /// generation's squashfs, which it fetches into RAM.
+    static func rootArgs(_ profile: Profile, generation: String, site: BootSite, http: String) -> String {
+        let c = site.config
+        switch profile.root {
+        case .nfs:
+            return "root=/dev/nfs nfsroot=\(c.serverIP):\(c.imagesDir)/\(profile.image)/\(generation)/root,vers=3,tcp ip=dhcp ro"
+        case .ram:
+            return "boot=ram provisioner.root=\(http)/images/\(profile.image)/\(generation)/\(Paths.rootImageName) ip=dhcp ro"
+        }
     }
 
     /// One node's values, to be looked up before the site's (`values`).

@@ -28,6 +28,8 @@ extension Provisioner.Lab {
         var spares: Int = 0
         @Option(name: .long, help: ArgumentHelp("Firmware of the nodes, one per node in order, the last repeating: bios, uefi (UEFI PXE), uefi-http (UEFI HTTP Boot, no TFTP), secureboot (UEFI with Secure Boot on, booting shim → GRUB → the signed kernel).", valueName: "LIST"))
         var firmware: String = "bios"
+        @Option(name: .long, help: ArgumentHelp("Root of the nodes, one per node in order, the last repeating: nfs (the image over NFS) or ram (the image fetched into RAM at boot: profile ram, root: ram).", valueName: "LIST"))
+        var root: String = "nfs"
         @Flag(name: .customLong("keep-on-failure"), help: "When it fails, leave the namespace, serve and the nodes running for a look.")
         var keepOnFailure = false
 
@@ -35,6 +37,7 @@ extension Provisioner.Lab {
             guard (1...50).contains(nodes) else { throw ValidationError("--nodes must be 1 to 50") }
             guard (0...50).contains(spares) else { throw ValidationError("--spares must be 0 to 50") }
             do { _ = try LabFirmware.list(firmware) } catch { throw ValidationError("--firmware: \(error)") }
+            do { _ = try LabOptions.roots(root) } catch { throw ValidationError("--root: \(error)") }
         }
 
         func run() throws {
@@ -43,6 +46,7 @@ extension Provisioner.Lab {
             var options = LabOptions(nodes: nodes, spares: spares, memoryMiB: memory, cpus: cpus, cache: cache, timeout: timeout,
                                      nodeController: nodeController, keepOnFailure: keepOnFailure, serveBinary: bin)
             options.firmwares = try LabFirmware.list(firmware)
+            options.roots = try LabOptions.roots(root)
             let (statuses, seconds) = try lab.up(options, say: say)
             say(String(format: "all %d node(s) enrolled in %.0f s", nodes, seconds))
             emit(try global.site.clusterReport().text)
