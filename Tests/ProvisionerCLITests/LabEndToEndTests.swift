@@ -34,7 +34,8 @@ extension SystemTests {
         }
 
         // 1. Two nodes boot and enroll.
-        let up = try home.run(["lab", "up", "--nodes", "2", "--firmware", "bios,uefi", "--cache", ImageBuildTests.cache, "--timeout", "600",
+        // lab1 boots its root over NFS, lab2 fetches it into RAM (root: ram).
+        let up = try home.run(["lab", "up", "--nodes", "2", "--firmware", "bios,uefi", "--root", "nfs,ram", "--cache", ImageBuildTests.cache, "--timeout", "600",
                                "--node-controller", controller, "--spares", "1"])
         try #require(up.status == 0, "lab up failed:\n\(up.stderr.suffix(4000))")
         #expect(up.stdout.contains("boot phases"), "\(up.stdout)")
@@ -50,11 +51,13 @@ extension SystemTests {
         #expect(uefi["boot_path"] as? [String: String] == ["firmware": "uefi", "loader": "snponly.efi"], "\(uefi)")
         #expect((uefi["platform"] as? [String: Any])?["firmware"] as? String == "uefi", "\(uefi)")
         #expect((uefi["platform"] as? [String: Any])?["secureboot"] as? Bool != true, "OVMF without Secure Boot: \(uefi)")
-        for n in ["lab1", "lab2"] {
+        for (n, lower) in [("lab1", "read-only NFS root"), ("lab2", "read-only squashfs root image in RAM")] {
             let serial = (try? String(contentsOfFile: "\(dir)/lab/\(n).serial.log", encoding: .utf8)) ?? ""
             #expect(serial.contains("Debian GNU/Linux 12 \(n) ttyS0"), "\(n) did not get its name from DHCP")
-            #expect(serial.contains("/ is an overlay") && serial.contains("read-only NFS root"), "\(n) has no overlay root")
+            #expect(serial.contains("/ is an overlay") && serial.contains(lower), "\(n) has no overlay over its \(lower)")
         }
+        #expect(((try? String(contentsOfFile: "\(dir)/lab/lab2.serial.log", encoding: .utf8)) ?? "").contains("/images/default/g1/root.squashfs into RAM"),
+                "lab2 fetched its root image")
         let cluster = try home.run(["cluster", "status", "--json"])
         let report = try JSONSerialization.jsonObject(with: Data(cluster.stdout.utf8)) as? [String: Any]
         let all = report?["nodes"] as? [[String: Any]] ?? []
@@ -65,13 +68,22 @@ extension SystemTests {
         #expect(nodes.allSatisfy { $0["image"] as? String == "default/g1" }, "\(cluster.stdout)")
         #expect(Set(nodes.compactMap { $0["firmware"] as? String }) == ["bios", "uefi"], "\(cluster.stdout)")
 
-        // 2. A small VM placed on a node with room; its controller starts it, then stops it.
-        let run = try home.run(["instance", "run", "--type", "m1.small", "--json"])
+        // 2. A small VM on the RAM-root node, started while the NFS server is frozen: lab2 needs no
+        //    server to run QEMU from its root, and keeps its heartbeats (lab1's libvirtd, on NFS, may not answer).
+        let ganesha = try #require(ProcessRunner.livePID(fromFile: "\(dir)/run/provisioner/ganesha.pid"), "nfs-ganesha is not running")
+        kill(ganesha, SIGSTOP)
+        let run = try home.run(["instance", "run", "--type", "m1.small", "--node", "lab2", "--json"])
+        let beatBefore = try home.run(["node", "show", "lab2", "--json"]).object["last_heartbeat"] as? String ?? ""
+        let instanceID = (try? JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])?["id"] as? String
+        let running = run.status == 0 && waitFor(300, every: 1) {
+            (try? home.run(["instance", "list", "--json"]))?.objects.contains { $0["id"] as? String == instanceID && $0["state"] as? String == "running" } == true
+        }
+        let beatAfter = try home.run(["node", "show", "lab2", "--json"]).object["last_heartbeat"] as? String ?? ""
+        kill(ganesha, SIGCONT)
+        step("instance running on lab2 with the NFS server frozen")
         try #require(run.status == 0, "\(run.stderr)")
-        let instanceID = try #require((try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])?["id"] as? String)
-        let running = waitFor(300, every: 1) { (try? home.run(["instance", "list", "--json"]))?.objects.contains { $0["state"] as? String == "running" } == true }
-        step("instance running")
-        #expect(running, "instance \(instanceID) never ran: \((try? home.run(["instance", "list"]))?.stdout ?? "")")
+        #expect(running, "instance \(instanceID ?? "?") never ran on lab2 without NFS: \((try? home.run(["instance", "list"]))?.stdout ?? "")")
+        #expect(beatAfter > beatBefore, "lab2 kept its heartbeats with the NFS server frozen (\(beatBefore) -> \(beatAfter))")
 
         // 3. A new generation rolled out through the nodes' BMCs (each lab node is behind an ipmi_sim):
         //    first to lab1 alone, a canary pinned to g2 while lab2 stays on g1; then to the rest, one at a time,
