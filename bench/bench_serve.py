@@ -84,7 +84,7 @@ def bench_image(binary, root, rootfs, node_controller):
 class Site:
     """A serve site in its own namespace (veth, no uplink), DHCP proxy mode, no NFS."""
 
-    def __init__(self, binary, root, name, ip="10.9.0.1"):
+    def __init__(self, binary, root, name, ip="10.9.0.1", dhcp="proxy"):
         self.binary, self.ip = binary, ip
         self.home = os.path.join(root, name)
         self.ns = f"pvb{name[:6]}{os.getpid() % 10000}"
@@ -92,7 +92,7 @@ class Site:
                         "--server-ip", ip, "--subnet", "10.9.0.0/16", "--dhcp-range", "10.9.255.1-10.9.255.250"],
                        check=True, stdout=subprocess.DEVNULL)
         cfg = open(os.path.join(self.home, "provisioner.yaml")).read()
-        cfg = cfg.replace("mode: authoritative", "mode: proxy").replace("server: auto", "server: none")
+        cfg = cfg.replace("mode: authoritative", f"mode: {dhcp}").replace("server: auto", "server: none")
         open(os.path.join(self.home, "provisioner.yaml"), "w").write(cfg)
         sh(f"ip netns add {self.ns} && ip -n {self.ns} link set lo up && ip -n {self.ns} link add vb0 type veth peer name vb1 "
            f"&& ip -n {self.ns} addr add {ip}/16 dev vb0 && ip -n {self.ns} addr add 10.9.0.2/16 dev vb1 "
@@ -279,6 +279,21 @@ def bench_lab(binary, root, node_controller):
             fmt = lambda k: f"{timings[k]:.1f} s" if timings.get(k) is not None else "?"
             print(f"lab: {node} as the node saw it: kernel+initramfs {fmt('kernel_seconds')}, userspace to the controller "
                   f"{fmt('controller_start_seconds')}, userspace until boot finished {fmt('userspace_seconds')}; slowest units: {slowest or '?'}")
+        # One node alone in each root mode, in the same home (the image is built once):
+        # power-on -> enrolled, and the node's memory in use once it has enrolled.
+        for root in ("nfs", "ram"):
+            subprocess.run([binary, "lab", "down", "--home", home], capture_output=True)
+            r = subprocess.run([binary, "lab", "up", "--home", home, "--nodes", "1", "--root", root, *nc], capture_output=True, text=True)
+            if r.returncode != 0:
+                print(f"lab: root {root}: lab up failed: " + r.stderr[-1500:])
+                continue
+            total = next((l for l in r.stderr.splitlines() + r.stdout.splitlines() if "enrolled in" in l), "")
+            seconds = total.split("enrolled in")[-1].strip() if total else "?"
+            shown = subprocess.run([binary, "node", "show", "lab1", "--home", home, "--json"], capture_output=True, text=True)
+            cap = (json.loads(shown.stdout or "{}").get("capacity") or {}) if shown.returncode == 0 else {}
+            used = cap.get("memory_mib_max", 0) - cap.get("memory_mib_free", 0) if cap else None
+            print(f"lab: root {root}: one node alone, power-on -> enrolled {seconds} (goal <= 25 s); "
+                  f"memory in use after enrolling {used if used is not None else '?'} of {cap.get('memory_mib_max', '?')} MiB")
     finally:
         subprocess.run([binary, "lab", "down", "--home", home], capture_output=True)
 
@@ -306,3 +321,63 @@ def bench_firmware(binary, root, node_controller):
                   f"from its first DHCP: {phases.removeprefix('lab1: ')}; {via.removeprefix('lab1 ')}")
         finally:
             subprocess.run([binary, "lab", "down", "--home", home], capture_output=True)
+
+
+def bench_storm(binary, root, sizes=(50, 200, 500)):
+    """A boot storm: N simulated nodes (bench/storm_client.py) boot at once against one serve:
+    DHCP with their own MACs, iPXE script, kernel and initrd over HTTP, enrollment with their token."""
+    if os.getuid() != 0 or not shutil.which("nginx"):
+        print("storm: skipped (needs root and nginx)")
+        return
+    site = Site(binary, root, "storm", dhcp="authoritative")
+    try:
+        total = sum(sizes)
+        csv = os.path.join(site.home, "nodes.csv")
+        with open(csv, "w") as f:
+            f.write("mac,hostname,ip,profile\n")
+            for i in range(total):
+                f.write(f"02:53:00:00:{i >> 8:02x}:{i & 255:02x},st{i:04d},,\n")
+        site.run("node", "import", csv, "--no-apply")
+        # A generation named by the boot files, with a kernel and initrd of the real sizes.
+        images = os.path.join(site.home, "images", "default")
+        os.makedirs(os.path.join(images, "g1"), exist_ok=True)
+        os.symlink("g1", os.path.join(images, "current"))
+        d = os.path.join(site.home, "http", "images", "default", "g1")
+        os.makedirs(d, exist_ok=True)
+        for f, n in {"vmlinuz": 8 << 20, "initrd.img": 22 << 20}.items():
+            with open(os.path.join(d, f), "wb") as fh:
+                fh.write(os.urandom(n))
+        os.chmod(site.home, 0o755)
+        nodes = json.loads(subprocess.run([binary, "node", "list", "--json", "--home", site.home], check=True,
+                                          capture_output=True, text=True).stdout)
+        nodes = sorted(({"mac": n["mac"], "hostname": n["hostname"], "ip": n["ip"]} for n in nodes), key=lambda n: n["hostname"])
+        batch = os.path.join(site.home, "addrs.batch")
+        open(batch, "w").write("".join(f"addr add {n['ip']}/16 dev vb1\n" for n in nodes))
+        sh(f"ip -n {site.ns} -batch {batch}")
+        site.start("--heartbeat", "30")
+        conf = os.path.join(site.home, "nginx.conf")
+        open(conf, "w").write(f"""worker_processes auto; pid {site.home}/nginx.pid; error_log {site.home}/nginx.err;
+events {{ worker_connections 4096; }}
+http {{ access_log off; sendfile on; tcp_nopush on;
+  server {{ listen {site.ip}:8081; root {site.home}/http; }} }}
+""")
+        site.exec(f"nginx -c {conf}")
+        client = os.path.join(os.path.dirname(os.path.abspath(__file__)), "storm_client.py")
+        start = 0
+        try:
+            for n in sizes:
+                group = os.path.join(site.home, f"group{n}.json")
+                json.dump(nodes[start:start + n], open(group, "w"))
+                start += n
+                r = json.loads(site.exec(f"python3 {client} vb1 {site.ip} {group} --nginx 8081"))
+                mib = lambda b: f"{b / (1 << 20):.0f} MiB/s" if b else "?"
+                ratio = f"{r['http_bytes_per_s'] / r['nginx_bytes_per_s']:.2f}x" if r.get("http_bytes_per_s") and r.get("nginx_bytes_per_s") else "?"
+                print(f"storm: {n} nodes at once: all enrolled in {r['wall_s']:.1f} s, slowest node {r['slowest_s'] or 0:.1f} s, "
+                      f"failures {r['failed']} (goal 0){' ' + str(r['failures']) if r['failed'] else ''}; "
+                      f"DHCP {r['dhcp_answers_per_s'] or 0:.0f} answers/s (last lease at {r['dhcp_last_s'] or 0:.1f} s); "
+                      f"HTTP {mib(r.get('http_bytes_per_s'))} against nginx's {mib(r.get('nginx_bytes_per_s'))} "
+                      f"for the same files and clients ({ratio})")
+        finally:
+            subprocess.run(["sh", "-c", f"kill $(cat {site.home}/nginx.pid) 2>/dev/null"])
+    finally:
+        site.close()

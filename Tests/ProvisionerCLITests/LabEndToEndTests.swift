@@ -154,8 +154,11 @@ extension SystemTests {
         let plug = try home.run(["lab", "plug", "--mac", "52:54:00:99:99:01", "--timeout", "420"])
         step("plugged machine joined")
         #expect(plug.status == 0 && plug.stdout.contains("joined the cluster as spare1"), "\(plug.stdout)\(plug.stderr.suffix(3000))")
-        let plugged = (try? String(contentsOfFile: "\(dir)/lab/plug1.serial.log", encoding: .utf8)) ?? ""
-        #expect(plugged.contains("Debian GNU/Linux 12 spare1 ttyS0"), "the plugged machine did not get the name spare1 from DHCP")
+        // The node controller enrolls before getty prints its prompt (it starts right after local-fs.target).
+        let named = waitFor(120, every: 1) {
+            ((try? String(contentsOfFile: "\(dir)/lab/plug1.serial.log", encoding: .utf8)) ?? "").contains("Debian GNU/Linux 12 spare1 ttyS0")
+        }
+        #expect(named, "the plugged machine did not get the name spare1 from DHCP")
         let spare = try home.run(["node", "show", "spare1", "--json"])
         #expect(spare.object["mac"] as? String == "52:54:00:99:99:01" && spare.object["state"] as? String == "ready", "\(spare.stdout)")
         #expect(!(try home.run(["node", "discovered", "--json"]).objects.contains { $0["mac"] as? String == "52:54:00:99:99:01" }), "accepted, so not left in discovery")
