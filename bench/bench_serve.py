@@ -117,6 +117,25 @@ class Site:
     def exec(self, cmd):
         return out(f"ip netns exec {self.ns} {cmd}")
 
+    def import_nodes(self, count, mac_prefix, name_prefix):
+        """COUNT nodes MAC_PREFIX:XX:YY named NAME_PREFIX0000.., addresses given by the registry."""
+        csv = os.path.join(self.home, "nodes.csv")
+        with open(csv, "w") as f:
+            f.write("mac,hostname,ip,profile\n")
+            for i in range(count):
+                f.write(f"{mac_prefix}:{i >> 8:02x}:{i & 255:02x},{name_prefix}{i:04d},,\n")
+        self.run("node", "import", csv, "--no-apply")
+
+    def start_nginx(self, port):
+        """nginx serving the site's HTTP root on PORT: the ceiling serve's file serving is measured against."""
+        conf = os.path.join(self.home, "nginx.conf")
+        open(conf, "w").write(f"""worker_processes auto; pid {self.home}/nginx.pid; error_log {self.home}/nginx.err;
+events {{ worker_connections 4096; }}
+http {{ access_log off; sendfile on; tcp_nopush on;
+  server {{ listen {self.ip}:{port}; root {self.home}/http; }} }}
+""")
+        self.exec(f"nginx -c {conf}")
+
     def close(self):
         if self.serve:
             self.serve.terminate()
@@ -155,13 +174,7 @@ def bench_http(binary, root):
         if not shutil.which("nginx") or not shutil.which("wrk"):
             print("serve: 50 parallel fetches skipped (needs nginx and wrk)")
             return
-        conf = os.path.join(site.home, "nginx.conf")
-        open(conf, "w").write(f"""worker_processes auto; pid {site.home}/nginx.pid; error_log {site.home}/nginx.err;
-events {{ worker_connections 1024; }}
-http {{ access_log off; sendfile on; tcp_nopush on;
-  server {{ listen {site.ip}:8081; root {site.home}/http; }} }}
-""")
-        site.exec(f"nginx -c {conf}")
+        site.start_nginx(8081)
         try:
             rates = {}
             for name, port in [("serve", 8080), ("nginx", 8081)]:
@@ -207,12 +220,7 @@ def bench_node_api(binary, root, controllers=1000):
         return
     site = Site(binary, root, "api")
     try:
-        csv = os.path.join(site.home, "nodes.csv")
-        with open(csv, "w") as f:
-            f.write("mac,hostname,ip,profile\n")
-            for i in range(controllers):
-                f.write(f"02:50:00:00:{i >> 8:02x}:{i & 255:02x},nc{i:04d},,\n")
-        site.run("node", "import", csv, "--no-apply")
+        site.import_nodes(controllers, "02:50:00:00", "nc")
         site.start("--heartbeat", "30")
         secret = bytes.fromhex(open(os.path.join(site.home, "cluster.secret")).read().strip())
         script = os.path.join(site.home, "enroll.py")
@@ -332,12 +340,7 @@ def bench_storm(binary, root, sizes=(50, 200, 500)):
     site = Site(binary, root, "storm", dhcp="authoritative")
     try:
         total = sum(sizes)
-        csv = os.path.join(site.home, "nodes.csv")
-        with open(csv, "w") as f:
-            f.write("mac,hostname,ip,profile\n")
-            for i in range(total):
-                f.write(f"02:53:00:00:{i >> 8:02x}:{i & 255:02x},st{i:04d},,\n")
-        site.run("node", "import", csv, "--no-apply")
+        site.import_nodes(total, "02:53:00:00", "st")
         # A generation named by the boot files, with a kernel and initrd of the real sizes.
         images = os.path.join(site.home, "images", "default")
         os.makedirs(os.path.join(images, "g1"), exist_ok=True)
@@ -360,13 +363,7 @@ def bench_storm(binary, root, sizes=(50, 200, 500)):
         open(batch, "w").write("".join(f"addr add {n['ip']}/16 dev vb1\n" for n in nodes if n["ip"] != "10.9.0.2"))
         sh(f"ip -n {clients} -batch {batch}")
         site.start("--heartbeat", "30")
-        conf = os.path.join(site.home, "nginx.conf")
-        open(conf, "w").write(f"""worker_processes auto; pid {site.home}/nginx.pid; error_log {site.home}/nginx.err;
-events {{ worker_connections 4096; }}
-http {{ access_log off; sendfile on; tcp_nopush on;
-  server {{ listen {site.ip}:8081; root {site.home}/http; }} }}
-""")
-        site.exec(f"nginx -c {conf}")
+        site.start_nginx(8081)
         client = os.path.join(os.path.dirname(os.path.abspath(__file__)), "storm_client.py")
         start = 0
         try:
