@@ -22,16 +22,36 @@ final class HypervisorReader: @unchecked Sendable {
     }
 
     let hypervisor: any Hypervisor
+    /// How long an answer that came after its deadline may stand in for one that does not come.
+    let keepLate: Double
     private let lock = NSLock()
     private var asking = false
     private var waiters: [UInt64: CheckedContinuation<Answer?, Never>] = [:]
     private var nextWaiter: UInt64 = 0
+    /// The last answer and when it came (monotonic seconds).
+    private var last: (answer: Answer, at: Double)?
 
-    init(hypervisor: any Hypervisor) { self.hypervisor = hypervisor }
+    init(hypervisor: any Hypervisor, keepLate: Double = 30) {
+        self.hypervisor = hypervisor
+        self.keepLate = keepLate
+    }
 
-    /// The hypervisor's answer, or nil when it has not come within `seconds`
-    /// (the question stays in flight; a later read gets its answer or waits on it).
+    private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    /// The hypervisor's answer; when it has not come within `seconds`, the last
+    /// one if it is at most `keepLate` old (a libvirt that always answers just
+    /// after the deadline is still heard), else nil. The question stays in
+    /// flight; a later read gets its answer or waits on it.
     func read(within seconds: Double) async -> Answer? {
+        let answer = await ask(within: seconds)
+        return lock.withLock {
+            if let answer { return answer }
+            guard let last, Self.now() - last.at <= keepLate else { return nil }
+            return last.answer
+        }
+    }
+
+    private func ask(within seconds: Double) async -> Answer? {
         await withCheckedContinuation { (waiter: CheckedContinuation<Answer?, Never>) in
             let (id, ask): (UInt64, Bool) = lock.withLock {
                 nextWaiter += 1
@@ -43,7 +63,7 @@ final class HypervisorReader: @unchecked Sendable {
                 Thread.detachNewThread { [self] in
                     let answer = Answer(capacity: hypervisor.capacity(), instances: Result { try hypervisor.instances() })
                     let waiting = lock.withLock {
-                        defer { asking = false; waiters = [:] }
+                        defer { asking = false; waiters = [:]; last = (answer, Self.now()) }
                         return Array(waiters.values)
                     }
                     for w in waiting { w.resume(returning: answer) }

@@ -70,6 +70,21 @@ import Testing
         #expect(await c.credential == "cred-1")
     }
 
+    /// A libvirt that always answers just after the deadline is still heard: its last
+    /// answer stands in while it is recent, rather than "none" on every heartbeat.
+    @Test func aLateAnswerStandsInWhileItIsRecent() async throws {
+        hypervisor.delay = 0.5
+        let reader = HypervisorReader(hypervisor: hypervisor, keepLate: 30)
+        #expect(await reader.read(within: 0.05) == nil, "nothing heard yet")
+        try await Task.sleep(nanoseconds: 800_000_000)
+        let late = await reader.read(within: 0.05)
+        #expect(late?.capacity == FakeHypervisor.capacity, "the answer that came after the first deadline")
+        let stale = HypervisorReader(hypervisor: hypervisor, keepLate: 0)
+        _ = await stale.read(within: 0.05)
+        try await Task.sleep(nanoseconds: 800_000_000)
+        #expect(await stale.read(within: 0.05) == nil, "too old to stand in")
+    }
+
     /// proxyDHCP: the site's DHCP server named the node otherwise; the registered name wins.
     @Test func enrollmentAnswerRenamesTheNode() async {
         let names = Names()
