@@ -36,6 +36,9 @@ final class HypervisorReader: @unchecked Sendable {
         self.keepLate = keepLate
     }
 
+    /// Some question has been answered (whether or not anyone still waited).
+    var hasAnswered: Bool { lock.withLock { last != nil } }
+
     private static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
 
     /// The hypervisor's answer; when it has not come within `seconds`, the last

@@ -76,12 +76,8 @@ final class FakeHypervisor: Hypervisor, @unchecked Sendable {
     /// While closed, capacity() blocks: a libvirtd busy probing QEMU.
     let gate = Gate()
 
-    /// Seconds each capacity() takes: a libvirt that answers, but slowly.
-    var delay: Double = 0
-
     func capacity() -> NodeCapacity {
         gate.pass()
-        if delay > 0 { Thread.sleep(forTimeInterval: delay) }
         return Self.capacity
     }
 
