@@ -205,8 +205,7 @@ def main():
     span = (out["files_last_s"] or 0) - first
     out["http_bytes_per_s"] = out["http_bytes"] / span if span > 0 else None
     if nginx and ok:
-        paths = sorted({p for p in ["/images/default/g1/vmlinuz", "/images/default/g1/initrd.img"]})
-        out["nginx_bytes_per_s"] = ceiling(nodes, server, nginx, paths)
+        out["nginx_bytes_per_s"] = ceiling(nodes, server, nginx, ["/images/default/g1/vmlinuz", "/images/default/g1/initrd.img"])
     print(json.dumps(out))
 
 

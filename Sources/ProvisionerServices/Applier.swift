@@ -127,7 +127,7 @@ public enum Generations {
     public static func missingRootImages(_ config: SiteConfig, active: [String: String]) -> [String] {
         config.profiles.filter { $0.root == .ram }.compactMap { p in
             guard let gen = p.generation?.description ?? active[p.image] else { return nil }
-            let file = "\(config.httpRoot)/images/\(p.image)/\(gen)/\(Paths.rootImageName)"
+            let file = Paths.publishedRootImage(config, image: p.image, generation: gen)
             return FileManager.default.fileExists(atPath: file) ? nil
                 : "profile \(p.name.value) has root: ram, but generation \(gen) of image \(p.image) has no root image (\(file)): build a new generation (`provisioner image build`)"
         }

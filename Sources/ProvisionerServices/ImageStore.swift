@@ -137,7 +137,7 @@ public struct ImageStore: Sendable {
         // hundreds of MB), else a copy; a generation built before it existed has none.
         let image = genDir + "/" + Paths.rootImageName
         if FileManager.default.fileExists(atPath: image) {
-            let published = "\(config.httpRoot)/images/\(self.image)/\(id)/\(Paths.rootImageName)"
+            let published = Paths.publishedRootImage(config, image: self.image, generation: id.description)
             try? FileManager.default.removeItem(atPath: published)
             if Glibc.link(image, published) != 0 {
                 do { try FileManager.default.copyItem(atPath: image, toPath: published) } catch {

@@ -21,22 +21,15 @@ public struct LabOptions: Sendable {
     /// Node i (1-based) gets item i; the last item repeats.
     public var firmwares: [LabFirmware] = [.bios]
 
-    public func firmware(ofNode i: Int) -> LabFirmware { firmwares.isEmpty ? .bios : firmwares[min(i, firmwares.count) - 1] }
+    public func firmware(ofNode i: Int) -> LabFirmware { labItem(firmwares, ofNode: i, or: .bios) }
     /// Node i (1-based) gets item i; the last item repeats.
     public var roots: [RootMode] = [.nfs]
 
-    public func root(ofNode i: Int) -> RootMode { roots.isEmpty ? .nfs : roots[min(i, roots.count) - 1] }
+    public func root(ofNode i: Int) -> RootMode { labItem(roots, ofNode: i, or: .nfs) }
 
     /// `nfs,ram` → [.nfs, .ram].
     /// - Throws: `ValidationError` naming the bad item.
-    public static func roots(_ list: String) throws -> [RootMode] {
-        try list.split(separator: ",").map { item in
-            guard let mode = RootMode(rawValue: item.trimmingCharacters(in: .whitespaces)) else {
-                throw ValidationError(field: "root", value: String(item), reason: "expected nfs or ram")
-            }
-            return mode
-        }
-    }
+    public static func roots(_ list: String) throws -> [RootMode] { try labList(list, field: "root") }
 
     public init(nodes: Int = 2, spares: Int = 0, memoryMiB: Int = 1024, cpus: Int = 1, cache: String = "/var/cache/provisioner",
                 timeout: Double = 600, nodeController: String? = nil, keepOnFailure: Bool = false, serveBinary: String) {

@@ -33,15 +33,24 @@ public enum LabFirmware: String, Codable, Sendable, CaseIterable {
 
     /// Parses a comma-separated list (`bios,uefi`): node i gets item i, the last one repeating.
     /// - Throws: `ValidationError` naming the bad item.
-    public static func list(_ text: String) throws -> [LabFirmware] {
-        let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        let expected = "expected " + allCases.map(\.rawValue).joined(separator: ", ")
-        guard !items.isEmpty else { throw ValidationError(field: "firmware", value: text, reason: expected) }
-        return try items.map { item in
-            guard let f = LabFirmware(rawValue: item) else { throw ValidationError(field: "firmware", value: item, reason: expected) }
-            return f
-        }
+    public static func list(_ text: String) throws -> [LabFirmware] { try labList(text, field: "firmware") }
+}
+
+/// A comma-separated list of a lab option's values (`bios,uefi`, `nfs,ram`), one per node.
+/// - Throws: `ValidationError` naming the option and the bad item, or the empty list.
+func labList<T: RawRepresentable & CaseIterable>(_ text: String, field: String) throws -> [T] where T.RawValue == String {
+    let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    let expected = "expected " + T.allCases.map(\.rawValue).joined(separator: ", ")
+    guard !items.isEmpty else { throw ValidationError(field: field, value: text, reason: expected) }
+    return try items.map { item in
+        guard let value = T(rawValue: item) else { throw ValidationError(field: field, value: item, reason: expected) }
+        return value
     }
+}
+
+/// Node i's (1-based) item of a per-node list: item i, the last one repeating; `fallback` for an empty list.
+func labItem<T>(_ list: [T], ofNode i: Int, or fallback: T) -> T {
+    list.isEmpty ? fallback : list[min(i, list.count) - 1]
 }
 
 /// A virtual lab of diskless nodes on this machine: one network namespace

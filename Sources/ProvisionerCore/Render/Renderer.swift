@@ -111,6 +111,11 @@ public enum Paths {
     /// A generation's root as one squashfs, beside its kernel and initrd (served over HTTP only), for `root: ram`.
     public static let rootImageName = "root.squashfs"
 
+    /// Where a generation's root image is published: under the HTTP root, beside its kernel and initrd.
+    public static func publishedRootImage(_ c: SiteConfig, image: String, generation: String) -> String {
+        "\(c.httpRoot)/images/\(image)/\(generation)/\(rootImageName)"
+    }
+
     public static func dnsmasqConf(_ c: SiteConfig) -> String { c.dnsmasqDir + "/provisioner.conf" }
 
     /// The files that go into every node image, rendered beside the images.
@@ -225,7 +230,7 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
         return ProfileValues(
             profile: profile, generation: generation,
             kernelPath: imagePath + "/vmlinuz", initrdPath: imagePath + "/initrd.img",
-            argsBefore: rootArgs(profile, generation: generation, site: site, http: http),
+            argsBefore: rootArgs(profile, generation: generation, imagePath: imagePath, site: site, http: http),
             argsAfter: "net.ifnames=0 provisioner.server=\(http) provisioner.image=\(profile.image)/\(generation)",
             extraArgs: profile.kernelArgs.map { " " + $0 }.joined())
     }
@@ -233,13 +238,13 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
     /// The kernel arguments that name the node's root: the generation's root over
     /// NFS, or (`root: ram`) the initramfs' `ram` boot script and the URL of the
     /// generation's squashfs, which it fetches into RAM.
-    static func rootArgs(_ profile: Profile, generation: String, site: BootSite, http: String) -> String {
+    static func rootArgs(_ profile: Profile, generation: String, imagePath: String, site: BootSite, http: String) -> String {
         let c = site.config
         switch profile.root {
         case .nfs:
             return "root=/dev/nfs nfsroot=\(c.serverIP):\(c.imagesDir)/\(profile.image)/\(generation)/root,vers=3,tcp ip=dhcp ro"
         case .ram:
-            return "boot=ram provisioner.root=\(http)/images/\(profile.image)/\(generation)/\(Paths.rootImageName) ip=dhcp ro"
+            return "boot=ram provisioner.root=\(http)/\(imagePath)/\(Paths.rootImageName) ip=dhcp ro"
         }
     }
 
