@@ -98,6 +98,12 @@ final class BMCLab {
         daemons.append(try Background([Self.venv + "/python", Self.tools + "/sushy_fast.py", "--config", d + "/emulator.conf"], log: d + "/sushy.log"))
         try #require(waitFor(30) { (try? runProcess("/usr/bin/curl", ["-sf", "-m", "2", "http://127.0.0.1:\(port)/redfish/v1/"]))?.status == 0 },
                      "sushy-emulator on port \(port) did not answer: \(daemons.last?.output ?? "")")
+        // The emulator builds its systems driver on the first request that needs it, and
+        // concurrent first requests each build one: a late one writes the configured
+        // (Off, Hdd) systems back over what an earlier one had changed. One request first,
+        // as a BMC that has been up for a while would have had.
+        try #require(try redfishSystem(port: port, id: "s01")["PowerState"] as? String == "Off",
+                     "sushy-emulator on port \(port) did not list its systems: \(daemons.last?.output ?? "")")
     }
 
     /// What the Redfish emulator itself says of system `id` (PowerState, Boot), read with curl.
