@@ -10,7 +10,7 @@ import ProvisionerAPI
 import ProvisionerCore
 
 /// The registry in one SQLite file (GRDB, WAL): the embedded default for one server.
-public final class SQLiteRegistry: Registry {
+public final class SQLiteRegistry: SQLRegistry {
     let db: DatabaseQueue
     public let path: String
 
@@ -42,12 +42,12 @@ public final class SQLiteRegistry: Registry {
 
     /// Runs `body` in one IMMEDIATE transaction: it holds the write lock from
     /// the start, so a read-then-write never races another process.
-    func write<T>(_ body: (Database) throws -> T) throws -> T {
+    public func write<T>(_ body: (any SQLSession) throws -> T) throws -> T {
         do {
             return try db.writeWithoutTransaction { db in
                 var result: T?
                 try db.inTransaction(.immediate) {
-                    result = try body(db)
+                    result = try body(GRDBSession(db: db))
                     return .commit
                 }
                 guard let result else { throw RegistryError("transaction produced no result") }
@@ -58,11 +58,53 @@ public final class SQLiteRegistry: Registry {
         }
     }
 
-    func read<T>(_ body: (Database) throws -> T) throws -> T {
+    public func read<T>(_ body: (any SQLSession) throws -> T) throws -> T {
         do {
-            return try db.read(body)
+            return try db.read { db in try body(GRDBSession(db: db)) }
         } catch let error as DatabaseError {
             throw RegistryError(describing: error)
+        }
+    }
+}
+
+/// Statements on a GRDB connection, each prepared once per connection.
+struct GRDBSession: SQLSession {
+    let db: Database
+
+    func rows(_ sql: String, _ arguments: [any SQLBindable]) throws -> [SQLRow] {
+        let statement = try db.cachedStatement(sql: sql)
+        var out: [SQLRow] = []
+        let cursor = try Row.fetchCursor(statement, arguments: Self.arguments(arguments))
+        while let row = try cursor.next() {
+            out.append(SQLRow(row.databaseValues.map(Self.value)))
+        }
+        return out
+    }
+
+    func execute(_ sql: String, _ arguments: [any SQLBindable]) throws -> Int {
+        try db.cachedStatement(sql: sql).execute(arguments: Self.arguments(arguments))
+        return db.changesCount
+    }
+
+    static func arguments(_ values: [any SQLBindable]) -> StatementArguments {
+        StatementArguments(values.map { v -> DatabaseValue in
+            switch v.sqlValue {
+            case .null: .null
+            case .int(let i): i.databaseValue
+            case .double(let d): d.databaseValue
+            case .text(let s): s.databaseValue
+            case .blob(let b): b.databaseValue
+            }
+        })
+    }
+
+    static func value(_ v: DatabaseValue) -> SQLValue {
+        switch v.storage {
+        case .null: .null
+        case .int64(let i): .int(i)
+        case .double(let d): .double(d)
+        case .string(let s): .text(s)
+        case .blob(let b): .blob(b)
         }
     }
 }

@@ -1,8 +1,7 @@
 import Foundation
-import GRDB
 import ProvisionerCore
 
-extension SQLiteRegistry {
+extension SQLRegistry {
     /// Takes nodes out of placement (or puts them back), all or none, with an audit record each.
     /// - Returns: the hostnames whose drain state changed.
     /// - Throws: `NotFoundError` for an unknown node.
@@ -11,11 +10,11 @@ extension SQLiteRegistry {
             var changed: [String] = []
             for key in keys {
                 guard let node = try Self.find(db, key) else { throw NotFoundError("node", key) }
-                let was = try Int.fetchOne(db, sql: "SELECT drained FROM nodes WHERE hostname = ?", arguments: [node.hostname.value]) ?? 0
+                let was = try db.value(Int.self, "SELECT drained FROM nodes WHERE hostname = ?", [node.hostname.value]) ?? 0
                 if (was != 0) == drained { continue }
-                try db.execute(sql: "UPDATE nodes SET drained = ?, updated_at = ? WHERE hostname = ?", arguments: [drained ? 1 : 0, now, node.hostname.value])
-                try db.execute(sql: "INSERT INTO audit (at, action, subject) VALUES (?, ?, ?)",
-                               arguments: [now, drained ? "node.drain" : "node.undrain", node.hostname.value])
+                try db.execute("UPDATE nodes SET drained = ?, updated_at = ? WHERE hostname = ?", [drained ? 1 : 0, now, node.hostname.value])
+                try db.execute("INSERT INTO audit (at, action, subject) VALUES (?, ?, ?)",
+                               [now, drained ? "node.drain" : "node.undrain", node.hostname.value])
                 changed.append(node.hostname.value)
             }
             return changed
@@ -26,17 +25,17 @@ extension SQLiteRegistry {
     /// - Throws: `ConflictError` when a rollout of the same image is still running.
     public func createRollout(_ rollout: Rollout) throws -> Rollout {
         try write { db in
-            if let running = try Int.fetchOne(db, sql: "SELECT id FROM rollouts WHERE image = ? AND status = 'running'", arguments: [rollout.image]) {
+            if let running = try db.value(Int.self, "SELECT id FROM rollouts WHERE image = ? AND status = 'running'", [rollout.image]) {
                 throw ConflictError(field: "image", value: rollout.image, holder: "rollout \(running)",
                                     "rollout \(running) of image \(rollout.image) is still running: `provisioner image rollout --resume` continues it, `--abort` stops it")
             }
             var r = rollout
-            try db.execute(sql: "INSERT INTO rollouts (image, status, state, started_at, updated_at) VALUES (?, ?, '{}', ?, ?)",
-                           arguments: [r.image, r.status.rawValue, r.startedAt, r.updatedAt])
-            r.id = Int(db.lastInsertedRowID)
-            try db.execute(sql: "UPDATE rollouts SET state = ? WHERE id = ?", arguments: [try Self.encodeJSON(r), r.id])
-            try db.execute(sql: "INSERT INTO audit (at, action, subject, new) VALUES (?, 'image.rollout', ?, ?)",
-                           arguments: [r.startedAt, "\(r.image)/\(r.target)", "rollout \(r.id): \(r.batches.count) batch(es)"])
+            guard let id = try db.value(Int.self, "INSERT INTO rollouts (image, status, state, started_at, updated_at) VALUES (?, ?, '{}', ?, ?) RETURNING id",
+                                        [r.image, r.status.rawValue, r.startedAt, r.updatedAt]) else { throw RegistryError("the new rollout got no id") }
+            r.id = id
+            try db.execute("UPDATE rollouts SET state = ? WHERE id = ?", [try Self.encodeJSON(r), r.id])
+            try db.execute("INSERT INTO audit (at, action, subject, new) VALUES (?, 'image.rollout', ?, ?)",
+                           [r.startedAt, "\(r.image)/\(r.target)", "rollout \(r.id): \(r.batches.count) batch(es)"])
             return r
         }
     }
@@ -45,9 +44,9 @@ extension SQLiteRegistry {
     /// - Throws: `NotFoundError` for a rollout never created.
     public func saveRollout(_ rollout: Rollout) throws {
         try write { db in
-            try db.execute(sql: "UPDATE rollouts SET status = ?, state = ?, updated_at = ? WHERE id = ?",
-                           arguments: [rollout.status.rawValue, try Self.encodeJSON(rollout), rollout.updatedAt, rollout.id])
-            guard db.changesCount == 1 else { throw NotFoundError("rollout", String(rollout.id)) }
+            let changed = try db.execute("UPDATE rollouts SET status = ?, state = ?, updated_at = ? WHERE id = ?",
+                                         [rollout.status.rawValue, try Self.encodeJSON(rollout), rollout.updatedAt, rollout.id])
+            guard changed == 1 else { throw NotFoundError("rollout", String(rollout.id)) }
         }
     }
 
@@ -55,7 +54,7 @@ extension SQLiteRegistry {
     /// hostname, MAC, IP, profile or pin changes: what its boot files are made of.
     public func nodesToken() throws -> String {
         try read { db in
-            let blob = try Data.fetchOne(db, sql: "SELECT nodes_token FROM registry_meta WHERE id = 1") ?? Data()
+            let blob = try db.value(Data.self, "SELECT nodes_token FROM registry_meta WHERE id = 1") ?? Data()
             return blob.map { String(format: "%02x", $0) }.joined()
         }
     }
@@ -64,8 +63,8 @@ extension SQLiteRegistry {
     public func rollouts(image: String?) throws -> [Rollout] {
         try read { db in
             let rows = image == nil
-                ? try String.fetchAll(db, sql: "SELECT state FROM rollouts ORDER BY id DESC")
-                : try String.fetchAll(db, sql: "SELECT state FROM rollouts WHERE image = ? ORDER BY id DESC", arguments: [image])
+                ? try db.values(String.self, "SELECT state FROM rollouts ORDER BY id DESC")
+                : try db.values(String.self, "SELECT state FROM rollouts WHERE image = ? ORDER BY id DESC", [image])
             return rows.compactMap { Self.decodeJSON(Rollout.self, $0) }
         }
     }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import ProvisionerAPI
 import ProvisionerCore
 
@@ -122,14 +121,14 @@ public struct DiscoveredMachine: Codable, Sendable, Equatable {
     }
 }
 
-extension SQLiteRegistry {
-    static let statusSQL = """
+extension SQLRegistry {
+    static var statusSQL: String { """
         SELECT n.hostname, n.mac, n.ip, n.state, s.image, s.boot_started, s.phases, s.capacity, s.instances, s.last_heartbeat, s.enrolled_at,
                s.boot_timings, s.platform, s.boot_path, n.drained, n.generation
         FROM nodes n LEFT JOIN node_status s ON s.node_id = n.id
-        """
+        """ }
 
-    static func status(_ row: Row) -> NodeStatus {
+    static func status(_ row: SQLRow) -> NodeStatus {
         let phases = decodePhases(row[6])
         var status = NodeStatus(
             hostname: row[0], mac: row[1], ip: IPv4Address(UInt32(truncatingIfNeeded: row[2] as Int64)).description,
@@ -152,8 +151,8 @@ extension SQLiteRegistry {
     }
 
     /// A node's current boot phases (phase → time); empty when none or unreadable.
-    static func phases(_ db: Database, nodeID: Int64) throws -> [BootPhase: String] {
-        decodePhases(try String.fetchOne(db, sql: "SELECT phases FROM node_status WHERE node_id = ?", arguments: [nodeID]))
+    static func phases(_ db: any SQLSession, nodeID: Int64) throws -> [BootPhase: String] {
+        decodePhases(try db.value(String.self, "SELECT phases FROM node_status WHERE node_id = ?", [nodeID]))
     }
 
     /// Phases as stored (phase name → time); names this version does not know are left out.
@@ -164,14 +163,14 @@ extension SQLiteRegistry {
 
     /// Every node with its run-time status, by hostname.
     public func statuses() throws -> [NodeStatus] {
-        try read { db in try Row.fetchAll(db, sql: Self.statusSQL + " ORDER BY n.hostname").map(Self.status) }
+        try read { db in try db.rows(Self.statusSQL + " ORDER BY n.hostname").map(Self.status) }
     }
 
     /// One node's status, by hostname or MAC.
     public func status(_ key: String) throws -> NodeStatus? {
         try read { db in
             guard let node = try Self.find(db, key) else { return nil }
-            return try Row.fetchOne(db, sql: Self.statusSQL + " WHERE n.hostname = ?", arguments: [node.hostname.value]).map(Self.status)
+            return try db.row(Self.statusSQL + " WHERE n.hostname = ?", [node.hostname.value]).map(Self.status)
         }
     }
 
@@ -182,25 +181,25 @@ extension SQLiteRegistry {
     @discardableResult
     public func recordBootEvent(mac: MACAddress, ip: String?, phase: BootPhase, now: String, newBoot: Bool, bootPath: BootPath?) throws -> String? {
         try write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT id, hostname, state FROM nodes WHERE mac = ?", arguments: [mac.description]) else {
-                try db.execute(sql: """
+            guard let row = try db.row("SELECT id, hostname, state FROM nodes WHERE mac = ?", [mac.description]) else {
+                try db.execute("""
                     INSERT INTO discovered (mac, ip, first_seen, last_seen, seen, via) VALUES (?, ?, ?, ?, 1, ?)
-                    ON CONFLICT(mac) DO UPDATE SET ip = coalesce(excluded.ip, ip), last_seen = excluded.last_seen, seen = seen + 1
-                    """, arguments: [mac.description, ip, now, now, phase.rawValue])
+                    ON CONFLICT(mac) DO UPDATE SET ip = coalesce(excluded.ip, discovered.ip), last_seen = excluded.last_seen, seen = discovered.seen + 1
+                    """, [mac.description, ip, now, now, phase.rawValue])
                 return nil
             }
             let id: Int64 = row[0]
-            try db.execute(sql: "INSERT OR IGNORE INTO node_status (node_id) VALUES (?)", arguments: [id])
+            try db.execute("INSERT INTO node_status (node_id) VALUES (?) ON CONFLICT DO NOTHING", [id])
             // Early fetches of the last minute belong to this boot (see BootRules.merge).
             let recent = Timestamp.parse(now).map { Timestamp.iso($0.addingTimeInterval(-60)) } ?? now
             let (phases, started) = BootRules.merge(try Self.phases(db, nodeID: id), event: phase, at: now, newBoot: newBoot, keepSince: recent)
             let json = try Self.encodeJSON(phases)
             if let started {
-                try db.execute(sql: "UPDATE node_status SET phases = ?, boot_started = ?, boot_path = ? WHERE node_id = ?",
-                               arguments: [json, started, try bootPath.map(Self.encodeJSON), id])
-                try db.execute(sql: "UPDATE nodes SET state = 'booting', updated_at = ? WHERE id = ?", arguments: [now, id])
+                try db.execute("UPDATE node_status SET phases = ?, boot_started = ?, boot_path = ? WHERE node_id = ?",
+                               [json, started, try bootPath.map(Self.encodeJSON), id])
+                try db.execute("UPDATE nodes SET state = 'booting', updated_at = ? WHERE id = ?", [now, id])
             } else {
-                try db.execute(sql: "UPDATE node_status SET phases = ? WHERE node_id = ?", arguments: [json, id])
+                try db.execute("UPDATE node_status SET phases = ? WHERE node_id = ?", [json, id])
             }
             return row[1]
         }
@@ -209,14 +208,14 @@ extension SQLiteRegistry {
     /// The node registered with this MAC, if any.
     public func node(mac: MACAddress) throws -> Node? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.nodeColumns) FROM nodes WHERE mac = ?", arguments: [mac.description]).map(Self.node)
+            try db.row("SELECT \(Self.nodeColumns) FROM nodes WHERE mac = ?", [mac.description]).map(Self.node)
         }
     }
 
     /// The node registered with this IP, if any.
     public func node(ip: IPv4Address) throws -> Node? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT \(Self.nodeColumns) FROM nodes WHERE ip = ?", arguments: [Int64(ip.value)]).map(Self.node)
+            try db.row("SELECT \(Self.nodeColumns) FROM nodes WHERE ip = ?", [Int64(ip.value)]).map(Self.node)
         }
     }
 
@@ -224,28 +223,28 @@ extension SQLiteRegistry {
     public func recordEnrollment(hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], bootTimings: BootTimings?,
                                  platform: NodePlatform?, now: String) throws {
         try write { db in
-            guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM nodes WHERE hostname = ?", arguments: [hostname.value]) else { return }
-            try db.execute(sql: "INSERT OR IGNORE INTO node_status (node_id) VALUES (?)", arguments: [id])
+            guard let id = try db.value(Int64.self, "SELECT id FROM nodes WHERE hostname = ?", [hostname.value]) else { return }
+            try db.execute("INSERT INTO node_status (node_id) VALUES (?) ON CONFLICT DO NOTHING", [id])
             let phases = BootRules.merge(try Self.phases(db, nodeID: id), event: .enrolled, at: now, newBoot: false, keepSince: now).phases
-            try db.execute(sql: """
+            try db.execute("""
                 UPDATE node_status SET image = ?, capacity = ?, instances = ?, enrolled_at = ?, last_heartbeat = ?, phases = ?,
                     boot_started = coalesce(boot_started, ?), boot_timings = ?, platform = ? WHERE node_id = ?
-                """, arguments: [image, try Self.encodeJSON(capacity), try Self.encodeJSON(instances), now, now, try Self.encodeJSON(phases), now,
+                """, [image, try Self.encodeJSON(capacity), try Self.encodeJSON(instances), now, now, try Self.encodeJSON(phases), now,
                                  try bootTimings.map(Self.encodeJSON), try platform.map(Self.encodeJSON), id])
-            try db.execute(sql: "UPDATE nodes SET state = 'ready', updated_at = ? WHERE id = ?", arguments: [now, id])
+            try db.execute("UPDATE nodes SET state = 'ready', updated_at = ? WHERE id = ?", [now, id])
         }
     }
 
     /// Records a heartbeat; a lost node that beats again is ready again.
-    static func recordHeartbeat(_ db: Database, hostname: Hostname, capacity: NodeCapacity, instances: [InstanceStatus], bootTimings: BootTimings?,
+    static func recordHeartbeat(_ db: any SQLSession, hostname: Hostname, capacity: NodeCapacity, instances: [InstanceStatus], bootTimings: BootTimings?,
                                 now: String) throws {
-        guard let id = try Int64.fetchOne(db, sql: "SELECT id FROM nodes WHERE hostname = ?", arguments: [hostname.value]) else { return }
+        guard let id = try db.value(Int64.self, "SELECT id FROM nodes WHERE hostname = ?", [hostname.value]) else { return }
         if let bootTimings {
-            try db.execute(sql: "UPDATE node_status SET boot_timings = ? WHERE node_id = ?", arguments: [try encodeJSON(bootTimings), id])
+            try db.execute("UPDATE node_status SET boot_timings = ? WHERE node_id = ?", [try encodeJSON(bootTimings), id])
         }
-        try db.execute(sql: "UPDATE node_status SET capacity = ?, instances = ?, last_heartbeat = ? WHERE node_id = ?",
-                       arguments: [try encodeJSON(capacity), try encodeJSON(instances), now, id])
-        try db.execute(sql: "UPDATE nodes SET state = 'ready', updated_at = ? WHERE id = ? AND state != 'ready'", arguments: [now, id])
+        try db.execute("UPDATE node_status SET capacity = ?, instances = ?, last_heartbeat = ? WHERE node_id = ?",
+                       [try encodeJSON(capacity), try encodeJSON(instances), now, id])
+        try db.execute("UPDATE nodes SET state = 'ready', updated_at = ? WHERE id = ? AND state != 'ready'", [now, id])
     }
 
     /// Marks `lost` every enrolled or ready node whose last heartbeat is older than `before`.
@@ -253,12 +252,12 @@ extension SQLiteRegistry {
     @discardableResult
     public func markLost(heartbeatBefore before: String, now: String) throws -> [String] {
         try write { db in
-            let names = try String.fetchAll(db, sql: """
+            let names = try db.values(String.self, """
                 SELECT n.hostname FROM nodes n JOIN node_status s ON s.node_id = n.id
                 WHERE n.state IN ('enrolled', 'ready') AND s.last_heartbeat IS NOT NULL AND s.last_heartbeat < ?
-                """, arguments: [before])
+                """, [before])
             for name in names {
-                try db.execute(sql: "UPDATE nodes SET state = 'lost', updated_at = ? WHERE hostname = ?", arguments: [now, name])
+                try db.execute("UPDATE nodes SET state = 'lost', updated_at = ? WHERE hostname = ?", [now, name])
             }
             return names
         }
@@ -267,7 +266,7 @@ extension SQLiteRegistry {
     /// The discovery queue, oldest first.
     public func discovered() throws -> [DiscoveredMachine] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT mac, ip, first_seen, last_seen, seen, via FROM discovered ORDER BY first_seen, mac").map {
+            try db.rows("SELECT mac, ip, first_seen, last_seen, seen, via FROM discovered ORDER BY first_seen, mac").map {
                 DiscoveredMachine(mac: $0[0], ip: $0[1], firstSeen: $0[2], lastSeen: $0[3], seen: $0[4], via: $0[5])
             }
         }

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import ProvisionerAPI
 import ProvisionerCore
 
@@ -67,13 +66,13 @@ public struct InstanceRecord: Codable, Sendable, Equatable {
     }
 }
 
-extension SQLiteRegistry {
-    static let instanceSQL = """
+extension SQLRegistry {
+    static var instanceSQL: String { """
         SELECT i.id, n.hostname, i.type, i.vcpus, i.memory_mib, i.spec, i.state, i.desired, i.message, i.created_at, i.updated_at
         FROM instances i LEFT JOIN nodes n ON n.id = i.node_id
-        """
+        """ }
 
-    static func instance(_ row: Row) throws -> InstanceRecord {
+    static func instance(_ row: SQLRow) throws -> InstanceRecord {
         let spec = try JSONDecoder().decode(InstanceSpec.self, from: Data((row[5] as String).utf8))
         return InstanceRecord(id: row[0], node: row[1], type: row[2], vcpus: row[3], memoryMiB: row[4], spec: spec,
                               state: InstanceState(rawValue: row[6]) ?? .pending, desired: DesiredInstanceState(rawValue: row[7]) ?? .running,
@@ -82,7 +81,7 @@ extension SQLiteRegistry {
 
     /// Every instance, newest first.
     public func instances() throws -> [InstanceRecord] {
-        try read { db in try Row.fetchAll(db, sql: Self.instanceSQL + " ORDER BY i.created_at DESC, i.id").map(Self.instance) }
+        try read { db in try db.rows(Self.instanceSQL + " ORDER BY i.created_at DESC, i.id").map(Self.instance) }
     }
 
     /// Places and records a new instance in one transaction, so two runs at
@@ -90,7 +89,7 @@ extension SQLiteRegistry {
     /// - Throws: `ConflictError` when no node has room (or the chosen one is not ready).
     public func runInstance(id: String, type: VMType, spec: InstanceSpec, only: String?, now: String) throws -> InstanceRecord {
         try write { db in
-            let rows = try Row.fetchAll(db, sql: """
+            let rows = try db.rows("""
                 SELECT n.id, n.hostname, n.state, s.capacity, s.instances, n.drained FROM nodes n LEFT JOIN node_status s ON s.node_id = n.id
                 """)
             var candidates: [Placement.Candidate] = []
@@ -101,7 +100,7 @@ extension SQLiteRegistry {
                 let capacity = Self.decodeJSON(NodeCapacity.self, r[3])
                 let reported = Set((Self.decodeJSON([InstanceStatus].self, r[4]) ?? []).map(\.id))
                 // Placed here, wanted running, not yet in the node's report: reserve it.
-                let pending = try Row.fetchAll(db, sql: "SELECT id, vcpus, memory_mib FROM instances WHERE node_id = ? AND desired = 'running'", arguments: [r[0] as Int64])
+                let pending = try db.rows("SELECT id, vcpus, memory_mib FROM instances WHERE node_id = ? AND desired = 'running'", [r[0] as Int64])
                     .filter { !reported.contains($0[0] as String) }
                 candidates.append(Placement.Candidate(hostname: hostname, ready: (r[2] as String) == NodeState.ready.rawValue, capacity: capacity,
                                                       pendingCores: pending.reduce(0) { $0 + ($1[1] as Int) },
@@ -114,12 +113,12 @@ extension SQLiteRegistry {
             case .failure(let e): throw e
             }
             let specJSON = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
-            try db.execute(sql: """
+            try db.execute("""
                 INSERT INTO instances (id, node_id, type, vcpus, memory_mib, spec, state, desired, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, 'pending', 'running', ?, ?)
-                """, arguments: [id, ids[node], type.name, type.cpus, type.memoryMiB, specJSON, now, now])
-            try db.execute(sql: "INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'instance.run', ?, NULL, ?)", arguments: [now, id, specJSON])
-            return try Self.instance(try Row.fetchOne(db, sql: Self.instanceSQL + " WHERE i.id = ?", arguments: [id])!)
+                """, [id, ids[node], type.name, type.cpus, type.memoryMiB, specJSON, now, now])
+            try db.execute("INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'instance.run', ?, NULL, ?)", [now, id, specJSON])
+            return try Self.instance(try db.row(Self.instanceSQL + " WHERE i.id = ?", [id])!)
         }
     }
 
@@ -127,12 +126,12 @@ extension SQLiteRegistry {
     /// - Throws: `ConflictError` for an unknown id.
     public func terminateInstance(_ id: String, now: String) throws -> InstanceRecord {
         try write { db in
-            guard try Int.fetchOne(db, sql: "SELECT count(*) FROM instances WHERE id = ?", arguments: [id]) == 1 else {
+            guard try db.value(Int.self, "SELECT count(*) FROM instances WHERE id = ?", [id]) == 1 else {
                 throw NotFoundError("instance", id)
             }
-            try db.execute(sql: "UPDATE instances SET desired = 'terminated', updated_at = ? WHERE id = ?", arguments: [now, id])
-            try db.execute(sql: "INSERT INTO audit (at, action, subject) VALUES (?, 'instance.terminate', ?)", arguments: [now, id])
-            return try Self.instance(try Row.fetchOne(db, sql: Self.instanceSQL + " WHERE i.id = ?", arguments: [id])!)
+            try db.execute("UPDATE instances SET desired = 'terminated', updated_at = ? WHERE id = ?", [now, id])
+            try db.execute("INSERT INTO audit (at, action, subject) VALUES (?, 'instance.terminate', ?)", [now, id])
+            return try Self.instance(try db.row(Self.instanceSQL + " WHERE i.id = ?", [id])!)
         }
     }
 
@@ -150,10 +149,10 @@ extension SQLiteRegistry {
     }
 
     /// Applies `InstanceReconcile` to one node: records the states that changed, returns its work.
-    static func reconcile(_ db: Database, hostname: Hostname, reported: [InstanceStatus], now: String) throws -> (run: [InstanceSpec], terminate: [String]) {
-        guard let nodeID = try Int64.fetchOne(db, sql: "SELECT id FROM nodes WHERE hostname = ?", arguments: [hostname.value]) else { return ([], []) }
+    static func reconcile(_ db: any SQLSession, hostname: Hostname, reported: [InstanceStatus], now: String) throws -> (run: [InstanceSpec], terminate: [String]) {
+        guard let nodeID = try db.value(Int64.self, "SELECT id FROM nodes WHERE hostname = ?", [hostname.value]) else { return ([], []) }
         // A spec that cannot be read is left out (it could not be run anyway); it never fails the other nodes' heartbeats of the batch.
-        let wanted = try Row.fetchAll(db, sql: "SELECT spec, desired, state FROM instances WHERE node_id = ?", arguments: [nodeID]).compactMap { w in
+        let wanted = try db.rows("SELECT spec, desired, state FROM instances WHERE node_id = ?", [nodeID]).compactMap { w in
             decodeJSON(InstanceSpec.self, w[0]).map {
                 InstanceReconcile.Wanted(spec: $0, desired: DesiredInstanceState(rawValue: w[1]) ?? .terminated, state: InstanceState(rawValue: w[2] as String))
             }
@@ -161,9 +160,9 @@ extension SQLiteRegistry {
         let outcome = InstanceReconcile.reconcile(wanted, reported: reported)
         for u in outcome.updates {
             if let message = u.reported {
-                try db.execute(sql: "UPDATE instances SET state = ?, message = ?, updated_at = ? WHERE id = ?", arguments: [u.state.rawValue, message, now, u.id])
+                try db.execute("UPDATE instances SET state = ?, message = ?, updated_at = ? WHERE id = ?", [u.state.rawValue, message, now, u.id])
             } else {
-                try db.execute(sql: "UPDATE instances SET state = ?, updated_at = ? WHERE id = ?", arguments: [u.state.rawValue, now, u.id])
+                try db.execute("UPDATE instances SET state = ?, updated_at = ? WHERE id = ?", [u.state.rawValue, now, u.id])
             }
         }
         return (outcome.run, outcome.terminate)

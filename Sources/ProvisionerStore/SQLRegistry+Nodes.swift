@@ -1,10 +1,9 @@
-import GRDB
 import ProvisionerCore
 
-extension SQLiteRegistry {
-    static let nodeColumns = "hostname, mac, ip, profile, state, created_at, updated_at, generation"
+extension SQLRegistry {
+    static var nodeColumns: String { "hostname, mac, ip, profile, state, created_at, updated_at, generation" }
 
-    static func node(_ row: Row) throws -> Node {
+    static func node(_ row: SQLRow) throws -> Node {
         let mac: String? = row[1]
         return Node(
             hostname: try Hostname(parsing: row[0]),
@@ -20,13 +19,13 @@ extension SQLiteRegistry {
     /// Every node, ordered by hostname.
     public func nodes() throws -> [Node] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT \(Self.nodeColumns) FROM nodes ORDER BY hostname").map(Self.node)
+            try db.rows("SELECT \(Self.nodeColumns) FROM nodes ORDER BY hostname").map(Self.node)
         }
     }
 
     /// The number of nodes.
     public func count() throws -> Int {
-        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM nodes") ?? 0 }
+        try read { db in try db.value(Int.self, "SELECT count(*) FROM nodes") ?? 0 }
     }
 
     /// The node with this hostname or MAC address (any accepted MAC form).
@@ -34,14 +33,14 @@ extension SQLiteRegistry {
         try read { db in try Self.find(db, key) }
     }
 
-    static func find(_ db: Database, _ key: String) throws -> Node? {
+    static func find(_ db: any SQLSession, _ key: String) throws -> Node? {
         if let mac = try? MACAddress(parsing: key) {
-            if let row = try Row.fetchOne(db, sql: "SELECT \(nodeColumns) FROM nodes WHERE mac = ?", arguments: [mac.description]) {
+            if let row = try db.row("SELECT \(nodeColumns) FROM nodes WHERE mac = ?", [mac.description]) {
                 return try node(row)
             }
         }
         guard let host = try? Hostname(parsing: key) else { return nil }
-        return try Row.fetchOne(db, sql: "SELECT \(nodeColumns) FROM nodes WHERE hostname = ?", arguments: [host.value]).map(node)
+        return try db.row("SELECT \(nodeColumns) FROM nodes WHERE hostname = ?", [host.value]).map(node)
     }
 
     /// Adds nodes in one transaction: all of them or none.
@@ -64,8 +63,8 @@ extension SQLiteRegistry {
                 // Addresses asked for explicitly anywhere in the batch are never handed out to others.
                 allocator = try Self.allocator(db, config: config, reserved: specs.compactMap(\.ip))
             }
-            let insert = try db.cachedStatement(sql: "INSERT INTO nodes (\(Self.nodeColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)")
-            let audit = try db.cachedStatement(sql: "INSERT INTO audit (at, action, subject, old, new) VALUES (?, ?, ?, NULL, ?)")
+            let insert = "INSERT INTO nodes (\(Self.nodeColumns)) VALUES (?, ?, ?, ?, ?, ?, ?, NULL)"
+            let audit = "INSERT INTO audit (at, action, subject, old, new) VALUES (?, ?, ?, NULL, ?)"
             var added: [Node] = []
             added.reserveCapacity(specs.count)
             for spec in specs {
@@ -98,13 +97,13 @@ extension SQLiteRegistry {
                 }
                 let node = Node(hostname: spec.hostname, mac: spec.mac, ip: ip, profile: profile,
                                 state: spec.mac == nil ? .discoverable : .registered, createdAt: now, updatedAt: now)
-                try insert.execute(arguments: [node.hostname.value, node.mac?.description, Int64(node.ip.value), node.profile.value, node.state.rawValue, now, now])
-                try audit.execute(arguments: [now, action, node.hostname.value, node.auditJSON])
+                try db.execute(insert, [node.hostname.value, node.mac?.description, Int64(node.ip.value), node.profile.value, node.state.rawValue, now, now])
+                try db.execute(audit, [now, action, node.hostname.value, node.auditJSON])
                 taken.hostnames[node.hostname] = node.hostname.value
                 if let mac = node.mac {
                     taken.macs[mac] = node.hostname.value
                     // Registered now: no longer waiting in the discovery queue.
-                    try db.execute(sql: "DELETE FROM discovered WHERE mac = ?", arguments: [mac.description])
+                    try db.execute("DELETE FROM discovered WHERE mac = ?", [mac.description])
                 }
                 taken.ips[ip] = node.hostname.value
                 added.append(node)
@@ -118,14 +117,14 @@ extension SQLiteRegistry {
     /// the allocator could hand out from the first host up to the highest one
     /// they hold (the usual case after bulk adds), it starts above that, from
     /// one indexed count, instead of loading every address in use.
-    static func allocator(_ db: Database, config: SiteConfig, reserved: [IPv4Address]) throws -> IPAllocator {
+    static func allocator(_ db: any SQLSession, config: SiteConfig, reserved: [IPv4Address]) throws -> IPAllocator {
         var sql = "SELECT count(*), max(ip) FROM nodes WHERE ip >= ? AND ip <= ? AND ip != ?"
-        var args: [any DatabaseValueConvertible] = [Int64(config.subnet.firstHost.value), Int64(config.subnet.lastHost.value), Int64(config.serverIP.value)]
+        var args: [any SQLBindable] = [Int64(config.subnet.firstHost.value), Int64(config.subnet.lastHost.value), Int64(config.serverIP.value)]
         if let r = config.dhcpRange {
             sql += " AND ip NOT BETWEEN ? AND ?"
             args += [Int64(r.first.value), Int64(r.last.value)]
         }
-        if let row = try Row.fetchOne(db, sql: sql, arguments: StatementArguments(args)) {
+        if let row = try db.row(sql, args) {
             let count: Int = row[0]
             let highest: Int64? = row[1]
             if count == 0 { return IPAllocator(config: config, used: reserved) }
@@ -133,7 +132,7 @@ extension SQLiteRegistry {
                 return IPAllocator(config: config, used: reserved, from: IPv4Address(UInt32(highest) + 1))
             }
         }
-        let used = try Int64.fetchAll(db, sql: "SELECT ip FROM nodes").map { IPv4Address(UInt32($0)) }
+        let used = try db.values(Int64.self, "SELECT ip FROM nodes").map { IPv4Address(UInt32($0)) }
         return IPAllocator(config: config, used: used + reserved)
     }
 
@@ -147,8 +146,8 @@ extension SQLiteRegistry {
             try Self.syncProfiles(db, config)
             guard let old = try Self.find(db, key) else { throw NotFoundError("node", key) }
             var new = old
-            func holder(_ column: String, _ value: any DatabaseValueConvertible) throws -> String? {
-                try String.fetchOne(db, sql: "SELECT hostname FROM nodes WHERE \(column) = ? AND hostname != ?", arguments: [value, old.hostname.value])
+            func holder(_ column: String, _ value: any SQLBindable) throws -> String? {
+                try db.value(String.self, "SELECT hostname FROM nodes WHERE \(column) = ? AND hostname != ?", [value, old.hostname.value])
             }
             if let h = change.hostname, h != old.hostname {
                 if let other = try holder("hostname", h.value) {
@@ -177,12 +176,12 @@ extension SQLiteRegistry {
             if let pin = change.pin { new.generation = pin.generation }
             guard new != old else { return (old, new) }
             new.updatedAt = now
-            try db.execute(sql: """
+            try db.execute("""
                 UPDATE nodes SET hostname = ?, mac = ?, ip = ?, profile = ?, state = ?, generation = ?, updated_at = ? WHERE hostname = ?
-                """, arguments: [new.hostname.value, new.mac?.description, Int64(new.ip.value), new.profile.value, new.state.rawValue,
+                """, [new.hostname.value, new.mac?.description, Int64(new.ip.value), new.profile.value, new.state.rawValue,
                                 new.generation?.description, now, old.hostname.value])
-            try db.execute(sql: "INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'node.set', ?, ?, ?)",
-                           arguments: [now, new.hostname.value, old.auditJSON, new.auditJSON])
+            try db.execute("INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'node.set', ?, ?, ?)",
+                           [now, new.hostname.value, old.auditJSON, new.auditJSON])
             try beforeCommit([NodeChangeRecord(old: old, new: new)])
             return (old, new)
         }
@@ -199,26 +198,26 @@ extension SQLiteRegistry {
                       beforeCommit: ([NodeChangeRecord]) throws -> Void) throws -> (old: Node, new: Node) {
         try write { db in
             let row = hostname == nil
-                ? try Row.fetchOne(db, sql: "SELECT \(Self.nodeColumns) FROM nodes WHERE mac IS NULL ORDER BY hostname LIMIT 1")
-                : try Row.fetchOne(db, sql: "SELECT \(Self.nodeColumns) FROM nodes WHERE hostname = ?", arguments: [hostname?.value])
+                ? try db.row("SELECT \(Self.nodeColumns) FROM nodes WHERE mac IS NULL ORDER BY hostname LIMIT 1")
+                : try db.row("SELECT \(Self.nodeColumns) FROM nodes WHERE hostname = ?", [hostname?.value])
             guard let row else {
                 if let hostname { throw NotFoundError("node", hostname.value) }
                 throw ConflictError("no node waits for discovery; give a hostname")
             }
             let old = try Self.node(row)
             guard old.mac == nil else { throw ConflictError("node \(old.hostname) already has a MAC address") }
-            if let other = try String.fetchOne(db, sql: "SELECT hostname FROM nodes WHERE mac = ?", arguments: [mac.description]) {
+            if let other = try db.value(String.self, "SELECT hostname FROM nodes WHERE mac = ?", [mac.description]) {
                 throw ConflictError(field: "MAC address", value: mac.description, holder: other, "MAC address \(mac) is already registered to \(other)")
             }
             var new = old
             new.mac = mac
             new.state = .registered
             new.updatedAt = now
-            try db.execute(sql: "UPDATE nodes SET mac = ?, state = ?, updated_at = ? WHERE hostname = ? AND mac IS NULL",
-                           arguments: [mac.description, new.state.rawValue, now, old.hostname.value])
-            try db.execute(sql: "INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'node.accept', ?, ?, ?)",
-                           arguments: [now, new.hostname.value, old.auditJSON, new.auditJSON])
-            try db.execute(sql: "DELETE FROM discovered WHERE mac = ?", arguments: [mac.description])
+            try db.execute("UPDATE nodes SET mac = ?, state = ?, updated_at = ? WHERE hostname = ? AND mac IS NULL",
+                           [mac.description, new.state.rawValue, now, old.hostname.value])
+            try db.execute("INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'node.accept', ?, ?, ?)",
+                           [now, new.hostname.value, old.auditJSON, new.auditJSON])
+            try db.execute("DELETE FROM discovered WHERE mac = ?", [mac.description])
             try beforeCommit([NodeChangeRecord(old: old, new: new)])
             return (old, new)
         }
@@ -234,9 +233,9 @@ extension SQLiteRegistry {
             for key in keys {
                 guard let node = try Self.find(db, key) else { throw NotFoundError("node", key) }
                 guard seen.insert(node.hostname).inserted else { continue }
-                try db.execute(sql: "DELETE FROM nodes WHERE hostname = ?", arguments: [node.hostname.value])
-                try db.execute(sql: "INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'node.rm', ?, ?, NULL)",
-                               arguments: [now, node.hostname.value, node.auditJSON])
+                try db.execute("DELETE FROM nodes WHERE hostname = ?", [node.hostname.value])
+                try db.execute("INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'node.rm', ?, ?, NULL)",
+                               [now, node.hostname.value, node.auditJSON])
                 removed.append(node)
             }
             try beforeCommit(removed.map { NodeChangeRecord(old: $0, new: nil) })
@@ -246,14 +245,14 @@ extension SQLiteRegistry {
 
     /// Makes the profiles table match the site config (adds and updates; a
     /// profile still used by a node is never dropped).
-    static func syncProfiles(_ db: Database, _ config: SiteConfig) throws {
-        let upsert = try db.cachedStatement(sql: """
+    static func syncProfiles(_ db: any SQLSession, _ config: SiteConfig) throws {
+        let upsert = """
             INSERT INTO profiles (name, image, kernel_args) VALUES (?, ?, ?)
             ON CONFLICT(name) DO UPDATE SET image = excluded.image, kernel_args = excluded.kernel_args
-            WHERE image IS NOT excluded.image OR kernel_args IS NOT excluded.kernel_args
-            """)
+            WHERE profiles.image IS DISTINCT FROM excluded.image OR profiles.kernel_args IS DISTINCT FROM excluded.kernel_args
+            """
         for p in config.profiles {
-            try upsert.execute(arguments: [p.name.value, p.image, p.kernelArgs.joined(separator: " ")])
+            try db.execute(upsert, [p.name.value, p.image, p.kernelArgs.joined(separator: " ")])
         }
     }
 }
@@ -265,8 +264,8 @@ struct Taken {
     var macs: [MACAddress: String] = [:]
     var ips: [IPv4Address: String] = [:]
 
-    init(_ db: Database, specs: [NodeSpec]) throws {
-        func record(_ row: Row) throws {
+    init(_ db: any SQLSession, specs: [NodeSpec]) throws {
+        func record(_ row: SQLRow) throws {
             let host: String = row[0]
             let h = try Hostname(parsing: host)
             hostnames[h] = host
@@ -274,12 +273,12 @@ struct Taken {
             ips[IPv4Address(UInt32(truncatingIfNeeded: row[2] as Int64))] = host
         }
         if specs.count > 32 {
-            for row in try Row.fetchAll(db, sql: "SELECT hostname, mac, ip FROM nodes") { try record(row) }
+            for row in try db.rows("SELECT hostname, mac, ip FROM nodes") { try record(row) }
         } else {
-            let stmt = try db.cachedStatement(sql: "SELECT hostname, mac, ip FROM nodes WHERE hostname = ? OR mac = ? OR ip = ?")
+            let stmt = "SELECT hostname, mac, ip FROM nodes WHERE hostname = ? OR mac = ? OR ip = ?"
             for s in specs {
                 let ip: Int64 = s.ip.map { Int64($0.value) } ?? -1
-                for row in try Row.fetchAll(stmt, arguments: [s.hostname.value, s.mac?.description, ip]) { try record(row) }
+                for row in try db.rows(stmt, [s.hostname.value, s.mac?.description, ip]) { try record(row) }
             }
         }
     }
