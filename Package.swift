@@ -15,6 +15,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // System libraries used for real (see ../shared/LAB-NOTES.md).
@@ -34,12 +35,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // The SQLite node registry (GRDB over the system libsqlite3).
+        // The node registry: SQLite (GRDB over the system libsqlite3), the embedded
+        // default, and PostgreSQL (postgres-nio) for several boot servers.
         .target(
             name: "ProvisionerStore",
             dependencies: [
                 "ProvisionerCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         // Adapters to the system (files, processes, dnsmasq, ganesha, mmdebstrap,
@@ -87,7 +90,7 @@ let package = Package(
             dependencies: ["NodeControllerKit"]
         ),
         .testTarget(name: "ProvisionerCoreTests", dependencies: ["ProvisionerCore"]),
-        .testTarget(name: "ProvisionerStoreTests", dependencies: ["ProvisionerStore"]),
+        .testTarget(name: "ProvisionerStoreTests", dependencies: ["ProvisionerStore", "ProvisionerServices"]),
         // Fixtures and goldens are read from the source tree (RECORD_GOLDENS=1 rewrites the goldens there).
         .testTarget(name: "ProvisionerServicesTests", dependencies: ["ProvisionerServices", "ProvisionerCore"], exclude: ["Fixtures", "Goldens"]),
         .testTarget(

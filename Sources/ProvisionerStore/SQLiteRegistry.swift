@@ -81,6 +81,7 @@ struct GRDBSession: SQLSession {
         return out
     }
 
+    @discardableResult
     func execute(_ sql: String, _ arguments: [any SQLBindable]) throws -> Int {
         try db.cachedStatement(sql: sql).execute(arguments: Self.arguments(arguments))
         return db.changesCount

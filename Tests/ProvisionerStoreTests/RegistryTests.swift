@@ -39,8 +39,8 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
     }
 
     /// How a boot began (from its DHCP request) and the firmware the node reports are kept and read back.
-    @Test func firmwareAndBootPathAreKept() throws {
-        let r = try SQLiteRegistry(path: dir + "/fw.sqlite")
+    @Test(arguments: Store.allCases) func firmwareAndBootPathAreKept(_ store: Store) throws {
+        let r = try store.open(dir)
         try r.add([try spec("a", "02:00:00:00:00:01")], config: try config(), now: "2026-01-01T00:00:00Z")
         let mac = try MACAddress(parsing: "02:00:00:00:00:01")
         let path = BootPath(firmware: .uefiHTTP, loader: "snponly.efi")
@@ -64,8 +64,8 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         #expect(try r.status("a")?.bootPath?.firmware == .bios)
     }
 
-    @Test func allocatesNextFreeAddressAndAudits() throws {
-        let r = try SQLiteRegistry(path: dir + "/r.sqlite")
+    @Test(arguments: Store.allCases) func allocatesNextFreeAddressAndAudits(_ store: Store) throws {
+        let r = try store.open(dir)
         let c = try config()
         let added = try r.add([try spec("a", "02:00:00:00:00:01"), try spec("b", nil), try spec("c", "02:00:00:00:00:03", ip: "10.0.0.3")], config: c, now: "t1")
         #expect(added.map(\.ip.description) == ["10.0.0.2", "10.0.0.4", "10.0.0.3"])
@@ -77,15 +77,15 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         #expect(old.state == .discoverable && new.state == .registered && new.updatedAt == "t2")
         try r.remove(["c"], now: "t3")
 
-        let audit = try r.db.read { db in try Row.fetchAll(db, sql: "SELECT action, subject, old, new FROM audit ORDER BY id") }
+        let audit = try r.read { db in try db.rows("SELECT action, subject, old, new FROM audit ORDER BY id") }
         #expect(audit.map { $0[0] as String } == ["node.add", "node.add", "node.add", "node.set", "node.rm"])
         #expect((audit[3][2] as String).contains("\"mac\":null"))
         #expect((audit[3][3] as String).contains("\"mac\":\"02:00:00:00:00:02\""))
         #expect(audit[4][3] as String? == nil)
     }
 
-    @Test func aBatchWithOneConflictAddsNothing() throws {
-        let r = try SQLiteRegistry(path: dir + "/r.sqlite")
+    @Test(arguments: Store.allCases) func aBatchWithOneConflictAddsNothing(_ store: Store) throws {
+        let r = try store.open(dir)
         let c = try config()
         try r.add([try spec("a", "02:00:00:00:00:01")], config: c, now: "t1")
         let batch = try (1...50).map { try spec("n\($0)", String(format: "02:00:00:00:01:%02x", $0)) } + [try spec("x", "02:00:00:00:00:01")]
@@ -93,11 +93,11 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
             try r.add(batch, config: c, now: "t2")
         }
         #expect(try r.count() == 1)
-        #expect(try r.db.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM audit") } == 1)
+        #expect(try r.read { db in try db.value(Int.self, "SELECT count(*) FROM audit") } == 1)
     }
 
-    @Test func conflictsNameTheHolder() throws {
-        let r = try SQLiteRegistry(path: dir + "/r.sqlite")
+    @Test(arguments: Store.allCases) func conflictsNameTheHolder(_ store: Store) throws {
+        let r = try store.open(dir)
         let c = try config()
         try r.add([try spec("a", "02:00:00:00:00:01", ip: "10.0.0.9")], config: c, now: "t1")
         #expect(throws: ConflictError(field: "hostname", value: "a", holder: "a", "hostname a is already registered")) { try r.add([try spec("a", nil)], config: c, now: "t") }
@@ -113,8 +113,8 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
 
     /// The allocator's shortcut for a dense registry must give the same
     /// addresses as a search over every address in use.
-    @Test func allocationFillsHolesAndResumesAboveADenseBlock() throws {
-        let r = try SQLiteRegistry(path: dir + "/r.sqlite")
+    @Test(arguments: Store.allCases) func allocationFillsHolesAndResumesAboveADenseBlock(_ store: Store) throws {
+        let r = try store.open(dir)
         let c = try config()  // 10.0.0.0/24, server .1, dynamic range .200-.250
         try r.add([try spec("a", nil), try spec("b", nil), try spec("c", nil)], config: c, now: "t0")
         #expect(try r.nodes().map(\.ip.description) == ["10.0.0.2", "10.0.0.3", "10.0.0.4"])
@@ -131,16 +131,15 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         #expect(try r.add([try spec("j", nil)], config: c, now: "t8")[0].ip.description == "10.0.0.252")
     }
 
-    @Test func claimGivesEachMachineItsOwnWaitingNode() throws {
-        let path = dir + "/r.sqlite"
+    @Test(arguments: Store.allCases) func claimGivesEachMachineItsOwnWaitingNode(_ store: Store) throws {
         let c = try config()
-        let r = try SQLiteRegistry(path: path)
+        let (r, opener) = try store.make(dir)
         try r.add([try spec("w3", nil), try spec("w1", nil), try spec("w2", nil), try spec("taken", "02:00:00:00:00:aa")], config: c, now: "t0")
         // Eight machines claim at once, each through its own connection: three get a node, in hostname order of the nodes.
         let results = Mutex<[String: String]>([:])
         DispatchQueue.concurrentPerform(iterations: 8) { k in
             let mac = try! MACAddress(parsing: String(format: "02:00:00:00:01:%02x", k + 1))
-            let mine = try! SQLiteRegistry(path: path)
+            let mine = try! opener()
             let outcome: String
             do { outcome = try mine.claim(mac: mac, into: nil, now: "t1").new.hostname.value } catch { outcome = "\(error)" }
             results.withLock { $0[mac.description] = outcome }
@@ -169,12 +168,69 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         #expect(try r.nodes() == before)
     }
 
-    @Test func exhaustedPool() throws {
-        let r = try SQLiteRegistry(path: dir + "/r.sqlite")
+    @Test(arguments: Store.allCases) func exhaustedPool(_ store: Store) throws {
+        let r = try store.open(dir)
         let c = try config()
         try r.add(try (1...202).map { try spec("n\($0)", nil) }, config: c, now: "t")
         #expect(throws: ConflictError("no free address left in the static pool of 10.0.0.0/24")) {
             try r.add([try spec("last", nil)], config: c, now: "t")
+        }
+    }
+}
+
+/// What only the PostgreSQL store has: its schema, its constraints held by
+/// the database itself, writers on separate connections, and its URL.
+@Suite struct PostgresRegistryTests {
+    @Test func schemaIsCurrentAndReopeningKeepsData() throws {
+        let server = try PostgresTestServer.shared.get()
+        let url = try server.database()
+        let r = try PostgresRegistry(url: url)
+        #expect(try server.psql(url, "SELECT version FROM schema_version").trimmingCharacters(in: .whitespacesAndNewlines) == "\(PostgresSchema.migrations.count)")
+        try r.add([try spec("a", "02:00:00:00:00:01")], config: try config(), now: "t0")
+        #expect(try PostgresRegistry(url: url).count() == 1)
+        #expect(try PostgresRegistry(url: url).node("a")?.mac?.description == "02:00:00:00:00:01")
+    }
+
+    /// A writer that goes around the registry's checks (another boot server
+    /// with a bug, a hand-made INSERT) still cannot register a taken MAC, hostname or IP.
+    @Test func theDatabaseRefusesDuplicatesByItself() throws {
+        let server = try PostgresTestServer.shared.get()
+        let url = try server.database()
+        let r = try PostgresRegistry(url: url)
+        try r.add([try spec("a", "02:00:00:00:00:01", ip: "10.0.0.5")], config: try config(), now: "t0")
+        for (host, mac, ip) in [("a", "02:00:00:00:00:09", 9), ("b", "02:00:00:00:00:01", 9), ("b", "02:00:00:00:00:09", 167772165)] {
+            let error = #expect(throws: RegistryError.self) {
+                try r.write { db in
+                    try db.execute("INSERT INTO nodes (hostname, mac, ip, profile, state, created_at, updated_at) VALUES (?, ?, ?, 'default', 'registered', 't', 't')",
+                                   [host, mac, ip])
+                }
+            }
+            #expect(error?.kind == .conflict, "\(String(describing: error))")
+        }
+        #expect(try r.count() == 1)
+    }
+
+    @Test func aStoppedOrMissingDatabaseIsUnavailableNamedWithoutItsPassword() throws {
+        let server = try PostgresTestServer.shared.get()
+        let error = #expect(throws: RegistryError.self) {
+            _ = try PostgresRegistry(url: "postgres://postgres:s3cret@/no_such_db?host=\(server.dir)")
+        }
+        #expect(error?.kind == .unavailable)
+        #expect(error.map { "\($0)".contains("no_such_db") && !"\($0)".contains("s3cret") } == true, "\(String(describing: error))")
+        let refused = #expect(throws: RegistryError.self) { _ = try PostgresRegistry(url: "postgres://postgres@/x?host=/nonexistent") }
+        #expect(refused?.kind == .unavailable, "\(String(describing: refused))")
+    }
+
+    @Test func urls() throws {
+        let socket = try PostgresLocation(url: "postgres://prov@/registry?host=/run/postgresql")
+        #expect(socket.socketPath == "/run/postgresql/.s.PGSQL.5432" && socket.database == "registry" && socket.user == "prov")
+        let tcp = try PostgresLocation(url: "postgresql://prov:pw%40x@db.example:6543/site")
+        #expect(tcp.host == "db.example" && tcp.port == 6543 && tcp.password == "pw@x" && tcp.socketPath == nil)
+        #expect(tcp.description == "postgres://prov:***@db.example:6543/site")
+        #expect(PostgresLocation.redacted("postgres://u:secret@h/d") == "postgres://u:***@h/d")
+        for bad in ["mysql://h/d", "postgres://h/d?sslmode=require", "postgres://h:0/d", "postgres://h/d\nx"] {
+            let error = #expect(throws: ValidationError.self) { try PostgresLocation(url: bad) }
+            #expect(error?.field == "registry URL", "\(bad)")
         }
     }
 }

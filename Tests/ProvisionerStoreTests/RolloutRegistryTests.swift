@@ -9,15 +9,15 @@ import ProvisionerCore
 @Suite struct RolloutRegistryTests {
     let dir = tempDir()
 
-    @Test func aPinIsKeptAuditedAndCleared() throws {
-        let r = try SQLiteRegistry(path: dir + "/pin.sqlite")
+    @Test(arguments: Store.allCases) func aPinIsKeptAuditedAndCleared(_ store: Store) throws {
+        let r = try store.open(dir)
         let c = try config()
         try r.add([try spec("a", "02:00:00:00:00:01"), try spec("b", "02:00:00:00:00:02")], config: c, now: "t0")
         let (old, new) = try r.update("a", NodeChange(pin: .pin(GenerationID(number: 2))), config: c, now: "t1")
         #expect(old.generation == nil && new.generation == GenerationID(number: 2))
         #expect(try r.node("a")?.generation == GenerationID(number: 2) && r.node("b")?.generation == nil)
         #expect(try r.status("a")?.pinned == "g2")
-        let audit = try r.db.read { db in try String.fetchOne(db, sql: "SELECT new FROM audit WHERE action = 'node.set' AND subject = 'a'") }
+        let audit = try r.read { db in try db.value(String.self, "SELECT new FROM audit WHERE action = 'node.set' AND subject = 'a'") }
         #expect(audit?.contains("\"generation\":\"g2\"") == true, "\(audit ?? "")")
         // The node JSON carries the pin only when there is one.
         let json = String(decoding: try JSONEncoder().encode(try r.node("a")!), as: UTF8.self)
@@ -27,8 +27,8 @@ import ProvisionerCore
         #expect(try r.node("a")?.generation == nil)
     }
 
-    @Test func drainedNodesAreSkippedByPlacementAndShown() throws {
-        let r = try SQLiteRegistry(path: dir + "/drain.sqlite")
+    @Test(arguments: Store.allCases) func drainedNodesAreSkippedByPlacementAndShown(_ store: Store) throws {
+        let r = try store.open(dir)
         let c = try config()
         try r.add([try spec("a", "02:00:00:00:00:01"), try spec("b", "02:00:00:00:00:02")], config: c, now: "t0")
         let capacity = NodeCapacity(coresMax: 4, coresFree: 4, memoryMiBMax: 4096, memoryMiBFree: 4096, diskMiBMax: 1, diskMiBFree: 1,
@@ -47,8 +47,8 @@ import ProvisionerCore
         #expect(try r.setDrained(["a"], false, now: "t4") == ["a"])
     }
 
-    @Test func oneRunningRolloutPerImageAndItsStateIsSaved() throws {
-        let r = try SQLiteRegistry(path: dir + "/rollout.sqlite")
+    @Test(arguments: Store.allCases) func oneRunningRolloutPerImageAndItsStateIsSaved(_ store: Store) throws {
+        let r = try store.open(dir)
         let plan = Rollout(image: "default", target: GenerationID(number: 2), previous: GenerationID(number: 1), batches: [["a"], ["b"]],
                            nodes: ["a": RolloutNode(), "b": RolloutNode()], options: RolloutSettings(), now: "t0")
         var first = try r.createRollout(plan)
@@ -76,8 +76,8 @@ import ProvisionerCore
     }
 
     /// apply's manifest trusts this token instead of reading every node: it must change with what a node's files are made of, and only then.
-    @Test func theNodesTokenChangesWithWhatBootFilesAreMadeOfOnly() throws {
-        let r = try SQLiteRegistry(path: dir + "/token.sqlite")
+    @Test(arguments: Store.allCases) func theNodesTokenChangesWithWhatBootFilesAreMadeOfOnly(_ store: Store) throws {
+        let r = try store.open(dir)
         let c = try config()
         var last = try r.nodesToken()
         func changed() throws -> Bool { let now = try r.nodesToken(); defer { last = now }; return now != last }

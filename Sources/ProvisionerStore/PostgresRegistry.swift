@@ -1,0 +1,324 @@
+// ProvisionerStore: the registry in PostgreSQL (postgres-nio), for sites
+// where several boot servers share one registry. Same logic as SQLite's
+// (SQLRegistry), same statements; the database enforces the constraints
+// (unique hostname, MAC, IP; one running rollout per image), and every
+// write transaction takes one advisory lock first, as SQLite's IMMEDIATE
+// transaction takes the write lock: a read-then-write (an address
+// allocation, a discovery claim) never races a writer on another machine.
+import Foundation
+import PostgresNIO
+import ProvisionerAPI
+import ProvisionerCore
+
+/// The registry in a PostgreSQL database: one connection per registry
+/// object, reopened after it breaks; calls from several threads take turns.
+public final class PostgresRegistry: SQLRegistry, @unchecked Sendable {
+    public let location: PostgresLocation
+    private let lock = NSLock()
+    private var connection: PostgresConnection?
+    private let logger: Logger
+
+    /// The key of the advisory lock every write transaction holds ("prov" in ASCII).
+    static let writeLockKey: Int64 = 0x7072_6f76
+
+    /// Connects and brings the schema up to date.
+    /// - Throws: `RegistryError` (unavailable) when the database cannot be reached or refuses us.
+    public init(_ location: PostgresLocation) throws {
+        self.location = location
+        var logger = Logger(label: "provisioner.registry.postgres")
+        logger.logLevel = .critical
+        self.logger = logger
+        try locked { try PostgresSchema.migrate(try session()) }
+    }
+
+    public convenience init(url: String) throws {
+        try self.init(try PostgresLocation(url: url))
+    }
+
+    deinit {
+        try? connection?.close().wait()
+    }
+
+    public func write<T>(_ body: (any SQLSession) throws -> T) throws -> T {
+        try locked {
+            let s = try session()
+            try s.execute("BEGIN")
+            do {
+                _ = try s.rows("SELECT pg_advisory_xact_lock(\(Self.writeLockKey))")
+                let result = try body(s)
+                try s.execute("COMMIT")
+                return result
+            } catch {
+                _ = try? s.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    public func read<T>(_ body: (any SQLSession) throws -> T) throws -> T {
+        try locked {
+            let s = try session()
+            try s.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            do {
+                let result = try body(s)
+                try s.execute("COMMIT")
+                return result
+            } catch {
+                _ = try? s.execute("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` holding the connection; a broken connection is dropped (the next call reconnects),
+    /// and errors of the database become `RegistryError`s with their kind.
+    private func locked<T>(_ body: () throws -> T) throws -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        do {
+            return try body()
+        } catch let error as PSQLError {
+            let mapped = RegistryError(postgres: error, at: location)
+            if mapped.kind == .unavailable {
+                try? connection?.close().wait()
+                connection = nil
+            }
+            throw mapped
+        }
+    }
+
+    private func session() throws -> PostgresSession {
+        if let connection, !connection.isClosed { return PostgresSession(connection: connection, logger: logger) }
+        var config: PostgresConnection.Configuration
+        if let socket = location.socketPath {
+            config = .init(unixSocketPath: socket, username: location.user, password: location.password, database: location.database)
+        } else {
+            config = .init(host: location.host, port: location.port, username: location.user, password: location.password,
+                           database: location.database, tls: .disable)
+        }
+        config.options.connectTimeout = .seconds(5)
+        do {
+            let c = try PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(), configuration: config,
+                                                   id: 1, logger: logger).wait()
+            connection = c
+            return PostgresSession(connection: c, logger: logger)
+        } catch let error as PSQLError {
+            var e = RegistryError(postgres: error, at: location)
+            e.kind = .unavailable
+            throw e
+        } catch {
+            throw RegistryError("the registry database \(location) is unreachable: \(error)", kind: .unavailable)
+        }
+    }
+}
+
+/// Statements on one PostgreSQL connection: `?` placeholders become `$1`, `$2`…
+struct PostgresSession: SQLSession {
+    let connection: PostgresConnection
+    let logger: Logger
+
+    func rows(_ sql: String, _ arguments: [any SQLBindable]) throws -> [SQLRow] {
+        try run(sql, arguments).rows.map { row in SQLRow(row.map(Self.value)) }
+    }
+
+    @discardableResult
+    func execute(_ sql: String, _ arguments: [any SQLBindable]) throws -> Int {
+        try run(sql, arguments).metadata.rows ?? 0
+    }
+
+    private func run(_ sql: String, _ arguments: [any SQLBindable]) throws -> PostgresQueryResult {
+        var binds = PostgresBindings(capacity: arguments.count)
+        for a in arguments {
+            switch a.sqlValue {
+            case .null: binds.appendNull()
+            case .int(let i): binds.append(i)
+            case .double(let d): binds.append(d)
+            case .text(let s): binds.append(s)
+            case .blob(let b): binds.append(ByteBuffer(bytes: b))
+            }
+        }
+        return try connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: logger).wait()
+    }
+
+    /// `?` → `$n`, outside quoted strings and identifiers.
+    static func numbered(_ sql: String) -> String {
+        guard sql.contains("?") else { return sql }
+        var out = ""
+        out.reserveCapacity(sql.utf8.count + 16)
+        var n = 0
+        var quote: Character?
+        for ch in sql {
+            if let q = quote {
+                if ch == q { quote = nil }
+                out.append(ch)
+            } else if ch == "'" || ch == "\"" {
+                quote = ch
+                out.append(ch)
+            } else if ch == "?" {
+                n += 1
+                out += "$\(n)"
+            } else {
+                out.append(ch)
+            }
+        }
+        return out
+    }
+
+    static func value(_ cell: PostgresCell) -> SQLValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int2, .int4, .int8, .oid:
+            return (try? cell.decode(Int64.self)).map { .int($0) } ?? .null
+        case .bool:
+            return (try? cell.decode(Bool.self)).map { .int($0 ? 1 : 0) } ?? .null
+        case .float4, .float8:
+            return (try? cell.decode(Double.self)).map { .double($0) } ?? .null
+        case .bytea:
+            return (try? cell.decode(ByteBuffer.self)).map { .blob(Data($0.readableBytesView)) } ?? .null
+        case .void:
+            return .null
+        default:
+            return (try? cell.decode(String.self)).map { .text($0) } ?? .null
+        }
+    }
+}
+
+extension RegistryError {
+    /// What PostgreSQL said, with its kind: a constraint is a conflict, a
+    /// serialization failure or deadlock is busy, a lost or refused
+    /// connection is unavailable.
+    init(postgres error: PSQLError, at location: PostgresLocation) {
+        if let state = error.serverInfo?[.sqlState] {
+            let message = error.serverInfo?[.message] ?? "error \(state)"
+            let detail = error.serverInfo?[.detail].map { " (\($0))" } ?? ""
+            switch state {
+            case let s where s.hasPrefix("23"):
+                self.init("the registry refused a conflicting change: \(message)\(detail)", kind: .conflict)
+            case "40001", "40P01", "55P03":
+                self.init("the registry was busy: \(message)", kind: .busy)
+            case let s where s.hasPrefix("08") || s.hasPrefix("28") || s.hasPrefix("57") || s.hasPrefix("53") || s == "3D000":
+                self.init("the registry database \(location) is unavailable: \(message)", kind: .unavailable)
+            default:
+                self.init("registry: \(message)\(detail)")
+            }
+            return
+        }
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+            let why = error.underlying.map { "\($0)" } ?? "\(error.code)"
+            self.init("the registry database \(location) is unreachable: \(why)", kind: .unavailable)
+        default:
+            self.init("registry: \(error.code)", kind: .failed)
+        }
+    }
+}
+
+/// The PostgreSQL schema: the same tables as SQLite's at its version 7,
+/// with PostgreSQL's types (identity keys, BIGINT addresses, BYTEA token,
+/// byte-order collation so hostnames sort as SQLite sorts them). Version 1
+/// here is SQLite's 7; later changes go into both lists.
+enum PostgresSchema {
+    static let text = #"TEXT COLLATE "C""#
+    static let migrations: [[String]] = [[
+        "CREATE TABLE profiles (name \(text) PRIMARY KEY, image \(text) NOT NULL, kernel_args \(text) NOT NULL DEFAULT '')",
+        """
+        CREATE TABLE nodes (
+            id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+            hostname \(text) NOT NULL UNIQUE,
+            mac \(text) UNIQUE,
+            ip BIGINT NOT NULL UNIQUE,
+            profile \(text) NOT NULL REFERENCES profiles(name) ON UPDATE CASCADE,
+            state \(text) NOT NULL,
+            created_at \(text) NOT NULL,
+            updated_at \(text) NOT NULL,
+            generation \(text),
+            drained BIGINT NOT NULL DEFAULT 0
+        )
+        """,
+        """
+        CREATE TABLE audit (
+            id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+            at \(text) NOT NULL, action \(text) NOT NULL, subject \(text) NOT NULL, old \(text), new \(text)
+        )
+        """,
+        "CREATE INDEX audit_subject ON audit(subject)",
+        """
+        CREATE TABLE node_status (
+            node_id BIGINT PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
+            image \(text), boot_started \(text), phases \(text) NOT NULL DEFAULT '{}', capacity \(text), instances \(text),
+            last_heartbeat \(text), enrolled_at \(text), boot_timings \(text), platform \(text), boot_path \(text)
+        )
+        """,
+        """
+        CREATE TABLE discovered (
+            mac \(text) PRIMARY KEY, ip \(text), first_seen \(text) NOT NULL, last_seen \(text) NOT NULL,
+            seen BIGINT NOT NULL DEFAULT 1, via \(text) NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE instances (
+            id \(text) PRIMARY KEY,
+            node_id BIGINT REFERENCES nodes(id) ON DELETE SET NULL,
+            type \(text) NOT NULL, vcpus BIGINT NOT NULL, memory_mib BIGINT NOT NULL, spec \(text) NOT NULL,
+            state \(text) NOT NULL, desired \(text) NOT NULL, message \(text), created_at \(text) NOT NULL, updated_at \(text) NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE node_bmc (
+            node_id BIGINT PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
+            driver \(text) NOT NULL, address \(text) NOT NULL, username \(text) NOT NULL, password_file \(text) NOT NULL, system \(text)
+        )
+        """,
+        """
+        CREATE TABLE rollouts (
+            id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+            image \(text) NOT NULL, status \(text) NOT NULL, state \(text) NOT NULL, started_at \(text) NOT NULL, updated_at \(text) NOT NULL
+        )
+        """,
+        "CREATE UNIQUE INDEX rollouts_one_running ON rollouts(image) WHERE status = 'running'",
+        "CREATE TABLE registry_meta (id BIGINT PRIMARY KEY CHECK (id = 1), nodes_token BYTEA NOT NULL)",
+        "INSERT INTO registry_meta (id, nodes_token) VALUES (1, decode(md5(random()::text || clock_timestamp()::text), 'hex'))",
+        """
+        CREATE FUNCTION provisioner_nodes_token() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            UPDATE registry_meta SET nodes_token = decode(md5(random()::text || clock_timestamp()::text), 'hex');
+            RETURN NULL;
+        END $$
+        """,
+        "CREATE TRIGGER nodes_token_insert_delete AFTER INSERT OR DELETE ON nodes FOR EACH STATEMENT EXECUTE FUNCTION provisioner_nodes_token()",
+        """
+        CREATE TRIGGER nodes_token_update AFTER UPDATE OF hostname, mac, ip, profile, generation ON nodes
+            FOR EACH STATEMENT EXECUTE FUNCTION provisioner_nodes_token()
+        """,
+    ]]
+
+    /// Applies what is missing, in one transaction under the write lock, so
+    /// two boot servers starting at once cannot both apply it.
+    static func migrate(_ s: PostgresSession) throws {
+        let current = try version(s)
+        if current == migrations.count { return }
+        if current > migrations.count {
+            throw RegistryError("the registry has schema version \(current), newer than this provisioner knows (\(migrations.count))")
+        }
+        try s.execute("BEGIN")
+        do {
+            _ = try s.rows("SELECT pg_advisory_xact_lock(\(PostgresRegistry.writeLockKey))")
+            try s.execute("CREATE TABLE IF NOT EXISTS schema_version (id BIGINT PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)")
+            try s.execute("INSERT INTO schema_version (id, version) VALUES (1, 0) ON CONFLICT DO NOTHING")
+            let version = try s.value(Int.self, "SELECT version FROM schema_version WHERE id = 1") ?? 0
+            for migration in migrations.dropFirst(version) {
+                for statement in migration { try s.execute(statement) }
+            }
+            try s.execute("UPDATE schema_version SET version = ? WHERE id = 1", [migrations.count])
+            try s.execute("COMMIT")
+        } catch {
+            _ = try? s.execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    static func version(_ s: PostgresSession) throws -> Int {
+        guard try s.value(String.self, "SELECT to_regclass('schema_version')::text") != nil else { return 0 }
+        return try s.value(Int.self, "SELECT version FROM schema_version WHERE id = 1") ?? 0
+    }
+}

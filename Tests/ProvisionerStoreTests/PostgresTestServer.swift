@@ -1,0 +1,87 @@
+import Foundation
+import Testing
+@testable import ProvisionerStore
+import ProvisionerServices
+
+/// A real PostgreSQL 15 (Debian's) for the registry tests: one server per
+/// test process, made with `initdb` in a temporary directory, listening on
+/// a Unix socket only (no TCP), run as the `postgres` account (PostgreSQL
+/// refuses to run as root). Each test gets a database of its own. A watcher
+/// stops the server and removes its directory when the test process ends.
+final class PostgresTestServer: Sendable {
+    static let bin = "/usr/lib/postgresql/15/bin"
+    static let shared = Result { try PostgresTestServer() }
+
+    /// The data directory's parent; the socket is in it.
+    let dir: String
+
+    init() throws {
+        // A short path: a Unix socket's path is limited to 107 bytes.
+        dir = "/tmp/pg-\(UUID().uuidString.prefix(8).lowercased())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let asPostgres = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []
+        if getuid() == 0 {
+            try Self.run(["/bin/chown", "postgres:postgres", dir])
+        }
+        try Self.run(asPostgres + [Self.bin + "/initdb", "-D", dir + "/data", "-A", "trust", "-U", "postgres", "--locale=C", "-E", "UTF8", "--no-sync"])
+        try Self.run(asPostgres + [Self.bin + "/pg_ctl", "-D", dir + "/data", "-l", dir + "/log", "-w", "-t", "60", "start",
+                                   "-o", "-k \(dir) -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c max_connections=200"])
+        // Stop it once this process is gone (Swift Testing has no end-of-run hook).
+        _ = try ProcessRunner.spawnLogged(["/bin/sh", "-c", """
+            while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done
+            \(asPostgres.joined(separator: " ")) \(Self.bin)/pg_ctl -D \(dir)/data -m immediate stop >/dev/null 2>&1
+            rm -rf \(dir)
+            """], log: "/dev/null", newSession: true)
+    }
+
+    /// A new, empty database; its URL.
+    func database() throws -> String {
+        let name = "t_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
+        try Self.run([Self.bin + "/psql", "-X", "-q", "-h", dir, "-U", "postgres", "-d", "postgres", "-c", "CREATE DATABASE \(name)"])
+        return "postgres://postgres@/\(name)?host=\(dir)"
+    }
+
+    /// SQL run with psql (as the tests' own view of the database, beside the registry's).
+    func psql(_ url: String, _ sql: String) throws -> String {
+        let db = try PostgresLocation(url: url).database
+        return try Self.run([Self.bin + "/psql", "-X", "-q", "-A", "-t", "-h", dir, "-U", "postgres", "-d", db, "-c", sql])
+    }
+
+    /// Runs a program to its end, output to a file (posix_spawn, no descriptor of ours
+    /// inherited: `pg_ctl start` leaves the server running, which would keep a pipe open).
+    @discardableResult
+    static func run(_ argv: [String]) throws -> String {
+        let log = NSTemporaryDirectory() + "pg-run-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: log) }
+        let pid = try ProcessRunner.spawnLogged(argv, log: log)
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        guard status == 0 else {
+            throw TestServerError(description: "\(argv.joined(separator: " ")) failed (\(status)): \(text)")
+        }
+        return text
+    }
+}
+
+struct TestServerError: Error, CustomStringConvertible { var description: String }
+
+/// The stores every registry test runs against.
+enum Store: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+    var testDescription: String { rawValue }
+
+    /// A new, empty registry of this kind; `opener` opens it again (another connection).
+    func make(_ dir: String) throws -> (registry: any SQLRegistry, opener: @Sendable () throws -> any SQLRegistry) {
+        switch self {
+        case .sqlite:
+            let path = dir + "/\(UUID().uuidString).sqlite"
+            return (try SQLiteRegistry(path: path), { try SQLiteRegistry(path: path) })
+        case .postgres:
+            let url = try PostgresTestServer.shared.get().database()
+            return (try PostgresRegistry(url: url), { try PostgresRegistry(url: url) })
+        }
+    }
+
+    func open(_ dir: String) throws -> any SQLRegistry { try make(dir).registry }
+}
