@@ -90,7 +90,9 @@ let package = Package(
             dependencies: ["NodeControllerKit"]
         ),
         .testTarget(name: "ProvisionerCoreTests", dependencies: ["ProvisionerCore"]),
-        .testTarget(name: "ProvisionerStoreTests", dependencies: ["ProvisionerStore", "ProvisionerServices"]),
+        // What several test targets share: a real PostgreSQL server started for the test run.
+        .target(name: "TestSupport", dependencies: ["ProvisionerStore", "ProvisionerServices"], path: "Tests/TestSupport"),
+        .testTarget(name: "ProvisionerStoreTests", dependencies: ["ProvisionerStore", "TestSupport"]),
         // Fixtures and goldens are read from the source tree (RECORD_GOLDENS=1 rewrites the goldens there).
         .testTarget(name: "ProvisionerServicesTests", dependencies: ["ProvisionerServices", "ProvisionerCore"], exclude: ["Fixtures", "Goldens"]),
         .testTarget(
@@ -101,7 +103,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "NodeControllerKitTests", dependencies: ["NodeControllerKit"], exclude: ["Fixtures"]),
-        .testTarget(name: "ProvisionerCLITests", dependencies: ["ProvisionerCore", "ProvisionerServices", "NodeControllerKit", "provisioner"]),
+        .testTarget(name: "ProvisionerCLITests", dependencies: ["ProvisionerCore", "ProvisionerServices", "NodeControllerKit", "TestSupport", "provisioner"]),
     ],
     swiftLanguageModes: [.v6]
 )

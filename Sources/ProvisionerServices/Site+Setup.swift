@@ -12,8 +12,11 @@ public struct SiteSetup: Sendable {
     public var mirror: String?
     /// Replace an existing config.
     public var force: Bool
+    /// A PostgreSQL registry's URL (nil: the embedded SQLite registry).
+    public var registry: String?
 
-    public init(interface: String, serverIP: String, subnet: String, dhcpRange: String, mirror: String? = nil, force: Bool = false) {
+    public init(interface: String, serverIP: String, subnet: String, dhcpRange: String, mirror: String? = nil, force: Bool = false, registry: String? = nil) {
+        self.registry = registry
         self.interface = interface
         self.serverIP = serverIP
         self.subnet = subnet
@@ -30,6 +33,7 @@ extension Site {
     /// - Returns: the registry's node count (an existing registry is kept).
     @discardableResult
     public func initialize(_ setup: SiteSetup) throws -> Int {
+        if let url = setup.registry { _ = try PostgresLocation(url: url) }
         if FileManager.default.fileExists(atPath: configPath) && !setup.force {
             throw ConflictError("\(configPath) exists already; edit it, or pass --force to write a new one")
         }
@@ -50,10 +54,36 @@ extension Site {
         } catch {
             throw SystemError("creating \(home): \(error.localizedDescription)")
         }
+        if let url = setup.registry {
+            // The database first: a URL that does not connect writes nothing.
+            let registry = try PostgresRegistry(url: url)
+            try FileSystem.writeAtomically(text, to: configPath, mode: 0o644)
+            try FileSystem.writeAtomically(url + "\n", to: registryURLPath, mode: 0o600)
+            return try registry.count()
+        }
         try FileSystem.writeAtomically(text, to: configPath, mode: 0o644)
         let registry = try SQLiteRegistry(path: registryPath)
         chmod(registryPath, 0o600)
         return try registry.count()
+    }
+
+    /// Copies the site's SQLite registry into the (empty) PostgreSQL database
+    /// at `url`, all or nothing, and makes that database the site's registry.
+    /// The SQLite file is left as it was, unused.
+    /// - Throws: `ConflictError` when the site uses PostgreSQL already or the
+    ///   database is not empty; `RegistryError` when it cannot be reached.
+    /// - Returns: the rows copied, per table.
+    public func migrateRegistry(to url: String) throws -> [(table: String, rows: Int)] {
+        _ = try PostgresLocation(url: url)
+        if let current = try registryURL() {
+            throw ConflictError("the site's registry is PostgreSQL already (\(PostgresLocation.redacted(current)))")
+        }
+        guard FileManager.default.fileExists(atPath: registryPath) else {
+            throw SystemError("no registry at \(registryPath); run `provisioner init --home \(home)` first")
+        }
+        let counts = try PostgresRegistry(url: url).copyAll(from: try SQLiteRegistry(path: registryPath))
+        try FileSystem.writeAtomically(url + "\n", to: registryURLPath, mode: 0o600)
+        return counts
     }
 
     /// Sets one value of the site config (`discovery.mode`, `paths.cache`)

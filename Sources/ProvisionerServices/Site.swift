@@ -23,6 +23,24 @@ public struct Site: Sendable {
     }
 
     public var registryPath: String { home + "/registry.sqlite" }
+    /// Where the URL of a PostgreSQL registry is kept (0600: it may hold a password).
+    /// When the file exists, the site's registry is that database, not `registryPath`.
+    public var registryURLPath: String { home + "/registry.url" }
+
+    /// The PostgreSQL registry's URL, when the site uses one.
+    /// - Throws: `ValidationError` when the file holds no valid URL.
+    public func registryURL() throws -> String? {
+        guard let data = FileSystem.read(registryURLPath) else { return nil }
+        let url = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        _ = try PostgresLocation(url: url)
+        return url
+    }
+
+    /// The registry as the operator may see it: the SQLite path, or the URL without its password.
+    public func registryDescription() -> String {
+        guard let url = try? registryURL() else { return registryPath }
+        return (try? PostgresLocation(url: url).description) ?? PostgresLocation.redacted(url)
+    }
     public var secretPath: String { home + "/cluster.secret" }
     public var apiTokenPath: String { home + "/api.token" }
 
@@ -44,6 +62,7 @@ public struct Site: Sendable {
     /// - Parameter relaxedSync: see `Registry.init(path:relaxedSync:)` (serve's run-time status).
     /// - Throws: `SystemError` when the home has no registry, `RegistryError` when it cannot be opened.
     public func openRegistry(relaxedSync: Bool = false) throws -> Registry {
+        if let url = try registryURL() { return try PostgresRegistry(url: url) }
         guard FileManager.default.fileExists(atPath: registryPath) else {
             throw SystemError("no registry at \(registryPath); run `provisioner init --home \(home)` first")
         }

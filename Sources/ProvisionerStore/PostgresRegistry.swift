@@ -322,3 +322,50 @@ enum PostgresSchema {
         return try s.value(Int.self, "SELECT version FROM schema_version WHERE id = 1") ?? 0
     }
 }
+
+extension PostgresRegistry {
+    /// The tables a migration copies, with their columns (the same names in both stores).
+    /// The nodes token is not copied: a new database has a token of its own.
+    static let copiedTables: [(table: String, columns: [String])] = [
+        ("profiles", ["name", "image", "kernel_args"]),
+        ("nodes", ["id", "hostname", "mac", "ip", "profile", "state", "created_at", "updated_at", "generation", "drained"]),
+        ("audit", ["id", "at", "action", "subject", "old", "new"]),
+        ("node_status", ["node_id", "image", "boot_started", "phases", "capacity", "instances", "last_heartbeat", "enrolled_at",
+                         "boot_timings", "platform", "boot_path"]),
+        ("discovered", ["mac", "ip", "first_seen", "last_seen", "seen", "via"]),
+        ("instances", ["id", "node_id", "type", "vcpus", "memory_mib", "spec", "state", "desired", "message", "created_at", "updated_at"]),
+        ("node_bmc", ["node_id", "driver", "address", "username", "password_file", "system"]),
+        ("rollouts", ["id", "image", "status", "state", "started_at", "updated_at"]),
+    ]
+
+    /// Copies every row of `source` into this (empty) registry in one
+    /// transaction: all of it or nothing. Keys stay as they were; the
+    /// identity sequences continue above them.
+    /// - Throws: `ConflictError` when this registry holds nodes, history,
+    ///   instances, discovered machines or rollouts already.
+    /// - Returns: the rows copied, per table.
+    @discardableResult
+    public func copyAll(from source: any SQLRegistry) throws -> [(table: String, rows: Int)] {
+        let data = try source.read { db in
+            try Self.copiedTables.map { t in (t.table, t.columns, try db.rows("SELECT \(t.columns.joined(separator: ", ")) FROM \(t.table)")) }
+        }
+        return try write { db in
+            for table in ["nodes", "audit", "instances", "discovered", "rollouts"] {
+                if let n = try db.value(Int.self, "SELECT count(*) FROM \(table)"), n > 0 {
+                    throw ConflictError("the registry at \(location) is not empty (\(n) rows in \(table)); migrate into an empty database")
+                }
+            }
+            try db.execute("DELETE FROM profiles")
+            var counts: [(table: String, rows: Int)] = []
+            for (table, columns, rows) in data {
+                let sql = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(columns.map { _ in "?" }.joined(separator: ", ")))"
+                for row in rows { try db.execute(sql, row.values.map { $0 as any SQLBindable }) }
+                counts.append((table, rows.count))
+            }
+            for table in ["nodes", "audit", "rollouts"] {
+                _ = try db.rows("SELECT setval(pg_get_serial_sequence('\(table)', 'id'), (SELECT coalesce(max(id), 0) + 1 FROM \(table)), false)")
+            }
+            return counts
+        }
+    }
+}

@@ -11,7 +11,7 @@ struct Provisioner: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "provisioner",
         abstract: "Provision diskless nodes: registry, boot configs, images, cluster.",
-        subcommands: [Init.self, Node.self, Render.self, Apply.self, Image.self, Serve.self, Cluster.self, Instance.self, Lab.self, DHCPEvent.self]
+        subcommands: [Init.self, Node.self, Render.self, Apply.self, Image.self, Serve.self, Cluster.self, Instance.self, Lab.self, Registry.self, DHCPEvent.self]
     )
 
     /// Runs the command; an operator error becomes one line on stderr and the

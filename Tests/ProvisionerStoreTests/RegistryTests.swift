@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import Synchronization
 import Testing
+import TestSupport
 import ProvisionerAPI
 import ProvisionerCore
 @testable import ProvisionerStore

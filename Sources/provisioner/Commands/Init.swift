@@ -29,16 +29,20 @@ extension Provisioner {
         @Option(help: "Debian mirror for node images (default: the one apt uses on this host).")
         var mirror: String?
 
+        @Option(help: ArgumentHelp("A PostgreSQL registry shared by several boot servers (default: SQLite in the home).",
+                                   valueName: "postgres://USER@HOST/DATABASE"))
+        var registry: String?
+
         @Flag(help: "Overwrite an existing provisioner.yaml.")
         var force = false
 
         func run() throws {
             let site = global.site
             let count = try site.initialize(SiteSetup(interface: interface, serverIP: serverIP, subnet: subnet, dhcpRange: dhcpRange,
-                                                      mirror: mirror, force: force))
+                                                      mirror: mirror, force: force, registry: registry))
             emit("""
                 wrote \(site.configPath)
-                registry \(site.registryPath) (\(count) nodes)
+                registry \(site.registryDescription()) (\(count) nodes)
                 next: edit the config, then `provisioner node add NAME --mac MAC`
 
                 """)

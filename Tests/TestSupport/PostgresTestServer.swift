@@ -1,6 +1,5 @@
 import Foundation
-import Testing
-@testable import ProvisionerStore
+import ProvisionerStore
 import ProvisionerServices
 
 /// A real PostgreSQL 15 (Debian's) for the registry tests: one server per
@@ -8,12 +7,12 @@ import ProvisionerServices
 /// a Unix socket only (no TCP), run as the `postgres` account (PostgreSQL
 /// refuses to run as root). Each test gets a database of its own. A watcher
 /// stops the server and removes its directory when the test process ends.
-final class PostgresTestServer: Sendable {
-    static let bin = "/usr/lib/postgresql/15/bin"
-    static let shared = Result { try PostgresTestServer() }
+public final class PostgresTestServer: Sendable {
+    public static let bin = "/usr/lib/postgresql/15/bin"
+    public static let shared = Result { try PostgresTestServer() }
 
     /// The data directory's parent; the socket is in it.
-    let dir: String
+    public let dir: String
 
     init() throws {
         // A short path: a Unix socket's path is limited to 107 bytes.
@@ -35,14 +34,14 @@ final class PostgresTestServer: Sendable {
     }
 
     /// A new, empty database; its URL.
-    func database() throws -> String {
+    public func database() throws -> String {
         let name = "t_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
         try Self.run([Self.bin + "/psql", "-X", "-q", "-h", dir, "-U", "postgres", "-d", "postgres", "-c", "CREATE DATABASE \(name)"])
         return "postgres://postgres@/\(name)?host=\(dir)"
     }
 
     /// SQL run with psql (as the tests' own view of the database, beside the registry's).
-    func psql(_ url: String, _ sql: String) throws -> String {
+    public func psql(_ url: String, _ sql: String) throws -> String {
         let db = try PostgresLocation(url: url).database
         return try Self.run([Self.bin + "/psql", "-X", "-q", "-A", "-t", "-h", dir, "-U", "postgres", "-d", db, "-c", sql])
     }
@@ -50,7 +49,7 @@ final class PostgresTestServer: Sendable {
     /// Runs a program to its end, output to a file (posix_spawn, no descriptor of ours
     /// inherited: `pg_ctl start` leaves the server running, which would keep a pipe open).
     @discardableResult
-    static func run(_ argv: [String]) throws -> String {
+    public static func run(_ argv: [String]) throws -> String {
         let log = NSTemporaryDirectory() + "pg-run-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: log) }
         let pid = try ProcessRunner.spawnLogged(argv, log: log)
@@ -64,24 +63,5 @@ final class PostgresTestServer: Sendable {
     }
 }
 
-struct TestServerError: Error, CustomStringConvertible { var description: String }
+public struct TestServerError: Error, CustomStringConvertible { public var description: String }
 
-/// The stores every registry test runs against.
-enum Store: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case sqlite, postgres
-    var testDescription: String { rawValue }
-
-    /// A new, empty registry of this kind; `opener` opens it again (another connection).
-    func make(_ dir: String) throws -> (registry: any SQLRegistry, opener: @Sendable () throws -> any SQLRegistry) {
-        switch self {
-        case .sqlite:
-            let path = dir + "/\(UUID().uuidString).sqlite"
-            return (try SQLiteRegistry(path: path), { try SQLiteRegistry(path: path) })
-        case .postgres:
-            let url = try PostgresTestServer.shared.get().database()
-            return (try PostgresRegistry(url: url), { try PostgresRegistry(url: url) })
-        }
-    }
-
-    func open(_ dir: String) throws -> any SQLRegistry { try make(dir).registry }
-}
