@@ -63,13 +63,13 @@ func bootScript(_ state: ServeState, _ context: ServeContext) throws -> Response
     guard file.hasSuffix(".ipxe"), let mac = try? MACAddress(parsing: String(file.dropLast(5))) else {
         return try apiError(.notFound, "no boot script \(quoted(file))")
     }
-    guard let node = try state.registry.node(mac: mac) else {
+    guard let node = try state.bootNode(mac: mac) else {
         if autoAccept(state, mac, from: context.clientIP) {
             // Served to the address it asks from: a dynamic lease, until the initramfs' DHCP gets the node's own.
-            try state.registry.recordBootEvent(mac: mac, ip: context.clientIP?.description, phase: .ipxe, now: state.now(), newBoot: true)
+            state.recordBootPhase { try state.registry.recordBootEvent(mac: mac, ip: context.clientIP?.description, phase: .ipxe, now: state.now(), newBoot: true) }
             return try fileResponse(state.config.httpRoot + "/boot/\(mac.dashed).ipxe", type: "text/plain")
         }
-        try state.registry.recordBootEvent(mac: mac, ip: context.clientIP?.description, phase: .ipxe, now: state.now())
+        state.recordBootPhase { try state.registry.recordBootEvent(mac: mac, ip: context.clientIP?.description, phase: .ipxe, now: state.now()) }
         state.logger.notice("unknown machine \(mac) from \(context.clientIP?.description ?? "?") asked for its boot script: queued for discovery")
         return try fileResponse(defaultScript, type: "text/plain")
     }
@@ -78,7 +78,7 @@ func bootScript(_ state: ServeState, _ context: ServeContext) throws -> Response
         state.logger.warning("boot script of \(node.hostname) (\(mac)) refused to \(context.clientIP?.description ?? "?"): not the node's address \(node.ip)")
         return try apiError(.forbidden, "boot script of \(mac) is only served to \(node.ip)")
     }
-    try state.registry.recordBootEvent(mac: mac, ip: context.clientIP?.description, phase: .ipxe, now: state.now())
+    state.recordBootPhase { try state.registry.recordBootEvent(mac: mac, ip: context.clientIP?.description, phase: .ipxe, now: state.now()) }
     return try fileResponse(state.config.httpRoot + "/boot/\(mac.dashed).ipxe", type: "text/plain")
 }
 
@@ -107,7 +107,7 @@ struct BootFetchMiddleware: RouterMiddleware {
         let path = request.uri.path
         guard path.hasPrefix("/images/"), response.status == .ok || response.status == .partialContent,
               request.headers[.range] == nil || request.headers[.range]?.hasPrefix("bytes=0-") == true,
-              let ip = context.clientIP, let node = try? state.registry.node(ip: ip), let mac = node.mac else { return response }
+              let ip = context.clientIP, let node = state.bootNode(ip: ip), let mac = node.mac else { return response }
         let phase: BootPhase? = path.hasSuffix("/vmlinuz") ? .kernel : path.hasSuffix("/initrd.img") ? .initrd : nil
         if let phase { _ = try? state.registry.recordBootEvent(mac: mac, ip: ip.description, phase: phase, now: state.now()) }
         return response
@@ -142,18 +142,19 @@ func enroll(_ state: ServeState, _ request: Request, _ context: ServeContext) as
         return try reject(.badRequest, "body is not an enrollment request (JSON)")
     }
     guard let mac = try? MACAddress(parsing: req.mac) else { return try reject(.badRequest, "invalid MAC address \(quoted(req.mac))") }
-    guard let node = try state.registry.node(mac: mac) else { return try reject(.forbidden, "MAC \(mac) is not registered (accept it from discovery first)") }
+    guard let node = try state.bootNode(mac: mac) else { return try reject(.forbidden, "MAC \(mac) is not registered (accept it from discovery first)") }
     guard NodeToken.matches(req.token, secret: state.secret, mac: mac) else { return try reject(.forbidden, "bad token for \(node.hostname) (\(mac))") }
     if state.checksSourceIP, context.clientIP != node.ip {
         return try reject(.forbidden, "\(node.hostname) must enroll from its address \(node.ip), not \(context.clientIP?.description ?? "?")")
     }
+    // Recorded first: an enrollment the registry cannot take (503, retryable) leaves no credential behind.
+    try state.registry.recordEnrollment(hostname: node.hostname, image: req.image, capacity: req.capacity, instances: req.instances,
+                                        bootTimings: req.bootTimings, platform: req.platform, now: state.now())
     let credential = randomHex(32)
     state.credentials.withLock { creds in
         creds = creds.filter { $0.value.hostname != node.hostname }
         creds[credential] = .init(hostname: node.hostname, ip: node.ip, sequence: -1)
     }
-    try state.registry.recordEnrollment(hostname: node.hostname, image: req.image, capacity: req.capacity, instances: req.instances,
-                                        bootTimings: req.bootTimings, platform: req.platform, now: state.now())
     state.count { $0.enrollments += 1 }
     state.logger.info("enrolled \(node.hostname) (\(mac), \(node.ip)): \(req.capacity.coresMax) cores, \(req.capacity.memoryMiBMax) MiB, \(req.capacity.hypervisor.rawValue), image \(req.image ?? "?")\(req.platform.map { ", firmware " + $0.summary } ?? "")")
     return try json(EnrollResponse(hostname: node.hostname.value, credential: credential, heartbeatSeconds: state.heartbeatSeconds))

@@ -42,7 +42,13 @@ public struct DaemonStarter: Sendable {
                 return lines.isEmpty ? "it said nothing (see \(d.logs.joined(separator: ", ")))" : lines.joined(separator: " | ")
             }
             for p in d.processes {
-                if let dir = p.pidFile.map({ ($0 as NSString).deletingLastPathComponent }) { try FileSystem.makeDirectory(dir) }
+                if let pidFile = p.pidFile {
+                    try FileSystem.makeDirectory((pidFile as NSString).deletingLastPathComponent)
+                    // A pid file left by a daemon that is gone (serve restarted) would make dnsmasq refuse to start.
+                    if FileManager.default.fileExists(atPath: pidFile), ProcessRunner.livePID(fromFile: pidFile) == nil {
+                        try? FileManager.default.removeItem(atPath: pidFile)
+                    }
+                }
                 try sup.start(p)
                 if let port = p.readyPort {
                     guard Self.waitFor(serverIP, port, seconds: p.readySeconds) else {

@@ -40,6 +40,7 @@ public struct ServeRunner: Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await app.runService() }
             group.addTask { await housekeeping(sup) }
+            group.addTask { await replicate() }
             // runService returns on SIGTERM/SIGINT (graceful shutdown); then stop the rest.
             try await group.next()
             group.cancelAll()
@@ -63,6 +64,15 @@ public struct ServeRunner: Sendable {
                 state.logger.notice("\(conf) changed: restarting dnsmasq")
                 sup.signal("dnsmasq", SIGTERM)
             }
+        }
+    }
+
+    /// Every second: the boot replica follows the registry's nodes (one
+    /// small query when nothing changed).
+    func replicate() async {
+        while !Task.isCancelled {
+            state.replica.refresh(state.registry, logger: state.logger)
+            try? await Task.sleep(for: .seconds(1))
         }
     }
 

@@ -30,7 +30,9 @@ extension ServeRunner {
     /// - Throws: the site's errors (no config, no registry, templates not found).
     public static func forSite(_ site: Site, _ options: ServeOptions, logger: Logger) throws -> ServeRunner {
         let config = try site.loadConfig()
-        let registry = try site.openRegistry(relaxedSync: true)
+        // A PostgreSQL registry is connected on first use: a boot server starts, and
+        // boots the nodes of its replica, while the database is down.
+        let registry = try site.openRegistry(relaxedSync: true, connectLater: true)
         try FileSystem.makeDirectory(config.runDir)
         let script = config.runDir + "/dhcp-event"
         try FileSystem.writeAtomically("""
@@ -43,7 +45,9 @@ extension ServeRunner {
         let token = try site.apiToken()
         logger.info("write API (POST/PATCH/DELETE /api/v1/nodes, accept): Bearer token in \(site.apiTokenPath)")
         let state = ServeState(config: config, registry: registry, secret: try site.clusterSecret(), heartbeatSeconds: options.heartbeatSeconds,
-                               lostAfterBeats: options.lostAfterBeats, logger: logger, applier: try site.applier(config), apiToken: token)
+                               lostAfterBeats: options.lostAfterBeats, logger: logger, applier: try site.applier(config), apiToken: token,
+                               replicaPath: site.home + "/replica.json")
+        state.replica.refresh(registry, logger: logger)
         return ServeRunner(state: state, daemons: DaemonStarter(config: config, dhcpScript: script),
                            host: options.listen ?? config.serverIP.description, port: config.httpPort)
     }

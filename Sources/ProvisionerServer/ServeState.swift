@@ -67,9 +67,13 @@ public final class ServeState: Sendable {
     public let applier: Applier?
     /// The bearer token of the write API; nil turns it off.
     public let apiToken: String?
+    /// The nodes as last read from the registry: boots go on from it while the registry is down.
+    let replica: NodeReplica
 
     public init(config: SiteConfig, registry: Registry, secret: [UInt8], heartbeatSeconds: Double = 5, lostAfterBeats: Double = 3,
-                logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }, applier: Applier? = nil, apiToken: String? = nil) {
+                logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }, applier: Applier? = nil, apiToken: String? = nil,
+                replicaPath: String? = nil) {
+        replica = NodeReplica(file: replicaPath)
         self.applier = applier
         self.apiToken = apiToken
         heartbeats = HeartbeatBatcher(registry: registry, now: { Timestamp.iso(clock()) })
@@ -96,6 +100,29 @@ public final class ServeState: Sendable {
     /// Whether the node API must see requests from the node's own address:
     /// in proxy mode the site's DHCP server chooses addresses, so it cannot.
     var checksSourceIP: Bool { config.dhcpMode == .authoritative }
+
+    /// The node with this MAC, for a boot: the registry's answer, or the
+    /// replica's while the registry cannot be reached.
+    func bootNode(mac: MACAddress) throws -> Node? {
+        do {
+            return try registry.node(mac: mac)
+        } catch where FailureKind(of: error) == .unavailable {
+            return replica.node(mac: mac)
+        }
+    }
+
+    /// The node at this address, for a boot (as `bootNode(mac:)`).
+    func bootNode(ip: IPv4Address) -> Node? {
+        (try? registry.node(ip: ip)) ?? replica.node(ip: ip)
+    }
+
+    /// Records a boot phase when the registry can take it; a boot never waits
+    /// for, or fails on, its telemetry.
+    func recordBootPhase(_ record: () throws -> Void) {
+        do { try record() } catch {
+            logger.debug("boot phase not recorded: \(error)")
+        }
+    }
 
     /// Marks lost the nodes that missed `lostAfterBeats` heartbeats.
     public func sweepLost() {

@@ -61,8 +61,9 @@ public struct Site: Sendable {
     /// Opens the registry of an initialized home.
     /// - Parameter relaxedSync: see `Registry.init(path:relaxedSync:)` (serve's run-time status).
     /// - Throws: `SystemError` when the home has no registry, `RegistryError` when it cannot be opened.
-    public func openRegistry(relaxedSync: Bool = false) throws -> Registry {
-        if let url = try registryURL() { return try PostgresRegistry(url: url) }
+    /// - Parameter connectLater: a PostgreSQL registry connects on its first call instead of now.
+    public func openRegistry(relaxedSync: Bool = false, connectLater: Bool = false) throws -> Registry {
+        if let url = try registryURL() { return try PostgresRegistry(url: url, connectNow: !connectLater) }
         guard FileManager.default.fileExists(atPath: registryPath) else {
             throw SystemError("no registry at \(registryPath); run `provisioner init --home \(home)` first")
         }

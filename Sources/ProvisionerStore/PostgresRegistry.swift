@@ -22,17 +22,19 @@ public final class PostgresRegistry: SQLRegistry, @unchecked Sendable {
     static let writeLockKey: Int64 = 0x7072_6f76
 
     /// Connects and brings the schema up to date.
+    /// - Parameter connectNow: false defers that to the first call (a boot
+    ///   server starts and boots its nodes from its replica while the database is down).
     /// - Throws: `RegistryError` (unavailable) when the database cannot be reached or refuses us.
-    public init(_ location: PostgresLocation) throws {
+    public init(_ location: PostgresLocation, connectNow: Bool = true) throws {
         self.location = location
         var logger = Logger(label: "provisioner.registry.postgres")
         logger.logLevel = .critical
         self.logger = logger
-        try locked { try PostgresSchema.migrate(try session()) }
+        if connectNow { try locked { _ = try session() } }
     }
 
-    public convenience init(url: String) throws {
-        try self.init(try PostgresLocation(url: url))
+    public convenience init(url: String, connectNow: Bool = true) throws {
+        try self.init(try PostgresLocation(url: url), connectNow: connectNow)
     }
 
     deinit {
@@ -97,11 +99,10 @@ public final class PostgresRegistry: SQLRegistry, @unchecked Sendable {
                            database: location.database, tls: .disable)
         }
         config.options.connectTimeout = .seconds(5)
+        let c: PostgresConnection
         do {
-            let c = try PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(), configuration: config,
-                                                   id: 1, logger: logger).wait()
-            connection = c
-            return PostgresSession(connection: c, logger: logger)
+            c = try PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(), configuration: config,
+                                               id: 1, logger: logger).wait()
         } catch let error as PSQLError {
             var e = RegistryError(postgres: error, at: location)
             e.kind = .unavailable
@@ -109,6 +110,11 @@ public final class PostgresRegistry: SQLRegistry, @unchecked Sendable {
         } catch {
             throw RegistryError("the registry database \(location) is unreachable: \(error)", kind: .unavailable)
         }
+        // Every new connection checks the schema (a database made, or upgraded, since).
+        let s = PostgresSession(connection: c, logger: logger)
+        do { try PostgresSchema.migrate(s) } catch { try? c.close().wait(); throw error }
+        connection = c
+        return s
     }
 }
 

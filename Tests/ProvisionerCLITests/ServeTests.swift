@@ -38,6 +38,26 @@ final class Background {
     }
 }
 
+
+/// A stand-in generation g1 of image default, published: enough for HTTP and
+/// NFS (image build is tested with a real root elsewhere). Returns the kernel's bytes.
+func standInGeneration(_ home: Home) throws -> Data {
+    let gen = home.dir + "/images/default/g1"
+    try FileManager.default.createDirectory(atPath: gen + "/root/etc", withIntermediateDirectories: true)
+    try "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n".write(toFile: gen + "/root/etc/os-release", atomically: true, encoding: .utf8)
+    let kernel = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+    try kernel.write(to: URL(fileURLWithPath: gen + "/vmlinuz"))
+    try Data(repeating: 1, count: 1000).write(to: URL(fileURLWithPath: gen + "/initrd.img"))
+    try #"{"architecture":"amd64","base_digest":"x","build_seconds":1,"created":"2026-11-21T00:00:00Z","from_cache":false,"id":"g1","image":"default","kernel_version":"6.1.0-test","package_count":1,"size_bytes":1,"suite":"bookworm"}"#.write(toFile: gen + "/meta.json", atomically: true, encoding: .utf8)
+    symlink("g1", home.dir + "/images/default/current")
+    for d in ["http/images/default/g1", "tftp/images/default/g1"] {
+        try FileManager.default.createDirectory(atPath: home.dir + "/" + d, withIntermediateDirectories: true)
+        try kernel.write(to: URL(fileURLWithPath: home.dir + "/" + d + "/vmlinuz"))
+        try Data(repeating: 1, count: 1000).write(to: URL(fileURLWithPath: home.dir + "/" + d + "/initrd.img"))
+    }
+    return kernel
+}
+
 extension SystemTests {
 @Suite(.serialized) struct ServeTests {
     static let serverIP = "10.98.0.1"
@@ -56,20 +76,7 @@ extension SystemTests {
         defer { net.close() }
         let home = try Home(["--interface", net.serverIf, "--server-ip", Self.serverIP, "--subnet", "10.98.0.0/24", "--dhcp-range", "10.98.0.200-10.98.0.220"])
         try #require(try home.run(["node", "add", "n1", "--mac", Self.mac]).status == 0)
-        // A stand-in generation: enough for HTTP and NFS (image build is tested with a real root elsewhere).
-        let gen = home.dir + "/images/default/g1"
-        try FileManager.default.createDirectory(atPath: gen + "/root/etc", withIntermediateDirectories: true)
-        try "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\n".write(toFile: gen + "/root/etc/os-release", atomically: true, encoding: .utf8)
-        let kernel = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
-        try kernel.write(to: URL(fileURLWithPath: gen + "/vmlinuz"))
-        try Data(repeating: 1, count: 1000).write(to: URL(fileURLWithPath: gen + "/initrd.img"))
-        try #"{"architecture":"amd64","base_digest":"x","build_seconds":1,"created":"2026-11-21T00:00:00Z","from_cache":false,"id":"g1","image":"default","kernel_version":"6.1.0-test","package_count":1,"size_bytes":1,"suite":"bookworm"}"#.write(toFile: gen + "/meta.json", atomically: true, encoding: .utf8)
-        symlink("g1", home.dir + "/images/default/current")
-        for d in ["http/images/default/g1", "tftp/images/default/g1"] {
-            try FileManager.default.createDirectory(atPath: home.dir + "/" + d, withIntermediateDirectories: true)
-            try kernel.write(to: URL(fileURLWithPath: home.dir + "/" + d + "/vmlinuz"))
-            try Data(repeating: 1, count: 1000).write(to: URL(fileURLWithPath: home.dir + "/" + d + "/initrd.img"))
-        }
+        let kernel = try standInGeneration(home)
         let apply = try home.run(["apply"])
         try #require(apply.status == 0, "\(apply.stderr)")
 

@@ -14,23 +14,35 @@ public final class PostgresTestServer: Sendable {
     /// The data directory's parent; the socket is in it.
     public let dir: String
 
-    init() throws {
+    /// A server of the caller's own (one it may stop and start); tests that only need a database use `shared`.
+    public init() throws {
         // A short path: a Unix socket's path is limited to 107 bytes.
         dir = "/tmp/pg-\(UUID().uuidString.prefix(8).lowercased())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let asPostgres = getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []
         if getuid() == 0 {
             try Self.run(["/bin/chown", "postgres:postgres", dir])
         }
         try Self.run(asPostgres + [Self.bin + "/initdb", "-D", dir + "/data", "-A", "trust", "-U", "postgres", "--locale=C", "-E", "UTF8", "--no-sync"])
-        try Self.run(asPostgres + [Self.bin + "/pg_ctl", "-D", dir + "/data", "-l", dir + "/log", "-w", "-t", "60", "start",
-                                   "-o", "-k \(dir) -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c max_connections=200"])
+        try start()
         // Stop it once this process is gone (Swift Testing has no end-of-run hook).
         _ = try ProcessRunner.spawnLogged(["/bin/sh", "-c", """
             while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done
             \(asPostgres.joined(separator: " ")) \(Self.bin)/pg_ctl -D \(dir)/data -m immediate stop >/dev/null 2>&1
             rm -rf \(dir)
             """], log: "/dev/null", newSession: true)
+    }
+
+    private var asPostgres: [String] { getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : [] }
+
+    /// Starts the server (again) and waits until it takes connections.
+    public func start() throws {
+        try Self.run(asPostgres + [Self.bin + "/pg_ctl", "-D", dir + "/data", "-l", dir + "/log", "-w", "-t", "60", "start",
+                                   "-o", "-k \(dir) -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c max_connections=200"])
+    }
+
+    /// Stops the server (fast shutdown: sessions are cut, as when the database host goes down).
+    public func stop() throws {
+        try Self.run(asPostgres + [Self.bin + "/pg_ctl", "-D", dir + "/data", "-m", "fast", "-w", "stop"])
     }
 
     /// A new, empty database; its URL.
