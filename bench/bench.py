@@ -18,7 +18,7 @@ Lab: PXE power-on -> enrolled per node, with its phases (goal <= 40 s under TCG)
 Firmware: power-on -> enrolled of one node alone per firmware path (BIOS, UEFI PXE,
   UEFI HTTP Boot, Secure Boot), with its phases.
 
-  --only registry,render,image,serve,api,storm,lab,firmware   picks sections (default: all)
+  --only registry,render,image,serve,api,postgres,storm,lab,firmware   picks sections (default: all)
 """
 import argparse
 import os
@@ -173,7 +173,7 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--nodes", type=int, default=10_000)
     ap.add_argument("--adds", type=int, default=31)
-    ap.add_argument("--only", default="registry,render,image,serve,api,storm,lab,firmware")
+    ap.add_argument("--only", default="registry,render,image,serve,api,postgres,storm,lab,firmware")
     ap.add_argument("--rootfs", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rootfs"))
     ap.add_argument("--node-controller", default=None)
     a = ap.parse_args()
@@ -191,6 +191,8 @@ def main():
             bench_serve.bench_http(a.bin, root)
         if "api" in only:
             bench_serve.bench_node_api(a.bin, root)
+        if "postgres" in only:
+            bench_serve.bench_postgres(a.bin, root, csv, a.nodes)
         if "storm" in only:
             bench_serve.bench_storm(a.bin, root)
         if "lab" in only:

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import time
 
@@ -84,12 +85,13 @@ def bench_image(binary, root, rootfs, node_controller):
 class Site:
     """A serve site in its own namespace (veth, no uplink), DHCP proxy mode, no NFS."""
 
-    def __init__(self, binary, root, name, ip="10.9.0.1", dhcp="proxy"):
+    def __init__(self, binary, root, name, ip="10.9.0.1", dhcp="proxy", registry=None):
         self.binary, self.ip = binary, ip
         self.home = os.path.join(root, name)
         self.ns = f"pvb{name[:6]}{os.getpid() % 10000}"
         subprocess.run([binary, "init", "--home", self.home, "--mirror", "http://mirror.example/debian", "--interface", "vb0",
-                        "--server-ip", ip, "--subnet", "10.9.0.0/16", "--dhcp-range", "10.9.255.1-10.9.255.250"],
+                        "--server-ip", ip, "--subnet", "10.9.0.0/16", "--dhcp-range", "10.9.255.1-10.9.255.250"]
+                       + (["--registry", registry] if registry else []),
                        check=True, stdout=subprocess.DEVNULL)
         cfg = open(os.path.join(self.home, "provisioner.yaml")).read()
         cfg = cfg.replace("mode: authoritative", f"mode: {dhcp}").replace("server: auto", "server: none")
@@ -213,12 +215,12 @@ end
 """
 
 
-def bench_node_api(binary, root, controllers=1000):
+def bench_node_api(binary, root, controllers=1000, registry=None, label="node API"):
     """1,000 simulated node controllers enroll, then heartbeat under wrk."""
     if os.getuid() != 0 or not shutil.which("wrk"):
-        print("node API: skipped (needs root and wrk)")
+        print(f"{label}: skipped (needs root and wrk)")
         return
-    site = Site(binary, root, "api")
+    site = Site(binary, root, "api" if registry is None else "apipg", registry=registry)
     try:
         site.import_nodes(controllers, "02:50:00:00", "nc")
         site.start("--heartbeat", "30")
@@ -251,7 +253,7 @@ open(sys.argv[1], "w").write("\\n".join(creds) + "\\n")
         rps = re.search(r"Requests/sec:\s*([\d.]+)", text).group(1)
         p99 = re.search(r"99%\s+([\d.]+\w+)", text).group(1)
         bad = re.search(r"Non-2xx or 3xx responses:\s*(\d+)", text)
-        print(f"node API: {controllers} controllers enrolled in {enroll_s:.1f} s ({controllers / enroll_s:.0f}/s, one connection); "
+        print(f"{label}: {controllers} controllers enrolled in {enroll_s:.1f} s ({controllers / enroll_s:.0f}/s, one connection); "
               f"heartbeats under wrk (2 threads, 64 connections, 10 s): {float(rps):.0f} requests/s, p99 {p99}, "
               f"non-2xx {bad.group(1) if bad else 0} (goal >= 10,000/s, p99 <= 5 ms)")
     finally:
@@ -384,3 +386,63 @@ def bench_storm(binary, root, sizes=(50, 200, 500)):
             subprocess.run(["ip", "netns", "del", clients])
     finally:
         site.close()
+
+
+class Postgres:
+    """A PostgreSQL 15 of the benchmark's own (initdb in a temp directory, Unix socket only), as the tests run it."""
+
+    BIN = "/usr/lib/postgresql/15/bin"
+
+    def __init__(self, root):
+        self.dir = os.path.join(root, "pg")
+        os.makedirs(self.dir)
+        shutil.chown(self.dir, "postgres", "postgres")
+        self.su = ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
+        subprocess.run(self.su + [f"{self.BIN}/initdb", "-D", f"{self.dir}/data", "-A", "trust", "-U", "postgres", "--locale=C", "-E", "UTF8"],
+                       check=True, stdout=subprocess.DEVNULL)
+        # Durable commits (fsync on), as a real registry runs.
+        subprocess.run(self.su + [f"{self.BIN}/pg_ctl", "-D", f"{self.dir}/data", "-l", f"{self.dir}/log", "-w", "start",
+                                  "-o", f"-k {self.dir} -c listen_addresses=''"], check=True, stdout=subprocess.DEVNULL)
+        self.count = 0
+
+    def database(self):
+        self.count += 1
+        name = f"bench{self.count}"
+        subprocess.run([f"{self.BIN}/psql", "-X", "-q", "-h", self.dir, "-U", "postgres", "-d", "postgres", "-c", f"CREATE DATABASE {name}"],
+                       check=True)
+        return f"postgres://postgres@/{name}?host={self.dir}"
+
+    def close(self):
+        subprocess.run(self.su + [f"{self.BIN}/pg_ctl", "-D", f"{self.dir}/data", "-m", "fast", "-w", "stop"], stdout=subprocess.DEVNULL)
+
+
+def bench_postgres(binary, root, csv, nodes, adds=31):
+    """The registry on PostgreSQL beside SQLite, in the same run: a 10,000-node
+    import, a node add into it (whole process), and the node API's heartbeats."""
+    if not os.path.exists(Postgres.BIN + "/initdb"):
+        print("postgres: skipped (postgresql-15 not installed)")
+        return
+    pg = Postgres(root)
+    try:
+        for store in ("sqlite", "postgres"):
+            times, add_times = [], []
+            for k in range(3):
+                home = os.path.join(root, f"pg-{store}{k}")
+                extra = ["--registry", pg.database()] if store == "postgres" else []
+                subprocess.run([binary, "init", "--home", home, "--mirror", "http://mirror.example/debian", "--interface", "bench0",
+                                "--server-ip", "10.8.0.1", "--subnet", "10.8.0.0/16", "--dhcp-range", "10.8.255.1-10.8.255.250", *extra],
+                               check=True, stdout=subprocess.DEVNULL)
+                t = time.perf_counter()
+                subprocess.run([binary, "node", "import", csv, "--no-apply", "--home", home], check=True, stdout=subprocess.DEVNULL)
+                times.append(time.perf_counter() - t)
+            for k in range(adds):
+                t = time.perf_counter()
+                subprocess.run([binary, "node", "add", f"extra{k}", "--mac", f"02:20:00:00:00:{k + 1:02x}", "--no-apply", "--home", home],
+                               check=True, stdout=subprocess.DEVNULL)
+                add_times.append(time.perf_counter() - t)
+            print(f"postgres: {store:8} import of {nodes} nodes: median {statistics.median(times) * 1000:.0f} ms "
+                  f"(runs: {', '.join(f'{x * 1000:.0f}' for x in times)} ms); node add into them (--no-apply, whole process): "
+                  f"median {statistics.median(add_times) * 1000:.1f} ms ({adds} runs)")
+        bench_node_api(binary, root, registry=pg.database(), label="postgres: node API on PostgreSQL")
+    finally:
+        pg.close()

@@ -42,33 +42,25 @@ public final class PostgresRegistry: SQLRegistry, @unchecked Sendable {
     }
 
     public func write<T>(_ body: (any SQLSession) throws -> T) throws -> T {
-        try locked {
-            let s = try session()
-            try s.execute("BEGIN")
-            do {
-                _ = try s.rows("SELECT pg_advisory_xact_lock(\(Self.writeLockKey))")
-                let result = try body(s)
-                try s.execute("COMMIT")
-                return result
-            } catch {
-                _ = try? s.execute("ROLLBACK")
-                throw error
-            }
-        }
+        try locked { try Self.transaction(try session(), "BEGIN", lockFirst: true, body) }
     }
 
     public func read<T>(_ body: (any SQLSession) throws -> T) throws -> T {
-        try locked {
-            let s = try session()
-            try s.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            do {
-                let result = try body(s)
-                try s.execute("COMMIT")
-                return result
-            } catch {
-                _ = try? s.execute("ROLLBACK")
-                throw error
-            }
+        try locked { try Self.transaction(try session(), "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", lockFirst: false, body) }
+    }
+
+    /// `body` in one transaction begun with `begin`; with `lockFirst`, holding
+    /// the registry's write lock from the start. A throw rolls it all back.
+    static func transaction<T>(_ s: PostgresSession, _ begin: String, lockFirst: Bool, _ body: (PostgresSession) throws -> T) throws -> T {
+        try s.execute(begin)
+        do {
+            if lockFirst { _ = try s.rows("SELECT pg_advisory_xact_lock(\(writeLockKey))") }
+            let result = try body(s)
+            try s.execute("COMMIT")
+            return result
+        } catch {
+            _ = try? s.execute("ROLLBACK")
+            throw error
         }
     }
 
@@ -306,9 +298,7 @@ enum PostgresSchema {
         if current > migrations.count {
             throw RegistryError("the registry has schema version \(current), newer than this provisioner knows (\(migrations.count))")
         }
-        try s.execute("BEGIN")
-        do {
-            _ = try s.rows("SELECT pg_advisory_xact_lock(\(PostgresRegistry.writeLockKey))")
+        try PostgresRegistry.transaction(s, "BEGIN", lockFirst: true) { s in
             try s.execute("CREATE TABLE IF NOT EXISTS schema_version (id BIGINT PRIMARY KEY CHECK (id = 1), version BIGINT NOT NULL)")
             try s.execute("INSERT INTO schema_version (id, version) VALUES (1, 0) ON CONFLICT DO NOTHING")
             let version = try s.value(Int.self, "SELECT version FROM schema_version WHERE id = 1") ?? 0
@@ -316,10 +306,6 @@ enum PostgresSchema {
                 for statement in migration { try s.execute(statement) }
             }
             try s.execute("UPDATE schema_version SET version = ? WHERE id = 1", [migrations.count])
-            try s.execute("COMMIT")
-        } catch {
-            _ = try? s.execute("ROLLBACK")
-            throw error
         }
     }
 
