@@ -142,15 +142,15 @@ extension SQLRegistry {
     public func heartbeats(_ beats: [HeartbeatRecord], now: String) throws -> [(run: [InstanceSpec], terminate: [String])] {
         try write { db in
             try beats.map { b in
-                try Self.recordHeartbeat(db, hostname: b.hostname, capacity: b.capacity, instances: b.reported, bootTimings: b.bootTimings, now: now)
-                return try Self.reconcile(db, hostname: b.hostname, reported: b.reported, now: now)
+                guard let id = try Self.recordHeartbeat(db, hostname: b.hostname, capacity: b.capacity, instances: b.reported,
+                                                        bootTimings: b.bootTimings, now: now) else { return ([], []) }
+                return try Self.reconcile(db, nodeID: id, reported: b.reported, now: now)
             }
         }
     }
 
     /// Applies `InstanceReconcile` to one node: records the states that changed, returns its work.
-    static func reconcile(_ db: any SQLSession, hostname: Hostname, reported: [InstanceStatus], now: String) throws -> (run: [InstanceSpec], terminate: [String]) {
-        guard let nodeID = try db.value(Int64.self, "SELECT id FROM nodes WHERE hostname = ?", [hostname.value]) else { return ([], []) }
+    static func reconcile(_ db: any SQLSession, nodeID: Int64, reported: [InstanceStatus], now: String) throws -> (run: [InstanceSpec], terminate: [String]) {
         // A spec that cannot be read is left out (it could not be run anyway); it never fails the other nodes' heartbeats of the batch.
         let wanted = try db.rows("SELECT spec, desired, state FROM instances WHERE node_id = ?", [nodeID]).compactMap { w in
             decodeJSON(InstanceSpec.self, w[0]).map {
