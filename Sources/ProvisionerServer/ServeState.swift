@@ -113,7 +113,11 @@ public final class ServeState: Sendable {
 
     /// The node at this address, for a boot (as `bootNode(mac:)`).
     func bootNode(ip: IPv4Address) -> Node? {
-        (try? registry.node(ip: ip)) ?? replica.node(ip: ip)
+        do {
+            return try registry.node(ip: ip)
+        } catch {
+            return replica.node(ip: ip)
+        }
     }
 
     /// Records a boot phase when the registry can take it; a boot never waits
