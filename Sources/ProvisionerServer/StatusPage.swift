@@ -102,21 +102,38 @@ func statusPage(_ state: ServeState) throws -> Response {
 }
 
 /// `GET /metrics` in Prometheus' text format.
+/// With the registry unreachable it still answers: `provisioner_registry_up 0`,
+/// the boot replica, the counters and the daemons (the node gauges need the registry).
 func metricsResponse(_ state: ServeState) throws -> Response {
-    let nodes = try state.registry.statuses()
     let m = state.metrics
-    var out = "# HELP provisioner_nodes Nodes by state.\n# TYPE provisioner_nodes gauge\n"
-    for s in NodeState.allCases {
-        out += "provisioner_nodes{state=\"\(s.rawValue)\"} \(nodes.filter { $0.state == s }.count)\n"
+    var out = ""
+    var registryUp = 1
+    do {
+        let nodes = try state.registry.statuses()
+        let discovered = try state.registry.discovered().count
+        out += "# HELP provisioner_nodes Nodes by state.\n# TYPE provisioner_nodes gauge\n"
+        for s in NodeState.allCases {
+            out += "provisioner_nodes{state=\"\(s.rawValue)\"} \(nodes.filter { $0.state == s }.count)\n"
+        }
+        out += """
+            # HELP provisioner_discovered_machines Machines that PXE-booted unregistered.
+            # TYPE provisioner_discovered_machines gauge
+            provisioner_discovered_machines \(discovered)
+            # HELP provisioner_nodes_booting_or_booted Nodes with a recorded boot (DHCP answer to their PXE firmware).
+            # TYPE provisioner_nodes_booting_or_booted gauge
+            provisioner_nodes_booting_or_booted \(nodes.filter { $0.bootStarted != nil }.count)
+
+            """
+    } catch where FailureKind(of: error) == .unavailable {
+        registryUp = 0
     }
-    let discovered = try state.registry.discovered().count
     out += """
-        # HELP provisioner_discovered_machines Machines that PXE-booted unregistered.
-        # TYPE provisioner_discovered_machines gauge
-        provisioner_discovered_machines \(discovered)
-        # HELP provisioner_nodes_booting_or_booted Nodes with a recorded boot (DHCP answer to their PXE firmware).
-        # TYPE provisioner_nodes_booting_or_booted gauge
-        provisioner_nodes_booting_or_booted \(nodes.filter { $0.bootStarted != nil }.count)
+        # HELP provisioner_registry_up Whether the registry answered this scrape (0: boots go on from the replica).
+        # TYPE provisioner_registry_up gauge
+        provisioner_registry_up \(registryUp)
+        # HELP provisioner_boot_replica_nodes Nodes in serve's boot replica (what it boots while the registry is down).
+        # TYPE provisioner_boot_replica_nodes gauge
+        provisioner_boot_replica_nodes \(state.replica.count)
         # HELP provisioner_enrollments_total Successful enrollments since serve started.
         # TYPE provisioner_enrollments_total counter
         provisioner_enrollments_total \(m.enrollments)

@@ -88,6 +88,9 @@ extension SystemTests {
         #expect(down.script.contains("#!ipxe") && down.script.contains(token) && down.kernelOK, "no boot with the database down: \(down.script)\n\(serve.output.suffix(2000))")
         #expect(try beat(2) == "503", "a heartbeat the registry cannot take must be retryable")
         #expect(try enroll() == nil, "an enrollment the registry cannot record must be refused")
+        let metrics = try curl("\(base)/metrics").stdout
+        #expect(metrics.contains("provisioner_registry_up 0") && metrics.contains("provisioner_boot_replica_nodes 1")
+                && metrics.contains("provisioner_daemon_up{daemon=\"dnsmasq\"} 1"), "\(metrics)")
         let write = try home.run(["node", "add", "n2", "--no-apply"])
         #expect(write.status == 6 && write.stderr.contains("unreachable") && write.stderr.split(separator: "\n").count == 1, "\(write.status) \(write.stderr)")
 
@@ -106,6 +109,7 @@ extension SystemTests {
         #expect(waitFor(15) { (try? enroll()).flatMap { $0 }.map { credential = $0 } != nil }, "no enrollment after the outage: \(serve.output.suffix(2000))")
         #expect(try beat(4) == "200", "heartbeats did not recover without a restart")
         #expect(try home.run(["node", "add", "n2", "--no-apply"]).status == 0)
+        #expect(try curl("\(base)/metrics").stdout.contains("provisioner_registry_up 1"))
         #expect(try home.run(["node", "show", "n1", "--json"]).object["state"] as? String == "ready")
         #expect(waitFor(5) { serve.output.contains("registry reachable again") } && serve.output.contains("registry unreachable"), "\(serve.output)")
         step("done")
