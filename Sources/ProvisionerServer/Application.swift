@@ -109,7 +109,7 @@ struct BootFetchMiddleware: RouterMiddleware {
               request.headers[.range] == nil || request.headers[.range]?.hasPrefix("bytes=0-") == true,
               let ip = context.clientIP, let node = state.bootNode(ip: ip), let mac = node.mac else { return response }
         let phase: BootPhase? = path.hasSuffix("/vmlinuz") ? .kernel : path.hasSuffix("/initrd.img") ? .initrd : nil
-        if let phase { _ = try? state.registry.recordBootEvent(mac: mac, ip: ip.description, phase: phase, now: state.now()) }
+        if let phase { state.recordBootPhase { try state.registry.recordBootEvent(mac: mac, ip: ip.description, phase: phase, now: state.now()) } }
         return response
     }
 }

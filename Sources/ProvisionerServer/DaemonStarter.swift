@@ -45,7 +45,7 @@ public struct DaemonStarter: Sendable {
                 if let pidFile = p.pidFile {
                     try FileSystem.makeDirectory((pidFile as NSString).deletingLastPathComponent)
                     // A pid file left by a daemon that is gone (serve restarted) would make dnsmasq refuse to start.
-                    if FileManager.default.fileExists(atPath: pidFile), ProcessRunner.livePID(fromFile: pidFile) == nil {
+                    if ProcessRunner.livePID(fromFile: pidFile) == nil {
                         try? FileManager.default.removeItem(atPath: pidFile)
                     }
                 }

@@ -68,11 +68,12 @@ public struct ServeRunner: Sendable {
     }
 
     /// Every second: the boot replica follows the registry's nodes (one
-    /// small query when nothing changed).
+    /// small query when nothing changed). `forSite` made the first refresh.
     func replicate() async {
         while !Task.isCancelled {
-            state.replica.refresh(state.registry, logger: state.logger)
             try? await Task.sleep(for: .seconds(1))
+            if Task.isCancelled { return }
+            state.replica.refresh(state.registry, logger: state.logger)
         }
     }
 
