@@ -13,6 +13,9 @@ public struct SiteDefaults: Sendable {
     /// Prefix of the host paths (dnsmasq, exports, ganesha, run): "" for the
     /// real system, the home directory for a self-contained site (tests, labs).
     public var systemRoot: String
+    /// This boot server's name and part of the subnet (nil: the machine's hostname; alone).
+    public var bootServerName: String?
+    public var bootServerRole: String?
 
     public init(interface: String, serverIP: String, subnet: String, dhcpRange: String, mirror: String, tftpRoot: String, httpRoot: String, imagesDir: String, home: String, systemRoot: String = "") {
         self.home = home
@@ -87,6 +90,15 @@ extension SiteConfig {
         #   and boots as that node at once.
         discovery:
           mode: manual
+
+        # This boot server, when several share one registry (`init --registry`):
+        # its name in `cluster status` (default: this machine's hostname), and its
+        # part when two boot servers serve one subnet (primary hands out the lower
+        # half of the dynamic range, secondary the upper half; both answer every
+        # registered node, so either one boots it when the other is down).
+        boot_server:
+        \(d.bootServerName.map { "  name: \($0)" } ?? "  # name: bs1")
+        \(d.bootServerRole.map { "  role: \($0)" } ?? "  # role: primary")
 
         # Where node images come from.
         debian:

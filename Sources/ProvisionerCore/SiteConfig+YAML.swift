@@ -42,6 +42,7 @@ struct RawSiteConfig {
     struct RawBMC { var driver, user, password_file: String? }
     struct NFS { var server: String? }
     struct Discovery { var mode: String? }
+    struct BootServer { var name, role: String? }
 
     var interface: String?
     var server_ip: String?
@@ -51,6 +52,7 @@ struct RawSiteConfig {
     var paths: Paths?
     var nfs: NFS?
     var discovery: Discovery?
+    var boot_server: BootServer?
     var debian: Debian?
     var profiles: [String: RawProfile]?
 
@@ -65,7 +67,7 @@ struct RawSiteConfig {
         }
         guard let root, !YAMLMap.isNull(root) else { return }
         let top = try YAMLMap(root, path: "")
-        try top.allow(["interface", "server_ip", "subnet", "dhcp", "http", "paths", "nfs", "discovery", "debian", "profiles"])
+        try top.allow(["interface", "server_ip", "subnet", "dhcp", "http", "paths", "nfs", "discovery", "boot_server", "debian", "profiles"])
         interface = try top.string("interface")
         server_ip = try top.string("server_ip")
         subnet = try top.string("subnet")
@@ -91,6 +93,10 @@ struct RawSiteConfig {
         if let m = try top.map("discovery") {
             try m.allow(["mode"])
             discovery = Discovery(mode: try m.string("mode"))
+        }
+        if let m = try top.map("boot_server") {
+            try m.allow(["name", "role"])
+            boot_server = BootServer(name: try m.string("name"), role: try m.string("role"))
         }
         if let m = try top.map("debian") {
             try m.allow(["mirror", "suite", "architecture"])

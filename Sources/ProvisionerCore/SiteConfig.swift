@@ -22,6 +22,14 @@ public enum DiscoveryMode: String, Codable, Sendable, CaseIterable {
     case auto
 }
 
+/// A boot server's part in serving its subnet when two share it.
+public enum BootServerRole: String, Codable, Sendable, CaseIterable {
+    /// Hands out the lower half of the dynamic range.
+    case primary
+    /// Hands out the upper half: the two never offer the same address.
+    case secondary
+}
+
 public enum DHCPMode: String, Codable, Sendable, CaseIterable {
     /// It hands out addresses: static per node, plus a dynamic range for unknown machines.
     case authoritative
@@ -102,6 +110,21 @@ public struct SiteConfig: Equatable, Sendable {
     public var architecture: String
     /// Sorted by name.
     public var profiles: [Profile]
+    /// This boot server's name in the registry (`boot_server.name`); nil: the machine's hostname.
+    public var bootServerName: Hostname?
+    /// Its part of its subnet when two boot servers serve it; nil: it serves it alone.
+    public var bootServerRole: BootServerRole?
+
+    /// The part of the dynamic range this boot server hands out: all of it
+    /// alone, the lower half as primary, the upper half as secondary.
+    public var servedRange: IPv4Range? {
+        guard let r = dhcpRange, let role = bootServerRole else { return dhcpRange }
+        let half = UInt32(r.count / 2)
+        switch role {
+        case .primary: return IPv4Range(first: r.first, last: IPv4Address(r.first.value + half - 1))
+        case .secondary: return IPv4Range(first: IPv4Address(r.first.value + half), last: r.last)
+        }
+    }
 
     /// The profile with that name, if configured.
     public func profile(_ name: ProfileName) -> Profile? { profiles.first { $0.name == name } }
@@ -198,6 +221,21 @@ extension SiteConfig {
             throw ValidationError(field: "discovery.mode", value: discoveryText, reason: "expected manual or auto")
         }
         self.discovery = discovery
+        let server = raw.boot_server ?? RawSiteConfig.BootServer()
+        if let n = server.name {
+            do throws(ValidationError) { self.bootServerName = try Hostname(parsing: n) } catch {
+                throw ValidationError(field: "boot_server.name", value: n, reason: error.reason)
+            }
+        }
+        if let roleText = server.role {
+            guard let role = BootServerRole(rawValue: roleText) else {
+                throw ValidationError(field: "boot_server.role", value: roleText, reason: "expected primary or secondary")
+            }
+            if let r = dhcpRange, r.count < 2 {
+                throw ValidationError(field: "boot_server.role", value: roleText, reason: "the dynamic range \(r) is too small to split between two boot servers")
+            }
+            self.bootServerRole = role
+        }
         let debian = raw.debian ?? RawSiteConfig.Debian()
         let mirror = try required(debian.mirror, "debian.mirror")
         try Self.checkURL(mirror, "debian.mirror")

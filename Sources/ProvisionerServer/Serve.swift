@@ -67,13 +67,27 @@ public struct ServeRunner: Sendable {
         }
     }
 
-    /// Every second: the boot replica follows the registry's nodes (one
-    /// small query when nothing changed). `forSite` made the first refresh.
+    /// The replica and this boot server's node files follow the registry's
+    /// change log: at once when the registry rings (PostgreSQL's NOTIFY),
+    /// and every second in any case (a lost notification, SQLite, an
+    /// outage). Every two seconds the boot server reports itself.
+    /// `forSite` made the first round.
     func replicate() async {
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(1))
-            if Task.isCancelled { return }
-            state.replica.refresh(state.registry, logger: state.logger)
+        let bell = Doorbell()
+        await withDiscardingTaskGroup { group in
+            group.addTask { await state.registry.watchChanges { bell.ring() } }
+            group.addTask {
+                var reported = ContinuousClock.now - .seconds(60)
+                while !Task.isCancelled {
+                    await bell.wait(timeout: .seconds(1))
+                    if Task.isCancelled { return }
+                    state.follow()
+                    if ContinuousClock.now - reported >= .seconds(2) {
+                        state.reportBootServer()
+                        reported = ContinuousClock.now
+                    }
+                }
+            }
         }
     }
 

@@ -47,7 +47,10 @@ extension ServeRunner {
         let state = ServeState(config: config, registry: registry, secret: try site.clusterSecret(), heartbeatSeconds: options.heartbeatSeconds,
                                lostAfterBeats: options.lostAfterBeats, logger: logger, applier: try site.applier(config), apiToken: token,
                                replicaPath: site.home + "/replica.json")
-        state.replica.refresh(registry, logger: logger)
+        // Caught up before it answers: a boot server restarted after changes serves them, not its old replica.
+        let changed = state.follow()
+        if state.replica.restored && changed > 0 { logger.notice("boot replica: \(changed) nodes changed while serve was stopped") }
+        state.reportBootServer()
         return ServeRunner(state: state, daemons: DaemonStarter(config: config, dhcpScript: script),
                            host: options.listen ?? config.serverIP.description, port: config.httpPort)
     }

@@ -69,11 +69,16 @@ public final class ServeState: Sendable {
     public let apiToken: String?
     /// The nodes as last read from the registry: boots go on from it while the registry is down.
     let replica: NodeReplica
+    /// This boot server's name in the registry (`boot_server.name`, else the machine's hostname).
+    public let serverName: String
+    let startedAt: String
 
     public init(config: SiteConfig, registry: Registry, secret: [UInt8], heartbeatSeconds: Double = 5, lostAfterBeats: Double = 3,
                 logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }, applier: Applier? = nil, apiToken: String? = nil,
                 replicaPath: String? = nil) {
         replica = NodeReplica(file: replicaPath)
+        serverName = config.bootServerName?.value ?? Self.machineName()
+        startedAt = Timestamp.iso(clock())
         self.applier = applier
         self.apiToken = apiToken
         heartbeats = HeartbeatBatcher(registry: registry, now: { Timestamp.iso(clock()) })
@@ -125,6 +130,42 @@ public final class ServeState: Sendable {
     func recordBootPhase(_ record: () throws -> Void) {
         do { try record() } catch {
             logger.debug("boot phase not recorded: \(error)")
+        }
+    }
+
+    /// The first label of the machine's hostname.
+    static func machineName() -> String {
+        String(ProcessInfo.processInfo.hostName.split(separator: ".").first ?? "boot-server")
+    }
+
+    /// Brings the replica and this boot server's node files up to the
+    /// registry's change log (see `NodeReplica.follow`).
+    @discardableResult
+    func follow() -> Int {
+        replica.follow(registry, files: writeNodeFiles, logger: logger)
+    }
+
+    /// Writes (or removes) the boot files of changed nodes with this boot
+    /// server's config, as a node command does; nothing before the site is applied.
+    func writeNodeFiles(_ changes: [(old: Node?, new: Node?)]) throws {
+        guard let applier, applier.siteIsApplied else { return }
+        let site = BootSite(config: config, nodes: [], generations: Generations.active(config), secret: secret)
+        let plan = try applier.nodePlan(changes, site: site)
+        if !plan.isEmpty { try applier.execute(plan) }
+    }
+
+    /// What this boot server reports of itself to the registry.
+    func bootServerRecord() -> BootServerRecord {
+        BootServerRecord(name: serverName, address: config.serverIP.description, subnet: config.subnet.description,
+                         role: config.bootServerRole?.rawValue, dhcpRange: config.servedRange?.description, startedAt: startedAt,
+                         lastContact: now(), appliedSequence: replica.sequence, replicaNodes: replica.count,
+                         daemons: Dictionary(daemons.map { ($0.name, $0.pid != nil) }, uniquingKeysWith: { a, _ in a }))
+    }
+
+    /// Reports this boot server to the registry when it can.
+    func reportBootServer() {
+        do { try registry.reportBootServer(bootServerRecord()) } catch {
+            logger.debug("boot server report not recorded: \(error)")
         }
     }
 

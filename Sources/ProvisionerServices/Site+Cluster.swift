@@ -36,9 +36,38 @@ public struct ClusterReport: Codable, Sendable {
         public var max: Int
     }
 
+    /// A boot server as it last reported itself.
+    public struct BootServerRow: Codable, Sendable {
+        public var name: String
+        public var address: String
+        public var subnet: String
+        public var role: String?
+        public var dhcp_range: String?
+        public var started_at: String
+        public var last_contact: String
+        /// Seconds from its last report to this report (nil: unreadable time).
+        public var seconds_since_contact: Double?
+        /// Changes of the registry's change log its replica and boot files had not applied at its last report.
+        public var replica_lag: Int64
+        public var replica_nodes: Int
+        public var daemons: [String: Bool]
+    }
+
     public var nodes: [NodeRow]
     public var vm_types: [TypeRow]
     public var ready: Int
+    /// Sorted by name; empty until a boot server (`serve`) reported.
+    public var boot_servers: [BootServerRow] = []
+
+    /// The report of these boot servers at change `latestChange` and time `now`.
+    public init(_ statuses: [NodeStatus], bootServers: [BootServerRecord], latestChange: Int64, now: Date) {
+        self.init(statuses)
+        boot_servers = bootServers.map { b in
+            BootServerRow(name: b.name, address: b.address, subnet: b.subnet, role: b.role, dhcp_range: b.dhcpRange, started_at: b.startedAt,
+                          last_contact: b.lastContact, seconds_since_contact: Timestamp.parse(b.lastContact).map { max(0, now.timeIntervalSince($0)) },
+                          replica_lag: max(0, latestChange - b.appliedSequence), replica_nodes: b.replicaNodes, daemons: b.daemons)
+        }
+    }
 
     /// The report of these node statuses.
     public init(_ statuses: [NodeStatus]) {
@@ -76,6 +105,16 @@ public struct ClusterReport: Codable, Sendable {
                  n.last_heartbeat ?? "-"]
             })
         out += "\n"
+        if !boot_servers.isEmpty {
+            out += TextTable.render(header: ["BOOT SERVER", "ADDRESS", "SUBNET", "ROLE", "DYNAMIC RANGE", "LAST CONTACT", "REPLICA LAG", "NODES", "DAEMONS"],
+                                    rows: boot_servers.map { b in
+                [b.name, b.address, b.subnet, b.role ?? "alone", b.dhcp_range ?? "-",
+                 b.seconds_since_contact.map { "\(Int($0.rounded())) s ago" } ?? b.last_contact,
+                 b.replica_lag == 0 ? "current" : "\(b.replica_lag) changes", String(b.replica_nodes),
+                 b.daemons.isEmpty ? "-" : b.daemons.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value ? "up" : "down")" }.joined(separator: ", ")]
+            })
+            out += "\n"
+        }
         out += TextTable.render(header: ["VM TYPE", "CPUS", "MEMORY MiB", "DISK GiB", "FREE / MAX"],
                                 rows: vm_types.map { [$0.name, String($0.cpus), String($0.memory_mib), String($0.disk_gib), "\($0.free) / \($0.max)"] })
         return out
@@ -85,6 +124,7 @@ public struct ClusterReport: Codable, Sendable {
 extension Site {
     /// The cluster's report from the registry.
     public func clusterReport() throws -> ClusterReport {
-        ClusterReport(try openRegistry().statuses())
+        let registry = try openRegistry()
+        return ClusterReport(try registry.statuses(), bootServers: try registry.bootServers(), latestChange: try registry.latestChange(), now: Date())
     }
 }

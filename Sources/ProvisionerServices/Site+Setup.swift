@@ -14,9 +14,15 @@ public struct SiteSetup: Sendable {
     public var force: Bool
     /// A PostgreSQL registry's URL (nil: the embedded SQLite registry).
     public var registry: String?
+    /// This boot server's name and role (`boot_server:`), when given.
+    public var serverName: String?
+    public var role: String?
 
-    public init(interface: String, serverIP: String, subnet: String, dhcpRange: String, mirror: String? = nil, force: Bool = false, registry: String? = nil) {
+    public init(interface: String, serverIP: String, subnet: String, dhcpRange: String, mirror: String? = nil, force: Bool = false, registry: String? = nil,
+                serverName: String? = nil, role: String? = nil) {
         self.registry = registry
+        self.serverName = serverName
+        self.role = role
         self.interface = interface
         self.serverIP = serverIP
         self.subnet = subnet
@@ -34,6 +40,12 @@ extension Site {
     @discardableResult
     public func initialize(_ setup: SiteSetup) throws -> Int {
         if let url = setup.registry { _ = try PostgresLocation(url: url) }
+        if let name = setup.serverName {
+            do throws(ValidationError) { _ = try Hostname(parsing: name) } catch { throw ValidationError(field: "server name", value: name, reason: error.reason) }
+        }
+        if let role = setup.role, BootServerRole(rawValue: role) == nil {
+            throw ValidationError(field: "role", value: role, reason: "expected primary or secondary")
+        }
         if FileManager.default.fileExists(atPath: configPath) && !setup.force {
             throw ConflictError("\(configPath) exists already; edit it, or pass --force to write a new one")
         }
@@ -41,11 +53,13 @@ extension Site {
             throw SystemError("no Debian mirror found in /etc/apt; pass --mirror URL")
         }
         let fhs = home == Self.defaultHome
-        let defaults = SiteDefaults(
+        var defaults = SiteDefaults(
             interface: setup.interface, serverIP: setup.serverIP, subnet: setup.subnet, dhcpRange: setup.dhcpRange, mirror: mirror,
             tftpRoot: fhs ? "/srv/tftp" : home + "/tftp",
             httpRoot: fhs ? "/srv/provisioner/http" : home + "/http",
             imagesDir: home + "/images", home: home, systemRoot: fhs ? "" : home)
+        defaults.bootServerName = setup.serverName
+        defaults.bootServerRole = setup.role
         let text = try SiteConfig.defaultYAML(defaults)
         do {
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])

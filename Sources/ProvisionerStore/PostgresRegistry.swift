@@ -81,8 +81,8 @@ public final class PostgresRegistry: SQLRegistry, @unchecked Sendable {
         }
     }
 
-    private func session() throws -> PostgresSession {
-        if let connection, !connection.isClosed { return PostgresSession(connection: connection, logger: logger) }
+    /// How to reach the database.
+    private var configuration: PostgresConnection.Configuration {
         var config: PostgresConnection.Configuration
         if let socket = location.socketPath {
             config = .init(unixSocketPath: socket, username: location.user, password: location.password, database: location.database)
@@ -91,9 +91,28 @@ public final class PostgresRegistry: SQLRegistry, @unchecked Sendable {
                            database: location.database, tls: .disable)
         }
         config.options.connectTimeout = .seconds(5)
+        return config
+    }
+
+    /// A new connection, or an `unavailable` error.
+    private func connect(id: Int) async throws -> PostgresConnection {
+        do {
+            return try await PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration,
+                                                        id: id, logger: logger)
+        } catch let error as PSQLError {
+            var e = RegistryError(postgres: error, at: location)
+            e.kind = .unavailable
+            throw e
+        } catch {
+            throw RegistryError("the registry database \(location) is unreachable: \(error)", kind: .unavailable)
+        }
+    }
+
+    private func session() throws -> PostgresSession {
+        if let connection, !connection.isClosed { return PostgresSession(connection: connection, logger: logger) }
         let c: PostgresConnection
         do {
-            c = try PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(), configuration: config,
+            c = try PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration,
                                                id: 1, logger: logger).wait()
         } catch let error as PSQLError {
             var e = RegistryError(postgres: error, at: location)
@@ -107,6 +126,37 @@ public final class PostgresRegistry: SQLRegistry, @unchecked Sendable {
         do { try PostgresSchema.migrate(s) } catch { try? c.close().wait(); throw error }
         connection = c
         return s
+    }
+}
+
+extension PostgresRegistry {
+    /// LISTENs on the change log's channel on a connection of its own (the
+    /// registry's connection runs queries); rings `doorbell` once listening
+    /// (what was missed meanwhile is in the log) and on every notification.
+    /// A broken connection is made again, after 0.5 s doubling up to 5 s.
+    public func watchChanges(_ doorbell: @escaping @Sendable () -> Void) async {
+        var pause = 0.5
+        while !Task.isCancelled {
+            do {
+                let c = try await connect(id: 2)
+                // Cancelled: closing the connection ends the notifications.
+                do {
+                    try await withTaskCancellationHandler {
+                        try await c.listen(on: PostgresSchema.changesChannel) { notifications in
+                            pause = 0.5
+                            doorbell()
+                            for try await _ in notifications { doorbell() }
+                        }
+                    } onCancel: {
+                        Task { try? await c.close() }
+                    }
+                } catch {}
+                try? await c.close()
+            } catch {}
+            if Task.isCancelled { return }
+            try? await Task.sleep(for: .seconds(pause))
+            pause = min(pause * 2, 5)
+        }
     }
 }
 
@@ -288,7 +338,56 @@ enum PostgresSchema {
         CREATE TRIGGER nodes_token_update AFTER UPDATE OF hostname, mac, ip, profile, generation ON nodes
             FOR EACH STATEMENT EXECUTE FUNCTION provisioner_nodes_token()
         """,
+    ], [
+        // SQLite's version 8: the change log boot servers follow, and the boot servers' reports. Each
+        // statement that logs a change rings the doorbell (NOTIFY \(changesChannel), delivered at commit;
+        // several in one transaction arrive as one). Inserts and deletes log whole statements at once.
+        "CREATE TABLE node_changes (seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, hostname \(text) NOT NULL)",
+        "INSERT INTO node_changes (hostname) SELECT hostname FROM nodes ORDER BY hostname",
+        """
+        CREATE FUNCTION provisioner_log_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO node_changes (hostname) SELECT hostname FROM inserted; RETURN NULL; END $$
+        """,
+        """
+        CREATE FUNCTION provisioner_log_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN INSERT INTO node_changes (hostname) SELECT hostname FROM deleted; RETURN NULL; END $$
+        """,
+        """
+        CREATE FUNCTION provisioner_log_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            INSERT INTO node_changes (hostname) VALUES (OLD.hostname);
+            IF NEW.hostname IS DISTINCT FROM OLD.hostname THEN INSERT INTO node_changes (hostname) VALUES (NEW.hostname); END IF;
+            RETURN NULL;
+        END $$
+        """,
+        """
+        CREATE FUNCTION provisioner_changes_logged() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            PERFORM pg_notify('\(changesChannel)', '');
+            DELETE FROM node_changes WHERE seq <= (SELECT max(seq) FROM node_changes) - 100000;
+            RETURN NULL;
+        END $$
+        """,
+        "CREATE TRIGGER node_changes_insert AFTER INSERT ON nodes REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION provisioner_log_inserted()",
+        "CREATE TRIGGER node_changes_delete AFTER DELETE ON nodes REFERENCING OLD TABLE AS deleted FOR EACH STATEMENT EXECUTE FUNCTION provisioner_log_deleted()",
+        """
+        CREATE TRIGGER node_changes_update AFTER UPDATE ON nodes FOR EACH ROW
+            WHEN (OLD.hostname IS DISTINCT FROM NEW.hostname OR OLD.mac IS DISTINCT FROM NEW.mac OR OLD.ip IS DISTINCT FROM NEW.ip
+                  OR OLD.profile IS DISTINCT FROM NEW.profile OR OLD.generation IS DISTINCT FROM NEW.generation)
+            EXECUTE FUNCTION provisioner_log_updated()
+        """,
+        "CREATE TRIGGER node_changes_notify AFTER INSERT ON node_changes FOR EACH STATEMENT EXECUTE FUNCTION provisioner_changes_logged()",
+        """
+        CREATE TABLE boot_servers (
+            name \(text) PRIMARY KEY, address \(text) NOT NULL, subnet \(text) NOT NULL, role \(text), dhcp_range \(text),
+            started_at \(text) NOT NULL, last_contact \(text) NOT NULL, applied_seq BIGINT NOT NULL DEFAULT 0,
+            replica_nodes BIGINT NOT NULL DEFAULT 0, daemons \(text) NOT NULL DEFAULT '{}'
+        )
+        """,
     ]]
+
+    /// The channel of the change log's doorbell.
+    static let changesChannel = "provisioner_node_changes"
 
     /// Applies what is missing, in one transaction under the write lock, so
     /// two boot servers starting at once cannot both apply it.

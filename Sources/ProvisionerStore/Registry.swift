@@ -62,6 +62,27 @@ public protocol Registry: Sendable {
     /// (a node added or removed, its hostname, MAC, IP, profile or pin), and not otherwise.
     func nodesToken() throws -> String
 
+    // MARK: boot servers
+
+    /// The nodes whose boot files changed after `sequence` of the change log;
+    /// nil when the log cannot say (pruned past it, another registry, more than `limit`).
+    func nodeChanges(since sequence: Int64, limit: Int) throws -> NodeChanges?
+    /// Every node and the change log's sequence number they are at.
+    func nodesAtSequence() throws -> (sequence: Int64, nodes: [Node])
+    /// The change log's last sequence number.
+    func latestChange() throws -> Int64
+    /// Records what a boot server reports of itself.
+    func reportBootServer(_ record: BootServerRecord) throws
+    /// Every boot server that reported, by name.
+    func bootServers() throws -> [BootServerRecord]
+    /// Forgets a boot server; false when none has that name.
+    func removeBootServer(_ name: String) throws -> Bool
+    /// Calls `doorbell` soon after every committed change of the change log,
+    /// and after every (re)connect of its listener (what it missed meanwhile
+    /// is in the log). Runs until cancelled. A registry without notifications
+    /// returns at once: its followers poll.
+    func watchChanges(_ doorbell: @escaping @Sendable () -> Void) async
+
     // MARK: run-time status
 
     /// Every node with its run-time status, by hostname.
@@ -95,6 +116,9 @@ public protocol Registry: Sendable {
 }
 
 extension Registry {
+    /// Followers poll a registry that cannot notify them.
+    public func watchChanges(_ doorbell: @escaping @Sendable () -> Void) async {}
+
     /// Adds nodes, all or none (action `node.add`, no work inside the transaction).
     @discardableResult
     public func add(_ specs: [NodeSpec], config: SiteConfig, now: String, action: String = "node.add") throws -> [Node] {

@@ -258,6 +258,31 @@ enum Schema {
                     BEGIN UPDATE registry_meta SET nodes_token = randomblob(16); END;
                 """)
         },
+        { db in
+            // The change log boot servers follow (several boot servers on one registry): one row per node
+            // whose boot files changed, by hostname (a rename logs both names), numbered in commit order.
+            // Kept to the last 100,000 changes; a follower behind that reads the nodes in full.
+            try db.execute(sql: """
+                CREATE TABLE node_changes (seq INTEGER PRIMARY KEY AUTOINCREMENT, hostname TEXT NOT NULL);
+                INSERT INTO node_changes (hostname) SELECT hostname FROM nodes ORDER BY hostname;
+                CREATE TRIGGER node_changes_insert AFTER INSERT ON nodes BEGIN INSERT INTO node_changes (hostname) VALUES (NEW.hostname); END;
+                CREATE TRIGGER node_changes_delete AFTER DELETE ON nodes BEGIN INSERT INTO node_changes (hostname) VALUES (OLD.hostname); END;
+                CREATE TRIGGER node_changes_update AFTER UPDATE OF hostname, mac, ip, profile, generation ON nodes
+                    WHEN OLD.hostname IS NOT NEW.hostname OR OLD.mac IS NOT NEW.mac OR OLD.ip IS NOT NEW.ip
+                      OR OLD.profile IS NOT NEW.profile OR OLD.generation IS NOT NEW.generation
+                    BEGIN
+                        INSERT INTO node_changes (hostname) VALUES (OLD.hostname);
+                        INSERT INTO node_changes (hostname) SELECT NEW.hostname WHERE NEW.hostname IS NOT OLD.hostname;
+                    END;
+                CREATE TRIGGER node_changes_prune AFTER INSERT ON node_changes WHEN NEW.seq % 1000 = 0
+                    BEGIN DELETE FROM node_changes WHERE seq <= NEW.seq - 100000; END;
+                CREATE TABLE boot_servers (
+                    name TEXT PRIMARY KEY, address TEXT NOT NULL, subnet TEXT NOT NULL, role TEXT, dhcp_range TEXT,
+                    started_at TEXT NOT NULL, last_contact TEXT NOT NULL, applied_seq INTEGER NOT NULL DEFAULT 0,
+                    replica_nodes INTEGER NOT NULL DEFAULT 0, daemons TEXT NOT NULL DEFAULT '{}'
+                );
+                """)
+        },
     ]
 
     static func migrate(_ queue: DatabaseQueue) throws {

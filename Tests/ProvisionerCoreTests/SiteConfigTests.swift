@@ -43,6 +43,26 @@ func sampleConfig(_ edit: (inout String) -> Void = { _ in }) throws -> SiteConfi
         #expect(ram.profile(.default)?.root == .ram)
     }
 
+    /// Two boot servers of one subnet hand out halves of its dynamic range
+    /// that never meet; static addresses stay out of the whole range.
+    @Test func primaryAndSecondarySplitTheDynamicRange() throws {
+        let alone = try sampleConfig { _ in }
+        #expect(alone.bootServerRole == nil && alone.bootServerName == nil && alone.servedRange == alone.dhcpRange)
+        let primary = try sampleConfig { $0 = $0.replacingOccurrences(of: "  # role: primary", with: "  role: primary")
+            .replacingOccurrences(of: "  # name: bs1", with: "  name: bs1") }
+        let secondary = try sampleConfig { $0 = $0.replacingOccurrences(of: "  # role: primary", with: "  role: secondary") }
+        #expect(primary.bootServerName?.value == "bs1")
+        #expect(primary.servedRange?.description == "10.0.0.200-10.0.0.224")
+        #expect(secondary.servedRange?.description == "10.0.0.225-10.0.0.250")
+        #expect(primary.servedRange!.count + secondary.servedRange!.count == alone.dhcpRange!.count)
+        #expect(secondary.staticAddressProblem(try IPv4Address(parsing: "10.0.0.210")) != nil)
+        let tooSmall = #expect(throws: ValidationError.self) {
+            try sampleConfig { $0 = $0.replacingOccurrences(of: "  # role: primary", with: "  role: primary")
+                .replacingOccurrences(of: "range: 10.0.0.200-10.0.0.250", with: "range: 10.0.0.200-10.0.0.200") }
+        }
+        #expect(tooSmall?.field == "boot_server.role")
+    }
+
     @Test func proxyModeNeedsNoRange() throws {
         let c = try sampleConfig {
             $0 = $0.replacingOccurrences(of: "mode: authoritative", with: "mode: proxy")
@@ -66,6 +86,8 @@ func sampleConfig(_ edit: (inout String) -> Void = { _ in }) throws -> SiteConfi
         ("kernel_args: [console=tty0", "kernel_args: [\"a b\"", "profiles.default.kernel_args"),
         ("  default:\n", "  other:\n", "profiles"),
         ("    image: default\n", "    image: default\n    root: disk\n", "profiles.default.root"),
+        ("  # role: primary", "  role: backup", "boot_server.role"),
+        ("  # name: bs1", "  name: \"bs1\\ndhcp-range=x\"", "boot_server.name"),
     ])
     func rejectsBadValuesNamingTheKey(from: String, to: String, key: String) throws {
         do {

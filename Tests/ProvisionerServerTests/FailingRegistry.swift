@@ -64,6 +64,12 @@ final class FailingRegistry: Registry {
     func saveRollout(_ rollout: Rollout) throws { try check(.update); try base.saveRollout(rollout) }
     func rollouts(image: String?) throws -> [Rollout] { try check(.read); return try base.rollouts(image: image) }
     func nodesToken() throws -> String { try check(.read); return try base.nodesToken() }
+    func nodeChanges(since sequence: Int64, limit: Int) throws -> NodeChanges? { try check(.read); return try base.nodeChanges(since: sequence, limit: limit) }
+    func nodesAtSequence() throws -> (sequence: Int64, nodes: [Node]) { try check(.read); return try base.nodesAtSequence() }
+    func latestChange() throws -> Int64 { try check(.read); return try base.latestChange() }
+    func reportBootServer(_ record: BootServerRecord) throws { try check(.update); try base.reportBootServer(record) }
+    func bootServers() throws -> [BootServerRecord] { try check(.read); return try base.bootServers() }
+    func removeBootServer(_ name: String) throws -> Bool { try check(.update); return try base.removeBootServer(name) }
     func statuses() throws -> [NodeStatus] { try check(.read); return try base.statuses() }
     func status(_ key: String) throws -> NodeStatus? { try check(.read); return try base.status(key) }
 

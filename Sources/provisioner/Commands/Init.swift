@@ -33,13 +33,20 @@ extension Provisioner {
                                    valueName: "postgres://USER@HOST/DATABASE"))
         var registry: String?
 
+        @Option(name: .customLong("server-name"), help: ArgumentHelp("This boot server's name in the registry (default: the machine's hostname).", valueName: "NAME"))
+        var serverName: String?
+
+        @Option(help: ArgumentHelp("primary or secondary: this boot server's half of the dynamic range when two serve the subnet.", valueName: "ROLE"))
+        var role: String?
+
         @Flag(help: "Overwrite an existing provisioner.yaml.")
         var force = false
 
         func run() throws {
             let site = global.site
             let count = try site.initialize(SiteSetup(interface: interface, serverIP: serverIP, subnet: subnet, dhcpRange: dhcpRange,
-                                                      mirror: mirror, force: force, registry: registry))
+                                                      mirror: mirror, force: force, registry: registry,
+                                                      serverName: serverName, role: role))
             emit("""
                 wrote \(site.configPath)
                 registry \(site.registryDescription()) (\(count) nodes)
