@@ -109,6 +109,8 @@ public final class ServeState: Sendable {
     /// The node with this MAC, for a boot: the registry's answer, or the
     /// replica's while the registry cannot be reached.
     func bootNode(mac: MACAddress) throws -> Node? {
+        // Known down (the follower checks each second): no boot waits on it.
+        if !replica.isReachable { return replica.node(mac: mac) }
         do {
             return try registry.node(mac: mac)
         } catch where FailureKind(of: error) == .unavailable {
@@ -118,6 +120,7 @@ public final class ServeState: Sendable {
 
     /// The node at this address, for a boot (as `bootNode(mac:)`).
     func bootNode(ip: IPv4Address) -> Node? {
+        if !replica.isReachable { return replica.node(ip: ip) }
         do {
             return try registry.node(ip: ip)
         } catch {

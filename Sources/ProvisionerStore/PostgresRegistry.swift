@@ -7,6 +7,7 @@
 // allocation, a discovery claim) never races a writer on another machine.
 import Foundation
 import PostgresNIO
+import Synchronization
 import ProvisionerAPI
 import ProvisionerCore
 
@@ -20,6 +21,37 @@ public final class PostgresRegistry: SQLRegistry, @unchecked Sendable {
 
     /// The key of the advisory lock every write transaction holds ("prov" in ASCII).
     static let writeLockKey: Int64 = 0x7072_6f76
+
+    /// How long a statement may take before its connection counts as lost: a
+    /// connection the server dropped mid-shutdown can leave a query unanswered,
+    /// and the registry's callers (boot lookups among them) must not wait on it for ever.
+    static let statementSeconds: Int64 = 15
+
+    /// Waits for `future` at most `seconds`, and no longer than `closed`
+    /// (the connection's end) leaves it unanswered; either way it is an
+    /// `unavailable` error. postgres-nio hands a query to a connection that
+    /// closed a moment before without ever answering it: without this, a
+    /// registry call made as the database shuts down would wait for ever.
+    static func bounded<T: Sendable>(_ future: EventLoopFuture<T>, on loop: any EventLoop, seconds: Int64,
+                                     closed: EventLoopFuture<Void>? = nil) throws -> T {
+        let promise = loop.makePromise(of: T.self)
+        let once = Once()
+        @Sendable func complete(_ result: Result<T, any Error>) {
+            if once.first() { promise.completeWith(result) }
+        }
+        future.whenComplete(complete)
+        let timer = loop.scheduleTask(in: .seconds(seconds)) {
+            complete(.failure(RegistryError("the registry database did not answer within \(seconds) s", kind: .unavailable)))
+        }
+        closed?.whenComplete { _ in
+            // What the connection answered before it closed is already in; what it had not, it never will.
+            loop.scheduleTask(in: .milliseconds(100)) {
+                complete(.failure(RegistryError("the registry database closed the connection", kind: .unavailable)))
+            }
+        }
+        defer { timer.cancel() }
+        return try promise.futureResult.wait()
+    }
 
     /// Connects and brings the schema up to date.
     /// - Parameter connectNow: false defers that to the first call (a boot
@@ -38,7 +70,7 @@ public final class PostgresRegistry: SQLRegistry, @unchecked Sendable {
     }
 
     deinit {
-        try? connection?.close().wait()
+        try? connection.map { try Self.bounded($0.close(), on: $0.eventLoop, seconds: 2) }
     }
 
     public func write<T>(_ body: (any SQLSession) throws -> T) throws -> T {
@@ -59,7 +91,8 @@ public final class PostgresRegistry: SQLRegistry, @unchecked Sendable {
             try s.execute("COMMIT")
             return result
         } catch {
-            _ = try? s.execute("ROLLBACK")
+            // A connection that stopped answering would not answer this either.
+            if (error as? RegistryError)?.kind != .unavailable { _ = try? s.execute("ROLLBACK") }
             throw error
         }
     }
@@ -74,10 +107,15 @@ public final class PostgresRegistry: SQLRegistry, @unchecked Sendable {
         } catch let error as PSQLError {
             let mapped = RegistryError(postgres: error, at: location)
             if mapped.kind == .unavailable {
-                try? connection?.close().wait()
+                try? connection.map { try Self.bounded($0.close(), on: $0.eventLoop, seconds: 2) }
                 connection = nil
             }
             throw mapped
+        } catch let error as RegistryError where error.kind == .unavailable {
+            // A statement that timed out: the connection is not to be trusted again.
+            try? connection.map { try Self.bounded($0.close(), on: $0.eventLoop, seconds: 2) }
+            connection = nil
+            throw error
         }
     }
 
@@ -123,7 +161,7 @@ public final class PostgresRegistry: SQLRegistry, @unchecked Sendable {
         }
         // Every new connection checks the schema (a database made, or upgraded, since).
         let s = PostgresSession(connection: c, logger: logger)
-        do { try PostgresSchema.migrate(s) } catch { try? c.close().wait(); throw error }
+        do { try PostgresSchema.migrate(s) } catch { _ = try? Self.bounded(c.close(), on: c.eventLoop, seconds: 2); throw error }
         connection = c
         return s
     }
@@ -160,6 +198,12 @@ extension PostgresRegistry {
     }
 }
 
+/// True the first time it is asked.
+private final class Once: Sendable {
+    private let done = Mutex(false)
+    func first() -> Bool { done.withLock { d in defer { d = true }; return !d } }
+}
+
 /// Statements on one PostgreSQL connection: `?` placeholders become `$1`, `$2`…
 struct PostgresSession: SQLSession {
     let connection: PostgresConnection
@@ -185,7 +229,8 @@ struct PostgresSession: SQLSession {
             case .blob(let b): binds.append(ByteBuffer(bytes: b))
             }
         }
-        return try connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: logger).wait()
+        return try PostgresRegistry.bounded(connection.query(PostgresQuery(unsafeSQL: Self.numbered(sql), binds: binds), logger: logger),
+                                            on: connection.eventLoop, seconds: PostgresRegistry.statementSeconds, closed: connection.closeFuture)
     }
 
     /// `?` → `$n`, outside quoted strings and identifiers.
