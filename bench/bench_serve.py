@@ -85,13 +85,13 @@ def bench_image(binary, root, rootfs, node_controller):
 class Site:
     """A serve site in its own namespace (veth, no uplink), DHCP proxy mode, no NFS."""
 
-    def __init__(self, binary, root, name, ip="10.9.0.1", dhcp="proxy", registry=None):
+    def __init__(self, binary, root, name, ip="10.9.0.1", dhcp="proxy", registry=None, server_name=None):
         self.binary, self.ip = binary, ip
         self.home = os.path.join(root, name)
         self.ns = f"pvb{name[:6]}{os.getpid() % 10000}"
         subprocess.run([binary, "init", "--home", self.home, "--mirror", "http://mirror.example/debian", "--interface", "vb0",
                         "--server-ip", ip, "--subnet", "10.9.0.0/16", "--dhcp-range", "10.9.255.1-10.9.255.250"]
-                       + (["--registry", registry] if registry else []),
+                       + (["--registry", registry] if registry else []) + (["--server-name", server_name] if server_name else []),
                        check=True, stdout=subprocess.DEVNULL)
         cfg = open(os.path.join(self.home, "provisioner.yaml")).read()
         cfg = cfg.replace("mode: authoritative", f"mode: {dhcp}").replace("server: auto", "server: none")
@@ -444,5 +444,70 @@ def bench_postgres(binary, root, csv, nodes, adds=31):
                   f"(runs: {', '.join(f'{x * 1000:.0f}' for x in times)} ms); node add into them (--no-apply, whole process): "
                   f"median {statistics.median(add_times) * 1000:.1f} ms ({adds} runs)")
         bench_node_api(binary, root, registry=pg.database(), label="postgres: node API on PostgreSQL")
+        bench_propagation(binary, root, pg, csv, nodes)
     finally:
         pg.close()
+
+
+def bench_propagation(binary, root, pg, csv, nodes, servers=3, changes=200):
+    """Several boot servers on one PostgreSQL registry of NODES nodes: how long a
+    boot server takes to start (read and render them all), then per `node add`
+    how long until every boot server's dnsmasq has read the new host entry."""
+    if os.getuid() != 0:
+        print("postgres: propagation skipped (needs root for network namespaces)")
+        return
+    url = pg.database()
+    sites = [Site(binary, root, f"bs{k}", registry=url, server_name=f"bs{k}") for k in range(servers)]
+    try:
+        sites[0].run("node", "import", csv, "--no-apply")
+        starts = []
+        for site in sites:
+            t = time.perf_counter()
+            site.start("--heartbeat", "5")
+            starts.append(time.perf_counter() - t)
+        # The same start on SQLite, in the same run: apply, then serve up with its replica read.
+        lone = Site(binary, root, "bs-sqlite")
+        try:
+            lone.run("node", "import", csv, "--no-apply")
+            t = time.perf_counter()
+            lone.start("--heartbeat", "5")
+            sqlite_start = time.perf_counter() - t
+        finally:
+            lone.close()
+        print(f"postgres: boot server start with {nodes} nodes (apply, then serve reads and renders them before it answers): "
+              f"PostgreSQL {', '.join(f'{x:.2f}' for x in starts)} s; SQLite {sqlite_start:.2f} s")
+        logs = [open(os.path.join(s.home, "run", "provisioner", "dnsmasq.log")) for s in sites]
+        for f in logs:
+            f.seek(0, os.SEEK_END)
+        from_commit, from_start = [], []
+        for k in range(changes):
+            name = f"prop{k:03d}"
+            needle = f"dhcp-hosts/{name}.conf"
+            t0 = time.perf_counter()
+            p = subprocess.Popen([binary, "node", "add", name, "--mac", f"02:40:00:00:{k >> 8:02x}:{k & 255:02x}", "--no-apply", "--json",
+                                  "--home", sites[0].home], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            p.stdout.readline()  # printed once the change is committed
+            committed = time.perf_counter()
+            seen = [""] * len(logs)
+            pending = set(range(len(logs)))
+            while pending:
+                for i in list(pending):
+                    seen[i] += logs[i].read()
+                    if needle in seen[i]:
+                        pending.discard(i)
+                if pending:
+                    time.sleep(0.0005)
+            done = time.perf_counter()
+            p.wait()
+            if p.returncode != 0:
+                raise RuntimeError(f"node add {name} failed")
+            from_commit.append(done - committed)
+            from_start.append(done - t0)
+        q = statistics.quantiles(from_commit, n=100)
+        qs = statistics.quantiles(from_start, n=100)
+        print(f"postgres: change propagation to {servers} boot servers' dnsmasq ({changes} node adds into {nodes} nodes): "
+              f"from commit p50 {statistics.median(from_commit) * 1000:.1f} ms, p99 {q[98] * 1000:.1f} ms, max {max(from_commit) * 1000:.1f} ms; "
+              f"from the command's start p50 {statistics.median(from_start) * 1000:.1f} ms, p99 {qs[98] * 1000:.1f} ms (goal: p99 <= 100 ms)")
+    finally:
+        for s in sites:
+            s.close()

@@ -33,6 +33,8 @@ final class NodeReplica: Sendable {
         var reachable = true
         /// The last failure to write boot files, logged once until it changes.
         var lastFileError: String?
+        /// Changed since the file was last written.
+        var dirty = false
     }
 
     private let state = Mutex(State())
@@ -70,21 +72,17 @@ final class NodeReplica: Sendable {
     func follow(_ registry: Registry, files: ([(old: Node?, new: Node?)]) throws -> Void, logger: Logger) -> Int {
         let (known, current) = state.withLock { ($0.sequence, $0.byHostname) }
         var changes: [(old: Node?, new: Node?)] = []
-        var next: [String: Node]
+        var full: [Node]?
         let sequence: Int64
         do {
             if let known, let log = try registry.nodeChanges(since: known, limit: 5_000) {
                 sequence = log.latest
-                next = current
-                for (hostname, new) in log.changed {
-                    let old = current[hostname]
-                    if old != new { changes.append((old, new)) }
-                    next[hostname] = new
-                }
+                for (hostname, new) in log.changed where current[hostname] != new { changes.append((current[hostname], new)) }
             } else {
                 let all = try registry.nodesAtSequence()
                 sequence = all.sequence
-                next = Dictionary(all.nodes.map { ($0.hostname.value, $0) }, uniquingKeysWith: { a, _ in a })
+                full = all.nodes
+                let next = Dictionary(all.nodes.map { ($0.hostname.value, $0) }, uniquingKeysWith: { a, _ in a })
                 for hostname in Set(current.keys).union(next.keys) where current[hostname] != next[hostname] {
                     changes.append((current[hostname], next[hostname]))
                 }
@@ -113,10 +111,47 @@ final class NodeReplica: Sendable {
             }
         }
         if changes.isEmpty && known == sequence { return 0 }
-        let nodes = next.values.sorted { $0.hostname.value < $1.hostname.value }
-        state.withLock { Self.install(nodes, sequence: sequence, into: &$0) }
-        if let file { try? FileSystem.writeAtomically(try JSONEncoder().encode(Snapshot(sequence: sequence, nodes: nodes)), to: file, mode: 0o600) }
+        state.withLock { s in
+            if let full {
+                Self.install(full, sequence: sequence, into: &s)
+            } else {
+                // Only what changed: a change costs the same in a replica of ten nodes or of ten thousand.
+                for (old, new) in changes {
+                    if let old {
+                        s.byHostname[old.hostname.value] = nil
+                        if let mac = old.mac, s.byMAC[mac]?.hostname == old.hostname { s.byMAC[mac] = nil }
+                        if s.byIP[old.ip]?.hostname == old.hostname { s.byIP[old.ip] = nil }
+                    }
+                }
+                for (_, new) in changes {
+                    if let new {
+                        s.byHostname[new.hostname.value] = new
+                        if let mac = new.mac { s.byMAC[mac] = new }
+                        s.byIP[new.ip] = new
+                    }
+                }
+                s.sequence = sequence
+            }
+            s.dirty = true
+        }
         return changes.count
+    }
+
+    /// Writes the replica's file when it changed since the last write (the
+    /// follower calls it when a round found nothing new, and when it stops:
+    /// writing ten thousand nodes is kept off the path of a change).
+    func persist() {
+        guard let file else { return }
+        guard let snapshot = state.withLock({ s -> Snapshot? in
+            guard s.dirty, let sequence = s.sequence else { return nil }
+            s.dirty = false
+            return Snapshot(sequence: sequence, nodes: s.byHostname.values.sorted { $0.hostname.value < $1.hostname.value })
+        }) else { return }
+        do {
+            try FileSystem.writeAtomically(try JSONEncoder().encode(snapshot), to: file, mode: 0o600)
+        } catch {
+            state.withLock { $0.dirty = true }
+        }
     }
 
     private static func install(_ nodes: [Node], sequence: Int64, into s: inout State) {

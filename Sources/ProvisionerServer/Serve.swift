@@ -78,10 +78,16 @@ public struct ServeRunner: Sendable {
             group.addTask { await state.registry.watchChanges { bell.ring() } }
             group.addTask {
                 var reported = ContinuousClock.now - .seconds(60)
+                var persisted = ContinuousClock.now
+                defer { state.replica.persist() }
                 while !Task.isCancelled {
                     await bell.wait(timeout: .seconds(1))
                     if Task.isCancelled { return }
-                    state.follow()
+                    // The replica's file is written when a round finds nothing new, or every 15 s under a stream of changes.
+                    if state.follow() == 0 || ContinuousClock.now - persisted >= .seconds(15) {
+                        state.replica.persist()
+                        persisted = ContinuousClock.now
+                    }
                     if ContinuousClock.now - reported >= .seconds(2) {
                         state.reportBootServer()
                         reported = ContinuousClock.now

@@ -49,6 +49,7 @@ extension ServeRunner {
                                replicaPath: site.home + "/replica.json")
         // Caught up before it answers: a boot server restarted after changes serves them, not its old replica.
         let changed = state.follow()
+        state.replica.persist()
         if state.replica.restored && changed > 0 { logger.notice("boot replica: \(changed) nodes changed while serve was stopped") }
         state.reportBootServer()
         return ServeRunner(state: state, daemons: DaemonStarter(config: config, dhcpScript: script),

@@ -89,7 +89,7 @@ extension SQLRegistry {
     public func reportBootServer(_ r: BootServerRecord) throws {
         let daemons = try Self.encodeJSON(r.daemons)
         try write { db in
-            try db.execute("""
+            _ = try db.execute("""
                 INSERT INTO boot_servers (name, address, subnet, role, dhcp_range, started_at, last_contact, applied_seq, replica_nodes, daemons)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (name) DO UPDATE SET address = excluded.address, subnet = excluded.subnet, role = excluded.role,

@@ -139,24 +139,58 @@ extension SQLRegistry {
     /// capacity, instances and time, back to ready if it was lost, the states
     /// it reports recorded; returns, per heartbeat, the instances that node
     /// must start and those it must stop.
+    /// A batch of heartbeats in a few statements per 500, whatever their
+    /// number (each statement is a round trip to PostgreSQL): the nodes' ids,
+    /// their status rows (one UPDATE … FROM VALUES), the state of those not
+    /// yet ready, and their instances.
     public func heartbeats(_ beats: [HeartbeatRecord], now: String) throws -> [(run: [InstanceSpec], terminate: [String])] {
         try write { db in
-            try beats.map { b in
-                guard let id = try Self.recordHeartbeat(db, hostname: b.hostname, capacity: b.capacity, instances: b.reported,
-                                                        bootTimings: b.bootTimings, now: now) else { return ([], []) }
-                return try Self.reconcile(db, nodeID: id, reported: b.reported, now: now)
+            var ids: [String: Int64] = [:]
+            var wanted: [Int64: [InstanceReconcile.Wanted]] = [:]
+            for start in stride(from: 0, to: beats.count, by: 500) {
+                let chunk = beats[start..<min(start + 500, beats.count)]
+                let names = Array(Set(chunk.map(\.hostname.value)))
+                for row in try db.rows("SELECT hostname, id FROM nodes WHERE hostname IN (\(Self.marks(names.count)))", names) {
+                    ids[row[0] as String] = row[1] as Int64
+                }
+                // The last heartbeat of a node in the batch is the one kept.
+                var latest: [Int64: HeartbeatRecord] = [:]
+                for b in chunk { if let id = ids[b.hostname.value] { latest[id] = b } }
+                if latest.isEmpty { continue }
+                var values: [any SQLBindable] = []
+                for (id, b) in latest.sorted(by: { $0.key < $1.key }) {
+                    values += [id, try Self.encodeJSON(b.capacity), try Self.encodeJSON(b.reported), try b.bootTimings.map(Self.encodeJSON)] as [any SQLBindable]
+                }
+                let tuples = Array(repeating: "(CAST(? AS BIGINT), ?, ?, ?)", count: latest.count).joined(separator: ", ")
+                try db.execute("""
+                    UPDATE node_status SET capacity = v.column2, instances = v.column3, last_heartbeat = ?,
+                        boot_timings = coalesce(v.column4, node_status.boot_timings)
+                    FROM (VALUES \(tuples)) AS v WHERE node_status.node_id = v.column1
+                    """, [now] + values)
+                let nodeIDs = latest.keys.sorted()
+                try db.execute("UPDATE nodes SET state = 'ready', updated_at = ? WHERE state != 'ready' AND id IN (\(Self.marks(nodeIDs.count)))",
+                               [now] + nodeIDs)
+                for w in try db.rows("SELECT node_id, spec, desired, state FROM instances WHERE node_id IN (\(Self.marks(nodeIDs.count)))", nodeIDs) {
+                    // A spec that cannot be read is left out (it could not be run anyway); it never fails the other heartbeats.
+                    if let spec = Self.decodeJSON(InstanceSpec.self, w[1]) {
+                        wanted[w[0] as Int64, default: []].append(InstanceReconcile.Wanted(
+                            spec: spec, desired: DesiredInstanceState(rawValue: w[2]) ?? .terminated, state: InstanceState(rawValue: w[3] as String)))
+                    }
+                }
+            }
+            return try beats.map { b in
+                guard let id = ids[b.hostname.value] else { return ([], []) }
+                return try Self.reconcile(db, wanted: wanted[id] ?? [], reported: b.reported, now: now)
             }
         }
     }
 
-    /// Applies `InstanceReconcile` to one node: records the states that changed, returns its work.
-    static func reconcile(_ db: any SQLSession, nodeID: Int64, reported: [InstanceStatus], now: String) throws -> (run: [InstanceSpec], terminate: [String]) {
-        // A spec that cannot be read is left out (it could not be run anyway); it never fails the other nodes' heartbeats of the batch.
-        let wanted = try db.rows("SELECT spec, desired, state FROM instances WHERE node_id = ?", [nodeID]).compactMap { w in
-            decodeJSON(InstanceSpec.self, w[0]).map {
-                InstanceReconcile.Wanted(spec: $0, desired: DesiredInstanceState(rawValue: w[1]) ?? .terminated, state: InstanceState(rawValue: w[2] as String))
-            }
-        }
+    /// `?, ?, …` for an IN list.
+    static func marks(_ n: Int) -> String { Array(repeating: "?", count: max(n, 1)).joined(separator: ", ") }
+
+    /// Applies `InstanceReconcile` to one node's wanted instances: records the states that changed, returns its work.
+    static func reconcile(_ db: any SQLSession, wanted: [InstanceReconcile.Wanted], reported: [InstanceStatus], now: String) throws
+        -> (run: [InstanceSpec], terminate: [String]) {
         let outcome = InstanceReconcile.reconcile(wanted, reported: reported)
         for u in outcome.updates {
             if let message = u.reported {

@@ -235,17 +235,6 @@ extension SQLRegistry {
         }
     }
 
-    /// Records a heartbeat; a lost node that beats again is ready again.
-    /// - Returns: the node's row id (nil: no such node, nothing recorded).
-    static func recordHeartbeat(_ db: any SQLSession, hostname: Hostname, capacity: NodeCapacity, instances: [InstanceStatus], bootTimings: BootTimings?,
-                                now: String) throws -> Int64? {
-        guard let id = try db.value(Int64.self, "SELECT id FROM nodes WHERE hostname = ?", [hostname.value]) else { return nil }
-        try db.execute("UPDATE node_status SET capacity = ?, instances = ?, last_heartbeat = ?, boot_timings = coalesce(?, boot_timings) WHERE node_id = ?",
-                       [try encodeJSON(capacity), try encodeJSON(instances), now, try bootTimings.map(encodeJSON), id])
-        try db.execute("UPDATE nodes SET state = 'ready', updated_at = ? WHERE id = ? AND state != 'ready'", [now, id])
-        return id
-    }
-
     /// Marks `lost` every enrolled or ready node whose last heartbeat is older than `before`.
     /// - Returns: the hostnames newly lost.
     @discardableResult

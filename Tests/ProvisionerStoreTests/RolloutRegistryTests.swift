@@ -47,6 +47,45 @@ import ProvisionerCore
         #expect(try r.setDrained(["a"], false, now: "t4") == ["a"])
     }
 
+    /// A batch of heartbeats is written in a few statements, whatever its
+    /// size: each node's status and state, and each beat's own instance work
+    /// (an unknown hostname gets none and fails nothing).
+    @Test(arguments: Store.allCases) func aBatchOfHeartbeatsRecordsEachNodeAndAnswersEachBeat(_ store: Store) throws {
+        let r = try store.open(dir)
+        let c = try config()
+        try r.add([try spec("a", "02:00:00:00:00:01"), try spec("b", "02:00:00:00:00:02"), try spec("c", "02:00:00:00:00:03")], config: c, now: "t0")
+        func capacity(_ free: Int) -> NodeCapacity {
+            NodeCapacity(coresMax: 4, coresFree: free, memoryMiBMax: 4096, memoryMiBFree: 4096, diskMiBMax: 1, diskMiBFree: 1,
+                         hypervisor: .qemuTCG, hardwareVirtualization: false, hardwareVirtualizationReason: "test", libvirtVersion: "9")
+        }
+        for h in ["a", "b"] {
+            try r.recordEnrollment(hostname: try Hostname(parsing: h), image: "default/g1", capacity: capacity(4), instances: [],
+                                   bootTimings: BootTimings(kernelSeconds: 3), platform: nil, now: "t1")
+        }
+        _ = try r.setDrained(["a"], true, now: "t1")
+        let instance = InstanceSpec(id: "i-00000001", vcpus: 1, memoryMiB: 128)
+        #expect(try r.runInstance(id: "i-00000001", type: VMType.defaults[0], spec: instance, only: nil, now: "t2").node == "b")
+        let beats = [
+            HeartbeatRecord(hostname: try Hostname(parsing: "a"), capacity: capacity(3), reported: [], bootTimings: BootTimings(kernelSeconds: 9)),
+            HeartbeatRecord(hostname: try Hostname(parsing: "nobody"), capacity: capacity(1), reported: []),
+            HeartbeatRecord(hostname: try Hostname(parsing: "b"), capacity: capacity(2), reported: []),
+        ]
+        let work = try r.heartbeats(beats, now: "t3")
+        #expect(work.count == 3)
+        #expect(work[0].run.isEmpty && work[1].run.isEmpty && work[2].run.map(\.id) == ["i-00000001"])
+        let a = try #require(try r.status("a")), b = try #require(try r.status("b")), cNode = try #require(try r.status("c"))
+        #expect(a.state == .ready && b.state == .ready && cNode.state == .registered)
+        #expect(a.lastHeartbeat == "t3" && b.lastHeartbeat == "t3" && cNode.lastHeartbeat == nil)
+        #expect(a.capacity?.coresFree == 3 && b.capacity?.coresFree == 2)
+        // New boot timings replace the old; a beat without them keeps what was there.
+        #expect(a.bootTimings?.kernelSeconds == 9 && b.bootTimings?.kernelSeconds == 3)
+        // The instance reported running: no work left, its state recorded.
+        let running = try r.heartbeats([HeartbeatRecord(hostname: try Hostname(parsing: "b"), capacity: capacity(1),
+                                                        reported: [InstanceStatus(id: "i-00000001", state: .running, vcpus: 1, memoryMiB: 128)])], now: "t4")
+        #expect(running.first?.run.isEmpty == true)
+        #expect(try r.instances().first?.state == .running)
+    }
+
     @Test(arguments: Store.allCases) func oneRunningRolloutPerImageAndItsStateIsSaved(_ store: Store) throws {
         let r = try store.open(dir)
         let plan = Rollout(image: "default", target: GenerationID(number: 2), previous: GenerationID(number: 1), batches: [["a"], ["b"]],
