@@ -20,6 +20,10 @@ public struct LabOptions: Sendable {
     public var serveBinary: String
     /// Node i (1-based) gets item i; the last item repeats.
     public var firmwares: [LabFirmware] = [.bios]
+    /// Boot servers on the lab's LAN: 1, or 2 (primary and secondary, on a PostgreSQL registry).
+    public var servers = 1
+    /// The registry of a new lab site (nil: SQLite in the lab's home).
+    public var registry: String?
 
     public func firmware(ofNode i: Int) -> LabFirmware { labItem(firmwares, ofNode: i, or: .bios) }
     /// Node i (1-based) gets item i; the last item repeats.
@@ -102,8 +106,15 @@ extension Lab {
     func prepareSite(_ site: Site, _ options: LabOptions, say: (String) -> Void) throws -> SiteConfig {
         if !FileManager.default.fileExists(atPath: site.configPath) {
             say("initializing the lab site in \(home)")
-            try site.initialize(SiteSetup(interface: Self.bridge, serverIP: Self.serverIP, subnet: Self.subnet, dhcpRange: Self.dhcpRange))
+            try site.initialize(SiteSetup(interface: Self.bridge, serverIP: Self.serverIP, subnet: Self.subnet, dhcpRange: Self.dhcpRange,
+                                          registry: options.registry))
             try site.setConfigValue("paths.cache", to: options.cache)
+        }
+        if options.servers > 1 {
+            guard try site.registryURL() != nil else {
+                throw ConflictError("two boot servers share one PostgreSQL registry: a new lab takes --registry postgres://…; this lab's registry is SQLite")
+            }
+            try makePrimary(site)
         }
         if options.spares > 0, try site.loadConfig().discovery != .auto {
             try site.setConfigValue("discovery.mode", to: "auto")
@@ -174,6 +185,10 @@ extension Lab {
             state.servePID = 0   // reaped: nothing for `down` to stop
             try? save(state)
             throw SystemError("serve did not start")
+        }
+
+        if options.servers > 1 {
+            try startSecondServer(primary: config, serveBinary: options.serveBinary, state: &state, say: say)
         }
 
         let firmwares = (1...options.nodes).map { "lab\($0) \(options.firmware(ofNode: $0).rawValue)" }.joined(separator: ", ")
@@ -252,6 +267,7 @@ extension Lab {
             let bmcs = state.nodes.compactMap(\.bmcPID).filter { Self.stop($0, grace: 2) && $0 > 0 }
             if !bmcs.isEmpty { done.append("stopped \(bmcs.count) BMC(s)") }
             if state.servePID > 0, Self.stop(state.servePID, grace: 20) { done.append("stopped serve (pid \(state.servePID)) and its daemons") }
+            done += stopSecondServer(state)
         }
         let leftovers = namespacePIDs()
         for pid in leftovers { Self.stop(pid, grace: 2) }

@@ -80,6 +80,9 @@ public struct Lab: Sendable {
         public var namespace: String
         public var servePID: Int32
         public var nodes: [LabNode]
+        /// The second boot server (`--servers 2`), when there is one.
+        public var secondNamespace: String?
+        public var secondServePID: Int32?
 
         public init(namespace: String, servePID: Int32, nodes: [LabNode]) {
             self.namespace = namespace

@@ -61,7 +61,8 @@ extension SQLRegistry {
             var allocator: IPAllocator?
             if specs.contains(where: { $0.ip == nil }) {
                 // Addresses asked for explicitly anywhere in the batch are never handed out to others.
-                allocator = try Self.allocator(db, config: config, reserved: specs.compactMap(\.ip))
+                // So are the boot servers' own addresses (each server's config knows only its own).
+                allocator = try Self.allocator(db, config: config, reserved: specs.compactMap(\.ip) + Array(try Self.bootServerAddresses(db).keys))
             }
             var nodeRows: [[any SQLBindable]] = []
             var auditRows: [[any SQLBindable]] = []
@@ -81,6 +82,10 @@ extension SQLRegistry {
                 let ip: IPv4Address
                 if let wanted = spec.ip {
                     do { try config.checkStaticAddress(wanted) } catch let error as ValidationError { throw spec.location.map { error.at($0) } ?? error }
+                    if let server = try Self.bootServerAddresses(db)[wanted] {
+                        throw ConflictError(field: "IP address", value: wanted.description, holder: server,
+                                            "IP address \(wanted) is the address of boot server \(server)", location: spec.location)
+                    }
                     if let holder = taken.ips[wanted] {
                         throw ConflictError(field: "IP address", value: wanted.description, holder: holder,
                                             "IP address \(wanted) is already assigned to \(holder)", location: spec.location)
@@ -130,6 +135,15 @@ extension SQLRegistry {
             try db.execute(head + " " + values, chunk.flatMap { $0 })
             start += chunk.count
         }
+    }
+
+    /// The addresses of the boot servers that reported, with their names.
+    static func bootServerAddresses(_ db: any SQLSession) throws -> [IPv4Address: String] {
+        var out: [IPv4Address: String] = [:]
+        for row in try db.rows("SELECT address, name FROM boot_servers") {
+            if let ip = try? IPv4Address(parsing: row[0] as String) { out[ip] = row[1] as String }
+        }
+        return out
     }
 
     /// The address allocator for a batch. When the nodes hold every address
@@ -183,6 +197,9 @@ extension SQLRegistry {
             }
             if let ip = change.ip, ip != old.ip {
                 try config.checkStaticAddress(ip)
+                if let server = try Self.bootServerAddresses(db)[ip] {
+                    throw ConflictError(field: "IP address", value: ip.description, holder: server, "IP address \(ip) is the address of boot server \(server)")
+                }
                 if let other = try holder("ip", Int64(ip.value)) {
                     throw ConflictError(field: "IP address", value: ip.description, holder: other, "IP address \(ip) is already assigned to \(other)")
                 }

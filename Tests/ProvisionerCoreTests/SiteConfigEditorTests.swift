@@ -17,6 +17,16 @@ struct SiteConfigEditorTests {
         return (y.filter { !x.contains($0) }, x.filter { !y.contains($0) })
     }
 
+    /// The boot_server section `init` writes with its keys commented out takes a name and a role.
+    @Test func aCommentedSectionTakesItsKeys() throws {
+        let text = try Self.defaultText()
+        var edited = try SiteConfigEditor.set("boot_server.name", to: "lab-bs1", in: text)
+        edited = try SiteConfigEditor.set("boot_server.role", to: "primary", in: edited)
+        let c = try SiteConfig(yaml: edited)
+        #expect(c.bootServerName?.value == "lab-bs1" && c.bootServerRole == .primary, "\(edited)")
+        #expect(Self.diff(text, edited).removed.isEmpty, "only lines added: \(Self.diff(text, edited))")
+    }
+
     /// A profile made by the program (the lab's RAM-root profile) gets a list of kernel arguments.
     @Test func setsAListInFlowStyle() throws {
         let text = try Self.defaultText()

@@ -69,6 +69,15 @@ import ProvisionerCore
         let servers = try r.bootServers()
         #expect(servers.map(\.name) == ["bs0", "bs1"])
         #expect(servers.last == record)
+        // A node never gets a boot server's address, handed out or asked for.
+        let c = try config()
+        try r.reportBootServer(BootServerRecord(name: "bs2", address: "10.0.0.2", subnet: "10.0.0.0/24", role: "secondary", dhcpRange: nil,
+                                                startedAt: "t0", lastContact: "t0", appliedSequence: 0, replicaNodes: 0, daemons: [:]))
+        #expect(try r.add([try spec("n1", "02:00:00:00:00:01")], config: c, now: "t0").first?.ip.description == "10.0.0.4", "10.0.0.2 and .3 are boot servers' (bs2, bs0)")
+        let asked = #expect(throws: ConflictError.self) { try r.add([try spec("n2", "02:00:00:00:00:02", ip: "10.0.0.2")], config: c, now: "t0") }
+        #expect(asked?.holder == "bs2", "\(String(describing: asked))")
+        #expect(throws: ConflictError.self) { try r.update("n1", NodeChange(ip: try IPv4Address(parsing: "10.0.0.2")), config: c, now: "t1") }
+        _ = try r.removeBootServer("bs2")
         #expect(try r.removeBootServer("bs0") && !(try r.removeBootServer("bs0")))
         #expect(try r.bootServers().map(\.name) == ["bs1"])
     }

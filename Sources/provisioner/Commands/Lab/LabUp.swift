@@ -30,12 +30,17 @@ extension Provisioner.Lab {
         var firmware: String = "bios"
         @Option(name: .long, help: ArgumentHelp("Root of the nodes, one per node in order, the last repeating: nfs (the image over NFS) or ram (the image fetched into RAM at boot: profile ram, root: ram).", valueName: "LIST"))
         var root: String = "nfs"
+        @Option(name: .long, help: ArgumentHelp("Boot servers on the lab's LAN: 1, or 2 (a primary and a secondary sharing a PostgreSQL registry, each with its own dnsmasq, HTTP and NFS; needs --registry for a new lab).", valueName: "N"))
+        var servers: Int = 1
+        @Option(name: .long, help: ArgumentHelp("A new lab's registry in PostgreSQL (default: SQLite in the lab's home).", valueName: "postgres://USER@HOST/DATABASE"))
+        var registry: String?
         @Flag(name: .customLong("keep-on-failure"), help: "When it fails, leave the namespace, serve and the nodes running for a look.")
         var keepOnFailure = false
 
         func validate() throws {
             guard (1...50).contains(nodes) else { throw ValidationError("--nodes must be 1 to 50") }
             guard (0...50).contains(spares) else { throw ValidationError("--spares must be 0 to 50") }
+            guard (1...2).contains(servers) else { throw ValidationError("--servers must be 1 or 2") }
             do { _ = try LabFirmware.list(firmware) } catch { throw ValidationError("--firmware: \(error)") }
             do { _ = try LabOptions.roots(root) } catch { throw ValidationError("--root: \(error)") }
         }
@@ -47,6 +52,8 @@ extension Provisioner.Lab {
                                      nodeController: nodeController, keepOnFailure: keepOnFailure, serveBinary: bin)
             options.firmwares = try LabFirmware.list(firmware)
             options.roots = try LabOptions.roots(root)
+            options.servers = servers
+            options.registry = registry
             let (statuses, seconds) = try lab.up(options, say: say)
             say(String(format: "all %d node(s) enrolled in %.0f s", nodes, seconds))
             emit(try global.site.clusterReport().text)
