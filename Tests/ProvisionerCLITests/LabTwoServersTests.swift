@@ -8,12 +8,15 @@ extension SystemTests {
 /// node boots and enrolls; the boot server it booted from is killed with all
 /// its daemons; the node is power-cycled through its BMC and comes back
 /// through the other one: its lease, iPXE script, kernel and NFS root from
-/// the survivor, and its enrollment recorded in the shared registry.
+/// the survivor, and its enrollment recorded in the shared registry. Then
+/// PostgreSQL is stopped and the node power-cycled again: it boots from the
+/// survivor alone, and enrolls once the database is back.
 @Suite(.serialized) struct LabTwoServersTests {
     @Test(.enabled(if: LabEndToEndTests.unavailableReason == nil, "\(LabEndToEndTests.unavailableReason ?? "")"), .timeLimit(.minutes(20)))
     func aNodeComesBackThroughTheOtherBootServer() throws {
         let pg = try PostgresTestServer()
-        defer { try? pg.stop() }
+        var pgRunning = true
+        defer { if pgRunning { try? pg.stop() } }
         let url = try pg.database()
         let dir = NSTemporaryDirectory() + "provisioner-lab2-\(UUID().uuidString)"
         let home = Home(existing: dir)
@@ -78,6 +81,41 @@ extension SystemTests {
         #expect(named, "lab1 did not get its name from the survivor's DHCP")
         let after = try home.run(["node", "show", "lab1", "--json"]).object
         #expect(after["ip"] as? String == nodeIP, "\(after)")
+
+        // PostgreSQL stopped too: the node is power-cycled through its BMC (ipmitool, as an operator
+        // would: the registry that knows the BMC is down) and boots from the survivor's replica and
+        // files alone; its controller's enrollment is refused (retryable) until the database is back.
+        try pg.stop()
+        pgRunning = false
+        step("PostgreSQL stopped")
+        let bmc = try #require(lab.state()?.nodes.first, "no lab node in the state")
+        // Only what the node prints from here on counts (a power-on through the lab starts a new log).
+        let offset = (FileManager.default.contents(atPath: serial) ?? Data()).count
+        if let port = bmc.bmcPort {
+            let cycle = try runProcess("/usr/bin/ipmitool", ["-I", "lanplus", "-H", "127.0.0.1", "-p", String(port), "-U", "admin",
+                                                             "-f", dir + "/lab/bmc/password", "chassis", "power", "cycle"])
+            try #require(cycle.status == 0, "ipmitool: \(cycle.stderr)")
+        } else {
+            try lab.powerOff("lab1")
+            try lab.powerOn("lab1")
+        }
+        var restarted = false
+        let bootedWithoutDB = waitFor(300, every: 1) {
+            let data = FileManager.default.contents(atPath: serial) ?? Data()
+            if data.count < offset { restarted = true }
+            let text = String(decoding: restarted ? data : data.dropFirst(offset), as: UTF8.self)
+            return text.contains("nfsroot=\(survivor)") && text.contains("Debian GNU/Linux 12 lab1 ttyS0")
+        }
+        step("lab1 booted with PostgreSQL down")
+        #expect(bootedWithoutDB, "lab1 did not boot from the survivor while PostgreSQL was down")
+        try pg.start()
+        pgRunning = true
+        let enrolled = waitFor(180, every: 2) {
+            let s = (try? home.run(["node", "show", "lab1", "--json"]))?.object ?? [:]
+            return s["state"] as? String == "ready" && (s["enrolled_at"] as? String ?? "") > (after["enrolled_at"] as? String ?? "")
+        }
+        step("lab1 enrolled once PostgreSQL was back")
+        #expect(enrolled, "lab1 did not enroll after PostgreSQL came back")
 
         let down = try home.run(["lab", "down"])
         #expect(down.status == 0 && down.stderr.contains("removed namespace \(lab.secondNamespace)"), "\(down.stderr)")
