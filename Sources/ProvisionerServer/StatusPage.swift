@@ -64,6 +64,20 @@ func statusPage(_ state: ServeState) throws -> Response {
     for d in discovered {
         disc += "<tr><td><code>\(html(d.mac))</code></td><td>\(html(d.ip ?? "-"))</td><td>\(html(d.firstSeen))</td><td>\(html(d.lastSeen))</td><td>\(d.seen)</td></tr>\n"
     }
+    let latest = try state.registry.latestChange()
+    let now = state.clock()
+    var servers = ""
+    for b in try state.registry.bootServers() {
+        let ago = Timestamp.parse(b.lastContact).map { "\(Int(max(0, now.timeIntervalSince($0)).rounded())) s ago" } ?? b.lastContact
+        let lag = max(0, latest - b.appliedSequence)
+        let daemons = b.daemons.sorted { $0.key < $1.key }.map { "\(html($0.key)) \($0.value ? "up" : "<b>down</b>")" }.joined(separator: ", ")
+        servers += """
+            <tr><td>\(html(b.name))\(b.name == state.serverName ? " (this one)" : "")</td><td>\(html(b.address))</td><td>\(html(b.subnet))</td>\
+            <td>\(html(b.role ?? "alone"))</td><td>\(html(b.dhcpRange ?? "-"))</td><td>\(html(ago))</td>\
+            <td>\(lag == 0 ? "current" : "\(lag) changes behind")</td><td>\(b.replicaNodes)</td><td>\(daemons.isEmpty ? "-" : daemons)</td></tr>
+
+            """
+    }
     let services = state.daemons.map { d in
         "\(html(d.name)) " + (d.pid.map { "up (pid \($0))" } ?? "<b>down</b>") + (d.restarts > 0 ? ", restarted \(d.restarts)×" : "")
     }.joined(separator: "; ")
@@ -90,6 +104,12 @@ func statusPage(_ state: ServeState) throws -> Response {
         <th>Phase durations</th><th>Node's own boot</th><th>Firmware</th><th>Capacity (free/max)</th><th>Last heartbeat</th></tr></thead>
         <tbody>
         \(rows.isEmpty ? "<tr><td colspan=10 class=muted>No nodes registered.</td></tr>" : rows)</tbody></table>
+        <h2>Boot servers</h2>
+        <p class="muted">Each boot server as it last reported itself; the lag is the registry's node changes it had not applied then.</p>
+        <table><thead><tr><th>Name</th><th>Address</th><th>Subnet</th><th>Role</th><th>Dynamic range</th><th>Last contact</th>\
+        <th>Replica</th><th>Nodes</th><th>Daemons</th></tr></thead>
+        <tbody>
+        \(servers.isEmpty ? "<tr><td colspan=9 class=muted>None reported yet.</td></tr>" : servers)</tbody></table>
         <h2>Discovered machines</h2>
         <p class="muted">PXE-booted with a MAC that is not registered. Register one with <code>provisioner node accept MAC --hostname NAME</code>.</p>
         <table><thead><tr><th>MAC</th><th>IP</th><th>First seen</th><th>Last seen</th><th>Times</th></tr></thead>

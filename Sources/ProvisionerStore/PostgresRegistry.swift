@@ -132,33 +132,30 @@ public final class PostgresRegistry: SQLRegistry, @unchecked Sendable {
         return config
     }
 
+    /// A new connection being made.
+    private func connecting(id: Int) -> EventLoopFuture<PostgresConnection> {
+        PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration, id: id, logger: logger)
+    }
+
+    /// Why a connection could not be made, as an `unavailable` error.
+    private func unreachable(_ error: any Error) -> RegistryError {
+        guard let error = error as? PSQLError else {
+            return RegistryError("the registry database \(location) is unreachable: \(error)", kind: .unavailable)
+        }
+        var e = RegistryError(postgres: error, at: location)
+        e.kind = .unavailable
+        return e
+    }
+
     /// A new connection, or an `unavailable` error.
     private func connect(id: Int) async throws -> PostgresConnection {
-        do {
-            return try await PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration,
-                                                        id: id, logger: logger)
-        } catch let error as PSQLError {
-            var e = RegistryError(postgres: error, at: location)
-            e.kind = .unavailable
-            throw e
-        } catch {
-            throw RegistryError("the registry database \(location) is unreachable: \(error)", kind: .unavailable)
-        }
+        do { return try await connecting(id: id).get() } catch { throw unreachable(error) }
     }
 
     private func session() throws -> PostgresSession {
         if let connection, !connection.isClosed { return PostgresSession(connection: connection, logger: logger) }
         let c: PostgresConnection
-        do {
-            c = try PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration,
-                                               id: 1, logger: logger).wait()
-        } catch let error as PSQLError {
-            var e = RegistryError(postgres: error, at: location)
-            e.kind = .unavailable
-            throw e
-        } catch {
-            throw RegistryError("the registry database \(location) is unreachable: \(error)", kind: .unavailable)
-        }
+        do { c = try connecting(id: 1).wait() } catch { throw unreachable(error) }
         // Every new connection checks the schema (a database made, or upgraded, since).
         let s = PostgresSession(connection: c, logger: logger)
         do { try PostgresSchema.migrate(s) } catch { _ = try? Self.bounded(c.close(), on: c.eventLoop, seconds: 2); throw error }
