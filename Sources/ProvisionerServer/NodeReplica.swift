@@ -47,7 +47,7 @@ final class NodeReplica: Sendable {
         self.file = file
         if let file, let data = FileSystem.read(file), let snapshot = try? JSONDecoder().decode(Snapshot.self, from: data) {
             restored = true
-            state.withLock { Self.install(snapshot.nodes, sequence: snapshot.sequence, into: &$0) }
+            state.withLock { Self.install(Self.byHostname(snapshot.nodes), sequence: snapshot.sequence, into: &$0) }
         } else {
             restored = false
         }
@@ -72,7 +72,7 @@ final class NodeReplica: Sendable {
     func follow(_ registry: Registry, files: ([(old: Node?, new: Node?)]) throws -> Void, logger: Logger) -> Int {
         let (known, current) = state.withLock { ($0.sequence, $0.byHostname) }
         var changes: [(old: Node?, new: Node?)] = []
-        var full: [Node]?
+        var full: [String: Node]?
         let sequence: Int64
         do {
             if let known, let log = try registry.nodeChanges(since: known, limit: 5_000) {
@@ -81,11 +81,11 @@ final class NodeReplica: Sendable {
             } else {
                 let all = try registry.nodesAtSequence()
                 sequence = all.sequence
-                full = all.nodes
-                let next = Dictionary(all.nodes.map { ($0.hostname.value, $0) }, uniquingKeysWith: { a, _ in a })
+                let next = Self.byHostname(all.nodes)
                 for hostname in Set(current.keys).union(next.keys) where current[hostname] != next[hostname] {
                     changes.append((current[hostname], next[hostname]))
                 }
+                full = next
             }
             if state.withLock({ s in defer { s.reachable = true }; return !s.reachable }) {
                 logger.notice("registry reachable again: catching up from change \(known ?? 0)")
@@ -116,7 +116,7 @@ final class NodeReplica: Sendable {
                 Self.install(full, sequence: sequence, into: &s)
             } else {
                 // Only what changed: a change costs the same in a replica of ten nodes or of ten thousand.
-                for (old, new) in changes {
+                for (old, _) in changes {
                     if let old {
                         s.byHostname[old.hostname.value] = nil
                         if let mac = old.mac, s.byMAC[mac]?.hostname == old.hostname { s.byMAC[mac] = nil }
@@ -154,11 +154,14 @@ final class NodeReplica: Sendable {
         }
     }
 
-    private static func install(_ nodes: [Node], sequence: Int64, into s: inout State) {
-        var byHostname: [String: Node] = [:], byMAC: [MACAddress: Node] = [:], byIP: [IPv4Address: Node] = [:]
-        byHostname.reserveCapacity(nodes.count)
-        for n in nodes {
-            byHostname[n.hostname.value] = n
+    private static func byHostname(_ nodes: [Node]) -> [String: Node] {
+        Dictionary(nodes.map { ($0.hostname.value, $0) }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Replaces the whole replica with `byHostname` (its MAC and address indexes made from it).
+    private static func install(_ byHostname: [String: Node], sequence: Int64, into s: inout State) {
+        var byMAC: [MACAddress: Node] = [:], byIP: [IPv4Address: Node] = [:]
+        for n in byHostname.values {
             if let mac = n.mac { byMAC[mac] = n }
             byIP[n.ip] = n
         }

@@ -77,7 +77,8 @@ public struct ServeRunner: Sendable {
         await withDiscardingTaskGroup { group in
             group.addTask { await state.registry.watchChanges { bell.ring() } }
             group.addTask {
-                var reported = ContinuousClock.now - .seconds(60)
+                // forSite made the first round and the first report.
+                var reported = ContinuousClock.now
                 var persisted = ContinuousClock.now
                 defer { state.replica.persist() }
                 while !Task.isCancelled {

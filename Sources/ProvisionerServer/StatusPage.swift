@@ -3,6 +3,7 @@ import Hummingbird
 import NIOCore
 import ProvisionerAPI
 import ProvisionerCore
+import ProvisionerServices
 import ProvisionerStore
 
 /// The last phase reached and its time.
@@ -64,17 +65,14 @@ func statusPage(_ state: ServeState) throws -> Response {
     for d in discovered {
         disc += "<tr><td><code>\(html(d.mac))</code></td><td>\(html(d.ip ?? "-"))</td><td>\(html(d.firstSeen))</td><td>\(html(d.lastSeen))</td><td>\(d.seen)</td></tr>\n"
     }
-    let latest = try state.registry.latestChange()
-    let now = state.clock()
     var servers = ""
-    for b in try state.registry.bootServers() {
-        let ago = Timestamp.parse(b.lastContact).map { "\(Int(max(0, now.timeIntervalSince($0)).rounded())) s ago" } ?? b.lastContact
-        let lag = max(0, latest - b.appliedSequence)
+    for b in ClusterReport.bootServerRows(try state.registry.bootServers(), latestChange: try state.registry.latestChange(), now: state.clock()) {
+        let ago = b.seconds_since_contact.map { "\(Int($0.rounded())) s ago" } ?? b.last_contact
         let daemons = b.daemons.sorted { $0.key < $1.key }.map { "\(html($0.key)) \($0.value ? "up" : "<b>down</b>")" }.joined(separator: ", ")
         servers += """
             <tr><td>\(html(b.name))\(b.name == state.serverName ? " (this one)" : "")</td><td>\(html(b.address))</td><td>\(html(b.subnet))</td>\
-            <td>\(html(b.role ?? "alone"))</td><td>\(html(b.dhcpRange ?? "-"))</td><td>\(html(ago))</td>\
-            <td>\(lag == 0 ? "current" : "\(lag) changes behind")</td><td>\(b.replicaNodes)</td><td>\(daemons.isEmpty ? "-" : daemons)</td></tr>
+            <td>\(html(b.role ?? "alone"))</td><td>\(html(b.dhcp_range ?? "-"))</td><td>\(html(ago))</td>\
+            <td>\(b.replica_lag == 0 ? "current" : "\(b.replica_lag) changes behind")</td><td>\(b.replica_nodes)</td><td>\(daemons.isEmpty ? "-" : daemons)</td></tr>
 
             """
     }

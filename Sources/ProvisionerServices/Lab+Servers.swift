@@ -78,11 +78,7 @@ extension Lab {
         state.secondServePID = pid
         try save(state)
         let healthz = "http://\(Self.secondServerIP):\(secondConfig.httpPort)/healthz"
-        let up = waitUntil(60) {
-            guard Self.isAlive(pid) else { return true }
-            return (try? ProcessRunner.run(ipTool, ["netns", "exec", ns, "curl", "-sf", "-m", "2", healthz]))?.status == 0
-        }
-        guard up, Self.isAlive(pid) else {
+        guard awaitServe(pid: pid, namespace: ns, url: healthz) else {
             throw SystemError("the second boot server did not start:\n" + Self.tail(dir + "/serve-bs2.log"))
         }
     }
@@ -93,8 +89,7 @@ extension Lab {
         if let pid = state.secondServePID, pid > 0, Self.stop(pid, grace: 20) { done.append("stopped the second boot server (pid \(pid)) and its daemons") }
         let ns = state.secondNamespace ?? secondNamespace
         guard FileSystem.list("/run/netns").contains(ns) else { return done }
-        let left = ((try? ProcessRunner.run(ipTool, ["netns", "pids", ns]))?.stdout ?? "").split(separator: "\n").compactMap { pid_t($0) }
-        for pid in left { Self.stop(pid, grace: 2) }
+        for pid in pids(inNamespace: ns) { Self.stop(pid, grace: 2) }
         _ = try? ProcessRunner.run(ipTool, ["netns", "del", ns])
         done.append("removed namespace \(ns)")
         return done

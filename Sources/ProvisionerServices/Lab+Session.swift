@@ -177,11 +177,7 @@ extension Lab {
         state.servePID = try spawnInNamespace([options.serveBinary, "serve", "--home", home], log: dir + "/serve.log")
         try save(state)
         let url = "http://\(config.serverIP):\(config.httpPort)/healthz"
-        let up = waitUntil(60) {
-            guard Self.isAlive(state.servePID) else { return true }
-            return (try? ProcessRunner.run(ipTool, ["netns", "exec", namespace, "curl", "-sf", "-m", "2", url]))?.status == 0
-        }
-        guard up, Self.isAlive(state.servePID) else {
+        guard awaitServe(pid: state.servePID, namespace: namespace, url: url) else {
             state.servePID = 0   // reaped: nothing for `down` to stop
             try? save(state)
             throw SystemError("serve did not start")

@@ -240,8 +240,21 @@ public struct Lab: Sendable {
     }
 
     /// Processes still running inside the namespace.
-    public func namespacePIDs() -> [pid_t] {
-        let r = try? ProcessRunner.run(ipTool, ["netns", "pids", namespace])
+    public func namespacePIDs() -> [pid_t] { pids(inNamespace: namespace) }
+
+    /// Processes running inside namespace `ns`.
+    func pids(inNamespace ns: String) -> [pid_t] {
+        let r = try? ProcessRunner.run(ipTool, ["netns", "pids", ns])
         return (r?.stdout ?? "").split(separator: "\n").compactMap { pid_t($0) }
+    }
+
+    /// Waits up to 60 s for the serve with `pid` to answer `url` from inside `ns`.
+    /// - Returns: false when it died or never answered.
+    func awaitServe(pid: pid_t, namespace ns: String, url: String) -> Bool {
+        let up = waitUntil(60) {
+            guard Self.isAlive(pid) else { return true }
+            return (try? ProcessRunner.run(ipTool, ["netns", "exec", ns, "curl", "-sf", "-m", "2", url]))?.status == 0
+        }
+        return up && Self.isAlive(pid)
     }
 }

@@ -62,7 +62,12 @@ public struct ClusterReport: Codable, Sendable {
     /// The report of these boot servers at change `latestChange` and time `now`.
     public init(_ statuses: [NodeStatus], bootServers: [BootServerRecord], latestChange: Int64, now: Date) {
         self.init(statuses)
-        boot_servers = bootServers.map { b in
+        boot_servers = Self.bootServerRows(bootServers, latestChange: latestChange, now: now)
+    }
+
+    /// Boot servers' reports as seen at change `latestChange` and time `now` (the status page shows the same).
+    public static func bootServerRows(_ records: [BootServerRecord], latestChange: Int64, now: Date) -> [BootServerRow] {
+        records.map { b in
             BootServerRow(name: b.name, address: b.address, subnet: b.subnet, role: b.role, dhcp_range: b.dhcpRange, started_at: b.startedAt,
                           last_contact: b.lastContact, seconds_since_contact: Timestamp.parse(b.lastContact).map { max(0, now.timeIntervalSince($0)) },
                           replica_lag: max(0, latestChange - b.appliedSequence), replica_nodes: b.replicaNodes, daemons: b.daemons)

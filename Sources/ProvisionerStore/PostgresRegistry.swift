@@ -70,7 +70,12 @@ public final class PostgresRegistry: SQLRegistry, @unchecked Sendable {
     }
 
     deinit {
-        try? connection.map { try Self.bounded($0.close(), on: $0.eventLoop, seconds: 2) }
+        Self.close(connection)
+    }
+
+    /// Closes a connection, waiting 2 s at most (one that stopped answering may never say it closed).
+    static func close(_ connection: PostgresConnection?) {
+        _ = try? connection.map { try bounded($0.close(), on: $0.eventLoop, seconds: 2) }
     }
 
     public func write<T>(_ body: (any SQLSession) throws -> T) throws -> T {
@@ -107,13 +112,13 @@ public final class PostgresRegistry: SQLRegistry, @unchecked Sendable {
         } catch let error as PSQLError {
             let mapped = RegistryError(postgres: error, at: location)
             if mapped.kind == .unavailable {
-                try? connection.map { try Self.bounded($0.close(), on: $0.eventLoop, seconds: 2) }
+                Self.close(connection)
                 connection = nil
             }
             throw mapped
         } catch let error as RegistryError where error.kind == .unavailable {
             // A statement that timed out: the connection is not to be trusted again.
-            try? connection.map { try Self.bounded($0.close(), on: $0.eventLoop, seconds: 2) }
+            Self.close(connection)
             connection = nil
             throw error
         }
@@ -158,7 +163,7 @@ public final class PostgresRegistry: SQLRegistry, @unchecked Sendable {
         do { c = try connecting(id: 1).wait() } catch { throw unreachable(error) }
         // Every new connection checks the schema (a database made, or upgraded, since).
         let s = PostgresSession(connection: c, logger: logger)
-        do { try PostgresSchema.migrate(s) } catch { _ = try? Self.bounded(c.close(), on: c.eventLoop, seconds: 2); throw error }
+        do { try PostgresSchema.migrate(s) } catch { Self.close(c); throw error }
         connection = c
         return s
     }

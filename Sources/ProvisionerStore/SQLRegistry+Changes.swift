@@ -52,7 +52,7 @@ extension SQLRegistry {
     ///   behind it), or more than `limit` nodes changed. Read in full then.
     public func nodeChanges(since sequence: Int64, limit: Int = 5_000) throws -> NodeChanges? {
         try read { db in
-            let latest = try db.value(Int64.self, "SELECT coalesce(max(seq), 0) FROM node_changes") ?? 0
+            let latest = try Self.latestChange(db)
             if latest == sequence { return NodeChanges(latest: latest, changed: [:]) }
             guard latest > sequence else { return nil }
             let oldest = try db.value(Int64.self, "SELECT min(seq) FROM node_changes") ?? 0
@@ -62,8 +62,7 @@ extension SQLRegistry {
             var changed: [String: Node?] = Dictionary(uniqueKeysWithValues: names.map { ($0, nil) })
             for start in stride(from: 0, to: names.count, by: 500) {
                 let chunk = Array(names[start..<min(start + 500, names.count)])
-                let marks = chunk.map { _ in "?" }.joined(separator: ", ")
-                for row in try db.rows("SELECT \(Self.nodeColumns) FROM nodes WHERE hostname IN (\(marks))", chunk) {
+                for row in try db.rows("SELECT \(Self.nodeColumns) FROM nodes WHERE hostname IN (\(Self.marks(chunk.count)))", chunk) {
                     let node = try Self.node(row)
                     changed[node.hostname.value] = node
                 }
@@ -75,14 +74,17 @@ extension SQLRegistry {
     /// Every node and the change log's sequence number they are at, read in one transaction.
     public func nodesAtSequence() throws -> (sequence: Int64, nodes: [Node]) {
         try read { db in
-            let latest = try db.value(Int64.self, "SELECT coalesce(max(seq), 0) FROM node_changes") ?? 0
-            return (latest, try db.rows("SELECT \(Self.nodeColumns) FROM nodes ORDER BY hostname").map(Self.node))
+            (try Self.latestChange(db), try Self.allNodes(db))
         }
     }
 
     /// The change log's last sequence number.
     public func latestChange() throws -> Int64 {
-        try read { db in try db.value(Int64.self, "SELECT coalesce(max(seq), 0) FROM node_changes") ?? 0 }
+        try read { db in try Self.latestChange(db) }
+    }
+
+    static func latestChange(_ db: any SQLSession) throws -> Int64 {
+        try db.value(Int64.self, "SELECT coalesce(max(seq), 0) FROM node_changes") ?? 0
     }
 
     /// Records what a boot server reports of itself (one row per name).

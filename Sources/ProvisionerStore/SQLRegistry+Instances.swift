@@ -135,14 +135,13 @@ extension SQLRegistry {
         }
     }
 
-    /// Many heartbeats in one transaction (group commit), in order: each node's
+    /// Many heartbeats in one transaction (group commit): each node's
     /// capacity, instances and time, back to ready if it was lost, the states
     /// it reports recorded; returns, per heartbeat, the instances that node
-    /// must start and those it must stop.
-    /// A batch of heartbeats in a few statements per 500, whatever their
-    /// number (each statement is a round trip to PostgreSQL): the nodes' ids,
-    /// their status rows (one UPDATE … FROM VALUES), the state of those not
-    /// yet ready, and their instances.
+    /// must start and those it must stop. Four statements per 500 heartbeats,
+    /// whatever their number (each is a round trip to PostgreSQL): the nodes'
+    /// ids, their status rows (one UPDATE … FROM VALUES), the state of those
+    /// not yet ready, and their instances.
     public func heartbeats(_ beats: [HeartbeatRecord], now: String) throws -> [(run: [InstanceSpec], terminate: [String])] {
         try write { db in
             var ids: [String: Int64] = [:]

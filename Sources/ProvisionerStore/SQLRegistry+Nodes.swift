@@ -19,11 +19,16 @@ extension SQLRegistry {
     /// Every node, ordered by hostname.
     public func nodes() throws -> [Node] {
         try read { db in
-            try db.rows("SELECT \(Self.nodeColumns) FROM nodes ORDER BY hostname").map(Self.node)
+            try Self.allNodes(db)
         }
     }
 
     /// The number of nodes.
+    /// Every node, by hostname.
+    static func allNodes(_ db: any SQLSession) throws -> [Node] {
+        try db.rows("SELECT \(nodeColumns) FROM nodes ORDER BY hostname").map(node)
+    }
+
     public func count() throws -> Int {
         try read { db in try db.value(Int.self, "SELECT count(*) FROM nodes") ?? 0 }
     }
@@ -130,7 +135,7 @@ extension SQLRegistry {
         while start < rows.count {
             let chunk = rows[start..<min(start + 500, rows.count)]
             let tuple = "(" + Array(repeating: "?", count: chunk.first?.count ?? 0).joined(separator: ", ") + ")"
-            let values = inList ? "(" + Array(repeating: "?", count: chunk.count).joined(separator: ", ") + ")"
+            let values = inList ? "(" + marks(chunk.count) + ")"
                                 : Array(repeating: tuple, count: chunk.count).joined(separator: ", ")
             try db.execute(head + " " + values, chunk.flatMap { $0 })
             start += chunk.count

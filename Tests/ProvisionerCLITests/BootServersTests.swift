@@ -57,7 +57,8 @@ extension SystemTests {
 
         step("a change on A reaches B")
         let started = Date()
-        try #require(try a.run(["node", "add", "n3", "--mac", "02:94:00:00:00:03"]).status == 0)
+        let added = try a.run(["node", "add", "n3", "--mac", "02:94:00:00:00:03"])
+        try #require(added.status == 0, "\(added.stderr)")
         #expect(waitFor(5, every: 0.01) { hostEntry(b, "n3") }, "n3 did not reach B: \(serveB.output.suffix(1500))")
         print("boot servers test: node add on A -> host entry on B in \(Int(Date().timeIntervalSince(started) * 1000)) ms (CLI process included)")
 

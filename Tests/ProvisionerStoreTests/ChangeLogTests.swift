@@ -22,10 +22,10 @@ import ProvisionerCore
         #expect(added.latest > start)
 
         // Boot telemetry changes no boot file: nothing logged.
-        try r.recordBootEvent(mac: try MACAddress(parsing: "02:00:00:00:00:01"), ip: "10.0.0.2", phase: .dhcp, now: "t1", newBoot: true, bootPath: nil)
+        _ = try r.recordBootEvent(mac: try MACAddress(parsing: "02:00:00:00:00:01"), ip: "10.0.0.2", phase: .dhcp, now: "t1", newBoot: true, bootPath: nil)
         #expect(try r.nodeChanges(since: added.latest, limit: 100)?.changed.isEmpty == true)
 
-        try r.update("a", NodeChange(ip: try IPv4Address(parsing: "10.0.0.77")), config: c, now: "t2")
+        _ = try r.update("a", NodeChange(ip: try IPv4Address(parsing: "10.0.0.77")), config: c, now: "t2")
         _ = try r.update("b", NodeChange(hostname: try Hostname(parsing: "b2")), config: c, now: "t3")
         let changed = try #require(try r.nodeChanges(since: added.latest, limit: 100))
         #expect(Set(changed.changed.keys) == ["a", "b", "b2"])
