@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import ProvisionerAPI
 
 /// Reads the node's own boot timings from systemd: its monotonic timestamps
@@ -84,15 +85,7 @@ public struct BootTimingsProbe: Sendable {
     /// Runs `path args` and returns its stdout, or nil when it could not run or failed.
     public static let runCommand: Runner = { path, args in
         guard FileManager.default.isExecutableFile(atPath: path) else { return nil }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        do { try p.run() } catch { return nil }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return p.terminationStatus == 0 ? String(decoding: data, as: UTF8.self) : nil
+        guard let result = Posix.run(path, args), result.status == 0 else { return nil }
+        return String(decoding: result.output, as: UTF8.self)
     }
 }

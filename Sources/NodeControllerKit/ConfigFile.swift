@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The node controller's config file (`/etc/provisioner/node-controller.conf`): `key=value` lines.
 ///
@@ -13,14 +14,14 @@ public struct ConfigFile: Sendable, Equatable {
 
     public init(text: String, path: String = ConfigFile.defaultPath) {
         for (n, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            let line = rawLine.trimmedWhitespace()
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let eq = line.firstIndex(of: "=") else {
                 warnings.append("\(path):\(n + 1): ignoring \"\(line)\" (expected key=value)")
                 continue
             }
-            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
-            var value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            let key = line[..<eq].trimmedWhitespace()
+            var value = line[line.index(after: eq)...].trimmedWhitespace()
             if value.count >= 2, let f = value.first, f == "\"" || f == "'", value.last == f {
                 value = String(value.dropFirst().dropLast())
             }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The `node-controller` command line.
 public struct ControllerOptions: Sendable, Equatable {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The controller's settings, merged: command-line options, then the kernel command line,
 /// then the config file. Remembers where each came from for the startup log.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import ProvisionerAPI
 
 /// The libvirt domain XML of an instance: direct kernel boot or a disk, a serial console
@@ -20,7 +21,8 @@ public struct DomainXML: Sendable {
         for byte in id.utf8 {
             let scalar = Unicode.Scalar(byte)
             if byte < 0x80, allowed.contains(scalar) { encoded.unicodeScalars.append(scalar) } else {
-                encoded += String(format: "%%%02X", byte)
+                let hex = Array("0123456789ABCDEF")
+                encoded += "%" + String(hex[Int(byte >> 4)]) + String(hex[Int(byte & 0x0f)])
             }
         }
         return directory + "/" + prefix + encoded + ".log"
@@ -84,9 +86,6 @@ public struct DomainXML: Sendable {
 
     /// "qcow2" when the file starts with the qcow magic, else "raw".
     public static func diskFormat(_ path: String) -> String {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return "raw" }
-        defer { try? handle.close() }
-        let magic = (try? handle.read(upToCount: 4)) ?? Data()
-        return magic == Data([0x51, 0x46, 0x49, 0xFB]) ? "qcow2" : "raw"
+        Posix.head(path, count: 4) == [0x51, 0x46, 0x49, 0xFB] ? "qcow2" : "raw"
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// One HTTP exchange, small enough to script in tests.
 public struct HTTPRequest: Sendable, Equatable {

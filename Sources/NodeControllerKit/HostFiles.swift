@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Where the host's kernel interfaces live; a fixture directory in tests.
 public struct HostPaths: Sendable, Equatable {

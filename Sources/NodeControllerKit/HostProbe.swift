@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import ProvisionerAPI
 
 /// What the host itself says about CPUs, memory, disk and KVM, without libvirt.

@@ -1,4 +1,6 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import ProvisionerAPI
 
 /// Asks the hypervisor what the node can run and runs, on a thread of its own,
@@ -24,7 +26,7 @@ final class HypervisorReader: @unchecked Sendable {
     let hypervisor: any Hypervisor
     /// How long an answer that came after its deadline may stand in for one that does not come.
     let keepLate: Double
-    private let lock = NSLock()
+    private let lock = Lock()
     private var asking = false
     private var waiters: [UInt64: CheckedContinuation<Answer?, Never>] = [:]
     private var nextWaiter: UInt64 = 0
@@ -63,7 +65,7 @@ final class HypervisorReader: @unchecked Sendable {
                 return (nextWaiter, !asking)
             }
             if ask {
-                Thread.detachNewThread { [self] in
+                Posix.detachThread { [self] in
                     let answer = Answer(capacity: hypervisor.capacity(), instances: Result { try hypervisor.instances() })
                     let waiting = lock.withLock {
                         defer { asking = false; waiters = [:]; last = (answer, Self.now()) }

@@ -18,12 +18,12 @@ public struct LibvirtCapabilities: Sendable, Equatable {
         var guests: [Guest] = []
         for block in Self.sections("guest", in: xml) {
             let osType = Self.elementText("os_type", in: block) ?? ""
-            guard let archStart = block.range(of: "<arch ") else { continue }
+            guard let archStart = block.firstRange(of: "<arch ") else { continue }
             let archTag = block[archStart.lowerBound...].prefix { $0 != ">" }
             let arch = Self.attribute("name", in: String(archTag)) ?? ""
             var types: [String] = []
             var rest = block[archStart.lowerBound...]
-            while let r = rest.range(of: "<domain ") {
+            while let r = rest.firstRange(of: "<domain ") {
                 let tag = rest[r.lowerBound...].prefix { $0 != ">" }
                 if let t = Self.attribute("type", in: String(tag)), !types.contains(t) { types.append(t) }
                 rest = rest[r.upperBound...]
@@ -49,7 +49,7 @@ public struct LibvirtCapabilities: Sendable, Equatable {
     static func sections(_ name: String, in xml: String) -> [Substring] {
         var out: [Substring] = []
         var rest = xml[...]
-        while let open = rest.range(of: "<\(name)>"), let close = rest[open.upperBound...].range(of: "</\(name)>") {
+        while let open = rest.firstRange(of: "<\(name)>"), let close = rest[open.upperBound...].firstRange(of: "</\(name)>") {
             out.append(rest[open.upperBound..<close.lowerBound])
             rest = rest[close.upperBound...]
         }
@@ -59,13 +59,13 @@ public struct LibvirtCapabilities: Sendable, Equatable {
     static func section(_ name: String, in xml: String) -> String? { sections(name, in: xml).first.map(String.init) }
 
     static func elementText(_ name: String, in xml: some StringProtocol) -> String? {
-        guard let open = xml.range(of: "<\(name)>"), let close = xml[open.upperBound...].range(of: "</\(name)>") else { return nil }
+        guard let open = xml.firstRange(of: "<\(name)>"), let close = xml[open.upperBound...].firstRange(of: "</\(name)>") else { return nil }
         return String(xml[open.upperBound..<close.lowerBound])
     }
 
     static func attribute(_ name: String, in tag: String) -> String? {
         for quote in ["'", "\""] {
-            if let r = tag.range(of: " \(name)=\(quote)") {
+            if let r = tag.firstRange(of: " \(name)=\(quote)") {
                 let value = tag[r.upperBound...].prefix { String($0) != quote }
                 return String(value)
             }

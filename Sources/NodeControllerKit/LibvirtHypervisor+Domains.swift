@@ -1,5 +1,6 @@
 import CLibvirt
-import Foundation
+import FoundationEssentials
+import Glibc
 import ProvisionerAPI
 
 extension LibvirtHypervisor {
@@ -28,7 +29,7 @@ extension LibvirtHypervisor {
             do {
                 try FileManager.default.createDirectory(atPath: configuration.consoleLogDir, withIntermediateDirectories: true)
             } catch {
-                throw ControllerError("starting instance \(spec.id): creating console log directory \(configuration.consoleLogDir): \(error.localizedDescription)")
+                throw ControllerError("starting instance \(spec.id): creating console log directory \(configuration.consoleLogDir): \(error)")
             }
             let xml = DomainXML(domainType: type, arch: arch, name: name, consoleLog: logPath)
                 .render(spec, diskFormat: spec.disk.map(DomainXML.diskFormat) ?? "raw")

@@ -1,5 +1,6 @@
 import CLibvirt
-import Foundation
+import FoundationEssentials
+import Glibc
 import ProvisionerAPI
 
 /// The real `Hypervisor`: libvirt through its C API (`qemu:///system` on a node).
@@ -40,7 +41,7 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
     public let configuration: Configuration
     private let log: Log
     private let probe: HostProbe
-    private let lock = NSLock()
+    private let lock = Lock()
     private var connection: LibvirtConnection?
     private var lastConnectFailure: String?
 

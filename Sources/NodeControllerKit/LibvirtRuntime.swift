@@ -1,5 +1,6 @@
 import CLibvirt
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A libvirt failure: what was being attempted and libvirt's own message.
 public struct LibvirtError: Error, CustomStringConvertible, Equatable {
@@ -31,13 +32,11 @@ enum LibvirtRuntime {
         _ = virInitialize()
         virSetErrorFunc(nil) { _, _ in }
         guard virEventRegisterDefaultImpl() == 0 else { return false }
-        let thread = Thread {
+        Posix.detachThread {
             while true {
                 if virEventRunDefaultImpl() < 0 { usleep(100_000) }
             }
         }
-        thread.name = "libvirt-events"
-        thread.start()
         return true
     }()
 

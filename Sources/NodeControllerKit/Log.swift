@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// One line per event to a sink (stderr by default, where journald picks it up).
 public struct Log: Sendable {
@@ -8,7 +9,7 @@ public struct Log: Sendable {
 
     /// Writes to standard error, one line per call.
     public static let standardError = Log { line in
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        Posix.writeStandardError(line + "\n")
     }
 
     /// Discards everything.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import ProvisionerAPI
 
 /// The node's conversation with `provisioner serve`: enroll, then heartbeat forever.
@@ -62,6 +63,9 @@ public actor NodeController {
     /// without its answer (the host's own numbers, hypervisor "none", the last
     /// known instances): libvirtd's first answer after boot takes ~30 s under TCG.
     let hypervisorWait: Double
+    /// The same wait for the enrollment, shorter: a booting node's libvirtd is not
+    /// up yet, and the first heartbeat follows the enrollment with its answer.
+    let enrollWait: Double
     /// Seconds since boot when this controller started.
     let startedAt: Double?
     /// The timings of the finished boot have been accepted by the server.
@@ -75,6 +79,7 @@ public actor NodeController {
                 hypervisorWait: Double = 2) {
         self.reader = HypervisorReader(hypervisor: hypervisor)
         self.hypervisorWait = hypervisorWait
+        self.enrollWait = min(0.5, hypervisorWait)
         self.bootTimings = bootTimings
         self.platform = platform
         self.startedAt = uptime()
@@ -162,7 +167,7 @@ public actor NodeController {
 
     /// One line: `kernel 12.1 s, userspace 30.2 s (controller at +8.0 s); slowest: libvirtd.service 5.0 s, …`.
     static func describe(_ t: BootTimings) -> String {
-        func s(_ v: Double?) -> String { v.map { String(format: "%.1f s", $0) } ?? "?" }
+        func s(_ v: Double?) -> String { v.map { Posix.oneDecimal($0) + " s" } ?? "?" }
         var line = "kernel \(s(t.kernelSeconds)), userspace \(s(t.userspaceSeconds)) (controller at +\(s(t.controllerStartSeconds)))"
         if !t.slowestUnits.isEmpty { line += "; slowest: " + t.slowestUnits.prefix(3).map { "\($0.unit) \(s($0.seconds))" }.joined(separator: ", ") }
         return line
@@ -170,17 +175,17 @@ public actor NodeController {
 
     /// What the hypervisor says within `hypervisorWait`; else the host's own numbers
     /// (hypervisor "none" and why) and the last known instances.
-    private func readHypervisor() async -> (capacity: NodeCapacity, instances: [InstanceStatus]) {
-        if let answer = await reader.read(within: hypervisorWait) {
+    private func readHypervisor(within wait: Double) async -> (capacity: NodeCapacity, instances: [InstanceStatus]) {
+        if let answer = await reader.read(within: wait) {
             return (answer.capacity, collectInstances(answer.instances))
         }
-        let late = HypervisorReader.NoAnswer(seconds: hypervisorWait)
+        let late = HypervisorReader.NoAnswer(seconds: wait)
         return (hypervisor.hostCapacity(reason: "\(late) (libvirtd may still be starting; it is asked again with the next heartbeat)"),
                 collectInstances(.failure(late)))
     }
 
     private func enrollRequest() async -> EnrollRequest {
-        let (capacity, instances) = await readHypervisor()
+        let (capacity, instances) = await readHypervisor(within: enrollWait)
         return EnrollRequest(mac: enrollment.mac, hostname: enrollment.hostname, ip: enrollment.ip, token: enrollment.token,
                       image: enrollment.image, capacity: capacity, instances: instances,
                       uptimeSeconds: uptime(), controllerVersion: NodeControllerKit.version,
@@ -188,7 +193,7 @@ public actor NodeController {
     }
 
     private func heartbeatStep() async -> Double {
-        let (capacity, instances) = await readHypervisor()
+        let (capacity, instances) = await readHypervisor(within: hypervisorWait)
         sequence += 1
         // Once the boot has finished, its whole timings go with one heartbeat.
         let timings = finishedTimingsSent ? nil : bootTimings?.timings(controllerStart: startedAt).flatMap { $0.finished ? $0 : nil }
@@ -322,7 +327,7 @@ public actor NodeController {
     }
 
     static func seconds(_ s: Double) -> String {
-        s == s.rounded() && s < 1e9 ? "\(Int(s))s" : String(format: "%.1fs", s)
+        s == s.rounded() && s < 1e9 ? "\(Int(s))s" : Posix.oneDecimal(s) + "s"
     }
 
     static func summary(_ c: NodeCapacity) -> String {

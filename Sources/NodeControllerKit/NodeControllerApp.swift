@@ -1,4 +1,6 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 import ProvisionerAPI
 
 /// Builds the controller from options and runs the chosen mode; `main.swift` and tests call it.

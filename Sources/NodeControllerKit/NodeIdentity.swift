@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Who this node is on the provisioning network.
 public struct NodeIdentity: Codable, Sendable, Equatable {
@@ -39,7 +40,7 @@ public enum IdentityResolver {
         var warnings: [String] = []
         let interfaces = directoryEntries(host.classNet).compactMap { name -> (String, String)? in
             guard let raw = readTextFile(host.classNet + "/" + name + "/address"),
-                  let mac = try? MACText.canonical(raw.trimmingCharacters(in: .whitespacesAndNewlines))
+                  let mac = try? MACText.canonical(raw.trimmedWhitespace())
             else { return nil }
             return (name, mac)
         }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import ProvisionerAPI
 
 /// How one call to the server ended, as the controller loop needs to tell them apart.
@@ -89,6 +90,6 @@ public struct ServerClient: Sendable {
             }
         }
         if let e = error as? ControllerError { return e.description }
-        return (error as NSError).localizedDescription
+        return "\(error)"
     }
 }

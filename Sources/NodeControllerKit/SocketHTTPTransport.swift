@@ -1,4 +1,6 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 
 /// The real transport: HTTP/1.1 over a POSIX socket, one request per connection.
 ///
@@ -169,7 +171,7 @@ public struct SocketHTTPTransport: HTTPTransport {
             var headers: [String: String] = [:]
             for line in lines {
                 guard let colon = line.firstIndex(of: ":") else { continue }
-                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmedWhitespace()
             }
             let rest = Array(buffer[bodyStart...])
             if headers["transfer-encoding"]?.lowercased().contains("chunked") == true {
@@ -199,7 +201,7 @@ public struct SocketHTTPTransport: HTTPTransport {
         while true {
             guard let lineEnd = find([13, 10], in: bytes, from: i) else { return nil }
             let sizeText = String(decoding: bytes[i..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""
-            guard let size = Int(sizeText.trimmingCharacters(in: .whitespaces), radix: 16), size >= 0 else {
+            guard let size = Int(sizeText.trimmedWhitespace(), radix: 16), size >= 0 else {
                 throw ControllerError("malformed chunk size \(String(reflecting: String(sizeText.prefix(20))))")
             }
             let dataStart = lineEnd + 2

@@ -1,5 +1,6 @@
 // The node controller of every diskless node: wiring only (see NodeControllerKit).
-import Foundation
+import FoundationEssentials
+import Glibc
 import NodeControllerKit
 
 NodeControllerApp.installSignalHandlers(log: .standardError)
