@@ -20,7 +20,7 @@ extension Provisioner.Lab {
         @OptionGroup var global: GlobalOptions
         @Option(name: .long, help: "Number of nodes.") var nodes: Int = 2
         @Option(name: .long, help: ArgumentHelp("Memory per node.", valueName: "MiB")) var memory: Int = 1024
-        @Option(name: .long, help: "vCPUs per node.") var cpus: Int = 1
+        @Option(name: .long, help: "vCPUs per node (default: the host's cores shared among the nodes, 1 to 4).") var cpus: Int?
         @Option(name: .long, help: ArgumentHelp("Shared cache for image builds.", valueName: "DIR")) var cache: String = "/var/cache/provisioner"
         @Option(name: .long, help: ArgumentHelp("Seconds to wait for every node to enroll.", valueName: "S")) var timeout: Double = 600
         @Option(name: .customLong("node-controller"), help: ArgumentHelp("node-controller binary for the image.", valueName: "FILE")) var nodeController: String?
@@ -41,6 +41,7 @@ extension Provisioner.Lab {
             guard (1...50).contains(nodes) else { throw ValidationError("--nodes must be 1 to 50") }
             guard (0...50).contains(spares) else { throw ValidationError("--spares must be 0 to 50") }
             guard (1...2).contains(servers) else { throw ValidationError("--servers must be 1 or 2") }
+            if let cpus, !(1...64).contains(cpus) { throw ValidationError("--cpus must be 1 to 64") }
             do { _ = try LabFirmware.list(firmware) } catch { throw ValidationError("--firmware: \(error)") }
             do { _ = try LabOptions.roots(root) } catch { throw ValidationError("--root: \(error)") }
         }
@@ -48,6 +49,7 @@ extension Provisioner.Lab {
         func run() throws {
             let lab = ProvisionerServices.Lab(home: global.homeDir)
             let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+            let cpus = self.cpus ?? LabOptions.defaultCPUs(nodes: nodes, hostCores: ProcessInfo.processInfo.activeProcessorCount)
             var options = LabOptions(nodes: nodes, spares: spares, memoryMiB: memory, cpus: cpus, cache: cache, timeout: timeout,
                                      nodeController: nodeController, keepOnFailure: keepOnFailure, serveBinary: bin)
             options.firmwares = try LabFirmware.list(firmware)
