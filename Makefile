@@ -30,9 +30,10 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #   openipmi        ipmi_sim: the IPMI BMC emulator the BMC tests drive
 #   postgresql-15   the shared registry of several boot servers; its tests run their own server (initdb)
 #   wrk nginx-light benchmarks: load on the node API, the initrd served by nginx beside serve
+#   strace          bench/record_boot_reads.py: what a booting node reads of its root (nfs-ganesha's reads)
 DEB_PACKAGES := libsqlite3-dev sqlite3 python3 python3-venv dnsmasq-base pxelinux syslinux-common ipxe shim-signed grub-efi-amd64-signed ovmf busybox curl iproute2 \
 	mmdebstrap zstd squashfs-tools nfs-ganesha nfs-ganesha-vfs rpcbind nfs-kernel-server libarchive-dev libnfs-dev libvirt-dev libcurl4-openssl-dev \
-	libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils chromium ipmitool openipmi postgresql-15 wrk nginx-light
+	libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils chromium ipmitool openipmi postgresql-15 wrk nginx-light strace
 
 # Python tools from PyPI, in their own venv (Debian's python is externally managed):
 #   schemathesis   the API fuzzer `make test` runs against serve's OpenAPI document

@@ -4,15 +4,19 @@ bench_serve.bench_storm; prints one JSON object).
 
 Per node: DHCP DISCOVER/REQUEST with its own MAC (a PXE ROM's vendor class), the
 node's iPXE script over HTTP from its own address, the kernel and initrd named in
-it, then the enrollment with the token from its kernel command line. Not
-simulated: the NFS reads of a booting root (a real node's come after its
-enrollment's prerequisites here), and the time a real node spends computing.
+it, with --nfs the reads of its root over NFS that a real node made before it
+enrolled (bench/boot-reads.json, recorded from a lab boot: each file opened
+through the export and as many bytes read as the real node's server read; with
+libnfs, one NFS connection per node), then the enrollment with the token from its
+kernel command line. Not simulated: the time a real node spends computing.
 
-usage: storm_client.py IFACE SERVER_IP NODES_JSON [--nginx PORT]
+usage: storm_client.py IFACE SERVER_IP NODES_JSON [--nginx PORT] [--nfs EXPORT:PREFIX --reads FILE]
 NODES_JSON: [{"mac": ..., "hostname": ..., "ip": ...}, ...]
 """
+import ctypes
 import http.client
 import json
+import os
 import queue
 import random
 import re
@@ -126,7 +130,57 @@ def fetch(host, port, path, source, method="GET", body=None):
         conn.close()
 
 
-def boot(node, dhcp, server, port, results):
+class NFS:
+    """libnfs (the library serve's NFS check uses), through ctypes: its calls release the GIL."""
+
+    lib = None
+
+    def __init__(self):
+        if NFS.lib is None:
+            lib = ctypes.CDLL("libnfs.so.13")
+            lib.nfs_init_context.restype = ctypes.c_void_p
+            lib.nfs_destroy_context.argtypes = [ctypes.c_void_p]
+            lib.nfs_mount.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_char_p]
+            lib.nfs_open.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.POINTER(ctypes.c_void_p)]
+            lib.nfs_read.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_uint64, ctypes.c_void_p]
+            lib.nfs_close.argtypes = [ctypes.c_void_p, ctypes.c_void_p]
+            lib.nfs_get_error.argtypes = [ctypes.c_void_p]
+            lib.nfs_get_error.restype = ctypes.c_char_p
+            NFS.lib = lib
+
+    def replay(self, server, export, prefix, reads):
+        """Mounts SERVER:EXPORT and reads, in order, each recorded file's bytes; returns the bytes read."""
+        lib = self.lib
+        ctx = lib.nfs_init_context()
+        if not ctx:
+            raise RuntimeError("libnfs: no context")
+        try:
+            def error(what):
+                return RuntimeError(f"NFS {what}: {(lib.nfs_get_error(ctx) or b'').decode(errors='replace')}")
+            if lib.nfs_mount(ctx, server.encode(), export.encode()) != 0:
+                raise error(f"mount {server}:{export}")
+            buf = ctypes.create_string_buffer(1 << 20)
+            total = 0
+            for path, nbytes, _ in reads:
+                fh = ctypes.c_void_p()
+                if lib.nfs_open(ctx, f"{prefix}/{path}".encode(), os.O_RDONLY, ctypes.byref(fh)) != 0:
+                    raise error(f"open {path}")
+                left = nbytes
+                while left > 0:
+                    n = lib.nfs_read(ctx, fh, min(left, len(buf)), buf)
+                    if n < 0:
+                        raise error(f"read {path}")
+                    if n == 0:
+                        break
+                    left -= n
+                    total += n
+                lib.nfs_close(ctx, fh)
+            return total
+        finally:
+            lib.nfs_destroy_context(ctx)
+
+
+def boot(node, dhcp, server, port, results, nfs=None):
     t0 = time.monotonic()
     r = {"hostname": node["hostname"]}
     try:
@@ -147,6 +201,10 @@ def boot(node, dhcp, server, port, results):
             n, _ = fetch(server, port, path, ip)
             r["bytes"] += n
         r["files"] = time.monotonic() - t0
+        if nfs:
+            export, prefix, reads = nfs
+            r["nfs_bytes"] = NFS().replay(server, export, prefix, reads)
+            r["nfs"] = time.monotonic() - t0
         body = json.dumps({"mac": node["mac"], "hostname": node["hostname"], "ip": ip, "token": token, "image": image,
                            "capacity": {"coresMax": 2, "coresFree": 2, "memoryMiBMax": 1024, "memoryMiBFree": 900,
                                         "diskMiBMax": 1, "diskMiBFree": 1, "hypervisor": "qemu-tcg",
@@ -181,10 +239,14 @@ def main():
     iface, server, nodes_file = sys.argv[1:4]
     nginx = int(sys.argv[sys.argv.index("--nginx") + 1]) if "--nginx" in sys.argv else None
     nodes = json.load(open(nodes_file))
+    nfs = None
+    if "--nfs" in sys.argv:
+        export, prefix = sys.argv[sys.argv.index("--nfs") + 1].split(":", 1)
+        nfs = (export, prefix, json.load(open(sys.argv[sys.argv.index("--reads") + 1]))["files"])
     dhcp = DHCP(iface)
     results = []
     t = time.monotonic()
-    threads = [threading.Thread(target=boot, args=(n, dhcp, server, 8080, results)) for n in nodes]
+    threads = [threading.Thread(target=boot, args=(n, dhcp, server, 8080, results, nfs)) for n in nodes]
     for th in threads:
         th.start()
     for th in threads:
@@ -199,7 +261,12 @@ def main():
         "dhcp_answers": dhcp.answers,
         "http_bytes": sum(r.get("bytes", 0) for r in results),
         "files_last_s": max((r["files"] for r in ok), default=None),
+        "nfs_bytes": sum(r.get("nfs_bytes", 0) for r in results),
+        "nfs_last_s": max((r["nfs"] for r in ok if "nfs" in r), default=None),
     }
+    if out["nfs_last_s"]:
+        nfs_first = min(r["files"] for r in ok if "nfs" in r)
+        out["nfs_bytes_per_s"] = out["nfs_bytes"] / (out["nfs_last_s"] - nfs_first) if out["nfs_last_s"] > nfs_first else None
     out["dhcp_answers_per_s"] = dhcp.answers / out["dhcp_last_s"] if out["dhcp_last_s"] else None
     first = min((r["dhcp"] for r in ok), default=0)
     span = (out["files_last_s"] or 0) - first
