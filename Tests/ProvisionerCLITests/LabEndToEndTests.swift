@@ -154,7 +154,7 @@ extension SystemTests {
         let plug = try home.run(["lab", "plug", "--mac", "52:54:00:99:99:01", "--timeout", "420"])
         step("plugged machine joined")
         #expect(plug.status == 0 && plug.stdout.contains("joined the cluster as spare1"), "\(plug.stdout)\(plug.stderr.suffix(3000))")
-        // The node controller enrolls before getty prints its prompt (it starts right after local-fs.target).
+        // The node controller enrolls before getty prints its prompt (it starts as soon as systemd starts jobs).
         let named = waitFor(120, every: 1) {
             ((try? String(contentsOfFile: "\(dir)/lab/plug1.serial.log", encoding: .utf8)) ?? "").contains("Debian GNU/Linux 12 spare1 ttyS0")
         }
