@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
     ],
     targets: [
         // System libraries used for real (see ../shared/LAB-NOTES.md).
@@ -52,6 +54,9 @@ let package = Package(
             dependencies: [
                 "ProvisionerCore", "ProvisionerStore", "CArchive", "CNFS",
                 .product(name: "Crypto", package: "swift-crypto"),
+                // Redfish BMCs (HTTP and HTTPS) without Foundation's libcurl.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         // `provisioner serve`: the HTTP server (boot scripts, images, API,

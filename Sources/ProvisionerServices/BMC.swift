@@ -113,9 +113,9 @@ public struct BMCFanout: Sendable {
         for (i, target) in targets.enumerated() {
             gate.wait()
             group.enter()
-            // Threads of its own, not Dispatch's pool: a call waits on its
-            // answer, and URLSession needs that pool to deliver it (blocking the
-            // pool starves it: answers then came one per second).
+            // Threads of its own, not Dispatch's pool: a call blocks until its
+            // answer (ipmitool runs as a process, Redfish waits on a future),
+            // and blocking that pool starved it (answers came one per second).
             Thread {
                 defer { gate.signal(); group.leave() }
                 let started = Date()

@@ -70,7 +70,8 @@ extension SystemTests {
             return s["state"] as? String == "ready" && (s["enrolled_at"] as? String ?? "") > before
         }
         step("lab1 back")
-        #expect(back, "lab1 did not enroll again after its boot server died")
+        let tail = { ((try? String(contentsOfFile: serial, encoding: .utf8)) ?? "").suffix(6000) }
+        #expect(back, "lab1 did not enroll again after its boot server died; its serial log ends:\n\(tail())")
         let survivor = first == Lab.serverIP ? Lab.secondServerIP : Lab.serverIP
         #expect(nfsroots().last == survivor, "lab1 came back through \(nfsroots().last ?? "nothing"), not \(survivor)")
         // The node controller enrolls before getty prints its prompt.
