@@ -35,7 +35,8 @@ extension SystemTests {
             try? FileManager.default.removeItem(atPath: dir)
         }
 
-        let up = try home.run(["lab", "up", "--nodes", "1", "--servers", "2", "--registry", url, "--cache", ImageBuildTests.cache, "--timeout", "600",
+        // One vCPU: two boot servers and PostgreSQL share this machine's two cores with the node.
+        let up = try home.run(["lab", "up", "--nodes", "1", "--cpus", "1", "--servers", "2", "--registry", url, "--cache", ImageBuildTests.cache, "--timeout", "600",
                                "--node-controller", controller])
         try #require(up.status == 0, "lab up failed:\n\(up.stderr.suffix(4000))")
         step("lab1 enrolled")
