@@ -65,7 +65,7 @@ final class HypervisorReader: @unchecked Sendable {
                 return (nextWaiter, !asking)
             }
             if ask {
-                Posix.detachThread { [self] in
+                Posix.detachThread(name: "hypervisor-read") { [self] in
                     let answer = Answer(capacity: hypervisor.capacity(), instances: Result { try hypervisor.instances() })
                     let waiting = lock.withLock {
                         defer { asking = false; waiters = [:]; last = (answer, Self.now()) }

@@ -32,7 +32,7 @@ enum LibvirtRuntime {
         _ = virInitialize()
         virSetErrorFunc(nil) { _, _ in }
         guard virEventRegisterDefaultImpl() == 0 else { return false }
-        Posix.detachThread {
+        Posix.detachThread(name: "libvirt-events") {
             while true {
                 if virEventRunDefaultImpl() < 0 { usleep(100_000) }
             }

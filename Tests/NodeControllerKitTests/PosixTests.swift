@@ -46,10 +46,14 @@ struct PosixTests {
         #expect(" \t ".trimmedWhitespace() == "")
     }
 
-    @Test func threadsRunDetached() async {
-        let ran = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
-            Posix.detachThread { done.resume(returning: true) }
+    @Test func threadsRunDetachedWithTheirName() async {
+        let name = await withCheckedContinuation { (done: CheckedContinuation<String, Never>) in
+            Posix.detachThread(name: "a-very-long-thread-name") {
+                let comm = (try? String(contentsOfFile: "/proc/thread-self/comm", encoding: .utf8)) ?? ""
+                done.resume(returning: comm.trimmingCharacters(in: .whitespacesAndNewlines))
+            }
         }
-        #expect(ran)
+        // Linux keeps 15 bytes of a thread's name.
+        #expect(name == "a-very-long-thr")
     }
 }
