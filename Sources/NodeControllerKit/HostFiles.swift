@@ -30,19 +30,8 @@ func readTextFile(_ path: String) -> String? {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
-    var bytes: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 16 * 1024)
-    while true {
-        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n < 0 {
-            if errno == EINTR { continue }
-            return nil
-        }
-        if n == 0 { break }
-        bytes.append(contentsOf: buffer[0..<n])
-        if bytes.count > 16 * 1024 * 1024 { break }
-    }
-    return String(decoding: bytes, as: UTF8.self)
+    let read = Posix.readAll(fd, limit: 16 * 1024 * 1024)
+    return read.failed ? nil : String(decoding: read.bytes, as: UTF8.self)
 }
 
 func fileExists(_ path: String) -> Bool {

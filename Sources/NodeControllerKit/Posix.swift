@@ -3,13 +3,7 @@
 // full Foundation links ICU's data (~37 MB) into the static binary, and a node
 // booting under TCG read ~58 MB of binary over NFS before the controller's first
 // line (6-11 s of a boot); without it the binary is about a third of that.
-#if canImport(Glibc)
 import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 /// A mutex (what NSLock was here).
 final class Lock: @unchecked Sendable {
@@ -70,14 +64,7 @@ enum Posix {
         let spawned = posix_spawn(&pid, path, &actions, nil, argv, environ)
         close(fds[1])
         guard spawned == 0 else { close(fds[0]); return nil }
-        var output: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fds[0], $0.baseAddress, $0.count) }
-            if n > 0 { output += buffer[0..<n]; continue }
-            if n < 0 && errno == EINTR { continue }
-            break
-        }
+        let output = readAll(fds[0]).bytes
         close(fds[0])
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
@@ -93,15 +80,23 @@ enum Posix {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var bytes = [UInt8](repeating: 0, count: count)
-        var got = 0
-        while got < count {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + got, count - got) }
-            if n > 0 { got += n; continue }
+        return readAll(fd, limit: count).bytes
+    }
+
+    /// Reads `fd` until its end, a failed read or `limit` bytes (procfs and sysfs
+    /// files included, whose size reads as 0).
+    /// - Returns: the bytes read, and whether a read failed.
+    static func readAll(_ fd: Int32, limit: Int = .max) -> (bytes: [UInt8], failed: Bool) {
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
+        while bytes.count < limit {
+            let want = min(buffer.count, limit - bytes.count)
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, want) }
+            if n > 0 { bytes += buffer[0..<n]; continue }
             if n < 0 && errno == EINTR { continue }
-            break
+            return (bytes, n < 0)
         }
-        return Array(bytes[0..<got])
+        return (bytes, false)
     }
 
     /// Writes `text` to the file at `path` (which exists), once; false when it could not.
