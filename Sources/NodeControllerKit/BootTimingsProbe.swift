@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 import ProvisionerAPI
 
 /// Reads the node's own boot timings from systemd: its monotonic timestamps

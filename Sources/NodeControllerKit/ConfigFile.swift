@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 
 /// The node controller's config file (`/etc/provisioner/node-controller.conf`): `key=value` lines.
 ///

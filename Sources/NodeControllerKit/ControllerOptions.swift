@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 
 /// The `node-controller` command line.
 public struct ControllerOptions: Sendable, Equatable {

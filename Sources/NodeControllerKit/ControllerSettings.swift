@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 
 /// The controller's settings, merged: command-line options, then the kernel command line,
 /// then the config file. Remembers where each came from for the startup log.

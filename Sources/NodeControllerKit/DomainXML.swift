@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 import ProvisionerAPI
 
 /// The libvirt domain XML of an instance: direct kernel boot or a disk, a serial console
@@ -17,11 +16,11 @@ public struct DomainXML: Sendable {
     /// The console log file of an instance: the id percent-encoded, so no id can leave `directory`.
     public static func consoleLogPath(directory: String, prefix: String, id: String) -> String {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-".unicodeScalars)
+        let hex = Array("0123456789ABCDEF")
         var encoded = ""
         for byte in id.utf8 {
             let scalar = Unicode.Scalar(byte)
             if byte < 0x80, allowed.contains(scalar) { encoded.unicodeScalars.append(scalar) } else {
-                let hex = Array("0123456789ABCDEF")
                 encoded += "%" + String(hex[Int(byte >> 4)]) + String(hex[Int(byte & 0x0f)])
             }
         }

@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 
 /// One HTTP exchange, small enough to script in tests.
 public struct HTTPRequest: Sendable, Equatable {

@@ -1,6 +1,5 @@
 import Dispatch
 import FoundationEssentials
-import Glibc
 import ProvisionerAPI
 
 /// Asks the hypervisor what the node can run and runs, on a thread of its own,

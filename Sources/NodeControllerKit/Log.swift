@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 
 /// One line per event to a sink (stderr by default, where journald picks it up).
 public struct Log: Sendable {

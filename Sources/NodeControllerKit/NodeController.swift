@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 import ProvisionerAPI
 
 /// The node's conversation with `provisioner serve`: enroll, then heartbeat forever.
@@ -65,7 +64,7 @@ public actor NodeController {
     let hypervisorWait: Double
     /// The same wait for the enrollment, shorter: a booting node's libvirtd is not
     /// up yet, and the first heartbeat follows the enrollment with its answer.
-    let enrollWait: Double
+    var enrollWait: Double { min(0.5, hypervisorWait) }
     /// Seconds since boot when this controller started.
     let startedAt: Double?
     /// The timings of the finished boot have been accepted by the server.
@@ -79,7 +78,6 @@ public actor NodeController {
                 hypervisorWait: Double = 2) {
         self.reader = HypervisorReader(hypervisor: hypervisor)
         self.hypervisorWait = hypervisorWait
-        self.enrollWait = min(0.5, hypervisorWait)
         self.bootTimings = bootTimings
         self.platform = platform
         self.startedAt = uptime()

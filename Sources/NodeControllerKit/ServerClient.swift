@@ -1,5 +1,4 @@
 import FoundationEssentials
-import Glibc
 import ProvisionerAPI
 
 /// How one call to the server ended, as the controller loop needs to tell them apart.
