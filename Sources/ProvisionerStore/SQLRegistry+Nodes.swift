@@ -23,12 +23,12 @@ extension SQLRegistry {
         }
     }
 
-    /// The number of nodes.
     /// Every node, by hostname.
     static func allNodes(_ db: any SQLSession) throws -> [Node] {
         try db.rows("SELECT \(nodeColumns) FROM nodes ORDER BY hostname").map(node)
     }
 
+    /// The number of nodes.
     public func count() throws -> Int {
         try read { db in try db.value(Int.self, "SELECT count(*) FROM nodes") ?? 0 }
     }
