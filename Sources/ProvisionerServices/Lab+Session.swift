@@ -373,7 +373,8 @@ extension Lab {
     /// Power-cycles one lab node: it boots again over PXE, onto the generation its boot files name.
     /// A node with a BMC is cycled through it (`node power cycle`, PXE next), as a real server.
     /// - Returns: how it was done.
-    public func reboot(_ name: String, memoryMiB: Int, cpus: Int) throws -> String {
+    /// - Parameters: memoryMiB, cpus: the machine's new size (a node without a BMC only); nil keeps it.
+    public func reboot(_ name: String, memoryMiB: Int? = nil, cpus: Int? = nil) throws -> String {
         guard isUp(), let state = state() else { throw SystemError("no lab is up in \(home)") }
         guard let node = state.nodes.first(where: { $0.hostname == name }) else {
             throw NotFoundError("lab node", name, message: "no lab node \(quoted(name)) (lab nodes: \(state.nodes.map(\.hostname).joined(separator: ", ")))")
@@ -384,7 +385,10 @@ extension Lab {
             return "through its BMC: " + results.compactMap(\.result).joined(separator: "; ")
         }
         try withState { s in
-            if let i = s.nodes.firstIndex(where: { $0.hostname == name }) { s.nodes[i].memoryMiB = memoryMiB; s.nodes[i].cpus = cpus }
+            if let i = s.nodes.firstIndex(where: { $0.hostname == name }) {
+                if let memoryMiB { s.nodes[i].memoryMiB = memoryMiB }
+                if let cpus { s.nodes[i].cpus = cpus }
+            }
         }
         try powerOff(node.hostname)
         try powerOn(node.hostname)

@@ -13,8 +13,8 @@ extension Provisioner.Lab {
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Lab node hostname, e.g. lab1.") var name: String
-        @Option(name: .long, help: ArgumentHelp("Memory of the node (a node without a BMC only).", valueName: "MiB")) var memory: Int = 1024
-        @Option(name: .long, help: "vCPUs of the node (a node without a BMC only).") var cpus: Int = 1
+        @Option(name: .long, help: ArgumentHelp("Memory of the node (a node without a BMC only; default: as it was booted).", valueName: "MiB")) var memory: Int?
+        @Option(name: .long, help: "vCPUs of the node (a node without a BMC only; default: as it was booted).") var cpus: Int?
 
         func run() throws {
             let how = try ProvisionerServices.Lab(home: global.homeDir).reboot(name, memoryMiB: memory, cpus: cpus)
