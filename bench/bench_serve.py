@@ -276,6 +276,12 @@ open(sys.argv[1], "w").write("\\n".join(creds) + "\\n")
         site.close()
 
 
+def vcpus(lab_output):
+    """The vCPUs per node that `lab up` said it gave."""
+    m = re.search(r"(\d+) vCPU\(s\)", lab_output)
+    return m.group(1) if m else "?"
+
+
 def bench_lab(binary, root, node_controller):
     """PXE power-on to enrolled, per node, with the phases (lab up --nodes 2)."""
     if os.getuid() != 0 or not shutil.which("qemu-system-x86_64"):
@@ -292,8 +298,8 @@ def bench_lab(binary, root, node_controller):
         for line in r.stderr.splitlines():
             if ": enrolled (+" in line:
                 node, seconds = line.split("==>")[-1].strip().split(": enrolled (+")
-                print(f"lab: {node}: power-on -> enrolled {seconds.rstrip(')')} (TCG, 2 nodes booting at once on 2 cores, "
-                      f"1 vCPU each; goal <= 30 s each)")
+                print(f"lab: {node}: power-on -> enrolled {seconds.rstrip(')')} (TCG, 2 nodes booting at once on {os.cpu_count()} cores, "
+                      f"{vcpus(r.stderr)} vCPU(s) each; goal <= 30 s each)")
         for line in r.stdout.splitlines():
             if line.startswith("  lab") and "as the node saw it" not in line and "firmware:" not in line:
                 print(f"lab: {line.strip()} (from its first DHCP)")
@@ -325,7 +331,7 @@ def bench_lab(binary, root, node_controller):
             cap = (json.loads(shown.stdout or "{}").get("capacity") or {}) if shown.returncode == 0 else {}
             used = cap.get("memory_mib_max", 0) - cap.get("memory_mib_free", 0) if cap else None
             goal = "goal <= 25 s" if root == "nfs" else "no goal: it fetches the whole root image first"
-            print(f"lab: root {root}: one node alone (2 vCPUs), power-on -> enrolled {seconds} ({goal}); "
+            print(f"lab: root {root}: one node alone ({vcpus(r.stderr)} vCPU(s)), power-on -> enrolled {seconds} ({goal}); "
                   f"memory in use after enrolling {used if used is not None else '?'} of {cap.get('memory_mib_max', '?')} MiB")
     finally:
         subprocess.run([binary, "lab", "down", "--home", home], capture_output=True)
