@@ -38,8 +38,9 @@ DEB_PACKAGES := libsqlite3-dev sqlite3 python3 python3-venv dnsmasq-base pxelinu
 # Python tools from PyPI, in their own venv (Debian's python is externally managed):
 #   schemathesis   the API fuzzer `make test` runs against serve's OpenAPI document
 #   sushy-tools    sushy-emulator: the Redfish BMC emulator the BMC tests drive (its fake driver)
+#   openapi-spec-validator  lints the API contract api/openapi.yaml (Tests/tools/lint-openapi.sh)
 PY_VENV     := .build-py
-PY_PACKAGES := schemathesis==4.32.5 sushy-tools==2.2.0
+PY_PACKAGES := schemathesis==4.32.5 sushy-tools==2.2.0 openapi-spec-validator==0.9.0
 
 .PHONY: all deps pydeps build build-release node-controller test bench demo demo-down install clean
 
