@@ -1,5 +1,6 @@
-"""Records what a real node reads of the image over NFS before it enrolls, for
-bench_storm's replay (bench/boot-reads.json). Run once, on a lab of one node:
+"""Records what a real node reads of the image over NFS before it enrolls, in
+bench/boot-reads.json, for the storm suite's replay (bench/suites/storm.py).
+Run once, on a lab of one node:
 
     python3 bench/record_boot_reads.py --bin .build-nc/release/provisioner \
         --node-controller .build-nc/x86_64-unknown-linux-gnu/release/node-controller

@@ -1,6 +1,6 @@
 """Boot storm client: N simulated nodes boot at once against one serve, each doing
 on the wire what a real node does (run inside the site's network namespace by
-bench_serve.bench_storm; prints one JSON object).
+the storm suite, bench/suites/storm.py; prints one JSON object).
 
 Per node: DHCP DISCOVER/REQUEST with its own MAC (a PXE ROM's vendor class), the
 node's iPXE script over HTTP from its own address, the kernel and initrd named in
