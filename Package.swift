@@ -1,6 +1,9 @@
 // swift-tools-version: 6.2
 import PackageDescription
 
+// Targets by concern, bottom to top; each depends only on targets above it in
+// this list (docs/development.md draws the arrows). Each opens with an overview
+// in Sources/<Target>/<Target>.swift.
 let package = Package(
     name: "Provisioner",
     platforms: [.macOS(.v14)],
@@ -47,28 +50,61 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
-        // Adapters to the system (files, processes, dnsmasq, ganesha, mmdebstrap,
-        // libarchive, libnfs) and the apply and image pipelines.
+        // The host: files (atomic writes), processes, what ships beside the binary
+        // (templates/, rootfs/, api/, the node controller), the cluster secret, and
+        // libnfs (an export as a node sees it).
+        .target(name: "ProvisionerPlatform", dependencies: ["ProvisionerCore", "CNFS"]),
+        // The boot daemons (dnsmasq, nfs-ganesha, the kernel NFS server) and the
+        // apply pipeline: render, plan, validate, write, reload.
         .target(
-            name: "ProvisionerServices",
+            name: "ProvisionerBoot",
+            dependencies: ["ProvisionerCore", "ProvisionerPlatform", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // Node root images: the mmdebstrap builder, the generation store, archives
+        // (libarchive) and the verifier.
+        .target(
+            name: "ProvisionerImages",
+            dependencies: ["ProvisionerCore", "ProvisionerPlatform", "CArchive", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // BMC power: IPMI (ipmitool) and Redfish (HTTP and HTTPS, AsyncHTTPClient
+        // rather than Foundation's libcurl).
+        .target(
+            name: "ProvisionerBMC",
             dependencies: [
-                "ProvisionerCore", "ProvisionerStore", "CArchive", "CNFS",
-                .product(name: "Crypto", package: "swift-crypto"),
-                // Redfish BMCs (HTTP and HTTPS) without Foundation's libcurl.
+                "ProvisionerAPI", "ProvisionerCore", "ProvisionerPlatform",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        // `provisioner serve`: the HTTP server (boot scripts, images, API,
-        // status page, metrics) and the supervisor of dnsmasq, rpcbind and ganesha.
+        // The application layer: `Site`, where every use case lives once (set-up,
+        // apply, nodes, images, power, rollouts, the cluster report). The CLI, serve,
+        // the lab and the tests all call it.
+        .target(
+            name: "ProvisionerSite",
+            dependencies: [
+                "ProvisionerAPI", "ProvisionerCore", "ProvisionerStore", "ProvisionerPlatform",
+                "ProvisionerBoot", "ProvisionerImages", "ProvisionerBMC",
+            ]
+        ),
+        // `provisioner serve`: the HTTP server (boot scripts, images, the node agent
+        // API, the operator API, status page, metrics) and the supervisor of
+        // dnsmasq, rpcbind and ganesha.
         .target(
             name: "ProvisionerServer",
             dependencies: [
-                "ProvisionerAPI",
-                "ProvisionerCore",
-                "ProvisionerStore",
-                "ProvisionerServices",
+                "ProvisionerAPI", "ProvisionerCore", "ProvisionerStore", "ProvisionerPlatform",
+                "ProvisionerBoot", "ProvisionerImages", "ProvisionerBMC", "ProvisionerSite",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The virtual lab: QEMU nodes, serve and the BMC emulators in a network
+        // namespace. A test and demo harness; nothing in the product depends on it.
+        .target(
+            name: "ProvisionerLab",
+            dependencies: [
+                "ProvisionerAPI", "ProvisionerCore", "ProvisionerStore", "ProvisionerPlatform",
+                "ProvisionerBoot", "ProvisionerImages", "ProvisionerBMC", "ProvisionerSite",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -76,11 +112,9 @@ let package = Package(
         .executableTarget(
             name: "provisioner",
             dependencies: [
-                "ProvisionerAPI",
-                "ProvisionerCore",
-                "ProvisionerStore",
-                "ProvisionerServices",
-                "ProvisionerServer",
+                "ProvisionerAPI", "ProvisionerCore", "ProvisionerStore", "ProvisionerPlatform",
+                "ProvisionerBoot", "ProvisionerImages", "ProvisionerBMC", "ProvisionerSite",
+                "ProvisionerServer", "ProvisionerLab",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -94,21 +128,45 @@ let package = Package(
             name: "node-controller",
             dependencies: ["NodeControllerKit"]
         ),
+
+        // Tests mirror the targets. TestSupport is what several test targets share:
+        // a real PostgreSQL server for the run, the CLI runner, the repository's
+        // fixtures.
+        .target(
+            name: "TestSupport",
+            dependencies: ["ProvisionerCore", "ProvisionerStore", "ProvisionerPlatform", "ProvisionerImages"],
+            path: "Tests/TestSupport"
+        ),
         .testTarget(name: "ProvisionerCoreTests", dependencies: ["ProvisionerCore"]),
-        // What several test targets share: a real PostgreSQL server started for the test run.
-        .target(name: "TestSupport", dependencies: ["ProvisionerStore", "ProvisionerServices"], path: "Tests/TestSupport"),
         .testTarget(name: "ProvisionerStoreTests", dependencies: ["ProvisionerStore", "TestSupport"]),
         // Fixtures and goldens are read from the source tree (RECORD_GOLDENS=1 rewrites the goldens there).
-        .testTarget(name: "ProvisionerServicesTests", dependencies: ["ProvisionerServices", "ProvisionerCore"], exclude: ["Fixtures", "Goldens"]),
+        .testTarget(
+            name: "ProvisionerBootTests",
+            dependencies: ["ProvisionerBoot", "ProvisionerCore", "ProvisionerStore", "ProvisionerPlatform", "TestSupport"],
+            exclude: ["Fixtures", "Goldens"]
+        ),
+        .testTarget(name: "ProvisionerImagesTests", dependencies: ["ProvisionerImages", "ProvisionerAPI", "ProvisionerCore", "ProvisionerPlatform", "TestSupport"]),
+        .testTarget(name: "ProvisionerSiteTests", dependencies: ["ProvisionerSite", "ProvisionerAPI", "ProvisionerCore", "ProvisionerStore", "ProvisionerBMC", "TestSupport"]),
         .testTarget(
             name: "ProvisionerServerTests",
             dependencies: [
-                "ProvisionerServer", "ProvisionerAPI", "ProvisionerCore", "ProvisionerStore", "ProvisionerServices",
+                "ProvisionerServer", "ProvisionerAPI", "ProvisionerCore", "ProvisionerStore", "ProvisionerSite",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
+        .testTarget(name: "ProvisionerLabTests", dependencies: ["ProvisionerLab"]),
         .testTarget(name: "NodeControllerKitTests", dependencies: ["NodeControllerKit"], exclude: ["Fixtures"]),
-        .testTarget(name: "ProvisionerCLITests", dependencies: ["ProvisionerCore", "ProvisionerServices", "NodeControllerKit", "TestSupport", "provisioner"]),
+        // The CLI as an operator runs it: the real binary, hermetic (a temporary home, no daemons).
+        .testTarget(name: "ProvisionerCLITests", dependencies: ["ProvisionerCore", "TestSupport", "provisioner"]),
+        // What needs root, network namespaces, real daemons or QEMU: dnsmasq, nfs-ganesha,
+        // mmdebstrap, libvirt, PostgreSQL, the BMC emulators, the virtual lab.
+        .testTarget(
+            name: "SystemTests",
+            dependencies: [
+                "ProvisionerAPI", "ProvisionerCore", "ProvisionerPlatform", "ProvisionerBoot", "ProvisionerImages",
+                "ProvisionerBMC", "ProvisionerLab", "NodeControllerKit", "TestSupport", "provisioner",
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

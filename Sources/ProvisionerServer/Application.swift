@@ -4,7 +4,7 @@ import Logging
 import NIOCore
 import ProvisionerAPI
 import ProvisionerCore
-import ProvisionerServices
+import ProvisionerPlatform
 import ProvisionerStore
 
 /// Builds serve's HTTP application: boot scripts, image files (with Range),

@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 import ProvisionerCore
-import ProvisionerServices
+import ProvisionerBoot
+import ProvisionerPlatform
 
 /// Starts the boot daemons of a site under a supervisor, in order, each
 /// ready before the next; checks first that each can start.

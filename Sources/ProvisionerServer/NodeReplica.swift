@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 import ProvisionerCore
-import ProvisionerServices
+import ProvisionerBoot
+import ProvisionerPlatform
 import ProvisionerStore
 import Synchronization
 

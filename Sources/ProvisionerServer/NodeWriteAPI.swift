@@ -3,7 +3,8 @@ import Hummingbird
 import NIOCore
 import ProvisionerAPI
 import ProvisionerCore
-import ProvisionerServices
+import ProvisionerBMC
+import ProvisionerSite
 import ProvisionerStore
 
 /// The CLI's node changes over HTTP, for scripts and other tools:

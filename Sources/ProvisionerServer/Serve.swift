@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ProvisionerCore
-import ProvisionerServices
+import ProvisionerPlatform
 import ProvisionerStore
 
 /// `provisioner serve` as one supervised service: preflight, the boot

@@ -1,7 +1,9 @@
 import Foundation
 import Logging
 import ProvisionerCore
-import ProvisionerServices
+import ProvisionerBoot
+import ProvisionerPlatform
+import ProvisionerSite
 import ProvisionerStore
 
 /// How `provisioner serve` runs, beyond the site.

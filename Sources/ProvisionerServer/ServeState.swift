@@ -5,7 +5,8 @@ import NIOCore
 import Synchronization
 import ProvisionerAPI
 import ProvisionerCore
-import ProvisionerServices
+import ProvisionerBoot
+import ProvisionerSite
 import ProvisionerStore
 
 /// The request context of serve: Hummingbird's, plus the client's address

@@ -3,7 +3,7 @@ import Hummingbird
 import NIOCore
 import ProvisionerAPI
 import ProvisionerCore
-import ProvisionerServices
+import ProvisionerSite
 import ProvisionerStore
 
 /// The last phase reached and its time.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
-import ProvisionerServices
+import ProvisionerBoot
+import ProvisionerPlatform
 
 /// Starts daemons as child processes, restarts them when they die (with a
 /// growing delay), and stops them all on shutdown: SIGTERM, then SIGKILL

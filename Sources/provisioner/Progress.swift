@@ -1,5 +1,5 @@
 import Foundation
-import ProvisionerServices
+import ProvisionerImages
 
 /// An image build's progress on stderr, each line with the time since the
 /// start; nothing but warnings when quiet.

@@ -3,7 +3,10 @@ import ArgumentParser
 import Foundation
 import ProvisionerAPI
 import ProvisionerCore
-import ProvisionerServices
+import ProvisionerBMC
+import ProvisionerLab
+import ProvisionerPlatform
+import ProvisionerSite
 import ProvisionerStore
 
 @main

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// One bad input: the command, and words its one-line error must contain.
 struct BadInput: CustomTestStringConvertible, Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct ConcurrencyTests {
     /// Eight processes add nodes at once, each also racing for one shared name:

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 struct JSONNode: Decodable, Equatable {
     var hostname: String

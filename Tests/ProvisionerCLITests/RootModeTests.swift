@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `profiles.NAME.root: ram`: the boot files name the generation's root image,
 /// and a generation without one is refused before anything is written.

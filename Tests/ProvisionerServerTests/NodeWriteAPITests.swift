@@ -4,7 +4,9 @@ import HummingbirdTesting
 import Logging
 import ProvisionerAPI
 import ProvisionerCore
-import ProvisionerServices
+import ProvisionerBMC
+import ProvisionerBoot
+import ProvisionerPlatform
 import ProvisionerStore
 import Testing
 @testable import ProvisionerServer

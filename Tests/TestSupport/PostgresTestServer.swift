@@ -1,6 +1,6 @@
 import Foundation
 import ProvisionerStore
-import ProvisionerServices
+import ProvisionerPlatform
 
 /// A real PostgreSQL 15 (Debian's) for the registry tests: one server per
 /// test process, made with `initdb` in a temporary directory, listening on

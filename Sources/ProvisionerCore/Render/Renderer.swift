@@ -224,7 +224,6 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
 
     /// - Parameter pinned: a node's own generation pin, before the profile's pin and the active generation.
     static func profileValues(_ profile: Profile, site: BootSite, http: String, pinned: GenerationID? = nil) -> ProfileValues {
-        let c = site.config
         let generation = (pinned ?? profile.generation)?.description ?? site.generations[profile.image] ?? "none"
         let imagePath = "images/\(profile.image)/\(generation)"
         return ProfileValues(

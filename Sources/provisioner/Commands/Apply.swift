@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import ProvisionerCore
-import ProvisionerServices
 
 extension Provisioner {
     /// `provisioner apply`: render → plan → validate → write changed files → reload.

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProvisionerCore
-import ProvisionerServices
+import ProvisionerSite
 import ProvisionerStore
 
 extension Provisioner {

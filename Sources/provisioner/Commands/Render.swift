@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import ProvisionerCore
-import ProvisionerServices
 
 extension Provisioner {
     /// `provisioner render --out DIR`: the whole rendered tree, laid out as target paths.

@@ -1,5 +1,4 @@
 import ArgumentParser
-import ProvisionerServices
 
 extension Provisioner.Cluster {
     /// `provisioner cluster status`: the cluster's `describe-availability-zones verbose`.

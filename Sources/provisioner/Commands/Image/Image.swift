@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import ProvisionerCore
-import ProvisionerServices
 
 extension Provisioner {
     /// `provisioner image …`: the shared node root and its generations.

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import ProvisionerCore
-import ProvisionerServices
 
 extension Provisioner.Image {
     /// `provisioner image activate GEN`: switch the generation nodes boot next.

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProvisionerCore
-import ProvisionerServices
+import ProvisionerSite
 
 extension Provisioner.Image {
     /// `provisioner image build`: a new generation beside the live one.

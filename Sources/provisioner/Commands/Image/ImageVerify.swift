@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProvisionerCore
-import ProvisionerServices
+import ProvisionerImages
 
 extension Provisioner.Image {
     /// `provisioner image verify [GEN]`.

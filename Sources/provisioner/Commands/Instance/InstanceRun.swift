@@ -1,6 +1,6 @@
 import ArgumentParser
 import ProvisionerCore
-import ProvisionerServices
+import ProvisionerSite
 
 extension Provisioner.Instance {
     /// `provisioner instance run --type T`.

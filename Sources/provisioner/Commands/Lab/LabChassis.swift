@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import ProvisionerServices
+import ProvisionerLab
 
 extension Provisioner.Lab {
     /// `provisioner lab chassis NODE get|set …`: what a lab node's emulated
@@ -17,7 +17,7 @@ extension Provisioner.Lab {
         @Argument(parsing: .captureForPassthrough, help: "get power boot | set power 0|1 | set boot DEV …") var request: [String] = []
 
         func run() throws {
-            emit(try ProvisionerServices.Lab(home: global.homeDir).chassis(name, request))
+            emit(try VirtualLab(home: global.homeDir).chassis(name, request))
         }
     }
 }

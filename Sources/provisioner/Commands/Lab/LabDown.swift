@@ -1,5 +1,5 @@
 import ArgumentParser
-import ProvisionerServices
+import ProvisionerLab
 
 extension Provisioner.Lab {
     /// `provisioner lab down`.
@@ -9,7 +9,7 @@ extension Provisioner.Lab {
         @OptionGroup var global: GlobalOptions
 
         func run() throws {
-            let lab = ProvisionerServices.Lab(home: global.homeDir)
+            let lab = VirtualLab(home: global.homeDir)
             let done = lab.down()
             if done.isEmpty { emit("no lab running in \(global.homeDir)\n") }
             for line in done { say(line) }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProvisionerCore
-import ProvisionerServices
+import ProvisionerLab
 import ProvisionerStore
 
 extension Provisioner.Lab {
@@ -27,12 +27,12 @@ extension Provisioner.Lab {
         @Option(name: .long, help: ArgumentHelp("Seconds to wait until it enrolls or is queued (0: do not wait).", valueName: "S")) var timeout: Double = 600
 
         func run() throws {
-            let lab = ProvisionerServices.Lab(home: global.homeDir)
+            let lab = VirtualLab(home: global.homeDir)
             guard let kind = LabFirmware(rawValue: firmware) else {
                 throw ValidationError("--firmware: \(quoted(firmware)) is not one of " + LabFirmware.allCases.map(\.rawValue).joined(separator: ", "))
             }
             let node = try lab.plug(mac: try mac.map { try MACAddress(parsing: $0) }, memoryMiB: memory, cpus: cpus, firmware: kind)
-            say("plugged \(node.hostname) (\(node.mac)) into \(ProvisionerServices.Lab.bridge); QEMU pid \(node.pid), serial log \(node.serialLog)")
+            say("plugged \(node.hostname) (\(node.mac)) into \(VirtualLab.bridge); QEMU pid \(node.pid), serial log \(node.serialLog)")
             guard timeout > 0 else { return }
             let address = try MACAddress(parsing: node.mac)
             let started = Date()
@@ -46,7 +46,7 @@ extension Provisioner.Lab {
                 emit("\(node.hostname) (\(node.mac)) waits in discovery: `provisioner node accept \(node.mac) --hostname NAME --home \(global.homeDir)`\n")
             case nil:
                 throw CommandError("\(node.hostname) (\(node.mac)) neither enrolled nor was queued within \(Int(timeout)) s; serial log (tail):\n"
-                                   + ProvisionerServices.Lab.tail(node.serialLog))
+                                   + VirtualLab.tail(node.serialLog))
             }
         }
     }

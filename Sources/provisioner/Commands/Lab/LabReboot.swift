@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProvisionerCore
-import ProvisionerServices
+import ProvisionerLab
 
 extension Provisioner.Lab {
     /// `provisioner lab reboot NAME`: power-cycle one lab node.
@@ -17,7 +17,7 @@ extension Provisioner.Lab {
         @Option(name: .long, help: "vCPUs of the node (a node without a BMC only; default: as it was booted).") var cpus: Int?
 
         func run() throws {
-            let how = try ProvisionerServices.Lab(home: global.homeDir).reboot(name, memoryMiB: memory, cpus: cpus)
+            let how = try VirtualLab(home: global.homeDir).reboot(name, memoryMiB: memory, cpus: cpus)
             emit("\(name) power-cycled (\(how)); watch it with `provisioner node show \(name) --home \(global.homeDir)`\n")
         }
     }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import ProvisionerServices
+import ProvisionerLab
 
 extension Provisioner.Lab {
     /// `provisioner lab up`.
@@ -10,7 +10,7 @@ extension Provisioner.Lab {
             abstract: "Start a lab: network namespace and bridge, N registered nodes, image, serve, QEMU nodes; wait until they enroll.",
             discussion: """
                 Everything runs in one network namespace with no uplink: the LAN bridge \
-                (server \(ProvisionerServices.Lab.serverIP)), one tap per node, `provisioner serve` and the QEMU \
+                (server \(VirtualLab.serverIP)), one tap per node, `provisioner serve` and the QEMU \
                 nodes (TCG unless a working KVM is found). Serial logs are kept in DIR/lab/. \
                 The image is built (or taken from the cache) when there is no active generation. \
                 A failed start stops what it started (unless --keep-on-failure). Stop it all with `provisioner lab down`.
@@ -47,7 +47,7 @@ extension Provisioner.Lab {
         }
 
         func run() throws {
-            let lab = ProvisionerServices.Lab(home: global.homeDir)
+            let lab = VirtualLab(home: global.homeDir)
             let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
             let cpus = self.cpus ?? LabOptions.defaultCPUs(nodes: nodes, hostCores: ProcessInfo.processInfo.activeProcessorCount)
             var options = LabOptions(nodes: nodes, spares: spares, memoryMiB: memory, cpus: cpus, cache: cache, timeout: timeout,

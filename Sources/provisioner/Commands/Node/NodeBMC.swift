@@ -1,6 +1,6 @@
 import ArgumentParser
 import ProvisionerCore
-import ProvisionerServices
+import ProvisionerBoot
 
 extension Provisioner.Node {
     /// `provisioner node bmc NAME`: shows, sets or clears a node's BMC.

@@ -1,6 +1,6 @@
 import ArgumentParser
 import ProvisionerCore
-import ProvisionerServices
+import ProvisionerSite
 
 extension Provisioner.Node {
     /// `provisioner node boot-next pxe HOSTLIST`.

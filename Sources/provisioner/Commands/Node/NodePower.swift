@@ -1,6 +1,7 @@
 import ArgumentParser
 import ProvisionerCore
-import ProvisionerServices
+import ProvisionerBMC
+import ProvisionerSite
 
 extension Provisioner.Node {
     /// `provisioner node power ACTION HOSTLIST`.

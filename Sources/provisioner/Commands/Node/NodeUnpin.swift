@@ -1,6 +1,5 @@
 import ArgumentParser
 import ProvisionerCore
-import ProvisionerServices
 
 extension Provisioner.Node {
     /// `provisioner node unpin HOSTLIST`.

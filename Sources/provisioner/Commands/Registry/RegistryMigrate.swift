@@ -1,5 +1,5 @@
 import ArgumentParser
-import ProvisionerServices
+import ProvisionerBoot
 
 extension Provisioner.Registry {
     /// `provisioner registry migrate --to URL`: the SQLite registry into PostgreSQL, all or nothing.

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import ProvisionerCore
-import ProvisionerServices
 import ProvisionerStore
 
 extension Provisioner {

@@ -3,7 +3,6 @@ import Dispatch
 import Foundation
 import Logging
 import ProvisionerServer
-import ProvisionerServices
 
 extension Provisioner {
     /// `provisioner serve`: the appliance.
