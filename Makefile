@@ -79,7 +79,9 @@ build-release: deps
 	$(SWIFT) build -c release --product provisioner --static-swift-stdlib --scratch-path .build-nc
 
 # The whole output stays in .build/test.log; failures are repeated at the end.
+# The API contract is linted first (seconds); then every Swift test.
 test: build node-controller pydeps
+	bash Tests/tools/lint-openapi.sh
 	SWIFT=$(SWIFT) bash Tests/tools/run-tests.sh
 
 bench: build-release node-controller
@@ -101,7 +103,7 @@ install: build-release node-controller
 	install -D -m 0755 $(RELEASE_BIN)/provisioner $(DESTDIR)$(PREFIX)/bin/provisioner
 	install -D -m 0755 $(RELEASE_BIN)/node-controller $(DESTDIR)$(PREFIX)/lib/provisioner/node-controller
 	mkdir -p $(DESTDIR)$(PREFIX)/share/provisioner
-	cp -R templates rootfs $(DESTDIR)$(PREFIX)/share/provisioner/
+	cp -R templates rootfs api $(DESTDIR)$(PREFIX)/share/provisioner/
 	sed 's#@BINDIR@#$(PREFIX)/bin#' netboot/provisioner.service.in > provisioner.service.tmp
 	install -D -m 0644 provisioner.service.tmp $(DESTDIR)/etc/systemd/system/provisioner.service
 	rm -f provisioner.service.tmp

@@ -95,6 +95,7 @@ let package = Package(
                 "ProvisionerAPI", "ProvisionerCore", "ProvisionerStore", "ProvisionerPlatform",
                 "ProvisionerBoot", "ProvisionerImages", "ProvisionerBMC", "ProvisionerSite",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -170,3 +171,9 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// A compiler warning is a defect like a failing test: every target of ours
+// treats warnings as errors (the dependencies are not affected).
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]
+}

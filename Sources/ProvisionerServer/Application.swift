@@ -46,7 +46,10 @@ public func buildRouter(_ state: ServeState) -> Router<ServeContext> {
     router.get("/") { _, _ in try statusPage(state) }
     router.get("/healthz") { _, _ in "ok\n" }
     router.get("/api/v1/openapi.json") { _, _ in
-        Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        switch OpenAPIDocument.json {
+        case .success(let document): Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: document))
+        case .failure(let error): try apiError(.serviceUnavailable, error.description)
+        }
     }
     return router
 }

@@ -10,7 +10,7 @@ struct PlatformTests {
         let dir = try makeTempDir("efi")
         let paths = HostPaths(root: dir)
         try FileManager.default.createDirectory(atPath: paths.efi + "/efivars", withIntermediateDirectories: true)
-        if let bytes = secureBoot { FileManager.default.createFile(atPath: paths.secureBootVariable, contents: Data(bytes)) }
+        if let bytes = secureBoot { try #require(FileManager.default.createFile(atPath: paths.secureBootVariable, contents: Data(bytes))) }
         return paths
     }
 

@@ -66,7 +66,7 @@ struct ImageTests {
         #expect(store.cleanLeftovers().count == 1)
         #expect(store.partialBuilds().isEmpty)
         // Held lock: a second taker is told the image is busy.
-        try store.withLock {
+        _ = try store.withLock {
             #expect(throws: BusyError.self) { try store.withLock { } }
         }
     }

@@ -206,7 +206,7 @@ struct PowerAPITests {
             waitpid(sim, &status, 0)
         }
         let pass = d + "/pass"
-        FileManager.default.createFile(atPath: pass, contents: Data(password.utf8))
+        try #require(FileManager.default.createFile(atPath: pass, contents: Data(password.utf8)))
         chmod(pass, 0o600)
         _ = try state.registry.setBMC("n1", BMCSettings(driver: .ipmi, address: "127.0.0.1:19624", user: "admin", passwordFile: pass), now: "2026-01-01T00:00:01Z")
         // ipmi_sim answers within a fraction of a second.

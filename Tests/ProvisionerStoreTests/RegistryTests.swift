@@ -45,7 +45,7 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         try r.add([try spec("a", "02:00:00:00:00:01")], config: try config(), now: "2026-01-01T00:00:00Z")
         let mac = try MACAddress(parsing: "02:00:00:00:00:01")
         let path = BootPath(firmware: .uefiHTTP, loader: "snponly.efi")
-        try r.recordBootEvent(mac: mac, ip: "10.0.0.2", phase: .dhcp, now: "2026-01-01T00:00:01Z", newBoot: true, bootPath: path)
+        _ = try r.recordBootEvent(mac: mac, ip: "10.0.0.2", phase: .dhcp, now: "2026-01-01T00:00:01Z", newBoot: true, bootPath: path)
         #expect(try r.status("a")?.bootPath == path)
         let capacity = NodeCapacity(coresMax: 2, coresFree: 2, memoryMiBMax: 1024, memoryMiBFree: 900, diskMiBMax: 0, diskMiBFree: 0,
                                     hypervisor: .qemuTCG, hardwareVirtualization: false, hardwareVirtualizationReason: nil, libvirtVersion: nil)
@@ -60,7 +60,7 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         #expect(json.contains("\"boot_path\":{\"firmware\":\"uefi-http\",\"loader\":\"snponly.efi\"}"), "\(json)")
         #expect(json.contains("\"platform\":{\"firmware\":\"uefi\",\"secureboot\":true}"), "\(json)")
         // The next boot starts over with its own path.
-        try r.recordBootEvent(mac: mac, ip: "10.0.0.2", phase: .dhcp, now: "2026-01-01T00:05:00Z", newBoot: true,
+        _ = try r.recordBootEvent(mac: mac, ip: "10.0.0.2", phase: .dhcp, now: "2026-01-01T00:05:00Z", newBoot: true,
                               bootPath: BootPath(firmware: .bios, loader: "pxelinux.0"))
         #expect(try r.status("a")?.bootPath?.firmware == .bios)
     }

@@ -30,7 +30,7 @@ final class BMCLab {
     /// A password file with `password`, mode 0600.
     func passwordFile(_ name: String, _ password: String = BMCLab.password, mode: mode_t = 0o600) throws -> String {
         let path = dir + "/" + name
-        FileManager.default.createFile(atPath: path, contents: Data(password.utf8))
+        try #require(FileManager.default.createFile(atPath: path, contents: Data(password.utf8)))
         chmod(path, mode)
         return path
     }
@@ -110,7 +110,7 @@ final class BMCLab {
     /// What the Redfish emulator itself says of system `id` (PowerState, Boot), read with curl.
     func redfishSystem(port: Int, id: String) throws -> [String: Any] {
         let netrc = dir + "/netrc"
-        FileManager.default.createFile(atPath: netrc, contents: Data("machine 127.0.0.1 login admin password \(Self.password)\n".utf8))
+        try #require(FileManager.default.createFile(atPath: netrc, contents: Data("machine 127.0.0.1 login admin password \(Self.password)\n".utf8)))
         chmod(netrc, 0o600)
         let r = try runProcess("/usr/bin/curl", ["-sf", "-m", "5", "--netrc-file", netrc, "http://127.0.0.1:\(port)/redfish/v1/Systems/\(id)"])
         return (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any] ?? [:]
@@ -235,7 +235,7 @@ extension SystemTests {
         let home = try Home()
         try #require(try home.run(["node", "add", "n1", "--mac", "02:00:00:00:03:01", "--no-apply"]).status == 0)
         let open = home.dir + "/open.pass"
-        FileManager.default.createFile(atPath: open, contents: Data("secret".utf8))
+        try #require(FileManager.default.createFile(atPath: open, contents: Data("secret".utf8)))
         chmod(open, 0o644)
         let before = try home.dump()
         var r = try home.run(["node", "bmc", "n1", "--driver", "ipmi", "--address", "10.1.0.1", "--user", "admin", "--password-file", open])
@@ -251,7 +251,7 @@ extension SystemTests {
         #expect(try home.dump() == before)
         // What a rack shares, in its profile: the address is then enough.
         let pass = home.dir + "/rack.pass"
-        FileManager.default.createFile(atPath: pass, contents: Data("secret\n".utf8))
+        try #require(FileManager.default.createFile(atPath: pass, contents: Data("secret\n".utf8)))
         chmod(pass, 0o600)
         let configPath = home.dir + "/provisioner.yaml"
         let yaml = try String(contentsOfFile: configPath, encoding: .utf8)

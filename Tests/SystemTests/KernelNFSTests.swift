@@ -27,7 +27,7 @@ extension SystemTests {
         for f in ["passwd", "group", "nsswitch.conf", "nfs.conf"] where FileManager.default.fileExists(atPath: "/etc/" + f) {
             try FileManager.default.copyItem(atPath: "/etc/" + f, toPath: etc + "/" + f)
         }
-        FileManager.default.createFile(atPath: etc + "/exports", contents: Data())
+        try #require(FileManager.default.createFile(atPath: etc + "/exports", contents: Data()))
         let exportsDir = home.dir + "/etc/exports.d"
         try FileManager.default.createDirectory(atPath: exportsDir, withIntermediateDirectories: true)
         let mounts = "mount --bind \(etc) /etc && mount --bind \(exportsDir) /etc/exports.d && mount --bind \(lib) /var/lib/nfs"
