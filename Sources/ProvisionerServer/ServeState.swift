@@ -9,37 +9,7 @@ import ProvisionerBoot
 import ProvisionerSite
 import ProvisionerStore
 
-/// The request context of serve: Hummingbird's, plus the client's address
-/// (boot scripts and the node API check it against the node's IP).
-public struct ServeContext: RequestContext, RemoteAddressRequestContext {
-    public var coreContext: CoreRequestContextStorage
-    public let remoteAddress: SocketAddress?
-
-    public init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        remoteAddress = source.channel.remoteAddress
-    }
-
-    /// The client's IPv4 address, when it has one.
-    var clientIP: IPv4Address? {
-        guard let ip = remoteAddress?.ipAddress else { return nil }
-        let v4 = ip.hasPrefix("::ffff:") ? String(ip.dropFirst(7)) : ip
-        return try? IPv4Address(parsing: v4)
-    }
-}
-
-/// Counters for /metrics.
-public struct ServeMetrics: Sendable {
-    public var httpBytes: Int = 0
-    public var httpRequests: Int = 0
-    public var enrollments: Int = 0
-    public var rejected: Int = 0
-    public var heartbeats: Int = 0
-    /// Unknown machines that took a waiting node by themselves (discovery: auto).
-    public var autoAccepted: Int = 0
-}
-
-/// What every handler shares: the site, the registry, the secret, the
+/// What every controller shares: the site, the registry, the secret, the
 /// heartbeat credentials handed out since start, the counters.
 public final class ServeState: Sendable {
     public let config: SiteConfig
@@ -52,17 +22,17 @@ public final class ServeState: Sendable {
     /// Seconds since the epoch, for timestamps; injectable for tests.
     let clock: @Sendable () -> Date
 
-    struct Credential: Sendable { var hostname: Hostname; var ip: IPv4Address; var sequence: Int }
-    let credentials = Mutex<[String: Credential]>([:])
+    /// The heartbeat credentials handed out since start.
+    let credentials = CredentialStore()
     let counters = Mutex(ServeMetrics())
     /// Heartbeats are written in batches, one transaction per batch.
     let heartbeats: HeartbeatBatcher
 
-    /// The supervisor of the boot daemons, once serve has started them (for /metrics and the status page).
-    let supervisor = Mutex<Supervisor?>(nil)
+    /// The supervisor of the boot daemons (none started until `ServeRunner` starts them).
+    let supervisor: Supervisor
 
     /// The boot daemons and their restarts; empty when serve runs without them (handler tests).
-    var daemons: [Supervisor.DaemonStatus] { supervisor.withLock { $0?.status() ?? [] } }
+    var daemons: [Supervisor.DaemonStatus] { supervisor.status() }
 
     /// Writes the boot files of node changes made through the API; nil: registry only.
     public let applier: Applier?
@@ -78,6 +48,7 @@ public final class ServeState: Sendable {
                 logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }, applier: Applier? = nil, apiToken: String? = nil,
                 replicaPath: String? = nil) {
         replica = NodeReplica(file: replicaPath)
+        supervisor = Supervisor(logger: logger)
         serverName = config.bootServerName?.value ?? Self.machineName()
         startedAt = Timestamp.iso(clock())
         self.applier = applier

@@ -41,143 +41,83 @@ func firmware(_ n: NodeStatus) -> String {
 }
 
 /// `GET /`: nodes, state, last boot phase, image, capacity; discovered MACs. Refreshes itself.
-func statusPage(_ state: ServeState) throws -> Response {
-    let nodes = try state.registry.statuses()
-    let discovered = try state.registry.discovered()
-    var counts: [NodeState: Int] = [:]
-    for n in nodes { counts[n.state, default: 0] += 1 }
-    var rows = ""
-    for n in nodes {
-        let cap = n.capacity
-        let phase = lastPhase(n).map { "\($0.0) at \($0.1)" } ?? "-"
-        let durations = n.phaseDurations().map { "\($0.phase.rawValue) \(String(format: "%.1f", $0.seconds))s" }.joined(separator: " → ")
-        rows += """
-            <tr class="\(n.state.rawValue)"><td>\(html(n.hostname))</td><td><code>\(html(n.mac ?? "-"))</code></td><td>\(html(n.ip))</td>\
-            <td class="state">\(n.state.rawValue)\(n.drained ? " (drained)" : "")</td><td>\(html(n.image ?? "-"))\(html(n.pinned.map { " (pinned \($0))" } ?? ""))</td><td>\(html(phase))</td><td>\(html(durations))</td>\
-            <td>\(html(n.bootTimings.map(nodeBoot) ?? "-"))</td>\
-            <td>\(html(firmware(n)))</td>\
-            <td>\(cap.map { "\($0.coresFree)/\($0.coresMax) cores, \($0.memoryMiBFree)/\($0.memoryMiBMax) MiB, \(html($0.hypervisor.rawValue))" } ?? "-")</td>\
-            <td>\(html(n.lastHeartbeat ?? "-"))</td></tr>
-
-            """
-    }
-    var disc = ""
-    for d in discovered {
-        disc += "<tr><td><code>\(html(d.mac))</code></td><td>\(html(d.ip ?? "-"))</td><td>\(html(d.firstSeen))</td><td>\(html(d.lastSeen))</td><td>\(d.seen)</td></tr>\n"
-    }
-    var servers = ""
-    for b in ClusterReport.bootServerRows(try state.registry.bootServers(), latestChange: try state.registry.latestChange(), now: state.clock()) {
-        let ago = b.seconds_since_contact.map { "\(Int($0.rounded())) s ago" } ?? b.last_contact
-        let daemons = b.daemons.sorted { $0.key < $1.key }.map { "\(html($0.key)) \($0.value ? "up" : "<b>down</b>")" }.joined(separator: ", ")
-        servers += """
-            <tr><td>\(html(b.name))\(b.name == state.serverName ? " (this one)" : "")</td><td>\(html(b.address))</td><td>\(html(b.subnet))</td>\
-            <td>\(html(b.role ?? "alone"))</td><td>\(html(b.dhcp_range ?? "-"))</td><td>\(html(ago))</td>\
-            <td>\(b.replica_lag == 0 ? "current" : "\(b.replica_lag) changes behind")</td><td>\(b.replica_nodes)</td><td>\(daemons.isEmpty ? "-" : daemons)</td></tr>
-
-            """
-    }
-    let services = state.daemons.map { d in
-        "\(html(d.name)) " + (d.pid.map { "up (pid \($0))" } ?? "<b>down</b>") + (d.restarts > 0 ? ", restarted \(d.restarts)×" : "")
-    }.joined(separator: "; ")
-    let summary = NodeState.allCases.compactMap { s in counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
-    let page = """
-        <!doctype html>
-        <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
-        <title>Provisioner: \(nodes.count) node\(nodes.count == 1 ? "" : "s")</title>
-        <style>
-        body{font-family:system-ui,sans-serif;margin:2em;color:#222}
-        table{border-collapse:collapse;width:100%;margin-bottom:2em}
-        th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #ddd;font-size:.92em}
-        th{background:#f4f4f4}
-        td.state{font-weight:600}
-        tr.ready td.state{color:#17803d} tr.lost td.state{color:#b42318} tr.booting td.state{color:#b54708}
-        tr.enrolled td.state{color:#175cd3}
-        .muted{color:#777}
-        </style></head><body>
-        <h1>Provisioner</h1>
-        <p>\(nodes.count) node\(nodes.count == 1 ? "" : "s"): \(html(summary.isEmpty ? "none" : summary)). Server \(state.config.serverIP), \
-        DHCP \(state.config.dhcpMode.rawValue) on \(html(state.config.interface)).\(services.isEmpty ? "" : " Services: " + services + ".") <span class="muted">Refreshes every 5 s.</span></p>
-        <h2>Nodes</h2>
-        <table><thead><tr><th>Hostname</th><th>MAC</th><th>IP</th><th>State</th><th>Image</th><th>Last boot phase</th>\
-        <th>Phase durations</th><th>Node's own boot</th><th>Firmware</th><th>Capacity (free/max)</th><th>Last heartbeat</th></tr></thead>
-        <tbody>
-        \(rows.isEmpty ? "<tr><td colspan=10 class=muted>No nodes registered.</td></tr>" : rows)</tbody></table>
-        <h2>Boot servers</h2>
-        <p class="muted">Each boot server as it last reported itself; the lag is the registry's node changes it had not applied then.</p>
-        <table><thead><tr><th>Name</th><th>Address</th><th>Subnet</th><th>Role</th><th>Dynamic range</th><th>Last contact</th>\
-        <th>Replica</th><th>Nodes</th><th>Daemons</th></tr></thead>
-        <tbody>
-        \(servers.isEmpty ? "<tr><td colspan=9 class=muted>None reported yet.</td></tr>" : servers)</tbody></table>
-        <h2>Discovered machines</h2>
-        <p class="muted">PXE-booted with a MAC that is not registered. Register one with <code>provisioner node accept MAC --hostname NAME</code>.</p>
-        <table><thead><tr><th>MAC</th><th>IP</th><th>First seen</th><th>Last seen</th><th>Times</th></tr></thead>
-        <tbody>
-        \(disc.isEmpty ? "<tr><td colspan=5 class=muted>None.</td></tr>" : disc)</tbody></table>
-        </body></html>
-
-        """
-    return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: page)))
-}
-
-/// `GET /metrics` in Prometheus' text format.
-/// With the registry unreachable it still answers: `provisioner_registry_up 0`,
-/// the boot replica, the counters and the daemons (the node gauges need the registry).
-func metricsResponse(_ state: ServeState) throws -> Response {
-    let m = state.metrics
-    var out = ""
-    var registryUp = 1
-    do {
+enum StatusPage {
+    /// The page, read from the registry now.
+    static func response(_ state: ServeState) throws -> Response {
         let nodes = try state.registry.statuses()
-        let discovered = try state.registry.discovered().count
-        out += "# HELP provisioner_nodes Nodes by state.\n# TYPE provisioner_nodes gauge\n"
-        for s in NodeState.allCases {
-            out += "provisioner_nodes{state=\"\(s.rawValue)\"} \(nodes.filter { $0.state == s }.count)\n"
+        let discovered = try state.registry.discovered()
+        var counts: [NodeState: Int] = [:]
+        for n in nodes { counts[n.state, default: 0] += 1 }
+        var rows = ""
+        for n in nodes {
+            let cap = n.capacity
+            let phase = lastPhase(n).map { "\($0.0) at \($0.1)" } ?? "-"
+            let durations = n.phaseDurations().map { "\($0.phase.rawValue) \(String(format: "%.1f", $0.seconds))s" }.joined(separator: " → ")
+            rows += """
+                <tr class="\(n.state.rawValue)"><td>\(html(n.hostname))</td><td><code>\(html(n.mac ?? "-"))</code></td><td>\(html(n.ip))</td>\
+                <td class="state">\(n.state.rawValue)\(n.drained ? " (drained)" : "")</td><td>\(html(n.image ?? "-"))\(html(n.pinned.map { " (pinned \($0))" } ?? ""))</td><td>\(html(phase))</td><td>\(html(durations))</td>\
+                <td>\(html(n.bootTimings.map(nodeBoot) ?? "-"))</td>\
+                <td>\(html(firmware(n)))</td>\
+                <td>\(cap.map { "\($0.coresFree)/\($0.coresMax) cores, \($0.memoryMiBFree)/\($0.memoryMiBMax) MiB, \(html($0.hypervisor.rawValue))" } ?? "-")</td>\
+                <td>\(html(n.lastHeartbeat ?? "-"))</td></tr>
+
+                """
         }
-        out += """
-            # HELP provisioner_discovered_machines Machines that PXE-booted unregistered.
-            # TYPE provisioner_discovered_machines gauge
-            provisioner_discovered_machines \(discovered)
-            # HELP provisioner_nodes_booting_or_booted Nodes with a recorded boot (DHCP answer to their PXE firmware).
-            # TYPE provisioner_nodes_booting_or_booted gauge
-            provisioner_nodes_booting_or_booted \(nodes.filter { $0.bootStarted != nil }.count)
+        var disc = ""
+        for d in discovered {
+            disc += "<tr><td><code>\(html(d.mac))</code></td><td>\(html(d.ip ?? "-"))</td><td>\(html(d.firstSeen))</td><td>\(html(d.lastSeen))</td><td>\(d.seen)</td></tr>\n"
+        }
+        var servers = ""
+        for b in ClusterReport.bootServerRows(try state.registry.bootServers(), latestChange: try state.registry.latestChange(), now: state.clock()) {
+            let ago = b.seconds_since_contact.map { "\(Int($0.rounded())) s ago" } ?? b.last_contact
+            let daemons = b.daemons.sorted { $0.key < $1.key }.map { "\(html($0.key)) \($0.value ? "up" : "<b>down</b>")" }.joined(separator: ", ")
+            servers += """
+                <tr><td>\(html(b.name))\(b.name == state.serverName ? " (this one)" : "")</td><td>\(html(b.address))</td><td>\(html(b.subnet))</td>\
+                <td>\(html(b.role ?? "alone"))</td><td>\(html(b.dhcp_range ?? "-"))</td><td>\(html(ago))</td>\
+                <td>\(b.replica_lag == 0 ? "current" : "\(b.replica_lag) changes behind")</td><td>\(b.replica_nodes)</td><td>\(daemons.isEmpty ? "-" : daemons)</td></tr>
+
+                """
+        }
+        let services = state.daemons.map { d in
+            "\(html(d.name)) " + (d.pid.map { "up (pid \($0))" } ?? "<b>down</b>") + (d.restarts > 0 ? ", restarted \(d.restarts)×" : "")
+        }.joined(separator: "; ")
+        let summary = NodeState.allCases.compactMap { s in counts[s].map { "\($0) \(s.rawValue)" } }.joined(separator: ", ")
+        let page = """
+            <!doctype html>
+            <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
+            <title>Provisioner: \(nodes.count) node\(nodes.count == 1 ? "" : "s")</title>
+            <style>
+            body{font-family:system-ui,sans-serif;margin:2em;color:#222}
+            table{border-collapse:collapse;width:100%;margin-bottom:2em}
+            th,td{text-align:left;padding:.35em .6em;border-bottom:1px solid #ddd;font-size:.92em}
+            th{background:#f4f4f4}
+            td.state{font-weight:600}
+            tr.ready td.state{color:#17803d} tr.lost td.state{color:#b42318} tr.booting td.state{color:#b54708}
+            tr.enrolled td.state{color:#175cd3}
+            .muted{color:#777}
+            </style></head><body>
+            <h1>Provisioner</h1>
+            <p>\(nodes.count) node\(nodes.count == 1 ? "" : "s"): \(html(summary.isEmpty ? "none" : summary)). Server \(state.config.serverIP), \
+            DHCP \(state.config.dhcpMode.rawValue) on \(html(state.config.interface)).\(services.isEmpty ? "" : " Services: " + services + ".") <span class="muted">Refreshes every 5 s.</span></p>
+            <h2>Nodes</h2>
+            <table><thead><tr><th>Hostname</th><th>MAC</th><th>IP</th><th>State</th><th>Image</th><th>Last boot phase</th>\
+            <th>Phase durations</th><th>Node's own boot</th><th>Firmware</th><th>Capacity (free/max)</th><th>Last heartbeat</th></tr></thead>
+            <tbody>
+            \(rows.isEmpty ? "<tr><td colspan=10 class=muted>No nodes registered.</td></tr>" : rows)</tbody></table>
+            <h2>Boot servers</h2>
+            <p class="muted">Each boot server as it last reported itself; the lag is the registry's node changes it had not applied then.</p>
+            <table><thead><tr><th>Name</th><th>Address</th><th>Subnet</th><th>Role</th><th>Dynamic range</th><th>Last contact</th>\
+            <th>Replica</th><th>Nodes</th><th>Daemons</th></tr></thead>
+            <tbody>
+            \(servers.isEmpty ? "<tr><td colspan=9 class=muted>None reported yet.</td></tr>" : servers)</tbody></table>
+            <h2>Discovered machines</h2>
+            <p class="muted">PXE-booted with a MAC that is not registered. Register one with <code>provisioner node accept MAC --hostname NAME</code>.</p>
+            <table><thead><tr><th>MAC</th><th>IP</th><th>First seen</th><th>Last seen</th><th>Times</th></tr></thead>
+            <tbody>
+            \(disc.isEmpty ? "<tr><td colspan=5 class=muted>None.</td></tr>" : disc)</tbody></table>
+            </body></html>
 
             """
-    } catch where FailureKind(of: error) == .unavailable {
-        registryUp = 0
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: page)))
     }
-    out += """
-        # HELP provisioner_registry_up Whether the registry answered this scrape (0: boots go on from the replica).
-        # TYPE provisioner_registry_up gauge
-        provisioner_registry_up \(registryUp)
-        # HELP provisioner_boot_replica_nodes Nodes in serve's boot replica (what it boots while the registry is down).
-        # TYPE provisioner_boot_replica_nodes gauge
-        provisioner_boot_replica_nodes \(state.replica.count)
-        # HELP provisioner_enrollments_total Successful enrollments since serve started.
-        # TYPE provisioner_enrollments_total counter
-        provisioner_enrollments_total \(m.enrollments)
-        # HELP provisioner_auto_accepted_total Unknown machines that took a waiting node by themselves (discovery: auto).
-        # TYPE provisioner_auto_accepted_total counter
-        provisioner_auto_accepted_total \(m.autoAccepted)
-        # HELP provisioner_heartbeats_total Accepted heartbeats since serve started.
-        # TYPE provisioner_heartbeats_total counter
-        provisioner_heartbeats_total \(m.heartbeats)
-        # HELP provisioner_rejected_total Refused boot-script and node API requests.
-        # TYPE provisioner_rejected_total counter
-        provisioner_rejected_total \(m.rejected)
-        # HELP provisioner_http_requests_total HTTP requests served.
-        # TYPE provisioner_http_requests_total counter
-        provisioner_http_requests_total \(m.httpRequests)
-        # HELP provisioner_http_bytes_total HTTP response bytes served (Content-Length).
-        # TYPE provisioner_http_bytes_total counter
-        provisioner_http_bytes_total \(m.httpBytes)
-
-        """
-    let daemons = state.daemons
-    if !daemons.isEmpty {
-        out += "# HELP provisioner_daemon_up Whether a boot daemon serve supervises is running.\n# TYPE provisioner_daemon_up gauge\n"
-        for d in daemons { out += "provisioner_daemon_up{daemon=\"\(d.name)\"} \(d.pid == nil ? 0 : 1)\n" }
-        out += "# HELP provisioner_daemon_restarts_total Restarts of a boot daemon since serve started.\n# TYPE provisioner_daemon_restarts_total counter\n"
-        for d in daemons { out += "provisioner_daemon_restarts_total{daemon=\"\(d.name)\"} \(d.restarts)\n" }
-    }
-    return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: .init(byteBuffer: ByteBuffer(string: out)))
 }

@@ -10,7 +10,7 @@ import ProvisionerSite
 import ProvisionerStore
 
 @main
-struct Provisioner: ParsableCommand {
+struct Provisioner: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "provisioner",
         abstract: "Provision diskless nodes: registry, boot configs, images, cluster.",
@@ -20,10 +20,14 @@ struct Provisioner: ParsableCommand {
     /// Runs the command; an operator error becomes one line on stderr and the
     /// exit status of its kind (`FailureKind.exitCode`: 2 invalid input,
     /// 3 not found, 4 conflict, 5 busy, 6 unavailable, 1 anything else).
-    static func main() {
+    static func main() async {
         do {
             var command = try parseAsRoot()
-            try command.run()
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
         } catch let error as OperatorFacingError {
             fail(error.operatorMessage, status: FailureKind(of: error).exitCode)
         } catch {

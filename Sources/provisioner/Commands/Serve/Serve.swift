@@ -1,12 +1,11 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
 import ProvisionerServer
 
 extension Provisioner {
     /// `provisioner serve`: the appliance.
-    struct Serve: ParsableCommand {
+    struct Serve: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "serve",
             abstract: "Run DHCP/TFTP, the NFS root and HTTP boot as one supervised service.",
@@ -30,28 +29,13 @@ extension Provisioner {
         @Option(name: .customLong("lost-after"), help: ArgumentHelp("Heartbeats missed before a node is lost.", valueName: "N"))
         var lostAfter: Double = 3
 
-        func run() throws {
+        func run() async throws {
             var logger = Logger(label: "provisioner")
             logger.logLevel = .info
             let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
             let runner = try ServeRunner.forSite(global.site, ServeOptions(listen: listen, heartbeatSeconds: heartbeatSeconds,
                                                                           lostAfterBeats: lostAfter, binary: bin), logger: logger)
-            let done = DispatchSemaphore(value: 0)
-            let failure = ErrorBox()
-            Task {
-                do { try await runner.run() } catch { failure.set(error) }
-                done.signal()
-            }
-            done.wait()
-            if let error = failure.get() { throw error }
+            try await runner.run()
         }
     }
-}
-
-/// Carries an error out of a Task.
-final class ErrorBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var error: (any Error)?
-    func set(_ e: any Error) { lock.withLock { error = e } }
-    func get() -> (any Error)? { lock.withLock { error } }
 }

@@ -1,0 +1,77 @@
+import Foundation
+import Hummingbird
+import ProvisionerAPI
+import ProvisionerCore
+
+/// The boot files over HTTP: iPXE's first script, each node's own script
+/// (only to the node's own address in authoritative mode: it carries the
+/// node's enrollment token), and, as static files with Range, the kernels,
+/// initrds and root images of the generations and UEFI HTTP Boot's loaders.
+/// An unknown MAC asking for its script is queued for discovery (or, with
+/// `discovery: auto`, takes a waiting node).
+struct BootController {
+    let state: ServeState
+
+    /// The static files: routes cannot hold them (any path below the folder answers), so they go on the router.
+    func addFiles(to router: Router<ServeContext>) {
+        router.middlewares.add(BootFetchMiddleware(state: state))
+        router.middlewares.add(FileMiddleware(state.config.httpRoot + "/images", urlBasePath: "/images", searchForIndexHtml: false, logger: state.logger))
+        // UEFI HTTP Boot: the firmware fetches its loader here, with no TFTP.
+        router.middlewares.add(FileMiddleware(state.config.httpRoot + "/loaders", urlBasePath: "/loaders", searchForIndexHtml: false, logger: state.logger))
+    }
+
+    var endpoints: RouteCollection<ServeContext> {
+        let routes = RouteCollection(context: ServeContext.self)
+        let state = self.state
+        routes.get("/boot.ipxe") { _, _ in try fileResponse(state.config.httpRoot + "/boot.ipxe", type: "text/plain") }
+        routes.get("/boot/:file") { _, context in
+            let file = try context.parameters.require("file")
+            let clientIP = context.clientIP
+            return try await blocking { try BootController(state: state).bootScript(file, from: clientIP) }
+        }
+        return routes
+    }
+
+    /// `GET /boot/<mac-dashed>.ipxe`: a registered node gets its own script;
+    /// an unknown MAC is queued for discovery and gets the default.
+    func bootScript(_ file: String, from clientIP: IPv4Address?) throws -> Response {
+        let defaultScript = state.config.httpRoot + "/boot/default.ipxe"
+        if file == "default.ipxe" { return try fileResponse(defaultScript, type: "text/plain") }
+        guard file.hasSuffix(".ipxe"), let mac = try? MACAddress(parsing: String(file.dropLast(5))) else {
+            return try apiError(.notFound, "no boot script \(quoted(file))")
+        }
+        guard let node = try state.bootNode(mac: mac) else {
+            if autoAccept(mac, from: clientIP) {
+                // Served to the address it asks from: a dynamic lease, until the initramfs' DHCP gets the node's own.
+                state.recordBootPhase { try state.registry.recordBootEvent(mac: mac, ip: clientIP?.description, phase: .ipxe, now: state.now(), newBoot: true) }
+                return try fileResponse(state.config.httpRoot + "/boot/\(mac.dashed).ipxe", type: "text/plain")
+            }
+            state.recordBootPhase { try state.registry.recordBootEvent(mac: mac, ip: clientIP?.description, phase: .ipxe, now: state.now()) }
+            state.logger.notice("unknown machine \(mac) from \(clientIP?.description ?? "?") asked for its boot script: queued for discovery")
+            return try fileResponse(defaultScript, type: "text/plain")
+        }
+        if state.checksSourceIP, clientIP != node.ip {
+            state.count { $0.rejected += 1 }
+            state.logger.warning("boot script of \(node.hostname) (\(mac)) refused to \(clientIP?.description ?? "?"): not the node's address \(node.ip)")
+            return try apiError(.forbidden, "boot script of \(mac) is only served to \(node.ip)")
+        }
+        state.recordBootPhase { try state.registry.recordBootEvent(mac: mac, ip: clientIP?.description, phase: .ipxe, now: state.now()) }
+        return try fileResponse(state.config.httpRoot + "/boot/\(mac.dashed).ipxe", type: "text/plain")
+    }
+
+    /// With `discovery.mode: auto`, gives an unknown MAC the first node waiting
+    /// for one and writes its boot files; false when discovery is manual, serve
+    /// writes no boot files, or no node waits (the machine then stays queued).
+    func autoAccept(_ mac: MACAddress, from ip: IPv4Address?) -> Bool {
+        guard state.config.discovery == .auto, state.applier != nil else { return false }
+        do {
+            let (node, files) = try state.nodeOperations.accept(mac: mac, hostname: nil, profile: nil, now: state.now())
+            state.count { $0.autoAccepted += 1 }
+            state.logger.notice("unknown machine \(mac) from \(ip?.description ?? "?") took the waiting node \(node.hostname) (\(node.ip)): discovery is auto (\(files.summary))")
+            return true
+        } catch {
+            state.logger.warning("unknown machine \(mac) from \(ip?.description ?? "?") not accepted automatically: \(error)")
+            return false
+        }
+    }
+}

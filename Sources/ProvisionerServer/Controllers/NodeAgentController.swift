@@ -1,0 +1,93 @@
+import Foundation
+import Hummingbird
+import ProvisionerAPI
+import ProvisionerCore
+
+/// The node controllers' API: enrollment (the node's token, from the node's
+/// own address) and heartbeats (with the credential enrollment gave,
+/// numbered, each taken once). Who is admitted is `NodeAgentRules`; this
+/// controller reads the request, looks up, records and answers.
+struct NodeAgentController {
+    let state: ServeState
+
+    var endpoints: RouteCollection<ServeContext> {
+        let routes = RouteCollection(context: ServeContext.self)
+        let controller = self
+        routes.post(RouterPath(NodeAPI.enrollPath)) { request, context in try await controller.enroll(request, from: context.clientIP) }
+        routes.post(RouterPath(NodeAPI.heartbeatPath)) { request, context in try await controller.heartbeat(request, from: context.clientIP) }
+        return routes
+    }
+
+    /// A refusal's answer, counted and logged.
+    func refuse(_ what: String, _ refusal: NodeAgentRules.Refusal, from clientIP: IPv4Address?) throws -> Response {
+        state.count { $0.rejected += 1 }
+        state.logger.warning("\(what) refused from \(clientIP?.description ?? "?"): \(refusal.reason)")
+        let status: HTTPResponse.Status = switch refusal.kind {
+        case .badRequest: .badRequest
+        case .tooLarge: .contentTooLarge
+        case .unauthorized: .unauthorized
+        case .forbidden: .forbidden
+        case .conflict: .conflict
+        }
+        return try apiError(status, refusal.reason)
+    }
+
+    /// `POST /api/v1/enroll`: token, MAC and source address checked; answers a heartbeat credential.
+    func enroll(_ request: Request, from clientIP: IPv4Address?) async throws -> Response {
+        guard let body = try? await request.body.collect(upTo: NodeAPI.maxBodyBytes) else {
+            return try refuse("enrollment", .init(.tooLarge, "request body over \(NodeAPI.maxBodyBytes) bytes"), from: clientIP)
+        }
+        guard let req = try? JSONDecoder().decode(EnrollRequest.self, from: Data(buffer: body)) else {
+            return try refuse("enrollment", .init(.badRequest, "body is not an enrollment request (JSON)"), from: clientIP)
+        }
+        let state = self.state
+        let node: Node
+        do {
+            let mac = try NodeAgentRules.enrollingMAC(req.mac)
+            let found = try await blocking { try state.bootNode(mac: mac) }
+            node = try NodeAgentRules.admitEnrollment(node: found, mac: mac, token: req.token, secret: state.secret,
+                                                      clientIP: clientIP, checksSourceIP: state.checksSourceIP)
+        } catch let refusal as NodeAgentRules.Refusal {
+            return try refuse("enrollment", refusal, from: clientIP)
+        }
+        // Recorded first: an enrollment the registry cannot take (503, retryable) leaves no credential behind.
+        try await blocking {
+            try state.registry.recordEnrollment(hostname: node.hostname, image: req.image, capacity: req.capacity, instances: req.instances,
+                                                bootTimings: req.bootTimings, platform: req.platform, now: state.now())
+        }
+        let credential = state.credentials.issue(hostname: node.hostname, ip: node.ip)
+        state.count { $0.enrollments += 1 }
+        state.logger.info("enrolled \(node.hostname) (\(node.mac?.description ?? "?"), \(node.ip)): \(req.capacity.coresMax) cores, \(req.capacity.memoryMiBMax) MiB, \(req.capacity.hypervisor.rawValue), image \(req.image ?? "?")\(req.platform.map { ", firmware " + $0.summary } ?? "")")
+        return try json(EnrollResponse(hostname: node.hostname.value, credential: credential, heartbeatSeconds: state.heartbeatSeconds))
+    }
+
+    /// `POST /api/v1/heartbeat` with `Authorization: Bearer <credential>`.
+    func heartbeat(_ request: Request, from clientIP: IPv4Address?) async throws -> Response {
+        let auth = request.headers[.authorization] ?? ""
+        let value = auth.hasPrefix("Bearer ") ? String(auth.dropFirst(7)) : ""
+        let known = value.isEmpty ? nil : state.credentials.lookup(value)
+        guard known != nil else {
+            return try refuse("heartbeat", .init(.unauthorized, "unknown or missing credential: enroll again"), from: clientIP)
+        }
+        guard let body = try? await request.body.collect(upTo: NodeAPI.maxBodyBytes) else {
+            return try refuse("heartbeat", .init(.tooLarge, "request body over \(NodeAPI.maxBodyBytes) bytes"), from: clientIP)
+        }
+        guard let beat = try? JSONDecoder().decode(Heartbeat.self, from: Data(buffer: body)) else {
+            return try refuse("heartbeat", .init(.badRequest, "body is not a heartbeat (JSON)"), from: clientIP)
+        }
+        let credential: NodeAgentRules.Credential
+        do {
+            credential = try NodeAgentRules.admitHeartbeat(credential: known, clientIP: clientIP, checksSourceIP: state.checksSourceIP)
+        } catch {
+            return try refuse("heartbeat", error, from: clientIP)
+        }
+        guard state.credentials.advance(value, to: beat.sequence) else {
+            return try refuse("heartbeat", NodeAgentRules.stale(beat.sequence, of: credential.hostname), from: clientIP)
+        }
+        let work = try await state.heartbeats.submit(.init(hostname: credential.hostname, capacity: beat.capacity, reported: beat.instances, bootTimings: beat.bootTimings))
+        state.count { $0.heartbeats += 1 }
+        for spec in work.run { state.logger.info("asking \(credential.hostname) to start instance \(spec.id)") }
+        for id in work.terminate { state.logger.info("asking \(credential.hostname) to terminate instance \(id)") }
+        return try json(HeartbeatResponse(run: work.run, terminate: work.terminate, heartbeatSeconds: state.heartbeatSeconds))
+    }
+}

@@ -1,0 +1,24 @@
+import Hummingbird
+import ProvisionerAPI
+import ProvisionerCore
+
+/// Records the kernel and initrd fetches of a node (by its address) as boot
+/// phases; the registry is asked on the blocking pool, and only for those two files.
+struct BootFetchMiddleware: RouterMiddleware {
+    let state: ServeState
+
+    func handle(_ request: Request, context: ServeContext, next: (Request, ServeContext) async throws -> Response) async throws -> Response {
+        let response = try await next(request, context)
+        let path = request.uri.path
+        guard path.hasPrefix("/images/"), response.status == .ok || response.status == .partialContent,
+              request.headers[.range] == nil || request.headers[.range]?.hasPrefix("bytes=0-") == true,
+              let phase: BootPhase = path.hasSuffix("/vmlinuz") ? .kernel : path.hasSuffix("/initrd.img") ? .initrd : nil,
+              let ip = context.clientIP else { return response }
+        let state = self.state
+        _ = try? await blocking {
+            guard let mac = state.bootNode(ip: ip)?.mac else { return }
+            state.recordBootPhase { _ = try state.registry.recordBootEvent(mac: mac, ip: ip.description, phase: phase, now: state.now()) }
+        }
+        return response
+    }
+}

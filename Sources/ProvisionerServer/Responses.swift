@@ -1,0 +1,43 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import ProvisionerAPI
+import ProvisionerCore
+import ProvisionerPlatform
+
+func randomHex(_ bytes: Int) -> String {
+    var rng = SystemRandomNumberGenerator()
+    return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &rng)) }.joined()
+}
+
+func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.sortedKeys]
+    let data = try enc.encode(value)
+    return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}
+
+func apiError(_ status: HTTPResponse.Status, _ message: String) throws -> Response {
+    try json(APIError(error: message), status: status)
+}
+
+/// The one place an error becomes an HTTP answer: its status from its kind
+/// (`FailureKind.httpStatus`), the message and kind in the body, a clash's
+/// field, value and holder, and `Retry-After` when trying again may work.
+func errorResponse(_ error: any Error) throws -> Response {
+    let kind = FailureKind(of: error)
+    var body = APIError(error: String(describing: error), kind: kind)
+    if let c = error as? ConflictError {
+        body.field = c.field
+        body.value = c.value
+        body.holder = c.holder
+    }
+    var response = try json(body, status: HTTPResponse.Status(code: kind.httpStatus))
+    if kind.isRetryable { response.headers[.retryAfter] = "5" }
+    return response
+}
+
+func fileResponse(_ path: String, type: String) throws -> Response {
+    guard let data = FileSystem.read(path) else { return try apiError(.notFound, "not found (site not applied?)") }
+    return Response(status: .ok, headers: [.contentType: type], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+}

@@ -1,0 +1,45 @@
+import Foundation
+import Hummingbird
+import Logging
+import ProvisionerCore
+import ProvisionerPlatform
+import ProvisionerStore
+
+/// `provisioner serve` as one supervised service: preflight, the boot
+/// daemons (started before the server answers), the HTTP server, and beside
+/// it the housekeeping and replication services; on SIGTERM or SIGINT
+/// everything it started is stopped.
+public struct ServeRunner: Sendable {
+    public var state: ServeState
+    public var daemons: DaemonStarter
+    public var host: String
+    public var port: Int
+
+    public init(state: ServeState, daemons: DaemonStarter, host: String, port: Int) {
+        self.state = state
+        self.daemons = daemons
+        self.host = host
+        self.port = port
+    }
+
+    /// Runs until SIGTERM/SIGINT.
+    /// - Throws: `SystemError` when a preflight check fails or a daemon does not come up (nothing is left running).
+    public func run() async throws {
+        let logger = state.logger
+        if let problem = daemons.preflight(httpPort: port) { throw SystemError("cannot start: \(problem)") }
+        if case .failure(let error) = OpenAPIDocument.json { logger.warning("\(error) (GET /api/v1/openapi.json answers 503)") }
+        let supervisor = state.supervisor
+        defer { supervisor.stopAll() }
+        let daemons = self.daemons, host = self.host, port = self.port
+        let app = buildApplication(
+            state, host: host, port: port,
+            services: [HousekeepingService(state: state), ReplicationService(state: state)],
+            beforeServerStarts: {
+                try await blocking { try daemons.start(supervisor, logger: logger) }
+                logger.info("serving http://\(host):\(port) (boot scripts, images, node API, status page, metrics)")
+            })
+        // Returns on SIGTERM/SIGINT (graceful shutdown: the services stop too), or throws when a daemon did not start.
+        try await app.runService()
+        logger.info("shutting down: stopping the daemons")
+    }
+}
