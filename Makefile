@@ -31,9 +31,11 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #   postgresql-15   the shared registry of several boot servers; its tests run their own server (initdb)
 #   wrk nginx-light benchmarks: load on the node API, the initrd served by nginx beside serve
 #   strace          bench/record_boot_reads.py: what a booting node reads of its root (nfs-ganesha's reads)
+#   dpkg-dev        make deb: dpkg-shlibdeps (the package's library Depends), strip (binutils)
+#   lintian         make deb checks the package (errors fail it)
 DEB_PACKAGES := libsqlite3-dev sqlite3 python3 python3-venv dnsmasq-base pxelinux syslinux-common ipxe shim-signed grub-efi-amd64-signed ovmf busybox curl iproute2 \
 	mmdebstrap zstd squashfs-tools nfs-ganesha nfs-ganesha-vfs rpcbind nfs-kernel-server libarchive-dev libnfs-dev libvirt-dev libcurl4-openssl-dev \
-	libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils chromium ipmitool openipmi postgresql-15 wrk nginx-light strace
+	libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils chromium ipmitool openipmi postgresql-15 wrk nginx-light strace dpkg-dev lintian
 
 # Python tools from PyPI, in their own venv (Debian's python is externally managed):
 #   schemathesis   the API fuzzer `make test` runs against serve's OpenAPI document
@@ -79,9 +81,11 @@ build-release: deps
 	$(SWIFT) build -c release --product provisioner --static-swift-stdlib --scratch-path .build-nc
 
 # The whole output stays in .build/test.log; failures are repeated at the end.
-# The API contract is linted first (seconds); then every Swift test.
+# The API contract is linted and the documented target arrows checked
+# against Package.swift first (seconds); then every Swift test.
 test: build node-controller pydeps
 	bash Tests/tools/lint-openapi.sh
+	python3 Tests/tools/check-arrows.py $(SWIFT)
 	SWIFT=$(SWIFT) bash Tests/tools/run-tests.sh
 
 bench: build-release node-controller
@@ -111,5 +115,12 @@ install: build-release node-controller
 	@echo "installed; next: provisioner init --home /var/lib/provisioner --interface IFACE --server-ip IP --subnet NET/LEN,"
 	@echo "then provisioner image build, provisioner apply, systemctl enable --now provisioner"
 
+# The Debian package of the release build, provisioner_<version>_amd64.deb
+# here, checked by lintian (packaging/build-deb.sh). Tests/tools/deb-test.sh
+# installs it into a fresh Debian 12 root and runs it there.
+.PHONY: deb
+deb: build-release node-controller
+	SWIFT=$(SWIFT) bash packaging/build-deb.sh $(RELEASE_BIN) .
+
 clean:
-	rm -rf .build .build-nc .build-py .demo
+	rm -rf .build .build-nc .build-py .demo provisioner_*.deb
