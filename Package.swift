@@ -134,11 +134,11 @@ let package = Package(
         ),
 
         // Tests mirror the targets. TestSupport is what several test targets share:
-        // a real PostgreSQL server for the run, the CLI runner, the repository's
-        // fixtures.
+        // a real PostgreSQL server for the run, the CLI runner, temporary sites,
+        // serve in a namespace, fake generations, fake BMCs and a test clock.
         .target(
             name: "TestSupport",
-            dependencies: ["ProvisionerCore", "ProvisionerStore", "ProvisionerPlatform", "ProvisionerImages"],
+            dependencies: ["ProvisionerAPI", "ProvisionerCore", "ProvisionerStore", "ProvisionerPlatform", "ProvisionerImages", "ProvisionerBMC"],
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "ProvisionerCoreTests", dependencies: ["ProvisionerCore"]),
@@ -154,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "ProvisionerServerTests",
             dependencies: [
-                "ProvisionerServer", "ProvisionerAPI", "ProvisionerCore", "ProvisionerStore", "ProvisionerSite",
+                "ProvisionerServer", "ProvisionerAPI", "ProvisionerCore", "ProvisionerStore", "ProvisionerSite", "ProvisionerBMC", "ProvisionerLab",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -54,44 +54,14 @@ extension VirtualLab {
             exec '\(provisioner)' lab chassis --home '\(home)' "$@"
 
             """.utf8), to: chassis, mode: 0o755)
-        try FileSystem.writeAtomically(Data("""
-            # A BMC at IPMB 0x20 with a chassis device.
-            mc_setbmc 0x20
-            mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02
-            sel_enable 0x20 1000 0x0a
-            mc_enable 0x20
-
-            """.utf8), to: bmcDir + "/bmc.emu", mode: 0o644)
         var addresses: [String: String] = [:]
         let names = try withState { s -> [String] in s.nodes.filter { !Self.isAlive($0.bmcPID ?? 0) }.map(\.hostname) }
         for name in names {
-            let port = try Self.freeUDPPort()
-            let d = "\(bmcDir)/\(name)"
-            try FileSystem.makeDirectory(d + "/state")
-            chmod(d, 0o700)
-            try FileSystem.writeAtomically(Data("""
-                name "\(name)"
-                set_working_mc 0x20
-                  startlan 1
-                    addr 127.0.0.1 \(port)
-                    priv_limit admin
-                    allowed_auths_callback md5
-                    allowed_auths_user md5
-                    allowed_auths_operator md5
-                    allowed_auths_admin md5
-                    guid \(String(format: "a1b2c3d4e5f6a7b8c9d0e1f2a3b4%04x", port))
-                  endlan
-                  chassis_control "\(chassis) \(name)"
-                  user 2 true "admin" "\(password)" admin 10 md5
-
-                """.utf8), to: d + "/lan.conf", mode: 0o600)
-            let pid = try ProcessRunner.spawnLogged([ProcessRunner.which("ipmi_sim") ?? "/usr/bin/ipmi_sim", "-c", d + "/lan.conf", "-f", bmcDir + "/bmc.emu",
-                                                     "-s", d + "/state", "-n", "-p"], log: d + "/ipmi_sim.log", newSession: true)
+            let port = try IPMISimulator.freeUDPPort()
+            let sim = try IPMISimulator.start(dir: "\(bmcDir)/\(name)", name: name, port: port, password: password,
+                                              chassisControl: "\(chassis) \(name)", newSession: true)
             try withState { s in
-                if let i = s.nodes.firstIndex(where: { $0.hostname == name }) { s.nodes[i].bmcPID = pid; s.nodes[i].bmcPort = port }
-            }
-            guard waitUntil(10, { IPMIClient.answersRMCP(host: "127.0.0.1", port: port, timeout: 0.5) }) else {
-                throw SystemError("the emulated BMC of \(name) (ipmi_sim on 127.0.0.1:\(port)) did not answer; see \(d)/ipmi_sim.log")
+                if let i = s.nodes.firstIndex(where: { $0.hostname == name }) { s.nodes[i].bmcPID = sim.pid; s.nodes[i].bmcPort = port }
             }
             let address = "127.0.0.1:\(port)"
             if try site.openRegistry().node(name) != nil {
@@ -100,23 +70,6 @@ extension VirtualLab {
             addresses[name] = address
         }
         return addresses
-    }
-
-    /// A UDP port on loopback nobody uses right now.
-    static func freeUDPPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw SystemError("socket: \(errnoText())") }
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &addr) { p in
-            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) == 0 && getsockname(fd, $0, &len) == 0 }
-        }
-        guard bound else { throw SystemError("finding a free UDP port: \(errnoText())") }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 
     /// One chassis request from a node's ipmi_sim, in its `chassis_control`

@@ -3,6 +3,13 @@ import Foundation
 /// Finds what the provisioner ships beside its binary: templates, the image
 /// customization (`rootfs/`), the API document (`api/`), the node-controller binary.
 public enum Resources {
+    /// The running binary: /proc/self/exe, because argv[0] is only the bare
+    /// name when the shell found the binary on PATH (`provisioner apply`).
+    public static var executablePath: String {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+    }
+
     /// `explicit`, then `$env`, then `<prefix>/share/provisioner/<name>` (an
     /// installed binary in `<prefix>/bin`), then `<name>` in a directory above
     /// the binary (a development build inside the source tree). A candidate
@@ -10,7 +17,7 @@ public enum Resources {
     public static func locate(_ name: String, marker: String, env: String, explicit: String? = nil) -> String? {
         if let explicit { return explicit }
         if let value = ProcessInfo.processInfo.environment[env], !value.isEmpty { return value }
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        var dir = URL(fileURLWithPath: executablePath).deletingLastPathComponent()
         var candidates = [dir.deletingLastPathComponent().appendingPathComponent("share/provisioner/\(name)").path]
         for _ in 0..<6 {
             candidates.append(dir.appendingPathComponent(name).path)
@@ -36,7 +43,7 @@ public enum Resources {
     public static func nodeController(explicit: String? = nil) -> String? {
         if let explicit { return explicit }
         if let value = ProcessInfo.processInfo.environment["PROVISIONER_NODE_CONTROLLER"], !value.isEmpty { return value }
-        let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let bin = URL(fileURLWithPath: executablePath).deletingLastPathComponent()
         var candidates = [bin.deletingLastPathComponent().appendingPathComponent("lib/provisioner/node-controller").path]
         var dir = bin
         for _ in 0..<6 {

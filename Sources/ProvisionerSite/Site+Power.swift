@@ -23,8 +23,13 @@ public struct PowerOptions: Sendable {
 /// Power and boot-device operations on nodes' BMCs, over a registry (the CLI's and serve's).
 public struct PowerOperations: Sendable {
     public let registry: any Registry
+    /// Makes a node's BMC client (nil: the real drivers); tests pass a fake BMC.
+    public let client: (@Sendable (BMCSettings, Double) throws -> any BMCClient)?
 
-    public init(registry: any Registry) { self.registry = registry }
+    public init(registry: any Registry, client: (@Sendable (BMCSettings, Double) throws -> any BMCClient)? = nil) {
+        self.registry = registry
+        self.client = client
+    }
 
     /// The nodes named by hostnames, MACs or hostlists, with their BMCs, in the order given.
     /// - Throws: `ValidationError` for an empty list or a bad hostlist, `NotFoundError` for an unknown node.
@@ -44,7 +49,7 @@ public struct PowerOperations: Sendable {
     /// one-time PXE boot before it is powered on or cycled.
     public func power(_ action: PowerAction, _ keys: [String], _ options: PowerOptions = PowerOptions()) throws -> [PowerResult] {
         let targets = try targets(keys)
-        let fanout = BMCFanout(parallel: options.parallel, timeout: options.timeout)
+        let fanout = BMCFanout(parallel: options.parallel, timeout: options.timeout, client: client)
         let pxe = options.pxe && (action == .on || action == .cycle)
         return fanout.run(targets, action: action.rawValue) { client in
             if pxe { try client.bootNextPXE() }
@@ -56,7 +61,7 @@ public struct PowerOperations: Sendable {
     /// Sets the nodes' next boot (only the next) to PXE.
     public func bootNextPXE(_ keys: [String], _ options: PowerOptions = PowerOptions()) throws -> [PowerResult] {
         let targets = try targets(keys)
-        return BMCFanout(parallel: options.parallel, timeout: options.timeout).run(targets, action: "boot-next pxe") { client in
+        return BMCFanout(parallel: options.parallel, timeout: options.timeout, client: client).run(targets, action: "boot-next pxe") { client in
             try client.bootNextPXE()
             return "PXE next boot"
         }

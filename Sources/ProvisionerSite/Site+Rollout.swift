@@ -2,6 +2,7 @@ import Foundation
 import ProvisionerAPI
 import ProvisionerCore
 import ProvisionerStore
+import ProvisionerBMC
 import ProvisionerImages
 import ProvisionerPlatform
 
@@ -199,19 +200,50 @@ struct DrainRefusal: Error {
     let reason: String
 }
 
-/// Runs a rollout's batches, saving its state after every step.
+/// The time a rollout goes by: the system's, or a test's that jumps
+/// forward instead of sleeping (a fast test walks through hours of waiting).
+struct RolloutClock: Sendable {
+    var now: @Sendable () -> Date
+    var sleep: @Sendable (Double) -> Void
+
+    static let system = RolloutClock(now: { Date() }, sleep: { Thread.sleep(forTimeInterval: $0) })
+
+    /// Now, as the registry's timestamps write it.
+    func iso() -> String { Timestamp.iso(now()) }
+
+    /// Waits until `condition` holds, checking every second, for at most `seconds`.
+    func wait(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = now().addingTimeInterval(seconds)
+        while now() < deadline {
+            if condition() { return true }
+            sleep(1)
+        }
+        return condition()
+    }
+}
+
+/// Runs a rollout's batches, saving its state after every step: drain,
+/// pin and power-cycle through the BMCs, wait for each node's enrollment on
+/// the target, and roll a failed batch back.
 struct RolloutRunner {
     let site: Site
     let config: SiteConfig
     let power: PowerOptions
     let say: (String) -> Void
+    /// The clock its waits and timestamps use.
+    var clock: RolloutClock = .system
+    /// Makes a node's BMC client (nil: the real drivers).
+    var bmc: (@Sendable (BMCSettings, Double) throws -> any BMCClient)? = nil
+
+    /// The BMC fan-outs of this rollout.
+    func powerOperations(_ registry: any Registry) -> PowerOperations { PowerOperations(registry: registry, client: bmc) }
 
     func run(_ start: Rollout) throws -> Rollout {
         var r = start
         let registry = try site.openRegistry()
         let ops = try site.nodeOperations(config)
         func save() throws {
-            r.updatedAt = Timestamp.iso(Date())
+            r.updatedAt = clock.iso()
             try registry.saveRollout(r)
         }
         for (host, n) in r.nodes.sorted(by: { $0.key < $1.key }) where n.state == .skipped || (n.state == .done && r.batch == 0 && r.batchPoweredAt == nil) {
@@ -231,7 +263,7 @@ struct RolloutRunner {
                     case .failure(let refusal):
                         r.nodes[h]?.state = .skipped
                         r.nodes[h]?.note = refusal.reason
-                        _ = try registry.setDrained([h], false, now: Timestamp.iso(Date()))
+                        _ = try registry.setDrained([h], false, now: clock.iso())
                         say("  \(h): skipped: \(refusal.reason)")
                     case .success(let note?):
                         r.nodes[h]?.note = note
@@ -242,12 +274,12 @@ struct RolloutRunner {
                 hosts = hosts.filter { r.nodes[$0]?.state == .draining }
                 // 2. Pinned to the target (its boot files now name it), power-cycled with PXE next.
                 for h in hosts {
-                    _ = try ops.update(h, NodeChange(pin: .pin(r.target)), now: Timestamp.iso(Date()))
+                    _ = try ops.update(h, NodeChange(pin: .pin(r.target)), now: clock.iso())
                     r.nodes[h]?.state = .cycling
                 }
-                r.batchPoweredAt = Timestamp.iso(Date())
+                r.batchPoweredAt = clock.iso()
                 try save()
-                for result in try PowerOperations(registry: registry).power(.cycle, hosts, power) {
+                for result in try powerOperations(registry).power(.cycle, hosts, power) {
                     if let failure = result.failure {
                         r.nodes[result.node]?.state = .failed
                         r.nodes[result.node]?.note = "power cycle failed (\(failure.rawValue)): \(result.error ?? "")"
@@ -258,7 +290,7 @@ struct RolloutRunner {
             }
             // 3. Wait for each node's enrollment on the target generation.
             let cycling = hosts.filter { r.nodes[$0]?.state == .cycling }
-            let back = try awaitEnrollment(cycling, image: "\(r.image)/\(r.target)", since: r.batchPoweredAt ?? Timestamp.iso(Date()), timeout: r.options.timeout, registry: registry)
+            let back = try awaitEnrollment(cycling, image: "\(r.image)/\(r.target)", since: r.batchPoweredAt ?? clock.iso(), timeout: r.options.timeout, registry: registry)
             for h in cycling {
                 if let seconds = back[h] {
                     r.nodes[h]?.state = .done
@@ -282,7 +314,7 @@ struct RolloutRunner {
                 try save()
                 throw RolloutFailure(rollout: r)
             }
-            _ = try registry.setDrained(batch, false, now: Timestamp.iso(Date()))
+            _ = try registry.setDrained(batch, false, now: clock.iso())
             r.batch += 1
             r.batchPoweredAt = nil
             try save()
@@ -292,7 +324,7 @@ struct RolloutRunner {
             say("activating \(r.image)/\(r.target): " + (try site.activateImage(r.image, generation: r.target)))
             // A pin to the target (the rollout's own, a canary's) now says what the active generation says: it goes.
             let pinned = try registry.nodes().filter { r.nodes[$0.hostname.value] != nil && $0.generation == r.target }.map(\.hostname.value)
-            for h in pinned { _ = try ops.update(h, NodeChange(pin: .unpin), now: Timestamp.iso(Date())) }
+            for h in pinned { _ = try ops.update(h, NodeChange(pin: .unpin), now: clock.iso()) }
         }
         r.status = .done
         r.message = nil
@@ -304,7 +336,7 @@ struct RolloutRunner {
     /// (after the grace period, or waited for). Returns, per node, nil or why it could not be drained.
     func drain(_ hosts: [String], _ options: RolloutSettings, registry: any Registry) throws -> [(String, Result<String?, DrainRefusal>)] {
         guard !hosts.isEmpty else { return [] }
-        _ = try registry.setDrained(hosts, true, now: Timestamp.iso(Date()))
+        _ = try registry.setDrained(hosts, true, now: clock.iso())
         func live(_ h: String) throws -> [InstanceRecord] {
             // Running, or placed and wanted (not started yet): either would hold the node.
             try registry.instances().filter { $0.node == h && ($0.state == .running || ($0.state == .pending && $0.desired == .running)) }
@@ -318,12 +350,12 @@ struct RolloutRunner {
                 say("  waiting up to \(Int(options.drainTimeout)) s for \(count.values.reduce(0, +)) instance(s) to end")
             } else {
                 say("  \(count.values.reduce(0, +)) instance(s) terminated in \(Int(options.grace)) s (the grace period)")
-                Thread.sleep(forTimeInterval: options.grace)
+                clock.sleep(options.grace)
                 for h in hosts {
-                    for i in try live(h) where i.desired != .terminated { _ = try registry.terminateInstance(i.id, now: Timestamp.iso(Date())) }
+                    for i in try live(h) where i.desired != .terminated { _ = try registry.terminateInstance(i.id, now: clock.iso()) }
                 }
             }
-            _ = waitUntil(options.drainTimeout) { hosts.allSatisfy { ((try? live($0)) ?? [InstanceRecord]()).isEmpty } }
+            _ = clock.wait(options.drainTimeout) { hosts.allSatisfy { ((try? live($0)) ?? [InstanceRecord]()).isEmpty } }
         }
         return try hosts.map { h in
             let left = try live(h)
@@ -337,11 +369,11 @@ struct RolloutRunner {
     func awaitEnrollment(_ hosts: [String], image: String?, since: String, timeout: Double, registry: any Registry,
                notOn target: String? = nil) throws -> [String: Double] {
         guard !hosts.isEmpty else { return [:] }
-        let start = Timestamp.parse(since) ?? Date()
-        let remaining = max(30, timeout - Date().timeIntervalSince(start))
+        let start = Timestamp.parse(since) ?? clock.now()
+        let remaining = max(30, timeout - clock.now().timeIntervalSince(start))
         var back: [String: Double] = [:]
         var told: [String: Set<BootPhase>] = [:]
-        _ = waitUntil(remaining) {
+        _ = clock.wait(remaining) {
             for h in hosts where back[h] == nil {
                 guard let s = try? registry.status(h) else { continue }
                 for p in BootPhase.order where (s.phases[p] ?? "") >= since && told[h, default: []].insert(p).inserted && p != .enrolled {
@@ -349,7 +381,7 @@ struct RolloutRunner {
                 }
                 let onImage = image.map { s.image == $0 } ?? (s.image != target)
                 if s.state == .ready, onImage, let at = s.enrolledAt, at >= since {
-                    back[h] = (Timestamp.parse(at) ?? Date()).timeIntervalSince(start)
+                    back[h] = (Timestamp.parse(at) ?? clock.now()).timeIntervalSince(start)
                 }
             }
             return back.count == hosts.count
@@ -374,10 +406,10 @@ struct RolloutRunner {
         say("rolling back \(hosts.joined(separator: ", ")) to what they ran")
         for h in hosts {
             let before = r.nodes[h]?.pinBefore
-            _ = try ops.update(h, NodeChange(pin: before.map { .pin($0) } ?? .unpin), now: Timestamp.iso(Date()))
+            _ = try ops.update(h, NodeChange(pin: before.map { .pin($0) } ?? .unpin), now: clock.iso())
         }
-        let since = Timestamp.iso(Date())
-        for result in try PowerOperations(registry: registry).power(.cycle, hosts, power) where !result.ok {
+        let since = clock.iso()
+        for result in try powerOperations(registry).power(.cycle, hosts, power) where !result.ok {
             say("  \(result.node): power cycle failed: \(result.error ?? "")")
         }
         let back = try awaitEnrollment(hosts, image: nil, since: since, timeout: r.options.timeout, registry: registry, notOn: "\(r.image)/\(r.target)")
@@ -394,6 +426,6 @@ struct RolloutRunner {
                 say("  \(h): rolled back, but it did not enroll within \(Int(r.options.timeout)) s")
             }
         }
-        _ = try registry.setDrained(hosts, false, now: Timestamp.iso(Date()))
+        _ = try registry.setDrained(hosts, false, now: clock.iso())
     }
 }

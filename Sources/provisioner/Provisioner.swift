@@ -14,8 +14,12 @@ struct Provisioner: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "provisioner",
         abstract: "Provision diskless nodes: registry, boot configs, images, cluster.",
+        version: Provisioner.version,
         subcommands: [Init.self, Node.self, Render.self, Apply.self, Image.self, Serve.self, Cluster.self, Instance.self, Lab.self, Registry.self, DHCPEvent.self]
     )
+
+    /// The release, as `--version` prints it and the Debian package's version begins.
+    static let version = "0.1.0"
 
     /// Runs the command; an operator error becomes one line on stderr and the
     /// exit status of its kind (`FailureKind.exitCode`: 2 invalid input,

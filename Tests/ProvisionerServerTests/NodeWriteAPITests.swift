@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import ProvisionerAPI
 import ProvisionerCore
+import ProvisionerLab
 import ProvisionerBMC
 import ProvisionerBoot
 import ProvisionerPlatform
@@ -173,49 +174,20 @@ struct NodeWriteAPITests {
 /// (ipmi_sim on loopback, its chassis a state file): token required, node
 /// list required, per-node results that agree with the chassis.
 struct PowerAPITests {
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/ipmi_sim") && FileManager.default.isExecutableFile(atPath: "/usr/bin/ipmitool"),
-                   "needs openipmi and ipmitool (make deps)"))
+    @Test(.enabled(if: IPMISimulator.unavailableReason == nil, "\(IPMISimulator.unavailableReason ?? "")"))
     func powerOverTheAPIAgreesWithTheChassis() async throws {
         let t = NodeWriteAPITests()
         let state = try t.makeState()
         let tools = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("tools/bmc").path
         let d = t.dir + "/ipmi"
-        try FileManager.default.createDirectory(atPath: d + "/state", withIntermediateDirectories: true)
         let password = "api-\(UUID().uuidString.prefix(8))"
-        try """
-            name "apibmc"
-            set_working_mc 0x20
-              startlan 1
-                addr 127.0.0.1 19624
-                priv_limit admin
-                allowed_auths_callback md5
-                allowed_auths_user md5
-                allowed_auths_operator md5
-                allowed_auths_admin md5
-                guid a123456789abcdefa123456789abcd01
-              endlan
-              chassis_control "/usr/bin/env BMC_STATE_DIR=\(d) \(tools)/chassis_control 0x20"
-              user 2 true "admin" "\(password)" admin 10 md5
-
-            """.write(toFile: d + "/lan.conf", atomically: true, encoding: .utf8)
-        let sim = try ProcessRunner.spawnLogged(["/usr/bin/ipmi_sim", "-c", d + "/lan.conf", "-f", tools + "/pxebmc.emu", "-s", d + "/state", "-n", "-p"],
-                                                log: d + "/ipmi_sim.log")
-        defer {
-            kill(sim, SIGKILL)
-            var status: Int32 = 0
-            waitpid(sim, &status, 0)
-        }
+        let sim = try IPMISimulator.start(dir: d, name: "apibmc", port: try IPMISimulator.freeUDPPort(), password: password,
+                                          chassisControl: "/usr/bin/env BMC_STATE_DIR=\(d) \(tools)/chassis_control 0x20")
+        defer { sim.stop() }
         let pass = d + "/pass"
         try #require(FileManager.default.createFile(atPath: pass, contents: Data(password.utf8)))
         chmod(pass, 0o600)
-        _ = try state.registry.setBMC("n1", BMCSettings(driver: .ipmi, address: "127.0.0.1:19624", user: "admin", passwordFile: pass), now: "2026-01-01T00:00:01Z")
-        // ipmi_sim answers within a fraction of a second.
-        var ready = false
-        for _ in 0..<50 where !ready {
-            ready = (try? IPMIClient(BMCSettings(driver: .ipmi, address: "127.0.0.1:19624", user: "admin", passwordFile: pass), timeout: 1)) != nil
-            if !ready { try await Task.sleep(nanoseconds: 100_000_000) }
-        }
-        try #require(ready, "ipmi_sim did not answer")
+        _ = try state.registry.setBMC("n1", BMCSettings(driver: .ipmi, address: sim.address, user: "admin", passwordFile: pass), now: "2026-01-01T00:00:01Z")
         @Sendable func chassis() -> String { (try? String(contentsOfFile: d + "/chassis-0x20.state", encoding: .utf8)) ?? "" }
 
         defer { try? FileManager.default.removeItem(atPath: t.dir) }

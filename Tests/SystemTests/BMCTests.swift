@@ -1,5 +1,6 @@
 import Foundation
 import ProvisionerBoot
+import ProvisionerLab
 import Testing
 import TestSupport
 
@@ -21,6 +22,7 @@ final class BMCLab {
 
     let dir: String
     var daemons: [Background] = []
+    var sims: [IPMISimulator] = []
 
     init(_ dir: String) throws {
         self.dir = dir
@@ -38,25 +40,8 @@ final class BMCLab {
     /// An IPMI BMC on 127.0.0.1:`port`; its chassis state is `chassis(port)`.
     func startIPMI(port: Int) throws {
         let d = "\(dir)/ipmi\(port)"
-        try FileManager.default.createDirectory(atPath: d + "/state", withIntermediateDirectories: true)
-        try """
-            name "bmc\(port)"
-            set_working_mc 0x20
-              startlan 1
-                addr 127.0.0.1 \(port)
-                priv_limit admin
-                allowed_auths_callback md5
-                allowed_auths_user md5
-                allowed_auths_operator md5
-                allowed_auths_admin md5
-                guid a123456789abcdefa123456789ab\(String(format: "%04x", port))
-              endlan
-              chassis_control "/usr/bin/env BMC_STATE_DIR=\(d) \(Self.tools)/chassis_control 0x20"
-              user 2 true "admin" "\(Self.password)" admin 10 md5
-
-            """.write(toFile: d + "/lan.conf", atomically: true, encoding: .utf8)
-        daemons.append(try Background(["/usr/bin/ipmi_sim", "-c", d + "/lan.conf", "-f", Self.tools + "/pxebmc.emu", "-s", d + "/state", "-n", "-p"],
-                                      log: d + "/ipmi_sim.log"))
+        sims.append(try IPMISimulator.start(dir: d, name: "bmc\(port)", port: port, password: Self.password,
+                                            chassisControl: "/usr/bin/env BMC_STATE_DIR=\(d) \(Self.tools)/chassis_control 0x20"))
         let pass = try passwordFile("probe.pass")
         try #require(waitFor(10) {
             (try? runProcess("/usr/bin/ipmitool", ["-I", "lanplus", "-H", "127.0.0.1", "-p", String(port), "-U", "admin", "-f", pass, "-C", "3",
@@ -116,7 +101,10 @@ final class BMCLab {
         return (try? JSONSerialization.jsonObject(with: Data(r.stdout.utf8))) as? [String: Any] ?? [:]
     }
 
-    func stop() { for d in daemons { _ = d.stop(seconds: 5) } }
+    func stop() {
+        for d in daemons { _ = d.stop(seconds: 5) }
+        for s in sims { s.stop() }
+    }
 }
 
 extension SystemTests {

@@ -16,23 +16,18 @@ extension SystemTests {
 /// answer of every operation matches the document (status, content type,
 /// body schema), none is a 5xx, and a write that is refused changes nothing.
 @Suite(.serialized) struct OpenAPIFuzzTests {
-    static let serverIP = "10.96.0.1"
-
     @Test(.enabled(if: TestNetwork.unavailableReason == nil && schemathesisCLI != nil,
                    "\(TestNetwork.unavailableReason ?? "needs schemathesis: `make test` installs it in .build-py")"))
     func everyAnswerMatchesTheDocument() throws {
-        let net = try TestNetwork(serverIP: Self.serverIP, prefix: 24)
-        defer { net.close() }
-        let home = try Home(["--interface", net.serverIf, "--server-ip", Self.serverIP, "--subnet", "10.96.0.0/24", "--dhcp-range", "10.96.0.200-10.96.0.220"])
+        let site = try ServedSite()
+        defer { site.close() }
+        let home = site.home, net = site.net, base = site.base
         defer { try? FileManager.default.removeItem(atPath: home.dir) }
         try Site(home: home.dir).setConfigValue("nfs.server", to: "none")
         try #require(try home.run(["node", "add", "n1", "--mac", "02:96:00:00:00:01"]).status == 0)
         try #require(try home.run(["node", "add", "spare[1-2]"]).status == 0)
         try #require(try home.run(["apply"]).status == 0)
-        let serve = try Background(["/usr/sbin/ip", "netns", "exec", net.server, CLI.binary, "serve", "--home", home.dir], log: home.dir + "/serve.log")
-        defer { _ = serve.stop() }
-        let base = "http://\(Self.serverIP):8080"
-        try #require(waitFor(20) { (try? net.exec(net.server, "curl -sf \(base)/healthz"))?.status == 0 }, "serve did not start: \(serve.output)")
+        let serve = try site.startServe(timeout: 20)
         let token = try String(contentsOfFile: home.dir + "/api.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
 
         let hooks = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("tools").path

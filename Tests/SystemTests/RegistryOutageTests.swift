@@ -7,8 +7,6 @@ extension SystemTests {
 /// with the real dnsmasq, rpcbind and ganesha in a namespace, and a
 /// PostgreSQL of the test's own that it stops and starts.
 @Suite(.serialized) struct RegistryOutageTests {
-    static let serverIP = "10.95.0.1"
-    static let nodeIP = "10.95.0.2"
     static let mac = "02:95:00:00:00:01"
 
     /// PostgreSQL stopped: the registered node still gets its lease, its iPXE
@@ -22,27 +20,19 @@ extension SystemTests {
         var pgRunning = true
         defer { if pgRunning { try? pg.stop() } }
         let url = try pg.database()
-        let net = try TestNetwork(serverIP: Self.serverIP, prefix: 24)
-        defer { net.close() }
-        let home = try Home(["--interface", net.serverIf, "--server-ip", Self.serverIP, "--subnet", "10.95.0.0/24",
-                             "--dhcp-range", "10.95.0.200-10.95.0.220", "--registry", url])
+        let site = try ServedSite(["--registry", url])
+        defer { site.close() }
+        let home = site.home, net = site.net, base = site.base, nodeIP = site.subnet.host(2)
         try #require(try home.run(["node", "add", "n1", "--mac", Self.mac]).status == 0)
         let kernel = try standInGeneration(home)
         let apply = try home.run(["apply"])
         try #require(apply.status == 0, "\(apply.stderr)")
 
-        let base = "http://\(Self.serverIP):8080"
-        func startServe() throws -> Background {
-            let serve = try Background(["/usr/sbin/ip", "netns", "exec", net.server, CLI.binary, "serve", "--home", home.dir, "--heartbeat", "1", "--lost-after", "60"],
-                                       log: home.dir + "/serve.log")
-            try #require(waitFor(60) { (try? net.exec(net.server, "curl -sf -m 2 \(base)/healthz"))?.status == 0 }, "serve did not come up: \(serve.output)")
-            return serve
-        }
-        var serve = try startServe()
-        defer { _ = serve.stop() }
+        let serveArgs = ["--heartbeat", "1", "--lost-after", "60"]
+        var serve = try site.startServe(serveArgs)
         let step = StepClock("registry outage test")
 
-        func curl(_ args: String) throws -> CLI.Result { try net.exec(net.client, "curl -s -m 5 --interface \(Self.nodeIP) \(args)") }
+        func curl(_ args: String) throws -> CLI.Result { try net.exec(net.client, "curl -s -m 5 --interface \(nodeIP) \(args)") }
         func lease() throws -> CLI.Result {
             try net.exec(net.client, "busybox udhcpc -i \(net.clientIf) -n -q -f -t 6 -T 1 -V PXEClient:Arch:00000:UNDI:002001 -s /bin/true")
         }
@@ -56,14 +46,14 @@ extension SystemTests {
 
         step("boot and enroll with the database up")
         try net.exec(net.client, "ip link set \(net.clientIf) address \(Self.mac)")
-        #expect(try lease().stderr.contains("lease of \(Self.nodeIP) obtained"))
-        try net.exec(net.client, "ip addr add \(Self.nodeIP)/24 dev \(net.clientIf)")
+        #expect(try lease().stderr.contains("lease of \(nodeIP) obtained"))
+        try net.exec(net.client, "ip addr add \(nodeIP)/24 dev \(net.clientIf)")
         let up = try boots()
         #expect(up.script.contains("#!ipxe") && up.kernelOK, "\(up.script)")
         let token = up.script.components(separatedBy: "provisioner.token=").last?.split(separator: " ").first.map(String.init) ?? ""
         let capacity = #"{"coresMax":2,"coresFree":2,"memoryMiBMax":1024,"memoryMiBFree":900,"diskMiBMax":100,"diskMiBFree":50,"hypervisor":"qemu-tcg","hardwareVirtualization":false,"hardwareVirtualizationReason":"no vmx","libvirtVersion":"9.0.0"}"#
         let body = home.dir + "/enroll.json"
-        try #"{"mac":"\#(Self.mac)","hostname":"n1","ip":"\#(Self.nodeIP)","token":"\#(token)","image":"default/g1","capacity":\#(capacity),"instances":[],"uptimeSeconds":12.5,"controllerVersion":"test"}"#
+        try #"{"mac":"\#(Self.mac)","hostname":"n1","ip":"\#(nodeIP)","token":"\#(token)","image":"default/g1","capacity":\#(capacity),"instances":[],"uptimeSeconds":12.5,"controllerVersion":"test"}"#
             .write(toFile: body, atomically: true, encoding: .utf8)
         /// The enrollment's credential, or nil when it was refused.
         func enroll() throws -> Substring? {
@@ -83,7 +73,7 @@ extension SystemTests {
         step("PostgreSQL stopped")
         try pg.stop()
         pgRunning = false
-        #expect(try lease().stderr.contains("lease of \(Self.nodeIP) obtained"), "no lease with the database down")
+        #expect(try lease().stderr.contains("lease of \(nodeIP) obtained"), "no lease with the database down")
         let down = try boots()
         #expect(down.script.contains("#!ipxe") && down.script.contains(token) && down.kernelOK, "no boot with the database down: \(down.script)\n\(serve.output.suffix(2000))")
         #expect(try beat(2) == "503", "a heartbeat the registry cannot take must be retryable")
@@ -95,8 +85,8 @@ extension SystemTests {
         #expect(write.status == 6 && write.stderr.contains("unreachable") && write.stderr.split(separator: "\n").count == 1, "\(write.status) \(write.stderr)")
 
         step("serve restarted during the outage")
-        #expect(serve.stop() == 0, "\(serve.output)")
-        serve = try startServe()
+        #expect(site.stopServe() == 0, "\(serve.output)")
+        serve = try site.startServe(serveArgs)
         let again = try boots()
         #expect(again.script.contains("#!ipxe") && again.script.contains(token) && again.kernelOK, "a restarted boot server lost its replica: \(again.script)\n\(serve.output.suffix(2000))")
 

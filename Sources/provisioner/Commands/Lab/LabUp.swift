@@ -1,4 +1,5 @@
 import ArgumentParser
+import ProvisionerPlatform
 import Foundation
 import ProvisionerLab
 
@@ -48,7 +49,7 @@ extension Provisioner.Lab {
 
         func run() throws {
             let lab = VirtualLab(home: global.homeDir)
-            let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+            let bin = Resources.executablePath
             let cpus = self.cpus ?? LabOptions.defaultCPUs(nodes: nodes, hostCores: ProcessInfo.processInfo.activeProcessorCount)
             var options = LabOptions(nodes: nodes, spares: spares, memoryMiB: memory, cpus: cpus, cache: cache, timeout: timeout,
                                      nodeController: nodeController, keepOnFailure: keepOnFailure, serveBinary: bin)

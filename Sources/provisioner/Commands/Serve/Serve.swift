@@ -1,4 +1,5 @@
 import ArgumentParser
+import ProvisionerPlatform
 import Foundation
 import Logging
 import ProvisionerServer
@@ -32,7 +33,7 @@ extension Provisioner {
         func run() async throws {
             var logger = Logger(label: "provisioner")
             logger.logLevel = .info
-            let bin = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+            let bin = Resources.executablePath
             let runner = try ServeRunner.forSite(global.site, ServeOptions(listen: listen, heartbeatSeconds: heartbeatSeconds,
                                                                           lostAfterBeats: lostAfter, binary: bin), logger: logger)
             try await runner.run()
