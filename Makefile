@@ -22,7 +22,6 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #   nfs-ganesha nfs-ganesha-vfs rpcbind   the user-space NFS server of the root
 #   nfs-kernel-server  exportfs: the kernel NFS backend's exports are checked by the real tool
 #   libarchive-dev libnfs-dev libvirt-dev  system libraries linked by the code
-#   libcurl4-openssl-dev  -lcurl for the static-stdlib release build (FoundationNetworking: the Redfish client)
 #   libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
 #                   the node controller's hypervisor tests and the lab's nodes
 #   chromium        the serve test loads the status page headless and keeps a screenshot
@@ -34,7 +33,7 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #   dpkg-dev        make deb: dpkg-shlibdeps (the package's library Depends), strip (binutils)
 #   lintian         make deb checks the package (errors fail it)
 DEB_PACKAGES := libsqlite3-dev sqlite3 python3 python3-venv dnsmasq-base pxelinux syslinux-common ipxe shim-signed grub-efi-amd64-signed ovmf busybox curl iproute2 \
-	mmdebstrap zstd squashfs-tools nfs-ganesha nfs-ganesha-vfs rpcbind nfs-kernel-server libarchive-dev libnfs-dev libvirt-dev libcurl4-openssl-dev \
+	mmdebstrap zstd squashfs-tools nfs-ganesha nfs-ganesha-vfs rpcbind nfs-kernel-server libarchive-dev libnfs-dev libvirt-dev \
 	libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils chromium ipmitool openipmi postgresql-15 wrk nginx-light strace dpkg-dev lintian
 
 # Python tools from PyPI, in their own venv (Debian's python is externally managed):
@@ -82,11 +81,20 @@ build-release: deps
 
 # The whole output stays in .build/test.log; failures are repeated at the end.
 # The API contract is linted and the documented target arrows checked
-# against Package.swift first (seconds); then every Swift test.
+# against Package.swift first (seconds); then every Swift test; then the
+# package test: the release build packed by make deb's script and installed
+# with apt-get into a fresh Debian 12 root (Tests/tools/deb-test.sh). The
+# release build comes last: from a clean checkout it is the longest step
+# after the labs, and the Swift tests should not wait for it.
+DEB_TEST_OUT := .build-nc/deb-test-out
 test: build node-controller pydeps
 	bash Tests/tools/lint-openapi.sh
 	python3 Tests/tools/check-arrows.py $(SWIFT)
 	SWIFT=$(SWIFT) bash Tests/tools/run-tests.sh
+	$(MAKE) build-release
+	rm -rf $(DEB_TEST_OUT)
+	SWIFT=$(SWIFT) bash packaging/build-deb.sh $(RELEASE_BIN) $(DEB_TEST_OUT)
+	bash Tests/tools/deb-test.sh $(DEB_TEST_OUT)/provisioner_*_amd64.deb
 
 bench: build-release node-controller
 	python3 bench/bench.py --bin $(RELEASE_BIN)/provisioner --node-controller $(RELEASE_BIN)/node-controller

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import ProvisionerCore
 import ProvisionerStore
 import ProvisionerBoot
@@ -17,6 +18,8 @@ public struct Site: Sendable {
     public let configPath: String
     /// The templates directory given explicitly (else `TemplateLoader.locate` finds one).
     public let templatesDir: String?
+    /// The registries opened so far, shared by the copies of this site.
+    private let registries = OpenRegistries()
 
     public init(home: String, configPath: String? = nil, templates: String? = nil) {
         self.home = home
@@ -64,12 +67,17 @@ public struct Site: Sendable {
     /// - Parameter relaxedSync: see `Registry.init(path:relaxedSync:)` (serve's run-time status).
     /// - Throws: `SystemError` when the home has no registry, `RegistryError` when it cannot be opened.
     /// - Parameter connectLater: a PostgreSQL registry connects on its first call instead of now.
+    /// The same registry comes back on every call with the same options, so a
+    /// use case and the ones it calls share one connection (a PostgreSQL
+    /// session, a SQLite handle) instead of opening one each.
     public func openRegistry(relaxedSync: Bool = false, connectLater: Bool = false) throws -> Registry {
-        if let url = try registryURL() { return try PostgresRegistry(url: url, connectNow: !connectLater) }
+        if let url = try registryURL() {
+            return try registries.get("postgres \(url) \(connectLater)") { try PostgresRegistry(url: url, connectNow: !connectLater) }
+        }
         guard FileManager.default.fileExists(atPath: registryPath) else {
             throw SystemError("no registry at \(registryPath); run `provisioner init --home \(home)` first")
         }
-        return try SQLiteRegistry(path: registryPath, relaxedSync: relaxedSync)
+        return try registries.get("sqlite \(registryPath) \(relaxedSync)") { try SQLiteRegistry(path: registryPath, relaxedSync: relaxedSync) }
     }
 
     /// The apply pipeline for this site, with its templates (or only `names`) loaded.
@@ -105,5 +113,20 @@ public struct Site: Sendable {
         return NodeOperations(registry: try openRegistry(), config: config,
                               applier: applied ? try applier(config, only: Renderer.nodeTemplates) : nil,
                               secret: applied ? try clusterSecret() : nil)
+    }
+}
+
+/// The registries a site has opened, by how they were opened.
+final class OpenRegistries: Sendable {
+    private let open = Mutex<[String: any Registry]>([:])
+
+    /// The registry opened as `key`, opened by `make` the first time.
+    func get(_ key: String, _ make: () throws -> any Registry) throws -> any Registry {
+        try open.withLock { open in
+            if let registry = open[key] { return registry }
+            let registry = try make()
+            open[key] = registry
+            return registry
+        }
     }
 }

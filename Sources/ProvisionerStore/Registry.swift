@@ -1,7 +1,8 @@
-// ProvisionerStore: the node registry. `Registry` is what the rest of the
-// code sees; `SQLiteRegistry` keeps it in one SQLite file through GRDB, the
-// embedded default for one server. Another store (PostgreSQL, for several
-// boot servers) goes behind the same protocol and passes the same tests.
+// `Registry` is what the rest of the code sees of the registry (the target's
+// overview is ProvisionerStore.swift): `SQLiteRegistry` keeps it in one
+// SQLite file through GRDB, the embedded default for one server;
+// `PostgresRegistry` keeps it in PostgreSQL for several boot servers. Both
+// pass the same tests (ProvisionerStoreTests runs each test on both).
 import ProvisionerAPI
 import ProvisionerCore
 
