@@ -40,6 +40,9 @@ done
 #     commit sorts above the one before (0+git… while the binary has none).
 arch=$(dpkg --print-architecture)
 count=$(git rev-list --count HEAD)
+if [ "$(git rev-parse --is-shallow-repository)" = true ]; then
+	echo "build-deb: warning: a shallow clone: the commit count ($count) in the version does not grow from one build to the next" >&2
+fi
 sha=$(git rev-parse --short=7 HEAD)
 base=$("$bin_dir/provisioner" --version 2>/dev/null || true)
 if ! [[ $base =~ ^[0-9][A-Za-z0-9.~]*$ ]]; then
@@ -52,10 +55,10 @@ export SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}
 maintainer=${DEBFULLNAME:+$DEBFULLNAME <${DEBEMAIL:?DEBFULLNAME needs DEBEMAIL}>}
 maintainer=${maintainer:-$(git log -1 --format='%an <%ae>')}
 
-# --- The tree of the package.
-work=$(dirname "$bin_dir")/deb
+# --- The tree of the package, in a directory of its own (removed on exit).
+work=$(mktemp -d "${TMPDIR:-/tmp}/provisioner-deb.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 root=$work/provisioner_${version}_$arch
-rm -rf "$work"
 mkdir -p "$root/DEBIAN"
 umask 022
 
@@ -81,7 +84,8 @@ step "tree"
 # --- Man pages: one per command and subcommand, from the binary's
 #     --experimental-dump-help by swift-argument-parser's generate-manual tool,
 #     built from the checkout the binary was built with (offline, no plugin).
-scratch=$(dirname "$bin_dir")
+# The SwiftPM scratch path the binary was built in (DEB_SCRATCH, else BIN_DIR's parent).
+scratch=$(realpath -ms "${DEB_SCRATCH:-$(dirname "$bin_dir")}")
 parser=$scratch/checkouts/swift-argument-parser
 [ -f "$parser/Tools/generate-manual/GenerateManual.swift" ] || die "no swift-argument-parser checkout at $parser"
 "$swift" build --package-path "$parser" --scratch-path "$scratch/generate-manual" --product generate-manual -q \
@@ -170,7 +174,7 @@ step "dpkg-deb"
 
 if [ "${DEB_LINTIAN:-1}" != 0 ]; then
 	command -v lintian >/dev/null || die "lintian is missing: run \`make deps\`"
-	lintian --fail-on error --tag-display-limit 0 "$deb" || die "lintian found errors in $deb"
+	lintian --fail-on error --tag-display-limit 0 "$deb" || { rm -f "$deb"; die "lintian found errors in the package (removed)"; }
 	step "lintian"
 fi
 echo "$deb ($(du -h "$deb" | cut -f1), version $version, $n_pages man pages)"

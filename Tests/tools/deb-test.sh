@@ -17,7 +17,7 @@ set -euo pipefail
 fail() { echo "deb-test: FAIL: $*" >&2; exit 1; }
 [ $# -eq 1 ] || { echo "usage: $0 provisioner_VERSION_ARCH.deb" >&2; exit 2; }
 deb=$(realpath -e "$1" 2>/dev/null) || fail "no package at $1"
-[ "$(id -u)" = 0 ] || fail "needs root (mmdebstrap --mode=root, chroot)"
+if [ "$(id -u)" != 0 ]; then echo "deb-test: skipped: needs root (mmdebstrap --mode=root, chroot); make test runs it as root"; exit 0; fi
 command -v mmdebstrap >/dev/null || fail "mmdebstrap is not installed (make deps)"
 pkg_version=$(dpkg-deb -f "$deb" Version) || fail "$deb is not a Debian package"
 
@@ -141,6 +141,10 @@ done
 grep -q '^ExecStart=/usr/bin/provisioner serve$' "$root/lib/systemd/system/provisioner.service" \
 	|| fail "provisioner.service does not run /usr/bin/provisioner serve"
 check "bash completion" '^complete .* provisioner$' bash -c '. /usr/share/bash-completion/completions/provisioner && complete -p provisioner' >/dev/null
+# What serve and image build run: the package's Depends must have brought each in.
+for tool in dnsmasq rpcbind ganesha.nfsd mmdebstrap mksquashfs; do
+	run sh -c "command -v $tool" >/dev/null || fail "$tool is not installed with the package (its Depends lack the package that has it)"
+done
 phase "checks (version, init, apply --dry-run, man, files)"
 
 rm -rf --one-file-system "$root"
