@@ -168,7 +168,7 @@ let package = Package(
             name: "SystemTests",
             dependencies: [
                 "ProvisionerAPI", "ProvisionerCore", "ProvisionerPlatform", "ProvisionerBoot", "ProvisionerImages",
-                "ProvisionerBMC", "ProvisionerLab", "NodeControllerKit", "TestSupport", "provisioner",
+                "ProvisionerBMC", "ProvisionerSite", "ProvisionerLab", "NodeControllerKit", "TestSupport", "provisioner",
             ]
         ),
     ],

@@ -6,8 +6,10 @@ public enum Resources {
     /// The running binary: /proc/self/exe, because argv[0] is only the bare
     /// name when the shell found the binary on PATH (`provisioner apply`).
     public static var executablePath: String {
-        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-            ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
+        // A binary replaced on disk while it runs reads "PATH (deleted)".
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")).map {
+            $0.hasSuffix(" (deleted)") ? String($0.dropLast(" (deleted)".count)) : $0
+        } ?? URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().path
     }
 
     /// `explicit`, then `$env`, then `<prefix>/share/provisioner/<name>` (an

@@ -1,16 +1,19 @@
 import Hummingbird
 import Logging
+import NIOCore
 import ServiceLifecycle
 
 /// Builds serve's HTTP application: the controllers' routes on one router,
 /// the services that run beside the server, and what must happen before it
 /// answers. `ServeRunner` and the tests call this same builder.
 public func buildApplication(_ state: ServeState, host: String, port: Int, services: [any Service] = [],
-                             beforeServerStarts: (@Sendable () async throws -> Void)? = nil) -> some ApplicationProtocol {
+                             beforeServerStarts: (@Sendable () async throws -> Void)? = nil,
+                             onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
     var app = Application(
         router: buildRouter(state),
         configuration: .init(address: .hostname(host, port: port), serverName: "provisioner"),
         services: services,
+        onServerRunning: onServerRunning,
         logger: state.logger
     )
     if let beforeServerStarts { app.beforeServerStarts(perform: beforeServerStarts) }

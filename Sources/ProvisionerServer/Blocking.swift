@@ -1,12 +1,24 @@
+import Foundation
 import NIOPosix
 
-/// Runs a blocking call (a registry query: SQLite, or a PostgreSQL `.wait()`;
-/// a BMC fan-out; a process) on serve's own thread pool, never on Swift's
-/// cooperative pool (two threads on two cores: one stuck call there stalls
-/// half the server). Sixteen threads: a registry that hangs holds a few, the
-/// rest go on answering.
+/// Runs a short blocking call (a registry query: SQLite, or a PostgreSQL
+/// `.wait()`; a file written with fsync) on serve's own thread pool, never on
+/// Swift's cooperative pool (two threads on two cores: one stuck call there
+/// stalls half the server). A PostgreSQL registry serializes its calls on one
+/// connection, so a database that hangs can still fill this pool; boots then
+/// go on from the replica once the follower finds the registry unreachable.
+/// Calls that wait on other machines for seconds (BMC fan-outs) use
+/// `onOwnThread` instead, so they cannot take the pool from boots.
 func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await BlockingPool.shared.runIfActive(work)
+}
+
+/// Runs a long blocking call (a BMC fan-out: seconds to minutes of waiting
+/// on BMCs) on a thread of its own.
+func onOwnThread<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
 }
 
 /// The pool behind `blocking`: started once, lives as long as the process.

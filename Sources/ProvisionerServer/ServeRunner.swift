@@ -30,12 +30,15 @@ public struct ServeRunner: Sendable {
         if case .failure(let error) = OpenAPIDocument.json { logger.warning("\(error) (GET /api/v1/openapi.json answers 503)") }
         let supervisor = state.supervisor
         defer { supervisor.stopAll() }
-        let daemons = self.daemons, host = self.host, port = self.port
+        let state = self.state, daemons = self.daemons, host = self.host, port = self.port
         let app = buildApplication(
             state, host: host, port: port,
             services: [HousekeepingService(state: state), ReplicationService(state: state)],
             beforeServerStarts: {
                 try await blocking { try daemons.start(supervisor, logger: logger) }
+                state.daemonsUp.store(true, ordering: .releasing)
+            },
+            onServerRunning: { _ in
                 logger.info("serving http://\(host):\(port) (boot scripts, images, node API, status page, metrics)")
             })
         // Returns on SIGTERM/SIGINT (graceful shutdown: the services stop too), or throws when a daemon did not start.

@@ -31,6 +31,16 @@ public final class ServeState: Sendable {
     /// The supervisor of the boot daemons (none started until `ServeRunner` starts them).
     let supervisor: Supervisor
 
+    /// Set once the boot daemons are up: the services beside the server wait for it.
+    let daemonsUp = Atomic<Bool>(false)
+
+    /// Returns once the boot daemons are up (or the task is cancelled).
+    func waitForDaemons() async {
+        while !daemonsUp.load(ordering: .acquiring) && !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
     /// The boot daemons and their restarts; empty when serve runs without them (handler tests).
     var daemons: [Supervisor.DaemonStatus] { supervisor.status() }
 

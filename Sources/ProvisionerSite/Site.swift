@@ -77,7 +77,10 @@ public struct Site: Sendable {
         guard FileManager.default.fileExists(atPath: registryPath) else {
             throw SystemError("no registry at \(registryPath); run `provisioner init --home \(home)` first")
         }
-        return try registries.get("sqlite \(registryPath) \(relaxedSync)") { try SQLiteRegistry(path: registryPath, relaxedSync: relaxedSync) }
+        // The file's identity is part of the key: a registry file replaced under the same path is opened anew.
+        var st = stat()
+        let identity = stat(registryPath, &st) == 0 ? "\(st.st_dev):\(st.st_ino)" : "?"
+        return try registries.get("sqlite \(registryPath) \(identity) \(relaxedSync)") { try SQLiteRegistry(path: registryPath, relaxedSync: relaxedSync) }
     }
 
     /// The apply pipeline for this site, with its templates (or only `names`) loaded.
@@ -120,7 +123,8 @@ public struct Site: Sendable {
 final class OpenRegistries: Sendable {
     private let open = Mutex<[String: any Registry]>([:])
 
-    /// The registry opened as `key`, opened by `make` the first time.
+    /// The registry opened as `key`, opened by `make` the first time (under
+    /// the lock: two first calls share one connection; a site opens few).
     func get(_ key: String, _ make: () throws -> any Registry) throws -> any Registry {
         try open.withLock { open in
             if let registry = open[key] { return registry }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import ProvisionerCore
 import ProvisionerSite
 import ProvisionerStore
@@ -20,7 +21,12 @@ struct GlobalOptions: ParsableArguments {
     }
 
     /// The site these options name: the application layer every command calls.
-    var site: Site { Site(home: homeDir, configPath: config, templates: templates) }
+    /// One per process for the same options, so a command's calls share the
+    /// site's open registry.
+    var site: Site { Self.sites.site(home: homeDir, configPath: config, templates: templates) }
+
+    /// The sites this process has used.
+    static let sites = Sites()
 
     func loadConfig() throws -> SiteConfig { try site.loadConfig() }
     func openRegistry() throws -> Registry { try site.openRegistry() }
@@ -78,4 +84,19 @@ extension Node {
 
 func nodeTable(_ nodes: [Node]) -> String {
     TextTable.render(header: Node.tableHeader, rows: nodes.map(\.tableRow))
+}
+
+/// The sites a CLI process uses, one per home, config and templates.
+final class Sites: Sendable {
+    private let made = Mutex<[String: Site]>([:])
+
+    func site(home: String, configPath: String?, templates: String?) -> Site {
+        made.withLock { made in
+            let key = [home, configPath ?? "", templates ?? ""].joined(separator: "\u{0}")
+            if let site = made[key] { return site }
+            let site = Site(home: home, configPath: configPath, templates: templates)
+            made[key] = site
+            return site
+        }
+    }
 }

@@ -20,9 +20,10 @@ extension SystemTests {
                    "\(TestNetwork.unavailableReason ?? "needs schemathesis: `make test` installs it in .build-py")"))
     func everyAnswerMatchesTheDocument() throws {
         let site = try ServedSite()
+        // serve stops first (the later defer runs first), then its home goes.
+        defer { try? FileManager.default.removeItem(atPath: site.home.dir) }
         defer { site.close() }
         let home = site.home, net = site.net, base = site.base
-        defer { try? FileManager.default.removeItem(atPath: home.dir) }
         try Site(home: home.dir).setConfigValue("nfs.server", to: "none")
         try #require(try home.run(["node", "add", "n1", "--mac", "02:96:00:00:00:01"]).status == 0)
         try #require(try home.run(["node", "add", "spare[1-2]"]).status == 0)

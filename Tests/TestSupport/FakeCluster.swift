@@ -7,17 +7,28 @@ import Synchronization
 
 /// A clock a test moves by hand: `sleep` jumps it forward at once, so code
 /// that waits minutes runs in milliseconds and still sees the minutes pass.
+/// What happens "later" (a node enrolling 20 s after its power cycle) is
+/// told each move and happens when the clock reaches it.
 public final class TestClock: Sendable {
     private let current: Mutex<Date>
+    private let observers = Mutex<[@Sendable (Date) -> Void]>([])
     public init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) { current = Mutex(start) }
     public var now: Date { current.withLock { $0 } }
-    public func advance(_ seconds: Double) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
+
+    /// Moves the clock on, then tells every observer the new time.
+    public func advance(_ seconds: Double) {
+        let now = current.withLock { $0 = $0.addingTimeInterval(seconds); return $0 }
+        for observer in observers.withLock({ $0 }) { observer(now) }
+    }
+
+    /// Calls `observer` with the new time after every move.
+    public func onAdvance(_ observer: @escaping @Sendable (Date) -> Void) { observers.withLock { $0.append(observer) } }
 }
 
 /// Nodes behind fake BMCs, with a registry as serve would keep it: a power
 /// cycle boots the node on the generation its registry record names (its
 /// pin, else the image's active one) and, as its node controller would,
-/// enrolls it there a few seconds later. A node can be told not to come back
+/// enrolls it there `bootSeconds` later, when the test clock gets there. A node can be told not to come back
 /// on a generation, and a BMC to be unreachable or refuse: the failures a
 /// rollout must handle.
 public final class FakeCluster: @unchecked Sendable { // state under lock
@@ -42,12 +53,15 @@ public final class FakeCluster: @unchecked Sendable { // state under lock
     private let lock = NSLock()
     private var behaviours: [String: Behaviour] = [:]
     private var cycled: [String] = []
+    /// Boots under way: who enrolls on what, when.
+    private var booting: [(host: Hostname, image: String, at: Date)] = []
 
     public init(registry: any Registry, clock: TestClock, bootSeconds: Double = 20, active: @escaping @Sendable () -> String) {
         self.registry = registry
         self.clock = clock
         self.bootSeconds = bootSeconds
         self.active = active
+        clock.onAdvance { [weak self] now in self?.enroll(upTo: now) }
     }
 
     /// Sets how `host` behaves from now on.
@@ -74,11 +88,23 @@ public final class FakeCluster: @unchecked Sendable { // state under lock
             guard let hostname = try? Hostname(parsing: host), let node = try registry.node(host) else { return }
             let image = node.generation.map { "default/\($0)" } ?? active()
             if case .failsOn(let broken) = behaviour(host), broken == image { return }
-            let at = Timestamp.iso(clock.now.addingTimeInterval(bootSeconds))
-            try registry.recordEnrollment(hostname: hostname, image: image, capacity: Self.capacity, instances: [],
-                                          bootTimings: nil, platform: nil, now: at)
+            let at = clock.now.addingTimeInterval(bootSeconds)
+            lock.withLock { booting.append((hostname, image, at)) }
         } catch {
             throw BMCError(.failed, "fake node \(host): \(error)")
+        }
+    }
+
+    /// Enrolls the nodes whose boot has reached `now`, each at its own time.
+    func enroll(upTo now: Date) {
+        let done = lock.withLock { () -> [(host: Hostname, image: String, at: Date)] in
+            let done = booting.filter { $0.at <= now }
+            booting.removeAll { $0.at <= now }
+            return done
+        }
+        for boot in done {
+            try? registry.recordEnrollment(hostname: boot.host, image: boot.image, capacity: Self.capacity, instances: [],
+                                           bootTimings: nil, platform: nil, now: Timestamp.iso(boot.at))
         }
     }
 

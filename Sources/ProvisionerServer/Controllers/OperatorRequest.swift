@@ -23,8 +23,11 @@ struct OperatorRequest {
         self.clientIP = context.clientIP
     }
 
-    /// Checks the token and reads the body, runs `handler` off the cooperative pool, and turns its errors into answers.
-    func run(_ handler: @escaping @Sendable (NodeOperations, [UInt8]) throws -> Response) async throws -> Response {
+    /// Checks the token and reads the body, runs `handler` off the cooperative
+    /// pool (`blocking`, or `onOwnThread` for a call that waits on BMCs), and
+    /// turns its errors into answers.
+    func run(on runner: (@escaping @Sendable () throws -> Response) async throws -> Response = { try await blocking($0) },
+             _ handler: @escaping @Sendable (NodeOperations, [UInt8]) throws -> Response) async throws -> Response {
         let state = self.state, request = self.request, clientIP = self.clientIP
         func refuse(_ status: HTTPResponse.Status, _ why: String) throws -> Response {
             state.count { $0.rejected += 1 }
@@ -42,7 +45,7 @@ struct OperatorRequest {
         let body = Array(buffer.readableBytesView)
         do {
             let ops = state.nodeOperations
-            return try await blocking { try handler(ops, body) }
+            return try await runner { try handler(ops, body) }
         } catch {
             let kind = FailureKind(of: error)
             if kind == .failed || kind == .unavailable || kind == .busy {

@@ -13,7 +13,8 @@ import ProvisionerStore
 ///                              "parallel": 16, "timeout": 10, "pxe": true}
 ///     POST /api/v1/boot-next  {"device": "pxe", "nodes": [...]}
 ///
-/// A fan-out waits on BMCs for seconds: it runs on serve's blocking pool.
+/// A fan-out waits on BMCs for seconds or minutes: it runs on a thread of
+/// its own, never on the pool that boots and enrollments need.
 struct PowerController {
     let state: ServeState
 
@@ -33,7 +34,7 @@ struct PowerController {
         let routes = RouteCollection(context: ServeContext.self)
         let state = self.state
         routes.post("/api/v1/power") { request, context in
-            try await OperatorRequest(state, request, context).run { _, body in
+            try await OperatorRequest(state, request, context).run(on: { try await onOwnThread($0) }) { _, body in
                 let req = try Self.powerRequest(body)
                 guard let text = req.action, let action = PowerAction(rawValue: text) else {
                     throw ValidationError(field: "action", value: req.action ?? "", reason: "expected on, off, cycle or status")
@@ -45,7 +46,7 @@ struct PowerController {
             }
         }
         routes.post("/api/v1/boot-next") { request, context in
-            try await OperatorRequest(state, request, context).run { _, body in
+            try await OperatorRequest(state, request, context).run(on: { try await onOwnThread($0) }) { _, body in
                 let req = try Self.powerRequest(body)
                 guard req.device == "pxe" else { throw ValidationError(field: "device", value: req.device ?? "", reason: "expected pxe") }
                 let options = try Self.powerOptions(req)

@@ -3,7 +3,8 @@ import ProvisionerAPI
 import ProvisionerCore
 
 /// Records the kernel and initrd fetches of a node (by its address) as boot
-/// phases; the registry is asked on the blocking pool, and only for those two files.
+/// phases; the registry is asked on the blocking pool, only for those two
+/// files, and the answer does not wait for it.
 struct BootFetchMiddleware: RouterMiddleware {
     let state: ServeState
 
@@ -15,9 +16,13 @@ struct BootFetchMiddleware: RouterMiddleware {
               let phase: BootPhase = path.hasSuffix("/vmlinuz") ? .kernel : path.hasSuffix("/initrd.img") ? .initrd : nil,
               let ip = context.clientIP else { return response }
         let state = self.state
-        _ = try? await blocking {
-            guard let mac = state.bootNode(ip: ip)?.mac else { return }
-            state.recordBootPhase { _ = try state.registry.recordBootEvent(mac: mac, ip: ip.description, phase: phase, now: state.now()) }
+        // The boot does not wait for its telemetry: the answer goes now, the phase is recorded beside it.
+        let now = state.now()
+        Task {
+            _ = try? await blocking {
+                guard let mac = state.bootNode(ip: ip)?.mac else { return }
+                state.recordBootPhase { _ = try state.registry.recordBootEvent(mac: mac, ip: ip.description, phase: phase, now: now) }
+            }
         }
         return response
     }

@@ -4,12 +4,15 @@ import ServiceLifecycle
 
 /// Every heartbeat interval: marks silent nodes lost, and restarts dnsmasq
 /// when its main config changed (host entries need no restart: dnsmasq reads
-/// new files in dhcp-hostsdir, and node commands SIGHUP it).
+/// new files in dhcp-hostsdir, and node commands SIGHUP it). It starts once
+/// the boot daemons are up.
 struct HousekeepingService: Service {
     let state: ServeState
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            // Nothing is swept before the daemons and the server are up: no heartbeat could have come.
+            await state.waitForDaemons()
             let conf = Paths.dnsmasqConf(state.config)
             var stamp = Self.mtime(conf)
             while !Task.isCancelled {
