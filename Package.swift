@@ -154,7 +154,7 @@ let package = Package(
         .testTarget(
             name: "ProvisionerServerTests",
             dependencies: [
-                "ProvisionerServer", "ProvisionerAPI", "ProvisionerCore", "ProvisionerStore", "ProvisionerSite", "ProvisionerBMC", "ProvisionerLab",
+                "ProvisionerServer", "ProvisionerAPI", "ProvisionerCore", "ProvisionerStore", "ProvisionerSite", "ProvisionerBMC", "ProvisionerLab", "TestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -10,6 +10,7 @@ import ProvisionerBoot
 import ProvisionerPlatform
 import ProvisionerStore
 import Testing
+import TestSupport
 @testable import ProvisionerServer
 
 /// The node write API on an applied site in a temporary directory: the real
@@ -46,15 +47,7 @@ struct NodeWriteAPITests {
 
     /// Every file under the temporary site, with its contents (the registry by its rows).
     func snapshot(_ state: ServeState) throws -> [String: Data] {
-        var out: [String: Data] = [:]
-        let e = FileManager.default.enumerator(atPath: dir)
-        while let rel = e?.nextObject() as? String {
-            if rel.hasPrefix("registry.sqlite") { continue }
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: dir + "/" + rel, isDirectory: &isDir), !isDir.boolValue {
-                out[rel] = FileManager.default.contents(atPath: dir + "/" + rel)
-            }
-        }
+        var out = TestSupport.snapshot(dir).filter { !$0.key.hasPrefix("registry.sqlite") }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         out["registry rows"] = try encoder.encode(try state.registry.nodes())

@@ -16,30 +16,19 @@ import TestSupport
 @Suite struct RolloutPlanTests {
     let home: String
     let site: Site
-    let g1 = GenerationID(number: 1), g2 = GenerationID(number: 2)
+    let g1 = RolloutSite.g1, g2 = RolloutSite.g2
 
     init() throws {
-        home = try makeTempDir("rollout")
-        site = Site(home: home, templates: repoRoot + "/templates")
-        _ = try site.initialize(SiteSetup(interface: "pv0", serverIP: "10.0.0.1", subnet: "10.0.0.0/24", dhcpRange: "10.0.0.200-10.0.0.250",
-                                          mirror: "http://mirror.example/debian"))
-        let config = try site.loadConfig()
-        let store = ImageStore(config: config, image: "default")
-        for id in [g1, g2] { try FakeGeneration.write(store, id, files: ["etc/os-release": "ID=debian\n"], initrd: FakeGeneration.goodInitrd) }
-        try store.activate(g1)
-        let ops = try site.nodeOperations(config, registryOnly: true)
-        _ = try ops.add((1...4).map { i in NodeSpec(hostname: try! Hostname(parsing: "n\(i)"), mac: try! MACAddress(parsing: "02:00:00:00:00:0\(i)")) }, now: "t0")
+        let fixture = try RolloutSite("rollout", now: "t0")
+        home = fixture.home
+        site = fixture.site
         let registry = try site.openRegistry()
-        let capacity = NodeCapacity(coresMax: 2, coresFree: 2, memoryMiBMax: 1024, memoryMiBFree: 1024, diskMiBMax: 1, diskMiBFree: 1,
-                                    hypervisor: .qemuTCG, hardwareVirtualization: false, hardwareVirtualizationReason: "test", libvirtVersion: "9")
         // n1..n3 run g1; n4 never booted.
         for i in 1...3 {
-            try registry.recordEnrollment(hostname: try Hostname(parsing: "n\(i)"), image: "default/g1", capacity: capacity, instances: [],
+            try registry.recordEnrollment(hostname: try Hostname(parsing: "n\(i)"), image: "default/g1", capacity: FakeCluster.capacity, instances: [],
                                           bootTimings: nil, platform: nil, now: Timestamp.iso(Date()))
         }
-        let password = home + "/bmc.pass"
-        try FileSystem.writeAtomically("secret\n", to: password, mode: 0o600)
-        for i in 1...2 { _ = try site.setBMC("n\(i)", BMCSettings(driver: .ipmi, address: "127.0.0.1:\(7000 + i)", user: "admin", passwordFile: password)) }
+        for i in 1...2 { _ = try site.setBMC("n\(i)", BMCSettings(driver: .ipmi, address: "127.0.0.1:\(7000 + i)", user: "admin", passwordFile: fixture.passwordFile)) }
     }
 
     /// Every rendered file that names `image` on a kernel command line, by node MAC.

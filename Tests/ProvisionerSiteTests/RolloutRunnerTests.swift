@@ -18,25 +18,17 @@ import TestSupport
     let site: Site
     let clock = TestClock()
     let cluster: FakeCluster
-    let g1 = GenerationID(number: 1), g2 = GenerationID(number: 2)
+    let g1 = RolloutSite.g1, g2 = RolloutSite.g2
 
     init() throws {
-        home = try makeTempDir("rollout-run")
-        site = Site(home: home, templates: repoRoot + "/templates")
-        _ = try site.initialize(SiteSetup(interface: "pv0", serverIP: "10.0.0.1", subnet: "10.0.0.0/24", dhcpRange: "10.0.0.200-10.0.0.250",
-                                          mirror: "http://mirror.example/debian"))
-        let config = try site.loadConfig()
-        let store = ImageStore(config: config, image: "default")
-        for id in [g1, g2] { try FakeGeneration.write(store, id, files: ["etc/os-release": "ID=debian\n"], initrd: FakeGeneration.goodInitrd) }
-        try store.activate(g1)
+        let fixture = try RolloutSite("rollout-run", now: Timestamp.iso(clock.now))
+        home = fixture.home
+        site = fixture.site
+        let config = fixture.config, password = fixture.passwordFile
         let registry = try site.openRegistry()
         cluster = FakeCluster(registry: registry, clock: clock) {
             "default/" + (ImageStore(config: config, image: "default").generations().active?.description ?? "none")
         }
-        _ = try site.nodeOperations(config, registryOnly: true)
-            .add((1...4).map { i in NodeSpec(hostname: try! Hostname(parsing: "n\(i)"), mac: try! MACAddress(parsing: "02:00:00:00:00:0\(i)")) }, now: Timestamp.iso(clock.now))
-        let password = home + "/bmc.pass"
-        try FileSystem.writeAtomically("secret\n", to: password, mode: 0o600)
         // n1..n4 run g1, each behind a fake BMC.
         for i in 1...4 {
             _ = try site.setBMC("n\(i)", BMCSettings(driver: .ipmi, address: "n\(i)", user: "admin", passwordFile: password))

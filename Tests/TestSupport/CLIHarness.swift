@@ -118,15 +118,6 @@ public struct Home: Sendable {
 
     /// Everything in the home except the registry's own files, path → bytes.
     public func files() throws -> [String: Data] {
-        var out: [String: Data] = [:]
-        let e = FileManager.default.enumerator(atPath: dir)
-        while let rel = e?.nextObject() as? String {
-            if rel.hasPrefix("registry.sqlite") { continue }
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: dir + "/" + rel, isDirectory: &isDir), !isDir.boolValue {
-                out[rel] = FileManager.default.contents(atPath: dir + "/" + rel)
-            }
-        }
-        return out
+        snapshot(dir).filter { !$0.key.hasPrefix("registry.sqlite") }
     }
 }

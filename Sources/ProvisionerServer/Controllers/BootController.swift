@@ -22,12 +22,12 @@ struct BootController {
 
     var endpoints: RouteCollection<ServeContext> {
         let routes = RouteCollection(context: ServeContext.self)
-        let state = self.state
+        let controller = self, state = self.state
         routes.get("/boot.ipxe") { _, _ in try fileResponse(state.config.httpRoot + "/boot.ipxe", type: "text/plain") }
         routes.get("/boot/:file") { _, context in
             let file = try context.parameters.require("file")
             let clientIP = context.clientIP
-            return try await blocking { try BootController(state: state).bootScript(file, from: clientIP) }
+            return try await blocking { try controller.bootScript(file, from: clientIP) }
         }
         return routes
     }
