@@ -44,7 +44,7 @@ public struct InstanceRecord: Codable, Sendable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(id: try c.decode(String.self, forKey: .id), node: try c.decodeIfPresent(String.self, forKey: .node),
                   type: try c.decode(String.self, forKey: .type), vcpus: try c.decode(Int.self, forKey: .vcpus),
-                  memoryMiB: try c.decode(Int.self, forKey: .memoryMiB), spec: try c.decode(InstanceSpecJSON.self, forKey: .spec).value,
+                  memoryMiB: try c.decode(Int.self, forKey: .memoryMiB), spec: try c.decode(SnakeCased<InstanceSpec>.self, forKey: .spec).value,
                   state: try c.decode(InstanceState.self, forKey: .state), desired: try c.decode(DesiredInstanceState.self, forKey: .desired),
                   message: try c.decodeIfPresent(String.self, forKey: .message),
                   createdAt: try c.decode(String.self, forKey: .createdAt), updatedAt: try c.decode(String.self, forKey: .updatedAt))
@@ -57,7 +57,7 @@ public struct InstanceRecord: Codable, Sendable, Equatable {
         try c.encode(type, forKey: .type)
         try c.encode(vcpus, forKey: .vcpus)
         try c.encode(memoryMiB, forKey: .memoryMiB)
-        try c.encode(InstanceSpecJSON(spec), forKey: .spec)
+        try c.encode(SnakeCased(spec), forKey: .spec)
         try c.encode(state, forKey: .state)
         try c.encode(desired, forKey: .desired)
         try c.encodeIfPresent(message, forKey: .message)

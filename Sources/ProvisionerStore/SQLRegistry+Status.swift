@@ -72,11 +72,11 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         image = try c.decodeIfPresent(String.self, forKey: .image)
         bootStarted = try c.decodeIfPresent(String.self, forKey: .bootStarted)
         phases = try c.decodeIfPresent([BootPhase: String].self, forKey: .phases) ?? [:]
-        capacity = try c.decodeIfPresent(CapacityJSON.self, forKey: .capacity)?.value
-        instances = try c.decodeIfPresent([InstanceStatusJSON].self, forKey: .instances)?.map(\.value)
+        capacity = try c.decodeIfPresent(SnakeCased<NodeCapacity>.self, forKey: .capacity)?.value
+        instances = try c.decodeIfPresent([SnakeCased<InstanceStatus>].self, forKey: .instances)?.map(\.value)
         lastHeartbeat = try c.decodeIfPresent(String.self, forKey: .lastHeartbeat)
         enrolledAt = try c.decodeIfPresent(String.self, forKey: .enrolledAt)
-        bootTimings = try c.decodeIfPresent(BootTimingsJSON.self, forKey: .bootTimings)?.value
+        bootTimings = try c.decodeIfPresent(SnakeCased<BootTimings>.self, forKey: .bootTimings)?.value
         platform = try c.decodeIfPresent(NodePlatform.self, forKey: .platform)
         bootPath = try c.decodeIfPresent(BootPath.self, forKey: .bootPath)
         drained = try c.decodeIfPresent(Bool.self, forKey: .drained) ?? false
@@ -92,11 +92,11 @@ public struct NodeStatus: Codable, Sendable, Equatable {
         try c.encodeIfPresent(image, forKey: .image)
         try c.encodeIfPresent(bootStarted, forKey: .bootStarted)
         try c.encode(phases, forKey: .phases)
-        try c.encodeIfPresent(capacity.map(CapacityJSON.init), forKey: .capacity)
-        try c.encodeIfPresent(instances?.map(InstanceStatusJSON.init), forKey: .instances)
+        try c.encodeIfPresent(capacity.map(SnakeCased.init), forKey: .capacity)
+        try c.encodeIfPresent(instances?.map(SnakeCased.init), forKey: .instances)
         try c.encodeIfPresent(lastHeartbeat, forKey: .lastHeartbeat)
         try c.encodeIfPresent(enrolledAt, forKey: .enrolledAt)
-        try c.encodeIfPresent(bootTimings.map(BootTimingsJSON.init), forKey: .bootTimings)
+        try c.encodeIfPresent(bootTimings.map(SnakeCased.init), forKey: .bootTimings)
         try c.encodeIfPresent(platform, forKey: .platform)
         try c.encodeIfPresent(bootPath, forKey: .bootPath)
         try c.encode(drained, forKey: .drained)

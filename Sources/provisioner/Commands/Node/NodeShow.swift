@@ -20,7 +20,7 @@ extension Provisioner.Node {
             var status: NodeStatus?
             var phase_durations: [String: Double]
             var seconds_to_enroll: Double?
-            var capacity: CapacityJSON?
+            var capacity: SnakeCased<NodeCapacity>?
             var bmc: BMCSettings?
 
             func encode(to encoder: any Encoder) throws {
@@ -35,7 +35,7 @@ extension Provisioner.Node {
                 try c.encode(capacity, forKey: .capacity)
                 try c.encode(status?.lastHeartbeat, forKey: .last_heartbeat)
                 try c.encode(status?.enrolledAt, forKey: .enrolled_at)
-                try c.encode(status?.bootTimings.map(BootTimingsJSON.init), forKey: .boot_timings)
+                try c.encode(status?.bootTimings.map(SnakeCased.init), forKey: .boot_timings)
                 try c.encode(status?.platform, forKey: .platform)
                 try c.encode(status?.bootPath, forKey: .boot_path)
                 try c.encode(bmc, forKey: .bmc)
@@ -54,7 +54,7 @@ extension Provisioner.Node {
             let bmc = try registry.bmcs()[node.hostname.value]
             if output.json {
                 emit(try jsonText(JSONNode(node: node, status: status, phase_durations: Dictionary(uniqueKeysWithValues: durations.map { ($0.phase.rawValue, $0.seconds) }),
-                                           seconds_to_enroll: status?.secondsToEnroll, capacity: capacity.map(CapacityJSON.init), bmc: bmc)))
+                                           seconds_to_enroll: status?.secondsToEnroll, capacity: capacity.map(SnakeCased.init), bmc: bmc)))
                 return
             }
             var rows = [
