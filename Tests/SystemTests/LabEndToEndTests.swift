@@ -131,7 +131,7 @@ extension SystemTests {
         try #require(build3.status == 0, "\(build3.stderr.suffix(3000))")
         step("broken g3 built")
         let lab2Before = try home.run(["node", "show", "lab2", "--json"]).object["enrolled_at"] as? String
-        let bad = try home.run(["image", "rollout", "g3", "--batch", "1", "--grace", "0", "--timeout", "120", "--json"])
+        let bad = try home.run(["image", "rollout", "g3", "--batch", "1", "--grace", "0", "--timeout", "90", "--json"])
         step("g3 rollout stopped and rolled back")
         #expect(bad.status != 0, "a rollout whose node never came back must fail: \(bad.stdout)")
         let rolled = (try? JSONSerialization.jsonObject(with: Data(bad.stdout.utf8))) as? [String: Any] ?? [:]
