@@ -30,6 +30,8 @@ public struct ControllerOptions: Sendable, Equatable {
         Enrolls this node with `provisioner serve` and reports its capacity and instances.
         Settings come from the options, then the kernel command line (BOOTIF=,
         provisioner.server=, provisioner.token=, provisioner.image=), then the config file.
+        Without a token (pxelinux and GRUB boot files carry none), the one kept in
+        \(TokenKeeper.defaultPath) this boot, else the server is asked for it.
 
           --server URL       server base URL, e.g. http://10.0.0.1:8080
           --token TOKEN      per-node enrollment token

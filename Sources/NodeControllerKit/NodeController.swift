@@ -14,14 +14,19 @@ public actor NodeController {
         public var mac: String
         public var hostname: String
         public var ip: String
-        public var token: String
+        /// From the kernel command line or the config file; nil: the boot files
+        /// carried none, and the controller asks serve for it.
+        public var token: String?
+        /// `token` is one serve gave earlier in this boot (kept by `TokenKeeper`).
+        public var tokenFromServer: Bool
         public var image: String?
 
-        public init(mac: String, hostname: String, ip: String, token: String, image: String?) {
+        public init(mac: String, hostname: String, ip: String, token: String?, tokenFromServer: Bool = false, image: String?) {
             self.mac = mac
             self.hostname = hostname
             self.ip = ip
             self.token = token
+            self.tokenFromServer = tokenFromServer
             self.image = image
         }
     }
@@ -39,6 +44,12 @@ public actor NodeController {
     /// Sets the host name (sethostname(2) on a node); nil leaves it alone.
     let rename: (@Sendable (String) -> Bool)?
 
+    /// The enrollment token: the enrollment's, else the one serve gave.
+    public private(set) var token: String?
+    /// Keeps a token serve gave for the rest of the boot; nil keeps none.
+    let keeper: TokenKeeper?
+    /// The token came from serve (or was kept from its answer), not from the boot files.
+    private var tokenFromServer: Bool
     public private(set) var credential: String?
     public private(set) var sequence = 0
     public private(set) var interval = NodeController.defaultInterval
@@ -75,7 +86,10 @@ public actor NodeController {
                 sleep: @escaping @Sendable (Double) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64(max(0, $0) * 1e9)) },
                 uptime: @escaping @Sendable () -> Double? = { HostProbe().uptimeSeconds() },
                 rename: (@Sendable (String) -> Bool)? = nil, bootTimings: BootTimingsProbe? = nil, platform: NodePlatform? = nil,
-                hypervisorWait: Double = 2) {
+                hypervisorWait: Double = 2, keeper: TokenKeeper? = nil) {
+        self.token = enrollment.token
+        self.tokenFromServer = enrollment.tokenFromServer
+        self.keeper = keeper
         self.reader = HypervisorReader(hypervisor: hypervisor)
         self.hypervisorWait = hypervisorWait
         self.bootTimings = bootTimings
@@ -103,6 +117,7 @@ public actor NodeController {
     /// - Returns: seconds to wait before the next step.
     @discardableResult
     public func step() async -> Double {
+        if token == nil { return await tokenStep() }
         if credential == nil { return await enrollStep() }
         return await heartbeatStep()
     }
@@ -110,6 +125,14 @@ public actor NodeController {
     /// `--once`: enroll and send one heartbeat, without retries and without applying commands.
     /// - Returns: the capacity reported, or nil (already logged) when either exchange failed.
     public func runOnce() async -> NodeCapacity? {
+        if token == nil {
+            let outcome = await askForToken()
+            guard case .ok(let answer) = outcome else {
+                log.error("asking \(client.server.absoluteString) for the enrollment token: \(Self.describe(outcome))")
+                return nil
+            }
+            guard keepGiven(answer.token) else { return nil }
+        }
         switch await client.enroll(await enrollRequest()) {
         case .ok(let answer):
             credential = answer.credential
@@ -136,9 +159,37 @@ public actor NodeController {
 
     // MARK: Steps
 
+    /// Asks serve for the enrollment token, once per boot; logged when refused.
+    private func askForToken() async -> ServerOutcome<NodeTokenResponse> {
+        let outcome = await client.nodeToken(NodeTokenRequest(mac: enrollment.mac))
+        if case .ok = outcome { log.info("got the enrollment token from \(client.server.absoluteString) (the boot files carry none)") }
+        return outcome
+    }
+
+    private func tokenStep() async -> Double {
+        let outcome = await askForToken()
+        guard case .ok(let answer) = outcome else { return failed("asking \(client.server.absoluteString) for the enrollment token", outcome) }
+        guard keepGiven(answer.token) else { return failed("asking \(client.server.absoluteString) for the enrollment token", ServerOutcome<Void>.garbage("the answer's token is empty or not one word")) }
+        failures = 0
+        return 0
+    }
+
+    /// Takes a token serve gave, and keeps it for a restart of this controller in this boot.
+    /// - Returns: false when it is not a token (empty, or with spaces or control characters).
+    private func keepGiven(_ given: String) -> Bool {
+        guard !given.isEmpty, given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return false }
+        token = given
+        tokenFromServer = true
+        if let keeper, !keeper.save(given) {
+            log.warning("cannot keep the enrollment token in \(keeper.path): a restart of this controller in this boot cannot enroll again")
+        }
+        return true
+    }
+
     private func enrollStep() async -> Double {
         let request = await enrollRequest()
-        switch await client.enroll(request) {
+        let outcome = await client.enroll(request)
+        switch outcome {
         case .ok(let answer):
             credential = answer.credential
             failures = 0
@@ -147,6 +198,13 @@ public actor NodeController {
             adoptRegisteredName(answer.hostname)
             log.info("capacity: \(Self.summary(request.capacity))" + (request.platform.map { "; firmware: \($0.summary)" } ?? ""))
             return backoff.jittered(interval)
+        case .rejected(403, _) where tokenFromServer:
+            // A token serve gave (or one kept from earlier in the boot) that it no
+            // longer takes: forget it and ask again.
+            token = nil
+            tokenFromServer = false
+            keeper?.remove()
+            return failed("enrolling at \(client.server.absoluteString) with the token it gave", outcome)
         case let other:
             return failed("enrolling at \(client.server.absoluteString)", other)
         }
@@ -184,7 +242,7 @@ public actor NodeController {
 
     private func enrollRequest() async -> EnrollRequest {
         let (capacity, instances) = await readHypervisor(within: enrollWait)
-        return EnrollRequest(mac: enrollment.mac, hostname: enrollment.hostname, ip: enrollment.ip, token: enrollment.token,
+        return EnrollRequest(mac: enrollment.mac, hostname: enrollment.hostname, ip: enrollment.ip, token: token ?? "",
                       image: enrollment.image, capacity: capacity, instances: instances,
                       uptimeSeconds: uptime(), controllerVersion: NodeControllerKit.version,
                       bootTimings: bootTimings?.timings(controllerStart: startedAt), platform: platform)

@@ -30,6 +30,11 @@ public struct ServerClient: Sendable {
         await post(NodeAPI.enrollPath, request, credential: nil)
     }
 
+    /// Asks for the node's enrollment token (its boot files carried none).
+    public func nodeToken(_ request: NodeTokenRequest) async -> ServerOutcome<NodeTokenResponse> {
+        await post(NodeAPI.tokenPath, request, credential: nil)
+    }
+
     public func heartbeat(_ heartbeat: Heartbeat, credential: String) async -> ServerOutcome<HeartbeatResponse> {
         await post(NodeAPI.heartbeatPath, heartbeat, credential: credential)
     }

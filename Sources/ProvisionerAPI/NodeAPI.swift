@@ -9,9 +9,16 @@
 /// `heartbeatSeconds` (with jitter) with `Authorization: Bearer <credential>`;
 /// the answer carries the instance commands for that node. A 401 on a
 /// heartbeat means "enroll again" (e.g. after a server restart).
+///
+/// A node whose boot files carry no token (pxelinux and GRUB read theirs over
+/// TFTP, which answers anyone) first POSTs `NodeTokenRequest` to
+/// `/api/v1/node-token` from its own address (answered while the node is not
+/// up, i.e. sends no heartbeats), and keeps the `NodeTokenResponse`'s token
+/// for the rest of the boot.
 public enum NodeAPI {
     public static let enrollPath = "/api/v1/enroll"
     public static let heartbeatPath = "/api/v1/heartbeat"
+    public static let tokenPath = "/api/v1/node-token"
     /// Largest request body the server accepts on these endpoints.
     public static let maxBodyBytes = 64 * 1024
 }
@@ -180,4 +187,19 @@ public struct APIError: Codable, Sendable, Equatable {
         self.value = value
         self.holder = holder
     }
+}
+
+/// A node asking for its enrollment token (its boot files carry none).
+public struct NodeTokenRequest: Codable, Sendable, Equatable {
+    /// The boot MAC, lowercase colon form.
+    public var mac: String
+
+    public init(mac: String) { self.mac = mac }
+}
+
+/// The node's enrollment token.
+public struct NodeTokenResponse: Codable, Sendable, Equatable {
+    public var token: String
+
+    public init(token: String) { self.token = token }
 }

@@ -60,6 +60,31 @@ public enum NodeAgentRules {
         return node
     }
 
+    /// Admits a node's request for its enrollment token (authoritative DHCP
+    /// only: proxy mode's boot files carry the token): a registered node,
+    /// from its own address, that is not up and sending heartbeats. A running
+    /// node's controller holds its token (and keeps it on the node across
+    /// its own restarts), so a request in its name while it runs is someone
+    /// else's. A node that booted is asking before it enrolls, or after an
+    /// outage that kept its boot from being recorded: neither is alive.
+    /// - Parameter secondsSinceHeartbeat: since its last heartbeat (nil: none this boot or ever).
+    /// - Returns: the node.
+    /// - Throws: `Refusal`: forbidden, or conflict while the node is alive.
+    public static func admitTokenRequest(node: Node?, mac: MACAddress, clientIP: IPv4Address?, checksSourceIP: Bool,
+                                         secondsSinceHeartbeat: Double?, aliveWithin: Double) throws(Refusal) -> Node {
+        guard checksSourceIP else {
+            throw Refusal(.forbidden, "proxy DHCP: serve does not know the nodes' addresses, and their boot files carry their tokens")
+        }
+        guard let node else { throw Refusal(.forbidden, "MAC \(mac) is not registered (accept it from discovery first)") }
+        guard clientIP == node.ip else {
+            throw Refusal(.forbidden, "the token of \(node.hostname) is only given to its address \(node.ip), not \(clientIP?.description ?? "?")")
+        }
+        if let since = secondsSinceHeartbeat, since <= aliveWithin {
+            throw Refusal(.conflict, "\(node.hostname) is up (its last heartbeat \(Int(max(0, since))) s ago): its controller holds its token")
+        }
+        return node
+    }
+
     /// Admits a heartbeat's credential: one serve handed out, used from the
     /// node's own address (when `checksSourceIP`).
     /// - Returns: the credential.

@@ -77,13 +77,62 @@ public enum ImageArchive {
         if fd >= 0 { fsync(fd); close(fd) }
     }
 
+    /// What an archive from elsewhere may hold (`image import`): the named
+    /// top-level files, each a regular file (never a link, which a published
+    /// copy would follow to a secret of the server), and one tree (the root)
+    /// where anything a root holds goes, except device nodes outside its
+    /// `dev/`; and at most `maxBytes` of file data.
+    public struct Rules: Sendable {
+        public var files: Set<String>
+        public var tree: String
+        public var maxBytes: Int64
+        public var maxEntries: Int
+
+        public init(files: Set<String>, tree: String, maxBytes: Int64, maxEntries: Int) {
+            self.files = files
+            self.tree = tree
+            self.maxBytes = maxBytes
+            self.maxEntries = maxEntries
+        }
+
+        /// An `image export`: meta.json, kernel, initrd, the root image and the
+        /// root; 64 GiB and 5 million entries at most (a Debian root has ~30,000).
+        public static let imageExport = Rules(files: ["meta.json", "vmlinuz", "initrd.img", Paths.rootImageName], tree: "root",
+                                              maxBytes: 64 << 30, maxEntries: 5_000_000)
+
+        /// Why the entry `rel` (`""`: the archive's top) of type `type` may not be
+        /// unpacked; nil when it may. `hardLink` is its target, when it is one;
+        /// `regular` the regular files unpacked so far (a hard link's target must
+        /// be one: a link entry does not say what it links to).
+        func refusal(_ rel: String, type: mode_t, hardLink: String?, regular: Set<String>) -> String? {
+            if rel.isEmpty || rel == tree {
+                // The top and the root itself: directories, never links (a link
+                // there would put the archive's files, or the root, elsewhere).
+                return type == S_IFDIR && hardLink == nil ? nil : "not a directory"
+            }
+            if rel.hasPrefix(tree + "/") {
+                if let target = hardLink {
+                    return target.hasPrefix(tree + "/") && regular.contains(target) ? nil : "a hard link to \(quoted(target)), not to a regular file of \(tree)/"
+                }
+                if type == S_IFCHR || type == S_IFBLK, !rel.hasPrefix(tree + "/dev/") {
+                    return "a device node outside \(tree)/dev"
+                }
+                return nil
+            }
+            guard files.contains(rel) else { return "not part of an image export (expected \(files.sorted().joined(separator: ", ")) and \(tree)/)" }
+            guard type == S_IFREG, hardLink == nil else { return "not a regular file" }
+            return nil
+        }
+    }
+
     /// Unpacks an archive (any format and compression libarchive reads) into
     /// `dir`, which must exist. Entries with absolute paths or `..` are
-    /// refused, so an imported archive cannot write outside `dir`.
+    /// refused, so an imported archive cannot write outside `dir`; with
+    /// `rules`, so is every entry they refuse, before anything of it is written.
     /// - Returns: the number of entries.
-    /// - Throws: `SystemError` naming the entry.
+    /// - Throws: `SystemError` naming the entry, `ValidationError` for what `rules` refuse.
     @discardableResult
-    public static func unpack(_ file: String, into dir: String) throws -> Int {
+    public static func unpack(_ file: String, into dir: String, rules: Rules? = nil) throws -> Int {
         guard let r = archive_read_new(), let w = archive_write_disk_new() else { throw SystemError("unpacking \(file): out of memory") }
         defer { archive_read_free(r); archive_write_free(w) }
         archive_read_support_filter_all(r)
@@ -95,6 +144,8 @@ public enum ImageArchive {
         guard archive_read_open_filename(r, file, 1 << 20) == ARCHIVE_OK else { throw failure(r, "opening \(file)") }
         let base = dir.hasSuffix("/") ? String(dir.dropLast()) : dir
         var count = 0
+        var total: Int64 = 0
+        var regular = Set<String>()
         var entry: OpaquePointer? = nil
         while true {
             let h = archive_read_next_header(r, &entry)
@@ -102,11 +153,24 @@ public enum ImageArchive {
             guard h >= ARCHIVE_WARN, let entry else { throw failure(r, "reading \(file)") }
             let name = String(cString: archive_entry_pathname(entry))
             guard let rel = safeRelative(name) else { throw SystemError("unpacking \(file): refusing entry \(quoted(name)) (absolute or with ..)") }
+            let hardLink = archive_entry_hardlink(entry).map { String(cString: $0) }
+            if let rules {
+                let type = mode_t(archive_entry_filetype(entry))
+                let target = hardLink.map { safeRelative($0) ?? $0 }
+                if let why = rules.refusal(rel, type: type, hardLink: target, regular: regular) {
+                    throw ValidationError(field: "image archive", value: file, reason: "entry \(quoted(rel.isEmpty ? "." : rel)) is \(why)")
+                }
+                if type == S_IFREG, hardLink == nil { regular.insert(rel) }
+                total += archive_entry_size(entry)
+                guard total <= rules.maxBytes, count < rules.maxEntries else {
+                    throw ValidationError(field: "image archive", value: file,
+                                          reason: "more than \(total > rules.maxBytes ? "\(rules.maxBytes) bytes of data" : "\(rules.maxEntries) entries")")
+                }
+            }
             archive_entry_set_pathname(entry, rel.isEmpty ? base : base + "/" + rel)
-            if let hl = archive_entry_hardlink(entry) {
-                let target = String(cString: hl)
+            if let target = hardLink {
                 guard let relTarget = safeRelative(target), !relTarget.isEmpty else {
-                    throw SystemError("unpacking \(file): refusing hard link \(quoted(name)) → \(quoted(target))")
+                    throw ValidationError(field: "image archive", value: file, reason: "refusing hard link \(quoted(name)) → \(quoted(target))")
                 }
                 archive_entry_set_hardlink(entry, base + "/" + relTarget)
             }

@@ -180,7 +180,7 @@ public struct ImageStore: Sendable {
             let partial = partialDir(id)
             do {
                 try FileSystem.makeDirectory(partial)
-                try ImageArchive.unpack(file, into: partial)
+                try ImageArchive.unpack(file, into: partial, rules: .imageExport)
                 guard let data = FileSystem.read(partial + "/meta.json"),
                       var meta = try? JSONDecoder().decode(GenerationMeta.self, from: data) else {
                     throw ValidationError(field: "image export", value: file, reason: "no valid meta.json")
@@ -203,6 +203,9 @@ public struct ImageStore: Sendable {
     /// - Throws: `ConflictError` when another process holds it and `wait` is false.
     public func withLock<T>(wait: Bool = false, _ body: () throws -> T) throws -> T {
         try FileSystem.makeDirectory(dir)
+        // The roots hold setuid programs and device nodes: nobody but root
+        // walks into them on the server (nfsd and ganesha run as root).
+        guard chmod(config.imagesDir, 0o700) == 0 else { throw SystemError("chmod 0700 \(config.imagesDir): \(errnoText())") }
         let fd = open("\(dir)/.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw SystemError("opening \(dir)/.lock: \(errnoText())") }
         defer { close(fd) }

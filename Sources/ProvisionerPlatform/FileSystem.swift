@@ -224,6 +224,11 @@ public enum FileSystem {
     public static func removeTree(_ path: String) throws {
         var st = stat()
         guard lstat(path, &st) == 0 else { return }
+        // A link is removed as a link: what it points at is not this tree.
+        if st.st_mode & S_IFMT == S_IFLNK {
+            guard unlink(path) == 0 || errno == ENOENT else { throw SystemError("removing \(path): \(String(cString: strerror(errno)))") }
+            return
+        }
         let real = (path as NSString).resolvingSymlinksInPath
         for mount in mountPoints(under: real).sorted(by: { $0.count > $1.count }) {
             umount2(mount, Int32(MNT_DETACH))

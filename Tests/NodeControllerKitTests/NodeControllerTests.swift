@@ -46,6 +46,77 @@ import Testing
         #expect(await c.failures == 0)
     }
 
+    /// pxelinux and GRUB boot files carry no token: the controller asks serve for
+    /// it (refused until serve has seen the boot, then given), keeps it for the
+    /// rest of the boot, and enrolls with it.
+    @Test func withoutATokenItAsksForOneKeepsItAndEnrollsWithIt() async throws {
+        let dir = try makeTempDir("token")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let keeper = TokenKeeper(path: dir + "/provisioner/node-token")
+        transport.append(ScriptedTransport.json(APIError(error: "no boot of node1 seen: its token is given during its boot"), status: 403),
+                         ScriptedTransport.json(NodeTokenResponse(token: "given-token")), Self.enrolled, Self.ok)
+        let c = NodeController(client: ServerClient(server: server, transport: transport), hypervisor: hypervisor,
+                               enrollment: .init(mac: "52:54:00:12:34:56", hostname: "node1", ip: "10.0.0.21", token: nil, image: nil),
+                               log: capture.log, backoff: Backoff(random: { _ in 1 }), sleep: { _ in }, uptime: { 30 }, keeper: keeper)
+        #expect(await c.step() > 0, "a refusal backs off")
+        #expect(capture.contains("for the enrollment token: rejected (403: no boot of node1 seen"), "\(capture.lines)")
+        #expect(await c.token == nil && keeper.load() == nil)
+        #expect(await c.step() == 0, "with the token, it enrolls at once")
+        #expect(await c.token == "given-token" && keeper.load() == "given-token")
+        await c.step()
+        await c.step()
+        let r = transport.requests
+        #expect(r.map(\.url.path) == ["/api/v1/node-token", "/api/v1/node-token", "/api/v1/enroll", "/api/v1/heartbeat"])
+        #expect(try body(NodeTokenRequest.self, 0) == NodeTokenRequest(mac: "52:54:00:12:34:56"))
+        #expect(try body(EnrollRequest.self, 2).token == "given-token")
+        #expect(await c.credential == "cred-1")
+        var st = stat()
+        #expect(stat(keeper.path, &st) == 0 && st.st_mode & 0o777 == 0o600, "kept readable by root only")
+        #expect(stat(dir + "/provisioner", &st) == 0 && st.st_mode & 0o777 == 0o700)
+    }
+
+    /// A token serve gave that it then refuses (its cluster secret changed) is
+    /// forgotten, kept file too, and asked for again; junk in an answer is not taken.
+    @Test func aGivenTokenThatIsRefusedIsAskedForAgain() async throws {
+        let dir = try makeTempDir("token-again")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let keeper = TokenKeeper(path: dir + "/node-token")
+        transport.append(ScriptedTransport.json(NodeTokenResponse(token: "old")),
+                         ScriptedTransport.json(APIError(error: "bad token for node1"), status: 403),
+                         ScriptedTransport.json(NodeTokenResponse(token: "two words")),
+                         ScriptedTransport.json(NodeTokenResponse(token: "new")), Self.enrolled)
+        let c = NodeController(client: ServerClient(server: server, transport: transport), hypervisor: hypervisor,
+                               enrollment: .init(mac: "52:54:00:12:34:56", hostname: "node1", ip: "10.0.0.21", token: nil, image: nil),
+                               log: capture.log, backoff: Backoff(random: { _ in 1 }), sleep: { _ in }, uptime: { 30 }, keeper: keeper)
+        for _ in 0..<5 { await c.step() }
+        #expect(transport.requests.map(\.url.path) == ["/api/v1/node-token", "/api/v1/enroll", "/api/v1/node-token", "/api/v1/node-token", "/api/v1/enroll"])
+        #expect(try body(EnrollRequest.self, 1).token == "old" && body(EnrollRequest.self, 4).token == "new")
+        #expect(await c.credential == "cred-1" && keeper.load() == "new")
+        #expect(capture.contains("the answer's token is empty or not one word"), "\(capture.lines)")
+    }
+
+    /// A token from the boot files that serve refuses is not thrown away: it is the node's own.
+    @Test func aBootFileTokenIsNeverDropped() async throws {
+        transport.append(ScriptedTransport.json(APIError(error: "bad token"), status: 403), Self.enrolled)
+        let c = controller()
+        await c.step()
+        await c.step()
+        #expect(transport.requests.map(\.url.path) == ["/api/v1/enroll", "/api/v1/enroll"])
+        #expect(await c.token == "tok")
+    }
+
+    @Test func aKeptTokenIsReadBackAndJunkIsNot() throws {
+        let dir = try makeTempDir("keeper")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let keeper = TokenKeeper(path: dir + "/node-token")
+        #expect(keeper.load() == nil)
+        #expect(keeper.save("abc123"))
+        #expect(keeper.load() == "abc123")
+        try "two words\n".write(toFile: keeper.path, atomically: true, encoding: .utf8)
+        #expect(keeper.load() == nil)
+        #expect(!TokenKeeper(path: dir + "/no/such/dir/token").save("x"), "a missing parent two levels up is a failure, not a crash")
+    }
+
     /// libvirtd's first answer after boot takes ~30 s under TCG: the node enrolls
     /// without it and keeps its heartbeats on time, then reports the hypervisor once it answers.
     @Test func enrollsAndBeatsWhileTheHypervisorDoesNotAnswer() async throws {

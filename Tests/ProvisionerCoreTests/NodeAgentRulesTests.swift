@@ -48,6 +48,33 @@ struct NodeAgentRulesTests {
         }
     }
 
+    /// The token of a node whose boot files carry none (pxelinux, GRUB over TFTP).
+    @Test func aTokenGoesOnlyToTheNodesAddressWhileItIsNotUp() {
+        // node found, client address, source checked, seconds since its last heartbeat → refusal kind
+        let rows: [(Node?, IPv4Address?, Bool, Double?, NodeAgentRules.Refusal.Kind?, String)] = [
+            (Self.node, Self.nodeIP, true, nil, nil, "a node that never sent a heartbeat"),
+            (Self.node, Self.nodeIP, true, 90, nil, "a node rebooting: its heartbeats stopped"),
+            (Self.node, Self.nodeIP, true, 15.5, nil, "just past the alive window"),
+            (nil, Self.nodeIP, true, nil, .forbidden, "an unregistered MAC"),
+            (Self.node, Self.elsewhere, true, nil, .forbidden, "another address"),
+            (Self.node, nil, true, nil, .forbidden, "no client address"),
+            (Self.node, Self.nodeIP, true, 4, .conflict, "the node is up: someone else on its address"),
+            (Self.node, Self.nodeIP, true, 15, .conflict, "the last second of the alive window"),
+            (Self.node, Self.nodeIP, true, -2, .conflict, "a heartbeat stamped a moment ahead"),
+            (Self.node, Self.nodeIP, false, nil, .forbidden, "proxy mode: the token is in the boot files"),
+        ]
+        for (found, client, checks, since, refused, why) in rows {
+            do {
+                let admitted = try NodeAgentRules.admitTokenRequest(node: found, mac: Self.mac, clientIP: client, checksSourceIP: checks,
+                                                                    secondsSinceHeartbeat: since, aliveWithin: 15)
+                #expect(refused == nil, "\(why): admitted, expected \(String(describing: refused))")
+                #expect(admitted == Self.node, "\(why)")
+            } catch {
+                #expect(error.kind == refused, "\(why): \(error.reason)")
+            }
+        }
+    }
+
     @Test func heartbeatsNeedAKnownCredentialFromItsAddress() {
         let credential = NodeAgentRules.Credential(hostname: Self.node.hostname, ip: Self.nodeIP)
         let rows: [(NodeAgentRules.Credential?, IPv4Address?, Bool, NodeAgentRules.Refusal.Kind?, String)] = [

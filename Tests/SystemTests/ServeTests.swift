@@ -86,6 +86,10 @@ extension SystemTests {
         #expect(whole.stdout == "200" && FileManager.default.contents(atPath: home.dir + "/k") == kernel)
         let part = try curl("-o \(home.dir)/kr -w %{http_code} -r 1000-1999 \(base)/images/default/g1/vmlinuz")
         #expect(part.stdout == "206" && FileManager.default.contents(atPath: home.dir + "/kr") == kernel[1000..<2000])
+        let tail = try curl("-o \(home.dir)/kt -w %{http_code} -r -500 \(base)/images/default/g1/vmlinuz")
+        #expect(tail.stdout == "206" && FileManager.default.contents(atPath: home.dir + "/kt") == kernel.suffix(500), "bytes=-500 is the last 500 bytes")
+        let past = try curl("-o /dev/null -w '%{http_code} %header{content-range}' -r \(kernel.count)- \(base)/images/default/g1/vmlinuz")
+        #expect(past.stdout == "416 bytes */\(kernel.count)", "\(past.stdout)")
 
         // An unknown MAC asking for its script lands in discovery and gets the default script.
         step("unknown MAC queued for discovery")
@@ -109,6 +113,27 @@ extension SystemTests {
         #expect((verify.object["checks"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "NFS: export is read-only" && $0["result"] as? String == "ok" },
                 "\(verify.stdout)")
         #expect(verify.stdout.contains("PRETTY_NAME=\\\"Debian GNU/Linux 12"), "\(verify.stdout)")
+
+        // TFTP answers anyone: the node's pxelinux file carries no token. The
+        // node asks serve for it instead, from its own address, before it is up.
+        step("no token over TFTP; the token endpoint")
+        let tftpFile = home.dir + "/pxelinux-node.cfg"
+        let tftp = try net.exec(net.client, "busybox tftp -g -r pxelinux.cfg/01-\(dashed) -l \(tftpFile) \(Self.serverIP)")
+        let pxelinux = (try? String(contentsOfFile: tftpFile, encoding: .utf8)) ?? ""
+        #expect(tftp.status == 0 && pxelinux.contains("APPEND ") && pxelinux.contains("BOOTIF=01-\(dashed)"), "\(tftp.stderr)\(pxelinux)")
+        #expect(!pxelinux.contains("provisioner.token"), "a token over TFTP: \(pxelinux)")
+        func askToken(_ body: String, from ip: String = Self.nodeIP) throws -> (code: String, body: String) {
+            let f = home.dir + "/token.json"
+            try body.write(toFile: f, atomically: true, encoding: .utf8)
+            let r = try curl("-w '\\n%{http_code}' -H 'Content-Type: application/json' --data-binary @\(f) \(base)/api/v1/node-token", from: ip)
+            let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+            return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+        }
+        #expect(try askToken("{not json").code == "400")
+        #expect(try askToken(#"{"mac":"\#(Self.mac)"}"#, from: "10.98.0.50").code == "403", "the token given to another address")
+        #expect(try askToken(#"{"mac":"02:98:00:00:00:42"}"#).code == "403", "an unregistered MAC")
+        let given = try askToken(#"{"mac":"\#(Self.mac)"}"#)
+        #expect(given.code == "200" && given.body == #"{"token":"\#(token)"}"#, "\(given)")
 
         // Enrollment: every bad request refused with a 4xx, then a good one.
         step("enrollment")
@@ -142,6 +167,9 @@ extension SystemTests {
         #expect(try beat(1, credential: credential) == "409", "a replayed heartbeat must be refused")
         #expect(try beat(2, credential: "nope") == "401")
         #expect(try beat(3, credential: credential, from: "10.98.0.50") == "403")
+        // Up and sending heartbeats: its controller holds its token; a request in its name is someone else's.
+        let whileUp = try askToken(#"{"mac":"\#(Self.mac)"}"#)
+        #expect(whileUp.code == "409" && whileUp.body.contains("is up"), "\(whileUp)")
 
         let show = try home.run(["node", "show", "n1", "--json"])
         #expect(show.object["state"] as? String == "ready", "\(show.stdout)")
@@ -312,7 +340,10 @@ extension SystemTests {
         var r = try net.exec(net.client, "busybox tftp -g -r pxelinux.0 -l \(got) \(serverIP)")
         #expect(r.status == 0 && FileManager.default.contents(atPath: got) == FileManager.default.contents(atPath: "/usr/lib/PXELINUX/pxelinux.0"), "\(r.stderr)")
         r = try net.exec(net.client, "busybox tftp -g -r pxelinux.cfg/01-\(dashed) -l \(got) \(serverIP)")
-        #expect(r.status == 0 && ((try? String(contentsOfFile: got, encoding: .utf8)) ?? "").contains("nfsroot=\(serverIP):"), "\(r.stderr)")
+        let proxyPXELinux = (try? String(contentsOfFile: got, encoding: .utf8)) ?? ""
+        #expect(r.status == 0 && proxyPXELinux.contains("nfsroot=\(serverIP):"), "\(r.stderr)")
+        // Proxy mode: serve does not know the node's address, so the token stays in its boot files.
+        #expect(proxyPXELinux.contains("provisioner.token="), "\(proxyPXELinux)")
 
         // iPXE: the script URL; the script and the node's own, served to the address the site chose.
         let ipxe = try probe("--ipxe --wait 10 --expect 2")

@@ -157,7 +157,8 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
         let generation: String
         let kernelPath: String
         let initrdPath: String
-        /// The kernel command line before the node's BOOTIF, and after it up to the token.
+        /// The kernel command line before the node's BOOTIF, after it up to the
+        /// token, and the profile's own arguments (last).
         let argsBefore: String
         let argsAfter: String
         let extraArgs: String
@@ -262,11 +263,16 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
         }
         let mac = node.mac?.description ?? ""
         let dashed = node.mac?.dashed ?? ""
-        var cmdline = p.argsBefore + " BOOTIF=01-" + dashed + " " + p.argsAfter
-        if let secret = site.secret, let mac = node.mac {
-            cmdline += " provisioner.token=" + NodeToken.make(secret: secret, mac: mac)
-        }
-        cmdline += p.extraArgs
+        let cmdline = p.argsBefore + " BOOTIF=01-" + dashed + " " + p.argsAfter
+        // The node's enrollment token goes only where only the node reads it:
+        // its iPXE script, which serve hands to the node's own address. TFTP
+        // answers anyone, so pxelinux and GRUB files carry none and the node
+        // controller asks serve for it (from its address, during its boot).
+        // In proxy mode serve does not know the node's address: the token
+        // stays in every boot file there.
+        let tokenArg = site.secret.flatMap { secret in node.mac.map { " provisioner.token=" + NodeToken.make(secret: secret, mac: $0) } } ?? ""
+        // The profile's own arguments last, as before (the token ahead of a `--` among them).
+        let tftpCmdline = (site.config.dhcpMode == .proxy ? cmdline + tokenArg : cmdline) + p.extraArgs
         return [
             "hostname": RenderText(node.hostname.value),
             "mac": RenderText(mac),
@@ -277,7 +283,8 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
             "generation": RenderText(p.generation),
             "kernel_path": RenderText(p.kernelPath),
             "initrd_path": RenderText(p.initrdPath),
-            "cmdline": RenderText(cmdline),
+            "cmdline": RenderText(tftpCmdline),
+            "cmdline_with_token": RenderText(cmdline + tokenArg + p.extraArgs),
             "loader_tag": p.profile.loader.hostTag.map { RenderText($0) as Any } ?? false,
         ]
     }

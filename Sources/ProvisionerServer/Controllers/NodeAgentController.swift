@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import ProvisionerAPI
 import ProvisionerCore
+import ProvisionerStore
 
 /// The node controllers' API: enrollment (the node's token, from the node's
 /// own address) and heartbeats (with the credential enrollment gave,
@@ -15,6 +16,7 @@ struct NodeAgentController {
         let controller = self
         routes.post(RouterPath(NodeAPI.enrollPath)) { request, context in try await controller.enroll(request, from: context.clientIP) }
         routes.post(RouterPath(NodeAPI.heartbeatPath)) { request, context in try await controller.heartbeat(request, from: context.clientIP) }
+        routes.post(RouterPath(NodeAPI.tokenPath)) { request, context in try await controller.token(request, from: context.clientIP) }
         return routes
     }
 
@@ -59,6 +61,33 @@ struct NodeAgentController {
         state.count { $0.enrollments += 1 }
         state.logger.info("enrolled \(node.hostname) (\(node.mac?.description ?? "?"), \(node.ip)): \(req.capacity.coresMax) cores, \(req.capacity.memoryMiBMax) MiB, \(req.capacity.hypervisor.rawValue), image \(req.image ?? "?")\(req.platform.map { ", firmware " + $0.summary } ?? "")")
         return try json(EnrollResponse(hostname: node.hostname.value, credential: credential, heartbeatSeconds: state.heartbeatSeconds))
+    }
+
+    /// `POST /api/v1/node-token`: the enrollment token of a node whose boot
+    /// files carry none, to its own address while it is not up (`NodeAgentRules.admitTokenRequest`).
+    func token(_ request: Request, from clientIP: IPv4Address?) async throws -> Response {
+        guard let body = try? await request.body.collect(upTo: NodeAPI.maxBodyBytes) else {
+            return try refuse("token request", .init(.tooLarge, "request body over \(NodeAPI.maxBodyBytes) bytes"), from: clientIP)
+        }
+        guard let req = try? JSONDecoder().decode(NodeTokenRequest.self, from: Data(buffer: body)) else {
+            return try refuse("token request", .init(.badRequest, "body is not a token request (JSON)"), from: clientIP)
+        }
+        let state = self.state
+        let node: Node
+        do {
+            let mac = try NodeAgentRules.enrollingMAC(req.mac)
+            let (found, status) = try await blocking { (try state.bootNode(mac: mac), try state.registry.status(mac.description)) }
+            let now = state.clock()
+            let beat = status?.lastHeartbeat.flatMap(Timestamp.parse)
+            node = try NodeAgentRules.admitTokenRequest(
+                node: found, mac: mac, clientIP: clientIP, checksSourceIP: state.checksSourceIP,
+                secondsSinceHeartbeat: beat.map { now.timeIntervalSince($0) }, aliveWithin: state.lostAfterBeats * state.heartbeatSeconds)
+        } catch let refusal as NodeAgentRules.Refusal {
+            return try refuse("token request", refusal, from: clientIP)
+        }
+        guard let mac = node.mac else { return try apiError(.forbidden, "\(node.hostname) has no MAC") }
+        state.logger.info("gave \(node.hostname) (\(mac), \(node.ip)) its enrollment token")
+        return try json(NodeTokenResponse(token: NodeToken.make(secret: state.secret, mac: mac)))
     }
 
     /// `POST /api/v1/heartbeat` with `Authorization: Bearer <credential>`.
