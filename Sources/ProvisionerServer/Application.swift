@@ -6,11 +6,15 @@ import ServiceLifecycle
 /// Builds serve's HTTP application: the controllers' routes on one router,
 /// the services that run beside the server, and what must happen before it
 /// answers. `ServeRunner` and the tests call this same builder.
-public func buildApplication(_ state: ServeState, host: String, port: Int, services: [any Service] = [],
+public func buildApplication(_ state: ServeState, host: String, port: Int, services: [any Service] = [], idleTimeout: TimeAmount = .seconds(30),
                              beforeServerStarts: (@Sendable () async throws -> Void)? = nil,
                              onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
     var app = Application(
         router: buildRouter(state),
+        // A connection that sends nothing, or not a whole request, for 30 s is
+        // closed (a stalled client holds no descriptor for long); one being
+        // answered (a root image to a slow node) is not, however long it takes.
+        server: .http1(configuration: .init(idleTimeout: idleTimeout)),
         configuration: .init(address: .hostname(host, port: port), serverName: "provisioner"),
         services: services,
         onServerRunning: onServerRunning,

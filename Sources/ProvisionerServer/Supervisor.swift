@@ -63,20 +63,28 @@ public final class Supervisor: @unchecked Sendable {
             if stop { logger.info("\(spec.name) (pid \(pid)) stopped"); return }
             logger.error("\(spec.name) (pid \(pid)) \(how); see \(spec.logFile)")
             guard spec.restart else { return }
-            Thread.sleep(forTimeInterval: delay)
-            delay = min(delay * 2, 10)
-            if lock.withLock({ stopping }) { return }
-            do {
-                pid = try spawn(spec)
-                since = Date()
-                lock.withLock { pids[spec.name] = pid; restarts[spec.name, default: 0] += 1 }
-                logger.warning("restarted \(spec.name) (pid \(pid))")
-            } catch {
-                logger.error("cannot restart \(spec.name): \(error)")
-                return
+            // It is tried again and again (the delay doubles to 30 s at most):
+            // a boot daemon that cannot start now (a port still held, a
+            // missing interface) may start later, and serve never gives up on it.
+            while true {
+                Thread.sleep(forTimeInterval: delay)
+                delay = min(delay * 2, Self.maxDelay)
+                if lock.withLock({ stopping }) { return }
+                do {
+                    pid = try spawn(spec)
+                    since = Date()
+                    lock.withLock { pids[spec.name] = pid; restarts[spec.name, default: 0] += 1 }
+                    logger.warning("restarted \(spec.name) (pid \(pid))")
+                    break
+                } catch {
+                    logger.error("cannot restart \(spec.name): \(error); trying again in \(Int(delay)) s")
+                }
             }
         }
     }
+
+    /// The longest wait between two restarts of a daemon.
+    static let maxDelay = 30.0
 
     private func spawn(_ spec: DaemonSpec) throws -> pid_t {
         let pid = try ProcessRunner.spawnLogged(spec.argv, log: spec.logFile)

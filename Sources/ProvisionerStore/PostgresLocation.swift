@@ -55,12 +55,26 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         return "postgres://\(user)\(password == nil ? "" : ":***")@\(h):\(port)/\(database)\(q)"
     }
 
-    /// A URL as it may be shown: any password replaced by `***`.
+    /// A URL as it may be shown: any password replaced by `***`, however
+    /// malformed the URL (what a parser cannot read is cut by hand: whatever
+    /// follows the user name up to the last `@` of the authority).
     public static func redacted(_ url: String) -> String {
-        guard let c = URLComponents(string: url), c.percentEncodedPassword != nil else { return url }
-        var r = c
-        r.percentEncodedPassword = "***"
-        return r.string ?? "postgres://(unreadable)"
+        if let c = URLComponents(string: url), c.host != nil || c.percentEncodedPassword != nil {
+            guard c.percentEncodedPassword != nil else { return url }
+            var r = c
+            r.percentEncodedPassword = "***"
+            if let s = r.string { return s }
+        }
+        guard let schemeEnd = url.range(of: "://") else {
+            // Not even a scheme: show nothing that could be a password.
+            return url.contains("@") || url.contains(":") ? "(an unreadable URL)" : url
+        }
+        let rest = url[schemeEnd.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" }
+        guard let at = authority.lastIndex(of: "@") else { return url }
+        let userInfo = authority[..<at]
+        guard let colon = userInfo.firstIndex(of: ":") else { return url }
+        return String(url[..<colon]) + ":***" + String(url[at...])
     }
 
     /// Whether `text` names a PostgreSQL registry (else it is an SQLite path).

@@ -174,6 +174,10 @@ extension SQLRegistry {
         }
     }
 
+    /// The most machines the discovery queue holds (a flood of made-up MACs
+    /// stops there; the ones queued stay until accepted or removed).
+    public static var discoveryLimit: Int { 1024 }
+
     /// Records a boot event of the machine with `mac` at `now`. A `dhcp`
     /// event from the PXE firmware starts a new boot (phases reset, state
     /// `booting`). An unknown MAC lands in the discovery queue instead.
@@ -182,10 +186,13 @@ extension SQLRegistry {
     public func recordBootEvent(mac: MACAddress, ip: String?, phase: BootPhase, now: String, newBoot: Bool, bootPath: BootPath?) throws -> String? {
         try write { db in
             guard let row = try db.row("SELECT id, hostname, state FROM nodes WHERE mac = ?", [mac.description]) else {
+                // A MAC already queued is seen again; a new one only while the
+                // queue holds fewer than `discoveryLimit` (anyone can make up MACs).
                 try db.execute("""
-                    INSERT INTO discovered (mac, ip, first_seen, last_seen, seen, via) VALUES (?, ?, ?, ?, 1, ?)
+                    INSERT INTO discovered (mac, ip, first_seen, last_seen, seen, via) SELECT ?, ?, ?, ?, 1, ?
+                    WHERE (SELECT count(*) FROM discovered) < ? OR EXISTS (SELECT 1 FROM discovered WHERE mac = ?)
                     ON CONFLICT(mac) DO UPDATE SET ip = coalesce(excluded.ip, discovered.ip), last_seen = excluded.last_seen, seen = discovered.seen + 1
-                    """, [mac.description, ip, now, now, phase.rawValue])
+                    """, [mac.description, ip, now, now, phase.rawValue, Self.discoveryLimit, mac.description])
                 return nil
             }
             let id: Int64 = row[0]

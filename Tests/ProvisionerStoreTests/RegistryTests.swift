@@ -65,6 +65,24 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         #expect(try r.status("a")?.bootPath?.firmware == .bios)
     }
 
+    /// Anyone on the node network can make up MACs: the queue stops at its
+    /// limit, and a machine already queued is still seen again.
+    @Test(arguments: Store.allCases) func theDiscoveryQueueIsBounded(_ store: Store) throws {
+        let r = try store.open(dir)
+        let limit = SQLiteRegistry.discoveryLimit
+        func mac(_ i: Int) throws -> MACAddress { try MACAddress(parsing: String(format: "02:77:00:00:%02x:%02x", i >> 8, i & 0xff)) }
+        for i in 0..<(limit + 5) {
+            #expect(try r.recordBootEvent(mac: mac(i), ip: nil, phase: .ipxe, now: "2026-01-01T00:00:01Z") == nil)
+        }
+        var queued = try r.discovered()
+        #expect(queued.count == limit)
+        #expect(!queued.contains { $0.mac == (try? mac(limit))?.description }, "a MAC over the limit was queued")
+        _ = try r.recordBootEvent(mac: mac(0), ip: "10.0.0.9", phase: .dhcp, now: "2026-01-01T00:00:02Z")
+        queued = try r.discovered()
+        let first = try #require(queued.first { $0.mac == (try? mac(0))?.description })
+        #expect(queued.count == limit && first.ip == "10.0.0.9" && first.seen == 2, "\(first)")
+    }
+
     @Test(arguments: Store.allCases) func allocatesNextFreeAddressAndAudits(_ store: Store) throws {
         let r = try store.open(dir)
         let c = try config()
@@ -229,6 +247,13 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         #expect(tcp.host == "db.example" && tcp.port == 6543 && tcp.password == "pw@x" && tcp.socketPath == nil)
         #expect(tcp.description == "postgres://prov:***@db.example:6543/site")
         #expect(PostgresLocation.redacted("postgres://u:secret@h/d") == "postgres://u:***@h/d")
+        // URLs no parser reads still lose their passwords (a space, a bad port, a raw @ in the password, a bad escape).
+        for malformed in ["postgres://u:se cret@h/d", "postgres://u:secret@h:99999999999/d", "postgres://u:sec@ret@h/d",
+                          "postgres://u:secret%zz@h/d", "postgres://u:secret@[::1/d", "u:secret@h"] {
+            let shown = PostgresLocation.redacted(malformed)
+            #expect(!shown.contains("secret") && !shown.contains("cret") && !shown.contains("ret@"), "\(malformed) → \(shown)")
+            do { _ = try PostgresLocation(url: malformed) } catch { #expect(!"\(error)".contains("cret"), "\(error)") }
+        }
         for bad in ["mysql://h/d", "postgres://h/d?sslmode=require", "postgres://h:0/d", "postgres://h/d\nx"] {
             let error = #expect(throws: ValidationError.self) { try PostgresLocation(url: bad) }
             #expect(error?.field == "registry URL", "\(bad)")

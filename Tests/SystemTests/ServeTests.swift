@@ -181,6 +181,19 @@ extension SystemTests {
         let page = try curl("\(base)/")
         #expect(page.stdout.contains("<td>n1</td>") && page.stdout.contains("02:98:00:00:00:99"), "\(page.stdout)")
 
+        // Readiness names each daemon; a killed one is restarted and shown so.
+        step("readiness and a daemon restarted")
+        let ready = try curl("-w '\\n%{http_code}' \(base)/readyz")
+        #expect(ready.stdout.hasPrefix("ready\n") && ready.stdout.contains("ganesha up (pid ") && ready.stdout.hasSuffix("\n200"), "\(ready.stdout)")
+        let ganesha = try #require(daemons.first { $0.0 == "ganesha" }?.1)
+        kill(ganesha, SIGKILL)
+        #expect(waitFor(20, every: 0.2) {
+            let r = (try? curl("-w '\\n%{http_code}' \(base)/readyz"))?.stdout ?? ""
+            return r.contains("ganesha up (pid ") && r.contains("ganesha up (pid \(ganesha))") == false && r.contains("restarted 1 times") && r.hasSuffix("\n200")
+        }, "ganesha was not restarted and shown ready")
+        let newGanesha = ProcessRunner.livePID(fromFile: "\(run)/ganesha.pid")
+        #expect(newGanesha != nil && newGanesha != ganesha, "\(String(describing: newGanesha))")
+
         // The status page in a real browser: headless Chromium in the server's namespace; the screenshot is kept.
         step("status page in Chromium")
         let artifacts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -216,7 +229,9 @@ extension SystemTests {
         let status = serve.stop(SIGTERM, seconds: 20)
         stopped = true
         #expect(status == 0, "serve exit: \(String(describing: status))\n\(serve.output)")
-        for (name, pid) in daemons { #expect(kill(pid, 0) != 0, "\(name) (pid \(pid)) still running after serve stopped") }
+        for (name, pid) in daemons + [("ganesha, restarted", newGanesha ?? 0)] where pid > 0 {
+            #expect(kill(pid, 0) != 0, "\(name) (pid \(pid)) still running after serve stopped")
+        }
     }
 
     /// `discovery.mode: auto` with the real serve and dnsmasq: an unknown

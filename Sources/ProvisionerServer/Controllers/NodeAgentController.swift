@@ -46,16 +46,19 @@ struct NodeAgentController {
         let node: Node
         do {
             let mac = try NodeAgentRules.enrollingMAC(req.mac)
-            let found = try await blocking { try state.bootNode(mac: mac) }
-            node = try NodeAgentRules.admitEnrollment(node: found, mac: mac, token: req.token, secret: state.secret,
-                                                      clientIP: clientIP, checksSourceIP: state.checksSourceIP)
+            // Look-up, admission and record in one trip to the blocking pool.
+            // Recorded before the credential: an enrollment the registry cannot
+            // take (503, retryable) leaves no credential behind.
+            node = try await blocking {
+                let found = try state.bootNode(mac: mac)
+                let node = try NodeAgentRules.admitEnrollment(node: found, mac: mac, token: req.token, secret: state.secret,
+                                                              clientIP: clientIP, checksSourceIP: state.checksSourceIP)
+                try state.registry.recordEnrollment(hostname: node.hostname, image: req.image, capacity: req.capacity, instances: req.instances,
+                                                    bootTimings: req.bootTimings, platform: req.platform, now: state.now())
+                return node
+            }
         } catch let refusal as NodeAgentRules.Refusal {
             return try refuse("enrollment", refusal, from: clientIP)
-        }
-        // Recorded first: an enrollment the registry cannot take (503, retryable) leaves no credential behind.
-        try await blocking {
-            try state.registry.recordEnrollment(hostname: node.hostname, image: req.image, capacity: req.capacity, instances: req.instances,
-                                                bootTimings: req.bootTimings, platform: req.platform, now: state.now())
         }
         let credential = state.credentials.issue(hostname: node.hostname, ip: node.ip)
         state.count { $0.enrollments += 1 }

@@ -1,8 +1,10 @@
 import Hummingbird
+import NIOCore
 
 /// For people and monitoring: the status page at `/` (nodes, boot phases,
-/// capacity, boot servers), `/metrics` in Prometheus' text format, and
-/// `/healthz`.
+/// capacity, boot servers), `/metrics` in Prometheus' text format,
+/// `/healthz` (serve answers) and `/readyz` (each boot daemon up: 200, else
+/// 503, one line per daemon either way).
 struct StatusController {
     let state: ServeState
 
@@ -12,6 +14,21 @@ struct StatusController {
         routes.get("/") { _, _ in try await blocking { try StatusPage.response(state) } }
         routes.get("/metrics") { _, _ in try await blocking { try Metrics.response(state) } }
         routes.get("/healthz") { _, _ in "ok\n" }
+        routes.get("/readyz") { _, _ in StatusController.readiness(state.daemons) }
         return routes
+    }
+
+    /// `/readyz`: 200 when every daemon serve started is up, else 503; a line per daemon.
+    static func readiness(_ daemons: [Supervisor.DaemonStatus]) -> Response {
+        let (ready, text) = readinessText(daemons)
+        return Response(status: ready ? .ok : .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func readinessText(_ daemons: [Supervisor.DaemonStatus]) -> (ready: Bool, text: String) {
+        let down = daemons.filter { $0.pid == nil }
+        var lines = daemons.map { d in "\(d.name) " + (d.pid.map { "up (pid \($0))" } ?? "down") + (d.restarts > 0 ? ", restarted \(d.restarts) times" : "") + "\n" }.joined()
+        if daemons.isEmpty { lines = "no boot daemons (serve runs without them)\n" }
+        return (down.isEmpty, (down.isEmpty ? "ready\n" : "not ready: \(down.map(\.name).joined(separator: ", ")) down\n") + lines)
     }
 }
