@@ -272,6 +272,14 @@ public actor NodeController {
             log.warning("heartbeat \(sequence) refused (401: \(message)); enrolling again")
             // The first 401 re-enrolls at once; a 401 again after that backs off.
             return unauthorizedStreak == 1 ? 0 : backoff.delay(afterFailures: unauthorizedStreak - 1)
+        case .rejected(409, let message):
+            // Taken as replayed or out of order: someone else may be sending
+            // with this credential. A new enrollment gives a new one (and
+            // makes the old one worthless), with a fresh count.
+            credential = nil
+            unauthorizedStreak += 1
+            log.warning("heartbeat \(sequence) refused (409: \(message)); enrolling again for a new credential")
+            return unauthorizedStreak == 1 ? 0 : backoff.delay(afterFailures: unauthorizedStreak - 1)
         case .garbage(let message):
             log.warning("heartbeat \(sequence): \(message); next heartbeat in \(Self.seconds(interval))")
             return backoff.jittered(interval)

@@ -105,6 +105,25 @@ import Testing
         #expect(await c.token == "tok")
     }
 
+    /// A heartbeat taken as replayed (someone else sends with this credential,
+    /// or pushed its count ahead): the node enrolls again for a new credential
+    /// rather than stay wedged behind a count it cannot pass.
+    @Test func aHeartbeatRefusedAsReplayedEnrollsAgain() async throws {
+        let second = ScriptedTransport.json(EnrollResponse(hostname: "node1", credential: "cred-2", heartbeatSeconds: 5))
+        transport.append(Self.enrolled, ScriptedTransport.json(APIError(error: "heartbeat 1 of node1 replayed or out of order"), status: 409),
+                         second, Self.ok)
+        let c = controller()
+        await c.step()
+        #expect(await c.step() == 0, "re-enrolls at once")
+        #expect(await c.credential == nil)
+        await c.step()
+        await c.step()
+        let r = transport.requests
+        #expect(r.map(\.url.path) == ["/api/v1/enroll", "/api/v1/heartbeat", "/api/v1/enroll", "/api/v1/heartbeat"])
+        #expect(r[3].headers["Authorization"] == "Bearer cred-2")
+        #expect(capture.contains("refused (409: heartbeat 1 of node1 replayed or out of order); enrolling again"), "\(capture.lines)")
+    }
+
     @Test func aKeptTokenIsReadBackAndJunkIsNot() throws {
         let dir = try makeTempDir("keeper")
         defer { try? FileManager.default.removeItem(atPath: dir) }
