@@ -126,12 +126,11 @@ public actor NodeController {
     /// - Returns: the capacity reported, or nil (already logged) when either exchange failed.
     public func runOnce() async -> NodeCapacity? {
         if token == nil {
-            let outcome = await askForToken()
-            guard case .ok(let answer) = outcome else {
+            let outcome = await fetchToken()
+            guard case .ok = outcome else {
                 log.error("asking \(client.server.absoluteString) for the enrollment token: \(Self.describe(outcome))")
                 return nil
             }
-            guard keepGiven(answer.token) else { return nil }
         }
         switch await client.enroll(await enrollRequest()) {
         case .ok(let answer):
@@ -159,31 +158,28 @@ public actor NodeController {
 
     // MARK: Steps
 
-    /// Asks serve for the enrollment token, once per boot; logged when refused.
-    private func askForToken() async -> ServerOutcome<NodeTokenResponse> {
+    /// Asks serve for the enrollment token, takes it, and keeps it for a
+    /// restart of this controller in this boot.
+    /// - Returns: `.ok` once the controller has a token; else why not (an
+    ///   answer whose token is empty or not one word is garbage).
+    private func fetchToken() async -> ServerOutcome<NodeTokenResponse> {
         let outcome = await client.nodeToken(NodeTokenRequest(mac: enrollment.mac))
-        if case .ok = outcome { log.info("got the enrollment token from \(client.server.absoluteString) (the boot files carry none)") }
+        guard case .ok(let answer) = outcome else { return outcome }
+        guard TokenKeeper.isToken(answer.token) else { return .garbage("the answer's token is empty or not one word") }
+        log.info("got the enrollment token from \(client.server.absoluteString) (the boot files carry none)")
+        token = answer.token
+        tokenFromServer = true
+        if let keeper, !keeper.save(answer.token) {
+            log.warning("cannot keep the enrollment token in \(keeper.path): a restart of this controller in this boot cannot enroll again")
+        }
         return outcome
     }
 
     private func tokenStep() async -> Double {
-        let outcome = await askForToken()
-        guard case .ok(let answer) = outcome else { return failed("asking \(client.server.absoluteString) for the enrollment token", outcome) }
-        guard keepGiven(answer.token) else { return failed("asking \(client.server.absoluteString) for the enrollment token", ServerOutcome<Void>.garbage("the answer's token is empty or not one word")) }
+        let outcome = await fetchToken()
+        guard case .ok = outcome else { return failed("asking \(client.server.absoluteString) for the enrollment token", outcome) }
         failures = 0
         return 0
-    }
-
-    /// Takes a token serve gave, and keeps it for a restart of this controller in this boot.
-    /// - Returns: false when it is not a token (empty, or with spaces or control characters).
-    private func keepGiven(_ given: String) -> Bool {
-        guard !given.isEmpty, given.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return false }
-        token = given
-        tokenFromServer = true
-        if let keeper, !keeper.save(given) {
-            log.warning("cannot keep the enrollment token in \(keeper.path): a restart of this controller in this boot cannot enroll again")
-        }
-        return true
     }
 
     private func enrollStep() async -> Double {

@@ -15,8 +15,12 @@ public struct TokenKeeper: Sendable {
     public func load() -> String? {
         guard let bytes = Posix.head(path, count: 512) else { return nil }
         let text = String(decoding: bytes, as: UTF8.self).trimmedWhitespace()
-        guard !text.isEmpty, text.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return nil }
-        return text
+        return Self.isToken(text) ? text : nil
+    }
+
+    /// Whether `text` can be a token: one word of printable ASCII.
+    public static func isToken(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f }
     }
 
     /// Forgets the kept token (serve no longer takes it).

@@ -153,11 +153,18 @@ public enum ImageArchive {
             guard h >= ARCHIVE_WARN, let entry else { throw failure(r, "reading \(file)") }
             let name = String(cString: archive_entry_pathname(entry))
             guard let rel = safeRelative(name) else { throw SystemError("unpacking \(file): refusing entry \(quoted(name)) (absolute or with ..)") }
-            let hardLink = archive_entry_hardlink(entry).map { String(cString: $0) }
+            // A hard link's target, relative to `dir` like the entry's own name.
+            var hardLink: String?
+            if let hl = archive_entry_hardlink(entry) {
+                let target = String(cString: hl)
+                guard let relTarget = safeRelative(target), !relTarget.isEmpty else {
+                    throw ValidationError(field: "image archive", value: file, reason: "refusing hard link \(quoted(name)) → \(quoted(target))")
+                }
+                hardLink = relTarget
+            }
             if let rules {
                 let type = mode_t(archive_entry_filetype(entry))
-                let target = hardLink.map { safeRelative($0) ?? $0 }
-                if let why = rules.refusal(rel, type: type, hardLink: target, regular: regular) {
+                if let why = rules.refusal(rel, type: type, hardLink: hardLink, regular: regular) {
                     throw ValidationError(field: "image archive", value: file, reason: "entry \(quoted(rel.isEmpty ? "." : rel)) is \(why)")
                 }
                 if type == S_IFREG, hardLink == nil { regular.insert(rel) }
@@ -168,12 +175,7 @@ public enum ImageArchive {
                 }
             }
             archive_entry_set_pathname(entry, rel.isEmpty ? base : base + "/" + rel)
-            if let target = hardLink {
-                guard let relTarget = safeRelative(target), !relTarget.isEmpty else {
-                    throw ValidationError(field: "image archive", value: file, reason: "refusing hard link \(quoted(name)) → \(quoted(target))")
-                }
-                archive_entry_set_hardlink(entry, base + "/" + relTarget)
-            }
+            if let hardLink { archive_entry_set_hardlink(entry, base + "/" + hardLink) }
             guard archive_write_header(w, entry) >= ARCHIVE_WARN else { throw failure(w, "unpacking \(name)") }
             if archive_entry_size(entry) > 0 {
                 var block: UnsafeRawPointer? = nil

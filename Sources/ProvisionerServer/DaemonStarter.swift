@@ -93,16 +93,23 @@ public struct DaemonStarter: Sendable {
 
     /// Whether something accepts TCP connections on `host:port`.
     public static func accepts(_ host: String, _ port: Int) -> Bool {
+        guard let fd = connected(host, port) else { return false }
+        close(fd)
+        return true
+    }
+
+    /// A TCP socket connected to `host:port` (the caller closes it); nil when none could be.
+    static func connected(_ host: String, _ port: Int) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
+        guard fd >= 0 else { return nil }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
-        guard inet_pton(AF_INET, host, &addr.sin_addr) == 1 else { return false }
-        return withUnsafePointer(to: &addr) {
+        let ok = inet_pton(AF_INET, host, &addr.sin_addr) == 1 && withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         } == 0
+        guard ok else { close(fd); return nil }
+        return fd
     }
 
     /// Waits until `host:port` accepts connections.

@@ -122,12 +122,16 @@ extension SystemTests {
         let pxelinux = (try? String(contentsOfFile: tftpFile, encoding: .utf8)) ?? ""
         #expect(tftp.status == 0 && pxelinux.contains("APPEND ") && pxelinux.contains("BOOTIF=01-\(dashed)"), "\(tftp.stderr)\(pxelinux)")
         #expect(!pxelinux.contains("provisioner.token"), "a token over TFTP: \(pxelinux)")
-        func askToken(_ body: String, from ip: String = Self.nodeIP) throws -> (code: String, body: String) {
-            let f = home.dir + "/token.json"
+        // A JSON POST from `ip`: the status code and the body of the answer.
+        func post(_ path: String, _ body: String, from ip: String) throws -> (code: String, body: String) {
+            let f = home.dir + "/body.json"
             try body.write(toFile: f, atomically: true, encoding: .utf8)
-            let r = try curl("-w '\\n%{http_code}' -H 'Content-Type: application/json' --data-binary @\(f) \(base)/api/v1/node-token", from: ip)
+            let r = try curl("-w '\\n%{http_code}' -H 'Content-Type: application/json' --data-binary @\(f) \(base)\(path)", from: ip)
             let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
             return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+        }
+        func askToken(_ body: String, from ip: String = Self.nodeIP) throws -> (code: String, body: String) {
+            try post("/api/v1/node-token", body, from: ip)
         }
         #expect(try askToken("{not json").code == "400")
         #expect(try askToken(#"{"mac":"\#(Self.mac)"}"#, from: "10.98.0.50").code == "403", "the token given to another address")
@@ -138,11 +142,7 @@ extension SystemTests {
         // Enrollment: every bad request refused with a 4xx, then a good one.
         step("enrollment")
         func enroll(_ body: String, from ip: String = Self.nodeIP) throws -> (code: String, body: String) {
-            let f = home.dir + "/body.json"
-            try body.write(toFile: f, atomically: true, encoding: .utf8)
-            let r = try curl("-w '\\n%{http_code}' -H 'Content-Type: application/json' --data-binary @\(f) \(base)/api/v1/enroll", from: ip)
-            let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
-            return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
+            try post("/api/v1/enroll", body, from: ip)
         }
         let capacity = #"{"coresMax":2,"coresFree":2,"memoryMiBMax":1024,"memoryMiBFree":900,"diskMiBMax":100,"diskMiBFree":50,"hypervisor":"qemu-tcg","hardwareVirtualization":false,"hardwareVirtualizationReason":"no vmx","libvirtVersion":"9.0.0"}"#
         func request(mac: String = Self.mac, token: String) -> String {

@@ -267,7 +267,7 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
         // The node's enrollment token goes only where only the node reads it:
         // its iPXE script, which serve hands to the node's own address. TFTP
         // answers anyone, so pxelinux and GRUB files carry none and the node
-        // controller asks serve for it (from its address, during its boot).
+        // controller asks serve for it (from its address, while it is not up).
         // In proxy mode serve does not know the node's address: the token
         // stays in every boot file there.
         let tokenArg = site.secret.flatMap { secret in node.mac.map { " provisioner.token=" + NodeToken.make(secret: secret, mac: $0) } } ?? ""

@@ -14,11 +14,13 @@ struct BootController {
 
     /// The static files: routes cannot hold them (any path below the folder answers), so they go on the router.
     func addFiles(to router: Router<ServeContext>) {
+        // The generations' files, and UEFI HTTP Boot's loaders (the firmware fetches its loader here, with no TFTP).
+        let roots = ["/images", "/loaders"].map { (prefix: $0, dir: state.config.httpRoot + $0) }
         router.middlewares.add(BootFetchMiddleware(state: state))
-        router.middlewares.add(RangeMiddleware(roots: [("/images", state.config.httpRoot + "/images"), ("/loaders", state.config.httpRoot + "/loaders")]))
-        router.middlewares.add(FileMiddleware(state.config.httpRoot + "/images", urlBasePath: "/images", searchForIndexHtml: false, logger: state.logger))
-        // UEFI HTTP Boot: the firmware fetches its loader here, with no TFTP.
-        router.middlewares.add(FileMiddleware(state.config.httpRoot + "/loaders", urlBasePath: "/loaders", searchForIndexHtml: false, logger: state.logger))
+        router.middlewares.add(RangeMiddleware(roots: roots))
+        for root in roots {
+            router.middlewares.add(FileMiddleware(root.dir, urlBasePath: root.prefix, searchForIndexHtml: false, logger: state.logger))
+        }
     }
 
     var endpoints: RouteCollection<ServeContext> {

@@ -34,17 +34,25 @@ struct NodeAgentController {
         return try apiError(status, refusal.reason)
     }
 
+    /// The request's JSON body as `T`.
+    /// - Throws: `Refusal` (too large, or not `what`).
+    func body<T: Decodable>(_ type: T.Type, of request: Request, what: String) async throws(NodeAgentRules.Refusal) -> T {
+        guard let buffer = try? await request.body.collect(upTo: NodeAPI.maxBodyBytes) else {
+            throw .init(.tooLarge, "request body over \(NodeAPI.maxBodyBytes) bytes")
+        }
+        guard let value = try? JSONDecoder().decode(T.self, from: Data(buffer: buffer)) else {
+            throw .init(.badRequest, "body is not \(what) (JSON)")
+        }
+        return value
+    }
+
     /// `POST /api/v1/enroll`: token, MAC and source address checked; answers a heartbeat credential.
     func enroll(_ request: Request, from clientIP: IPv4Address?) async throws -> Response {
-        guard let body = try? await request.body.collect(upTo: NodeAPI.maxBodyBytes) else {
-            return try refuse("enrollment", .init(.tooLarge, "request body over \(NodeAPI.maxBodyBytes) bytes"), from: clientIP)
-        }
-        guard let req = try? JSONDecoder().decode(EnrollRequest.self, from: Data(buffer: body)) else {
-            return try refuse("enrollment", .init(.badRequest, "body is not an enrollment request (JSON)"), from: clientIP)
-        }
         let state = self.state
+        let req: EnrollRequest
         let node: Node
         do {
+            req = try await body(EnrollRequest.self, of: request, what: "an enrollment request")
             let mac = try NodeAgentRules.enrollingMAC(req.mac)
             // Look-up, admission and record in one trip to the blocking pool.
             // Recorded before the credential: an enrollment the registry cannot
@@ -69,16 +77,11 @@ struct NodeAgentController {
     /// `POST /api/v1/node-token`: the enrollment token of a node whose boot
     /// files carry none, to its own address while it is not up (`NodeAgentRules.admitTokenRequest`).
     func token(_ request: Request, from clientIP: IPv4Address?) async throws -> Response {
-        guard let body = try? await request.body.collect(upTo: NodeAPI.maxBodyBytes) else {
-            return try refuse("token request", .init(.tooLarge, "request body over \(NodeAPI.maxBodyBytes) bytes"), from: clientIP)
-        }
-        guard let req = try? JSONDecoder().decode(NodeTokenRequest.self, from: Data(buffer: body)) else {
-            return try refuse("token request", .init(.badRequest, "body is not a token request (JSON)"), from: clientIP)
-        }
         let state = self.state
-        let node: Node
+        let node: Node, mac: MACAddress
         do {
-            let mac = try NodeAgentRules.enrollingMAC(req.mac)
+            let req = try await body(NodeTokenRequest.self, of: request, what: "a token request")
+            mac = try NodeAgentRules.enrollingMAC(req.mac)
             let (found, status) = try await blocking { (try state.bootNode(mac: mac), try state.registry.status(mac.description)) }
             let now = state.clock()
             let beat = status?.lastHeartbeat.flatMap(Timestamp.parse)
@@ -88,7 +91,6 @@ struct NodeAgentController {
         } catch let refusal as NodeAgentRules.Refusal {
             return try refuse("token request", refusal, from: clientIP)
         }
-        guard let mac = node.mac else { return try apiError(.forbidden, "\(node.hostname) has no MAC") }
         state.logger.info("gave \(node.hostname) (\(mac), \(node.ip)) its enrollment token")
         return try json(NodeTokenResponse(token: NodeToken.make(secret: state.secret, mac: mac)))
     }
@@ -101,14 +103,10 @@ struct NodeAgentController {
         guard known != nil else {
             return try refuse("heartbeat", .init(.unauthorized, "unknown or missing credential: enroll again"), from: clientIP)
         }
-        guard let body = try? await request.body.collect(upTo: NodeAPI.maxBodyBytes) else {
-            return try refuse("heartbeat", .init(.tooLarge, "request body over \(NodeAPI.maxBodyBytes) bytes"), from: clientIP)
-        }
-        guard let beat = try? JSONDecoder().decode(Heartbeat.self, from: Data(buffer: body)) else {
-            return try refuse("heartbeat", .init(.badRequest, "body is not a heartbeat (JSON)"), from: clientIP)
-        }
+        let beat: Heartbeat
         let credential: NodeAgentRules.Credential
         do {
+            beat = try await body(Heartbeat.self, of: request, what: "a heartbeat")
             credential = try NodeAgentRules.admitHeartbeat(credential: known, clientIP: clientIP, checksSourceIP: state.checksSourceIP)
         } catch {
             return try refuse("heartbeat", error, from: clientIP)
