@@ -30,11 +30,12 @@ public struct ControllerOptions: Sendable, Equatable {
         Enrolls this node with `provisioner serve` and reports its capacity and instances.
         Settings come from the options, then the kernel command line (BOOTIF=,
         provisioner.server=, provisioner.token=, provisioner.image=), then the config file.
-        Without a token (pxelinux and GRUB boot files carry none), the one kept in
-        \(TokenKeeper.defaultPath) this boot, else the server is asked for it.
+        The token is the node's single-use boot credential (in its iPXE script);
+        without one (pxelinux and GRUB boot files carry none), or once it is used
+        or refused, the server is asked for a new one.
 
           --server URL       server base URL, e.g. http://10.0.0.1:8080
-          --token TOKEN      per-node enrollment token
+          --token TOKEN      single-use boot credential
           --cmdline PATH     kernel command line to read (default /proc/cmdline)
           --config PATH      config file (default \(ConfigFile.defaultPath))
           --libvirt-uri URI  libvirt connection (default \(ControllerSettings.defaultLibvirtURI))

@@ -14,19 +14,17 @@ public actor NodeController {
         public var mac: String
         public var hostname: String
         public var ip: String
-        /// From the kernel command line or the config file; nil: the boot files
-        /// carried none, and the controller asks serve for it.
+        /// The single-use boot credential from the kernel command line (the
+        /// node's iPXE script) or the config file; nil: the boot files carried
+        /// none, and the controller asks serve for one.
         public var token: String?
-        /// `token` is one serve gave earlier in this boot (kept by `TokenKeeper`).
-        public var tokenFromServer: Bool
         public var image: String?
 
-        public init(mac: String, hostname: String, ip: String, token: String?, tokenFromServer: Bool = false, image: String?) {
+        public init(mac: String, hostname: String, ip: String, token: String?, image: String?) {
             self.mac = mac
             self.hostname = hostname
             self.ip = ip
             self.token = token
-            self.tokenFromServer = tokenFromServer
             self.image = image
         }
     }
@@ -44,12 +42,9 @@ public actor NodeController {
     /// Sets the host name (sethostname(2) on a node); nil leaves it alone.
     let rename: (@Sendable (String) -> Bool)?
 
-    /// The enrollment token: the enrollment's, else the one serve gave.
+    /// The boot credential to enroll with: the enrollment's, else one serve
+    /// gave; nil once used or refused (the controller then asks for a new one).
     public private(set) var token: String?
-    /// Keeps a token serve gave for the rest of the boot; nil keeps none.
-    let keeper: TokenKeeper?
-    /// The token came from serve (or was kept from its answer), not from the boot files.
-    private var tokenFromServer: Bool
     public private(set) var credential: String?
     public private(set) var sequence = 0
     public private(set) var interval = NodeController.defaultInterval
@@ -86,10 +81,8 @@ public actor NodeController {
                 sleep: @escaping @Sendable (Double) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64(max(0, $0) * 1e9)) },
                 uptime: @escaping @Sendable () -> Double? = { HostProbe().uptimeSeconds() },
                 rename: (@Sendable (String) -> Bool)? = nil, bootTimings: BootTimingsProbe? = nil, platform: NodePlatform? = nil,
-                hypervisorWait: Double = 2, keeper: TokenKeeper? = nil) {
+                hypervisorWait: Double = 2) {
         self.token = enrollment.token
-        self.tokenFromServer = enrollment.tokenFromServer
-        self.keeper = keeper
         self.reader = HypervisorReader(hypervisor: hypervisor)
         self.hypervisorWait = hypervisorWait
         self.bootTimings = bootTimings
@@ -128,7 +121,7 @@ public actor NodeController {
         if token == nil {
             let outcome = await fetchToken()
             guard case .ok = outcome else {
-                log.error("asking \(client.server.absoluteString) for the enrollment token: \(Self.describe(outcome))")
+                log.error("asking \(client.server.absoluteString) for a boot credential: \(Self.describe(outcome))")
                 return nil
             }
         }
@@ -158,26 +151,26 @@ public actor NodeController {
 
     // MARK: Steps
 
-    /// Asks serve for the enrollment token, takes it, and keeps it for a
-    /// restart of this controller in this boot.
-    /// - Returns: `.ok` once the controller has a token; else why not (an
-    ///   answer whose token is empty or not one word is garbage).
+    /// Asks serve for a new boot credential and takes it.
+    /// - Returns: `.ok` once the controller has one; else why not (an
+    ///   answer whose credential is empty or not one word is garbage).
     private func fetchToken() async -> ServerOutcome<NodeTokenResponse> {
         let outcome = await client.nodeToken(NodeTokenRequest(mac: enrollment.mac))
         guard case .ok(let answer) = outcome else { return outcome }
-        guard TokenKeeper.isToken(answer.token) else { return .garbage("the answer's token is empty or not one word") }
-        log.info("got the enrollment token from \(client.server.absoluteString) (the boot files carry none)")
+        guard Self.isCredential(answer.token) else { return .garbage("the answer's credential is empty or not one word") }
+        log.info("got a boot credential from \(client.server.absoluteString)")
         token = answer.token
-        tokenFromServer = true
-        if let keeper, !keeper.save(answer.token) {
-            log.warning("cannot keep the enrollment token in \(keeper.path): a restart of this controller in this boot cannot enroll again")
-        }
         return outcome
+    }
+
+    /// Whether `text` can be a credential: one word of printable ASCII.
+    public static func isCredential(_ text: String) -> Bool {
+        !text.isEmpty && text.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7f }
     }
 
     private func tokenStep() async -> Double {
         let outcome = await fetchToken()
-        guard case .ok = outcome else { return failed("asking \(client.server.absoluteString) for the enrollment token", outcome) }
+        guard case .ok = outcome else { return failed("asking \(client.server.absoluteString) for a boot credential", outcome) }
         failures = 0
         return 0
     }
@@ -194,13 +187,12 @@ public actor NodeController {
             adoptRegisteredName(answer.hostname)
             log.info("capacity: \(Self.summary(request.capacity))" + (request.platform.map { "; firmware: \($0.summary)" } ?? ""))
             return backoff.jittered(interval)
-        case .rejected(403, _) where tokenFromServer:
-            // A token serve gave (or one kept from earlier in the boot) that it no
-            // longer takes: forget it and ask again.
+        case .rejected(403, _), .rejected(409, _):
+            // A boot credential serve does not take (used already, this
+            // controller restarted; expired; replaced by a newer one; or the
+            // node still counts as up): forget it and ask for a new one.
             token = nil
-            tokenFromServer = false
-            keeper?.remove()
-            return failed("enrolling at \(client.server.absoluteString) with the token it gave", outcome)
+            return failed("enrolling at \(client.server.absoluteString)", outcome)
         case let other:
             return failed("enrolling at \(client.server.absoluteString)", other)
         }
@@ -263,7 +255,9 @@ public actor NodeController {
             apply(answer)
             return backoff.jittered(interval)
         case .unauthorized(let message):
+            // The boot credential was used up by the enrollment: a new one is asked for.
             credential = nil
+            token = nil
             unauthorizedStreak += 1
             log.warning("heartbeat \(sequence) refused (401: \(message)); enrolling again")
             // The first 401 re-enrolls at once; a 401 again after that backs off.
@@ -273,6 +267,7 @@ public actor NodeController {
             // with this credential. A new enrollment gives a new one (and
             // makes the old one worthless), with a fresh count.
             credential = nil
+            token = nil
             unauthorizedStreak += 1
             log.warning("heartbeat \(sequence) refused (409: \(message)); enrolling again for a new credential")
             return unauthorizedStreak == 1 ? 0 : backoff.delay(afterFailures: unauthorizedStreak - 1)

@@ -87,29 +87,25 @@ public enum NodeControllerApp {
     }
 
     /// - Throws: `ControllerError` when the server or boot MAC is missing (a
-    ///   missing token is asked of the server).
+    ///   missing boot credential is asked of the server).
     public static func makeController(_ built: Built, transport: any HTTPTransport, log: Log) throws -> NodeController {
         let s = built.settings
         guard let server = s.server else {
             throw ControllerError("no server: boot with provisioner.server=URL, set server= in \(ConfigFile.defaultPath), or pass --server")
         }
-        // No token in the boot files (pxelinux, GRUB): the one kept earlier in
-        // this boot, else the controller asks serve for it.
-        let keeper = TokenKeeper()
-        let token = s.token ?? keeper.load()
         guard let mac = built.identity.mac else {
             throw ControllerError("no boot MAC: no BOOTIF= on the kernel command line and no network interface with a MAC")
         }
-        log.info("server \(server.absoluteString) (from \(s.sources["server"] ?? "?")), libvirt \(s.libvirtURI), enrollment token "
-                 + (s.token != nil ? "from the \(s.sources["token"] ?? "?")" : token != nil ? "kept in \(keeper.path)" : "to ask the server for"))
+        // No boot credential in the boot files (pxelinux, GRUB): the controller asks serve for one.
+        log.info("server \(server.absoluteString) (from \(s.sources["server"] ?? "?")), libvirt \(s.libvirtURI), boot credential "
+                 + (s.token != nil ? "from the \(s.sources["token"] ?? "?")" : "to ask the server for"))
         return NodeController(
             client: ServerClient(server: server, transport: transport), hypervisor: built.hypervisor,
-            enrollment: .init(mac: mac, hostname: built.identity.hostname, ip: built.identity.ip ?? "", token: token,
-                              tokenFromServer: s.token == nil && token != nil, image: s.image),
+            enrollment: .init(mac: mac, hostname: built.identity.hostname, ip: built.identity.ip ?? "", token: s.token, image: s.image),
             log: log, rename: { name in name.withCString { sethostname($0, strlen($0)) } == 0 },
             // Only where systemd is PID 1 does it know the boot's timestamps.
             bootTimings: FileManager.default.fileExists(atPath: "/run/systemd/system") ? BootTimingsProbe() : nil,
-            platform: HostProbe().platform(), keeper: keeper)
+            platform: HostProbe().platform())
     }
 
     static func json<T: Encodable>(_ value: T) -> String {

@@ -2,19 +2,21 @@
 /// JSON bodies of the enrollment and heartbeat endpoints. No dependencies, so
 /// the static node controller carries it cheaply.
 ///
-/// Flow: a booted node POSTs `EnrollRequest` to `/api/v1/enroll` with the
-/// per-node token from its kernel command line (`provisioner.token=`); the
-/// server checks token, MAC and source IP and answers `EnrollResponse` with a
-/// credential. The node then POSTs `Heartbeat` to `/api/v1/heartbeat` every
-/// `heartbeatSeconds` (with jitter) with `Authorization: Bearer <credential>`;
-/// the answer carries the instance commands for that node. A 401 on a
-/// heartbeat means "enroll again" (e.g. after a server restart).
+/// Flow: a booted node POSTs `EnrollRequest` to `/api/v1/enroll` with its
+/// single-use boot credential (`token`): the one in its iPXE script
+/// (`provisioner.token=` on its kernel command line), which serve mints when
+/// it hands the script to the node's own address, or one it asked for. The
+/// server checks credential, MAC and source IP, uses the credential up, and
+/// answers `EnrollResponse` with a heartbeat credential. The node then POSTs
+/// `Heartbeat` to `/api/v1/heartbeat` every `heartbeatSeconds` (with jitter)
+/// with `Authorization: Bearer <credential>`; the answer carries the instance
+/// commands for that node. A 401 or 409 on a heartbeat means "get a new boot
+/// credential and enroll again" (e.g. after a server restart).
 ///
-/// A node whose boot files carry no token (pxelinux and GRUB read theirs over
-/// TFTP, which answers anyone) first POSTs `NodeTokenRequest` to
-/// `/api/v1/node-token` from its own address (answered while the node is not
-/// up, i.e. sends no heartbeats), and keeps the `NodeTokenResponse`'s token
-/// for the rest of the boot.
+/// A node whose boot files carry no credential (pxelinux and GRUB read theirs
+/// over TFTP, which answers anyone), or whose credential was used or refused,
+/// POSTs `NodeTokenRequest` to `/api/v1/node-token` from its own address
+/// (answered while the node is not up, i.e. sends no heartbeats) for a new one.
 public enum NodeAPI {
     public static let enrollPath = "/api/v1/enroll"
     public static let heartbeatPath = "/api/v1/heartbeat"
@@ -97,7 +99,7 @@ public struct EnrollRequest: Codable, Sendable, Equatable {
     public var mac: String
     public var hostname: String
     public var ip: String
-    /// The per-node token from the kernel command line.
+    /// The single-use boot credential (from the kernel command line, or asked for).
     public var token: String
     /// "<image>/<generation>" from `provisioner.image=`.
     public var image: String?
@@ -189,7 +191,7 @@ public struct APIError: Codable, Sendable, Equatable {
     }
 }
 
-/// A node asking for its enrollment token (its boot files carry none).
+/// A node asking for a boot credential (its boot files carry none, or its one was used or refused).
 public struct NodeTokenRequest: Codable, Sendable, Equatable {
     /// The boot MAC, lowercase colon form.
     public var mac: String
@@ -197,7 +199,7 @@ public struct NodeTokenRequest: Codable, Sendable, Equatable {
     public init(mac: String) { self.mac = mac }
 }
 
-/// The node's enrollment token.
+/// A new single-use boot credential for the node.
 public struct NodeTokenResponse: Codable, Sendable, Equatable {
     public var token: String
 

@@ -5,7 +5,7 @@ import Synchronization
 import ProvisionerPlatform
 
 /// What the last apply wrote: the digest of everything its render read
-/// (config, templates, nodes, active generations, cluster secret, boot
+/// (config, templates, nodes, active generations, boot
 /// loaders, this binary) and each file's metadata on disk after the write.
 /// An apply whose inputs have the same digest, over files that all still
 /// have that metadata (and no stray file in the node directories), has
@@ -177,11 +177,11 @@ package struct ApplyManifest: Equatable {
     }
 
     /// The digest of a render's inputs: the config file, the templates, the
-    /// active generations, the cluster secret, the boot loaders, this binary,
+    /// active generations, the boot loaders, this binary,
     /// and the registry's nodes token (it changes with any change to what a
     /// node's files are made of; read before the nodes, so a change in between
     /// only costs a full comparison next time).
-    package static func inputs(configText: Data, templates: Templates, generations: [String: String], secret: [UInt8]?, nodesToken: String) -> String {
+    package static func inputs(configText: Data, templates: Templates, generations: [String: String], nodesToken: String) -> String {
         var h = SHA256()
         func add(_ s: String) { h.update(data: Data(s.utf8)); h.update(data: Data([0])) }
         // This binary: another version may render differently.
@@ -191,7 +191,6 @@ package struct ApplyManifest: Equatable {
         h.update(data: configText)
         for (name, text) in templates.texts.sorted(by: { $0.key < $1.key }) { add(name); add(text) }
         for (image, gen) in generations.sorted(by: { $0.key < $1.key }) { add("gen \(image) \(gen)") }
-        add("secret " + (secret.map { Data($0).base64EncodedString() } ?? "none"))
         for loader in Applier.bootLoaders {
             let s = state(loader.source)
             add("loader \(loader.source) \(s?.size ?? -1) \(s?.mtimeNs ?? -1)")

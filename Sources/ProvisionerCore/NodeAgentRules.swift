@@ -1,3 +1,5 @@
+import ProvisionerAPI
+
 /// Who may enroll and who may send a heartbeat: the rules of serve's node
 /// agent API, with no I/O. serve looks the node and the credential up, then
 /// asks these rules; a refusal says how to answer (its kind) and why.
@@ -45,44 +47,66 @@ public enum NodeAgentRules {
         return mac
     }
 
-    /// Admits an enrollment: the MAC is a registered node's, the token is
-    /// that node's, and (when `checksSourceIP`, authoritative DHCP) the
-    /// request comes from the node's own address.
+    /// Admits an enrollment: the MAC is a registered node's, the credential
+    /// is the boot credential serve gave it this boot, not used yet, not
+    /// expired, presented (when `checksSourceIP`, authoritative DHCP) from
+    /// the node's own address, while the node is not up: a second enrollment
+    /// of one boot, or one in the name of a node that is sending heartbeats,
+    /// never replaces the live credential.
+    /// - Parameters:
+    ///   - minted: the node's last boot credential (nil: none).
+    ///   - secondsSinceMint: since it was minted.
+    ///   - secondsSinceHeartbeat: since the node's last heartbeat (nil: none this boot or ever).
     /// - Returns: the node.
-    /// - Throws: `Refusal` (forbidden) naming what did not hold.
-    public static func admitEnrollment(node: Node?, mac: MACAddress, token: String, secret: [UInt8],
-                                       clientIP: IPv4Address?, checksSourceIP: Bool) throws(Refusal) -> Node {
+    /// - Throws: `Refusal`: forbidden, or conflict (used already, or the node is up).
+    public static func admitEnrollment(node: Node?, mac: MACAddress, credential: String, minted: BootCredentialRecord?,
+                                       secondsSinceMint: Double?, clientIP: IPv4Address?, checksSourceIP: Bool,
+                                       secondsSinceHeartbeat: Double?, aliveWithin: Double) throws(Refusal) -> Node {
         guard let node else { throw Refusal(.forbidden, "MAC \(mac) is not registered (accept it from discovery first)") }
-        guard NodeToken.matches(token, secret: secret, mac: mac) else { throw Refusal(.forbidden, "bad token for \(node.hostname) (\(mac))") }
+        guard !credential.isEmpty else {
+            throw Refusal(.forbidden, "no boot credential for \(node.hostname) (\(mac)): ask for one (POST \(NodeAPI.tokenPath))")
+        }
+        guard let minted, minted.mac == mac, BootCredential.matches(credential, digest: minted.digest) else {
+            throw Refusal(.forbidden, "not the boot credential serve gave \(node.hostname) (\(mac)) for this boot")
+        }
+        if let usedAt = minted.usedAt {
+            throw Refusal(.conflict, "the boot credential of \(node.hostname) (\(mac)) was used at \(usedAt) from \(minted.usedFrom ?? "?"): one boot enrolls once")
+        }
+        guard let age = secondsSinceMint, age <= BootCredential.lifetime else {
+            throw Refusal(.forbidden, "the boot credential of \(node.hostname) (\(mac)) expired (minted at \(minted.mintedAt), good for \(Int(BootCredential.lifetime)) s)")
+        }
         if checksSourceIP, clientIP != node.ip {
             throw Refusal(.forbidden, "\(node.hostname) must enroll from its address \(node.ip), not \(clientIP?.description ?? "?")")
         }
+        try notUp(node, secondsSinceHeartbeat: secondsSinceHeartbeat, aliveWithin: aliveWithin, "its controller holds its credential")
         return node
     }
 
-    /// Admits a node's request for its enrollment token (authoritative DHCP
-    /// only: proxy mode's boot files carry the token): a registered node,
-    /// from its own address, that is not up and sending heartbeats. A running
-    /// node's controller holds its token (and keeps it on the node across
-    /// its own restarts), so a request in its name while it runs is someone
-    /// else's. A node that booted is asking before it enrolls, or after an
-    /// outage that kept its boot from being recorded: neither is alive.
+    /// Admits a node's request for a boot credential (the node's boot files
+    /// carry none: pxelinux and GRUB over TFTP, a copy of its iPXE script
+    /// served elsewhere, a controller restarted in the boot): a registered
+    /// node, from its own address (authoritative DHCP; in proxy mode serve
+    /// does not know the nodes' addresses), that is not up and sending
+    /// heartbeats. A running node's controller holds its credential, so a
+    /// request in its name while it runs is someone else's.
     /// - Parameter secondsSinceHeartbeat: since its last heartbeat (nil: none this boot or ever).
     /// - Returns: the node.
     /// - Throws: `Refusal`: forbidden, or conflict while the node is alive.
     public static func admitTokenRequest(node: Node?, mac: MACAddress, clientIP: IPv4Address?, checksSourceIP: Bool,
                                          secondsSinceHeartbeat: Double?, aliveWithin: Double) throws(Refusal) -> Node {
-        guard checksSourceIP else {
-            throw Refusal(.forbidden, "proxy DHCP: serve does not know the nodes' addresses, and their boot files carry their tokens")
-        }
         guard let node else { throw Refusal(.forbidden, "MAC \(mac) is not registered (accept it from discovery first)") }
-        guard clientIP == node.ip else {
-            throw Refusal(.forbidden, "the token of \(node.hostname) is only given to its address \(node.ip), not \(clientIP?.description ?? "?")")
+        if checksSourceIP, clientIP != node.ip {
+            throw Refusal(.forbidden, "the boot credential of \(node.hostname) is only given to its address \(node.ip), not \(clientIP?.description ?? "?")")
         }
-        if let since = secondsSinceHeartbeat, since <= aliveWithin {
-            throw Refusal(.conflict, "\(node.hostname) is up (its last heartbeat \(Int(max(0, since))) s ago): its controller holds its token")
-        }
+        try notUp(node, secondsSinceHeartbeat: secondsSinceHeartbeat, aliveWithin: aliveWithin, "its controller holds its credential")
         return node
+    }
+
+    /// Refuses (conflict) while `node` sent a heartbeat within `aliveWithin` seconds.
+    static func notUp(_ node: Node, secondsSinceHeartbeat: Double?, aliveWithin: Double, _ why: String) throws(Refusal) {
+        if let since = secondsSinceHeartbeat, since <= aliveWithin {
+            throw Refusal(.conflict, "\(node.hostname) is up (its last heartbeat \(Int(max(0, since))) s ago): \(why)")
+        }
     }
 
     /// Admits a heartbeat's credential: one serve handed out, used from the

@@ -8,7 +8,7 @@ import ProvisionerStore
 
 extension ServeRunner {
     /// serve for a site: its config, its registry (commits not fsync'd one by
-    /// one: run-time status, see `SQLiteRegistry`), the cluster secret, the
+    /// one: run-time status, see `SQLiteRegistry`), the
     /// write API's token, the apply pipeline, dnsmasq's lease script and the
     /// boot daemons. The `serve` command and the tests build it here.
     /// - Throws: the site's errors (no config, no registry, templates not found).
@@ -28,7 +28,7 @@ extension ServeRunner {
         // Node changes over HTTP write the same files the CLI does; callers need the API token.
         let token = try site.apiToken()
         logger.info("write API (POST/PATCH/DELETE /api/v1/nodes, accept): Bearer token in \(site.apiTokenPath)")
-        let state = ServeState(config: config, registry: registry, secret: try site.clusterSecret(), heartbeatSeconds: options.heartbeatSeconds,
+        let state = ServeState(config: config, registry: registry, heartbeatSeconds: options.heartbeatSeconds,
                                lostAfterBeats: options.lostAfterBeats, logger: logger, applier: try site.applier(config), apiToken: token,
                                replicaPath: site.home + "/replica.json")
         // Caught up before it answers: a boot server restarted after changes serves them, not its old replica.

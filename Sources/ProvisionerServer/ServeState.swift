@@ -9,12 +9,11 @@ import ProvisionerBoot
 import ProvisionerSite
 import ProvisionerStore
 
-/// What every controller shares: the site, the registry, the secret, the
-/// heartbeat credentials handed out since start, the counters.
+/// What every controller shares: the site, the registry, the heartbeat
+/// credentials handed out since start, the counters.
 public final class ServeState: Sendable {
     public let config: SiteConfig
     public let registry: Registry
-    public let secret: [UInt8]
     public let heartbeatSeconds: Double
     /// Heartbeats missed before a node is lost.
     public let lostAfterBeats: Double
@@ -54,7 +53,7 @@ public final class ServeState: Sendable {
     public let serverName: String
     let startedAt: String
 
-    public init(config: SiteConfig, registry: Registry, secret: [UInt8], heartbeatSeconds: Double = 5, lostAfterBeats: Double = 3,
+    public init(config: SiteConfig, registry: Registry, heartbeatSeconds: Double = 5, lostAfterBeats: Double = 3,
                 logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }, applier: Applier? = nil, apiToken: String? = nil,
                 replicaPath: String? = nil) {
         replica = NodeReplica(file: replicaPath)
@@ -66,7 +65,6 @@ public final class ServeState: Sendable {
         heartbeats = HeartbeatBatcher(registry: registry, now: { Timestamp.iso(clock()) })
         self.config = config
         self.registry = registry
-        self.secret = secret
         self.heartbeatSeconds = heartbeatSeconds
         self.lostAfterBeats = lostAfterBeats
         self.logger = logger
@@ -75,7 +73,7 @@ public final class ServeState: Sendable {
 
     /// Node changes with their boot files, as the CLI makes them.
     var nodeOperations: NodeOperations {
-        NodeOperations(registry: registry, config: config, applier: applier, secret: applier == nil ? nil : secret)
+        NodeOperations(registry: registry, config: config, applier: applier)
     }
 
     public var metrics: ServeMetrics { counters.withLock { $0 } }
@@ -110,6 +108,24 @@ public final class ServeState: Sendable {
         }
     }
 
+    /// Mints a single-use boot credential for `node` (handed to `clientIP`):
+    /// its digest goes into the registry, replacing the node's earlier one.
+    /// - Returns: the credential.
+    func mintBootCredential(for mac: MACAddress, to clientIP: IPv4Address?) throws -> String {
+        let value = BootCredential.make()
+        try registry.mintBootCredential(BootCredentialRecord(mac: mac, digest: BootCredential.digest(value),
+                                                             givenTo: clientIP?.description, mintedAt: now()))
+        return value
+    }
+
+    /// Seconds from an ISO timestamp the registry keeps to now (nil: none, or unreadable).
+    func secondsSince(_ timestamp: String?) -> Double? {
+        timestamp.flatMap(Timestamp.parse).map { clock().timeIntervalSince($0) }
+    }
+
+    /// Seconds within which a node that sent a heartbeat is up.
+    var aliveWithin: Double { lostAfterBeats * heartbeatSeconds }
+
     /// Records a boot phase when the registry can take it; a boot never waits
     /// for, or fails on, its telemetry.
     func recordBootPhase(_ record: () throws -> Void) {
@@ -134,7 +150,7 @@ public final class ServeState: Sendable {
     /// server's config, as a node command does; nothing before the site is applied.
     func writeNodeFiles(_ changes: [(old: Node?, new: Node?)]) throws {
         guard let applier, applier.siteIsApplied else { return }
-        let site = BootSite(config: config, nodes: [], generations: Generations.active(config), secret: secret)
+        let site = BootSite(config: config, nodes: [], generations: Generations.active(config))
         let plan = try applier.nodePlan(changes, site: site)
         if !plan.isEmpty { try applier.execute(plan) }
     }

@@ -11,13 +11,11 @@ public struct NodeOperations: Sendable {
     public let config: SiteConfig
     /// nil when the site is not applied yet (or the caller wants the registry only).
     public let applier: Applier?
-    public let secret: [UInt8]?
 
-    public init(registry: Registry, config: SiteConfig, applier: Applier?, secret: [UInt8]?) {
+    public init(registry: Registry, config: SiteConfig, applier: Applier?) {
         self.registry = registry
         self.config = config
         self.applier = applier
-        self.secret = secret
     }
 
     /// What a change did to the boot files.
@@ -102,7 +100,7 @@ public struct NodeOperations: Sendable {
         /// Writes the files of the changed nodes, or throws (and the transaction rolls back).
         mutating func apply(_ changes: [NodeChangeRecord]) throws {
             guard let applier = ops.applier else { return }
-            let site = BootSite(config: ops.config, nodes: [], generations: Generations.active(ops.config), secret: ops.secret)
+            let site = BootSite(config: ops.config, nodes: [], generations: Generations.active(ops.config))
             let plan = try applier.nodePlan(changes.map { (old: $0.old, new: $0.new) }, site: site)
             let done = try applier.execute(plan)
             report.written += done.plan.count(.add) + done.plan.count(.change)

@@ -24,15 +24,14 @@ extension Site {
         let registry = try openRegistry()
         let generations = Generations.active(config)
         if let problem = Generations.missingRootImages(config, active: generations).first { throw ConflictError(problem) }
-        let secret = try clusterSecret()
         let inputs = ApplyManifest.inputs(configText: FileSystem.read(configPath) ?? Data(), templates: applier.renderer.templates,
-                                          generations: generations, secret: secret, nodesToken: try registry.nodesToken())
+                                          generations: generations, nodesToken: try registry.nodesToken())
         if let manifest = ApplyManifest.load(config), manifest.inputs == inputs,
            Paths.nodeDirectories(config).allSatisfy({ FileManager.default.fileExists(atPath: $0.dir) }),
            manifest.intact(ownedDirs: Paths.nodeDirectories(config)) {
             return ApplyOutcome(plan: ApplyPlan(entries: [], unchanged: manifest.files.count, warnings: manifest.warnings), actions: [])
         }
-        let plan = try applier.plan(BootSite(config: config, nodes: try registry.nodes(), generations: generations, secret: secret))
+        let plan = try applier.plan(BootSite(config: config, nodes: try registry.nodes(), generations: generations))
         if dryRun { return ApplyOutcome(plan: plan, actions: []) }
         let actions = plan.isEmpty ? [] : try applier.execute(plan).actions
         ApplyManifest.record(config, inputs: inputs, paths: plan.wanted, warnings: plan.warnings)

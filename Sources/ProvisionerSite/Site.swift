@@ -46,7 +46,6 @@ public struct Site: Sendable {
         guard let url = try? registryURL() else { return registryPath }
         return (try? PostgresLocation(url: url).description) ?? PostgresLocation.redacted(url)
     }
-    public var secretPath: String { home + "/cluster.secret" }
     public var apiTokenPath: String { home + "/api.token" }
 
     /// The site config.
@@ -93,19 +92,13 @@ public struct Site: Sendable {
 
     /// Everything a render reads, from the config, the registry and the images.
     public func bootSite(_ config: SiteConfig, _ registry: Registry) throws -> BootSite {
-        BootSite(config: config, nodes: try registry.nodes(), generations: Generations.active(config), secret: try clusterSecret())
-    }
-
-    /// The cluster secret behind the per-node enrollment tokens: 32 random
-    /// bytes in `<home>/cluster.secret` (0600), made on first use.
-    public func clusterSecret() throws -> [UInt8] {
-        try ClusterSecret.load(path: secretPath)
+        BootSite(config: config, nodes: try registry.nodes(), generations: Generations.active(config))
     }
 
     /// The bearer token of serve's write API: 32 random bytes as hex in
     /// `<home>/api.token` (0600), made on first use.
     public func apiToken() throws -> String {
-        lowercaseHex(try ClusterSecret.load(path: apiTokenPath))
+        lowercaseHex(try SecretFile.load(path: apiTokenPath))
     }
 
     /// Node changes with their boot files, once the site is applied (see
@@ -114,8 +107,7 @@ public struct Site: Sendable {
     public func nodeOperations(_ config: SiteConfig, registryOnly: Bool = false) throws -> NodeOperations {
         let applied = !registryOnly && Applier.isApplied(config)
         return NodeOperations(registry: try openRegistry(), config: config,
-                              applier: applied ? try applier(config, only: Renderer.nodeTemplates) : nil,
-                              secret: applied ? try clusterSecret() : nil)
+                              applier: applied ? try applier(config, only: Renderer.nodeTemplates) : nil)
     }
 }
 

@@ -431,6 +431,8 @@ enum PostgresSchema {
             replica_nodes BIGINT NOT NULL DEFAULT 0, daemons \(text) NOT NULL DEFAULT '{}'
         )
         """,
+    ], [
+        BootCredentialSchema.create(text: text, key: "BIGINT"),
     ]]
 
     /// The channel of the change log's doorbell.

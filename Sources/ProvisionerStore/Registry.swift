@@ -48,6 +48,16 @@ public protocol Registry: Sendable {
     /// Every node's BMC, by hostname (nodes without one are absent).
     func bmcs() throws -> [String: BMCSettings]
 
+    // MARK: boot credentials
+
+    /// Keeps a node's new single-use boot credential (its digest), replacing its earlier one.
+    /// - Throws: `NotFoundError` when no node has the MAC.
+    func mintBootCredential(_ record: BootCredentialRecord) throws
+    /// The boot credential last minted for the node with `mac`, if any.
+    func bootCredential(mac: MACAddress) throws -> BootCredentialRecord?
+    /// Uses the credential with `digest` up, once, atomically; false when it was used or replaced.
+    func useBootCredential(mac: MACAddress, digest: String, now: String, from: String?) throws -> Bool
+
     // MARK: generations and rollouts
 
     /// Takes nodes out of placement (true) or puts them back, all or none; returns the hostnames that changed.

@@ -283,6 +283,10 @@ enum Schema {
                 );
                 """)
         },
+        { db in
+            // Each node's boot credential of its last boot (single-use): only its digest is kept.
+            try db.execute(sql: BootCredentialSchema.create(text: "TEXT", key: "INTEGER"))
+        },
     ]
 
     static func migrate(_ queue: DatabaseQueue) throws {

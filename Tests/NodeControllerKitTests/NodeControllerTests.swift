@@ -46,23 +46,23 @@ import Testing
         #expect(await c.failures == 0)
     }
 
-    /// pxelinux and GRUB boot files carry no token: the controller asks serve for
-    /// it (refused until serve has seen the boot, then given), keeps it for the
-    /// rest of the boot, and enrolls with it.
-    @Test func withoutATokenItAsksForOneKeepsItAndEnrollsWithIt() async throws {
-        let dir = try makeTempDir("token")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let keeper = TokenKeeper(path: dir + "/provisioner/node-token")
-        transport.append(ScriptedTransport.json(APIError(error: "no boot of node1 seen: its token is given during its boot"), status: 403),
-                         ScriptedTransport.json(NodeTokenResponse(token: "given-token")), Self.enrolled, Self.ok)
+    /// A new boot credential from serve.
+    static func given(_ token: String) -> ScriptedTransport.Step { ScriptedTransport.json(NodeTokenResponse(token: token)) }
+
+    /// pxelinux and GRUB boot files carry no boot credential: the controller
+    /// asks serve for one (refused while serve counts the node as up, then
+    /// given) and enrolls with it.
+    @Test func withoutACredentialItAsksForOneAndEnrollsWithIt() async throws {
+        transport.append(ScriptedTransport.json(APIError(error: "node1 is up (its last heartbeat 3 s ago)"), status: 409),
+                         Self.given("given-token"), Self.enrolled, Self.ok)
         let c = NodeController(client: ServerClient(server: server, transport: transport), hypervisor: hypervisor,
                                enrollment: .init(mac: "52:54:00:12:34:56", hostname: "node1", ip: "10.0.0.21", token: nil, image: nil),
-                               log: capture.log, backoff: Backoff(random: { _ in 1 }), sleep: { _ in }, uptime: { 30 }, keeper: keeper)
+                               log: capture.log, backoff: Backoff(random: { _ in 1 }), sleep: { _ in }, uptime: { 30 })
         #expect(await c.step() > 0, "a refusal backs off")
-        #expect(capture.contains("for the enrollment token: rejected (403: no boot of node1 seen"), "\(capture.lines)")
-        #expect(await c.token == nil && keeper.load() == nil)
-        #expect(await c.step() == 0, "with the token, it enrolls at once")
-        #expect(await c.token == "given-token" && keeper.load() == "given-token")
+        #expect(capture.contains("for a boot credential: rejected (409: node1 is up"), "\(capture.lines)")
+        #expect(await c.token == nil)
+        #expect(await c.step() == 0, "with the credential, it enrolls at once")
+        #expect(await c.token == "given-token")
         await c.step()
         await c.step()
         let r = transport.requests
@@ -70,70 +70,48 @@ import Testing
         #expect(try body(NodeTokenRequest.self, 0) == NodeTokenRequest(mac: "52:54:00:12:34:56"))
         #expect(try body(EnrollRequest.self, 2).token == "given-token")
         #expect(await c.credential == "cred-1")
-        var st = stat()
-        #expect(stat(keeper.path, &st) == 0 && st.st_mode & 0o777 == 0o600, "kept readable by root only")
-        #expect(stat(dir + "/provisioner", &st) == 0 && st.st_mode & 0o777 == 0o700)
     }
 
-    /// A token serve gave that it then refuses (its cluster secret changed) is
-    /// forgotten, kept file too, and asked for again; junk in an answer is not taken.
-    @Test func aGivenTokenThatIsRefusedIsAskedForAgain() async throws {
-        let dir = try makeTempDir("token-again")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let keeper = TokenKeeper(path: dir + "/node-token")
-        transport.append(ScriptedTransport.json(NodeTokenResponse(token: "old")),
-                         ScriptedTransport.json(APIError(error: "bad token for node1"), status: 403),
-                         ScriptedTransport.json(NodeTokenResponse(token: "two words")),
-                         ScriptedTransport.json(NodeTokenResponse(token: "new")), Self.enrolled)
-        let c = NodeController(client: ServerClient(server: server, transport: transport), hypervisor: hypervisor,
-                               enrollment: .init(mac: "52:54:00:12:34:56", hostname: "node1", ip: "10.0.0.21", token: nil, image: nil),
-                               log: capture.log, backoff: Backoff(random: { _ in 1 }), sleep: { _ in }, uptime: { 30 }, keeper: keeper)
-        for _ in 0..<5 { await c.step() }
-        #expect(transport.requests.map(\.url.path) == ["/api/v1/node-token", "/api/v1/enroll", "/api/v1/node-token", "/api/v1/node-token", "/api/v1/enroll"])
-        #expect(try body(EnrollRequest.self, 1).token == "old" && body(EnrollRequest.self, 4).token == "new")
-        #expect(await c.credential == "cred-1" && keeper.load() == "new")
-        #expect(capture.contains("the answer's token is empty or not one word"), "\(capture.lines)")
-    }
-
-    /// A token from the boot files that serve refuses is not thrown away: it is the node's own.
-    @Test func aBootFileTokenIsNeverDropped() async throws {
-        transport.append(ScriptedTransport.json(APIError(error: "bad token"), status: 403), Self.enrolled)
+    /// A boot credential serve does not take (from the boot files but used
+    /// already, as after a restart of this controller; or one it gave that
+    /// expired) is dropped and a new one asked for; junk in an answer is not taken.
+    @Test func aRefusedCredentialIsReplacedByANewOne() async throws {
+        transport.append(ScriptedTransport.json(APIError(error: "the boot credential of node1 was used at …: one boot enrolls once"), status: 409),
+                         Self.given("two words"), Self.given("old"),
+                         ScriptedTransport.json(APIError(error: "the boot credential of node1 expired"), status: 403),
+                         Self.given("new"), Self.enrolled)
         let c = controller()
-        await c.step()
-        await c.step()
-        #expect(transport.requests.map(\.url.path) == ["/api/v1/enroll", "/api/v1/enroll"])
-        #expect(await c.token == "tok")
+        for _ in 0..<6 { await c.step() }
+        #expect(transport.requests.map(\.url.path) == ["/api/v1/enroll", "/api/v1/node-token", "/api/v1/node-token", "/api/v1/enroll",
+                                                       "/api/v1/node-token", "/api/v1/enroll"])
+        #expect(try body(EnrollRequest.self, 0).token == "tok" && body(EnrollRequest.self, 3).token == "old" && body(EnrollRequest.self, 5).token == "new")
+        #expect(await c.credential == "cred-1")
+        #expect(capture.contains("the answer's credential is empty or not one word"), "\(capture.lines)")
     }
 
     /// A heartbeat taken as replayed (someone else sends with this credential,
-    /// or pushed its count ahead): the node enrolls again for a new credential
-    /// rather than stay wedged behind a count it cannot pass.
+    /// or pushed its count ahead): the node gets a new boot credential and
+    /// enrolls again for a new heartbeat credential rather than stay wedged
+    /// behind a count it cannot pass.
     @Test func aHeartbeatRefusedAsReplayedEnrollsAgain() async throws {
         let second = ScriptedTransport.json(EnrollResponse(hostname: "node1", credential: "cred-2", heartbeatSeconds: 5))
         transport.append(Self.enrolled, ScriptedTransport.json(APIError(error: "heartbeat 1 of node1 replayed or out of order"), status: 409),
-                         second, Self.ok)
+                         Self.given("t2"), second, Self.ok)
         let c = controller()
         await c.step()
-        #expect(await c.step() == 0, "re-enrolls at once")
-        #expect(await c.credential == nil)
-        await c.step()
-        await c.step()
+        #expect(await c.step() == 0, "asks again at once")
+        #expect(await [c.credential, c.token] == [nil, nil])
+        for _ in 0..<3 { await c.step() }
         let r = transport.requests
-        #expect(r.map(\.url.path) == ["/api/v1/enroll", "/api/v1/heartbeat", "/api/v1/enroll", "/api/v1/heartbeat"])
-        #expect(r[3].headers["Authorization"] == "Bearer cred-2")
+        #expect(r.map(\.url.path) == ["/api/v1/enroll", "/api/v1/heartbeat", "/api/v1/node-token", "/api/v1/enroll", "/api/v1/heartbeat"])
+        #expect(try body(EnrollRequest.self, 3).token == "t2")
+        #expect(r[4].headers["Authorization"] == "Bearer cred-2")
         #expect(capture.contains("refused (409: heartbeat 1 of node1 replayed or out of order); enrolling again"), "\(capture.lines)")
     }
 
-    @Test func aKeptTokenIsReadBackAndJunkIsNot() throws {
-        let dir = try makeTempDir("keeper")
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let keeper = TokenKeeper(path: dir + "/node-token")
-        #expect(keeper.load() == nil)
-        #expect(keeper.save("abc123"))
-        #expect(keeper.load() == "abc123")
-        try "two words\n".write(toFile: keeper.path, atomically: true, encoding: .utf8)
-        #expect(keeper.load() == nil)
-        #expect(!TokenKeeper(path: dir + "/no/such/dir/token").save("x"), "a missing parent two levels up is a failure, not a crash")
+    @Test func onlyOneWordOfPrintableASCIIIsACredential() {
+        for good in ["abc123", "0f" + String(repeating: "a", count: 30), "~!@"] { #expect(NodeController.isCredential(good), "\(good)") }
+        for bad in ["", "two words", "tab\there", "new\nline", "é", "\u{7f}"] { #expect(!NodeController.isCredential(bad), "\(bad)") }
     }
 
     /// libvirtd's first answer after boot takes ~30 s under TCG: the node enrolls
@@ -207,28 +185,32 @@ import Testing
     }
 
     @Test func unauthorizedHeartbeatEnrollsAgain() async throws {
-        transport.append(Self.enrolled, Self.ok, .respond(401, Data(#"{"error":"unknown credential"}"#.utf8)),
+        transport.append(Self.enrolled, Self.ok, .respond(401, Data(#"{"error":"unknown credential"}"#.utf8)), Self.given("t2"),
                          ScriptedTransport.json(EnrollResponse(hostname: "node1", credential: "cred-2", heartbeatSeconds: 5)), Self.ok)
         let c = controller()
         await c.step()
         await c.step()
         #expect(await c.step() == 0)  // first 401: enroll again at once
-        #expect(await c.credential == nil)
+        #expect(await [c.credential, c.token] == [nil, nil], "the boot credential was used up by the enrollment")
         #expect(capture.contains("heartbeat 2 refused (401: unknown credential); enrolling again"))
+        await c.step()
         await c.step()
         #expect(await c.credential == "cred-2")
         await c.step()
         let r = transport.requests
-        #expect(r.map { $0.url.path } == ["/api/v1/enroll", "/api/v1/heartbeat", "/api/v1/heartbeat", "/api/v1/enroll", "/api/v1/heartbeat"])
-        #expect(r[4].headers["Authorization"] == "Bearer cred-2")
-        #expect(try body(Heartbeat.self, 4).sequence == 3)  // still increasing
+        #expect(r.map { $0.url.path } == ["/api/v1/enroll", "/api/v1/heartbeat", "/api/v1/heartbeat", "/api/v1/node-token", "/api/v1/enroll",
+                                          "/api/v1/heartbeat"])
+        #expect(r[5].headers["Authorization"] == "Bearer cred-2")
+        #expect(try body(Heartbeat.self, 5).sequence == 3)  // still increasing
     }
 
     @Test func repeated401sBackOff() async {
         let c = controller()
         var delays: [Double] = []
-        for _ in 0..<3 {
+        for round in 0..<3 {
+            if round > 0 { transport.append(Self.given("t\(round)")) }
             transport.append(Self.enrolled, .respond(401, Data()))
+            if round > 0 { #expect(await c.step() == 0, "a new boot credential, then the enrollment at once") }
             await c.step()
             delays.append(await c.step())
         }
@@ -295,12 +277,14 @@ import Testing
     }
 
     @Test func refusedTokenBacksOffAndKeepsTrying() async {
-        transport.append(.respond(401, Data(#"{"error":"bad token for 52:54:00:12:34:56"}"#.utf8)), .respond(403, Data()), Self.enrolled)
+        transport.append(.respond(401, Data(#"{"error":"bad token for 52:54:00:12:34:56"}"#.utf8)), .respond(403, Data()), Self.given("t2"),
+                         Self.enrolled)
         let c = controller()
         #expect(await c.step() == 1)
         #expect(capture.contains("enrolling at http://10.0.0.1:8080: refused (401: bad token for 52:54:00:12:34:56)"))
         #expect(await c.step() == 2)
         #expect(capture.contains("rejected (403: (empty body))"))
+        #expect(await c.step() == 0, "a new boot credential after the 403")
         #expect(await c.step() == 5)
     }
 

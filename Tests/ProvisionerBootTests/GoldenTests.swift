@@ -37,7 +37,7 @@ let goldenCases = [
     @Test(arguments: goldenCases)
     func renderedFilesMatchGoldens(_ c: GoldenCase) throws {
         let config = try fixtureConfig(c.config)
-        let result = try Renderer(templates: try loadTemplates()).render(BootSite(config: config, nodes: try c.nodes(), generations: c.generations, secret: goldenSecret))
+        let result = try Renderer(templates: try loadTemplates()).render(BootSite(config: config, nodes: try c.nodes(), generations: c.generations))
         let goldenDir = "\(testsDir)/Goldens/\(c.name)"
         if ProcessInfo.processInfo.environment["RECORD_GOLDENS"] == "1" {
             try? FileManager.default.removeItem(atPath: goldenDir)
@@ -79,7 +79,7 @@ let goldenCases = [
 
     @Test func renderingIsDeterministic() throws {
         let c = goldenCases[0]
-        let site = BootSite(config: try fixtureConfig(c.config), nodes: try c.nodes(), generations: c.generations, secret: goldenSecret)
+        let site = BootSite(config: try fixtureConfig(c.config), nodes: try c.nodes(), generations: c.generations)
         let renderer = Renderer(templates: try loadTemplates())
         let a = try renderer.render(site).files
         var shuffled = site
@@ -121,6 +121,3 @@ func unifiedDiff(_ expected: String, _ actual: String) throws -> String {
     try actual.write(toFile: dir + "/rendered", atomically: true, encoding: .utf8)
     return try ProcessRunner.run("/usr/bin/diff", ["-u", dir + "/golden", dir + "/rendered"]).stdout
 }
-
-/// A fixed cluster secret, so the tokens in the goldens are stable.
-let goldenSecret: [UInt8] = Array(0..<32)

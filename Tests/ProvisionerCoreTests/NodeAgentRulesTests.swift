@@ -5,7 +5,6 @@ import Testing
 /// Who may enroll and send heartbeats, as tables: each row a request and the
 /// answer it must get.
 struct NodeAgentRulesTests {
-    static let secret: [UInt8] = Array(repeating: 7, count: 32)
     static let mac = try! MACAddress(parsing: "52:54:00:00:00:01")
     static let other = try! MACAddress(parsing: "52:54:00:00:00:02")
     static let nodeIP = try! IPv4Address(parsing: "10.0.0.11")
@@ -20,26 +19,42 @@ struct NodeAgentRulesTests {
         }
     }
 
-    @Test func enrollmentNeedsTheNodesOwnTokenFromItsOwnAddress() {
-        let good = NodeToken.make(secret: Self.secret, mac: Self.mac)
-        let othersToken = NodeToken.make(secret: Self.secret, mac: Self.other)
-        let otherSecret = NodeToken.make(secret: Array(repeating: 8, count: 32), mac: Self.mac)
-        // node found, token, client address, source checked → refusal kind (nil: admitted)
-        let rows: [(Node?, String, IPv4Address?, Bool, NodeAgentRules.Refusal.Kind?, String)] = [
-            (Self.node, good, Self.nodeIP, true, nil, "the node itself"),
-            (Self.node, good, Self.elsewhere, false, nil, "proxy mode: any address"),
-            (Self.node, good, nil, false, nil, "proxy mode: no address known"),
-            (nil, good, Self.nodeIP, true, .forbidden, "an unregistered MAC"),
-            (Self.node, othersToken, Self.nodeIP, true, .forbidden, "another node's token"),
-            (Self.node, otherSecret, Self.nodeIP, true, .forbidden, "a token of another site's secret"),
-            (Self.node, "", Self.nodeIP, true, .forbidden, "no token"),
-            (Self.node, good, Self.elsewhere, true, .forbidden, "the right token from another address"),
-            (Self.node, good, nil, true, .forbidden, "no client address while the source is checked"),
+    /// A boot credential as serve minted it for the node (used: at and from where).
+    static func minted(_ value: String, for mac: MACAddress = mac, used: Bool = false) -> BootCredentialRecord {
+        BootCredentialRecord(mac: mac, digest: BootCredential.digest(value), givenTo: "10.0.0.11", mintedAt: "2026-12-07T10:00:00.000Z",
+                             usedAt: used ? "2026-12-07T10:01:00.000Z" : nil, usedFrom: used ? "10.0.0.11" : nil)
+    }
+
+    @Test func enrollmentNeedsTheBootsUnusedCredentialFromTheNodesAddressWhileItIsDown() {
+        let good = BootCredential.make()
+        let other = BootCredential.make()
+        let life = BootCredential.lifetime
+        // node, presented, minted, seconds since minted, client, source checked, seconds since heartbeat → refusal kind (nil: admitted)
+        let rows: [(Node?, String, BootCredentialRecord?, Double?, IPv4Address?, Bool, Double?, NodeAgentRules.Refusal.Kind?, String)] = [
+            (Self.node, good, Self.minted(good), 40, Self.nodeIP, true, nil, nil, "the node itself, first boot"),
+            (Self.node, good, Self.minted(good), 40, Self.nodeIP, true, 60, nil, "a reboot: its heartbeats stopped a minute ago"),
+            (Self.node, good, Self.minted(good), life, Self.nodeIP, true, nil, nil, "the last second of its life"),
+            (Self.node, good, Self.minted(good), 40, Self.elsewhere, false, nil, nil, "proxy mode: any address"),
+            (Self.node, good, Self.minted(good), 40, nil, false, nil, nil, "proxy mode: no address known"),
+            (nil, good, Self.minted(good), 40, Self.nodeIP, true, nil, .forbidden, "an unregistered MAC"),
+            (Self.node, "", Self.minted(good), 40, Self.nodeIP, true, nil, .forbidden, "no credential"),
+            (Self.node, good, nil, nil, Self.nodeIP, true, nil, .forbidden, "none minted for the node"),
+            (Self.node, other, Self.minted(good), 40, Self.nodeIP, true, nil, .forbidden, "an older or made-up credential"),
+            (Self.node, good, Self.minted(good, for: Self.other), 40, Self.nodeIP, true, nil, .forbidden, "another node's credential"),
+            (Self.node, good, Self.minted(good, used: true), 40, Self.nodeIP, true, nil, .conflict, "a second enrollment of one boot"),
+            (Self.node, good, Self.minted(good, used: true), 40, Self.nodeIP, true, 3, .conflict, "a replay while the node is up"),
+            (Self.node, good, Self.minted(good), life + 1, Self.nodeIP, true, nil, .forbidden, "expired"),
+            (Self.node, good, Self.minted(good), nil, Self.nodeIP, true, nil, .forbidden, "minted at a time nobody can read"),
+            (Self.node, good, Self.minted(good), 40, Self.elsewhere, true, nil, .forbidden, "the right credential from another address"),
+            (Self.node, good, Self.minted(good), 40, nil, true, nil, .forbidden, "no client address while the source is checked"),
+            (Self.node, good, Self.minted(good), 40, Self.nodeIP, true, 4, .conflict, "the node is up: its live credential stays"),
+            (Self.node, good, Self.minted(good), 40, Self.nodeIP, false, 15, .conflict, "proxy mode, the last second of the alive window"),
         ]
-        for (found, token, client, checks, refused, why) in rows {
+        for (found, presented, minted, age, client, checks, since, refused, why) in rows {
             do {
-                let admitted = try NodeAgentRules.admitEnrollment(node: found, mac: Self.mac, token: token, secret: Self.secret,
-                                                                  clientIP: client, checksSourceIP: checks)
+                let admitted = try NodeAgentRules.admitEnrollment(
+                    node: found, mac: Self.mac, credential: presented, minted: minted, secondsSinceMint: age,
+                    clientIP: client, checksSourceIP: checks, secondsSinceHeartbeat: since, aliveWithin: 15)
                 #expect(refused == nil, "\(why): admitted, expected \(String(describing: refused))")
                 #expect(admitted == Self.node, "\(why)")
             } catch {
@@ -48,8 +63,21 @@ struct NodeAgentRulesTests {
         }
     }
 
-    /// The token of a node whose boot files carry none (pxelinux, GRUB over TFTP).
-    @Test func aTokenGoesOnlyToTheNodesAddressWhileItIsNotUp() {
+    @Test func bootCredentialsAreRandomAndKeptAsDigests() {
+        let a = BootCredential.make(), b = BootCredential.make()
+        #expect(a != b)
+        #expect(a.count == 32 && a.allSatisfy(\.isHexDigit))
+        let digest = BootCredential.digest(a)
+        #expect(digest.count == 64 && digest != a)
+        #expect(BootCredential.matches(a, digest: digest))
+        #expect(!BootCredential.matches(b, digest: digest))
+        #expect(!BootCredential.matches(String(a.dropLast()), digest: digest))
+        #expect(!BootCredential.matches(a, digest: String(digest.dropLast())))
+        #expect(!BootCredential.matches("", digest: digest))
+    }
+
+    /// A boot credential for a node whose boot files carry none (pxelinux, GRUB over TFTP).
+    @Test func aCredentialGoesOnlyToTheNodesAddressWhileItIsNotUp() {
         // node found, client address, source checked, seconds since its last heartbeat → refusal kind
         let rows: [(Node?, IPv4Address?, Bool, Double?, NodeAgentRules.Refusal.Kind?, String)] = [
             (Self.node, Self.nodeIP, true, nil, nil, "a node that never sent a heartbeat"),
@@ -61,7 +89,8 @@ struct NodeAgentRulesTests {
             (Self.node, Self.nodeIP, true, 4, .conflict, "the node is up: someone else on its address"),
             (Self.node, Self.nodeIP, true, 15, .conflict, "the last second of the alive window"),
             (Self.node, Self.nodeIP, true, -2, .conflict, "a heartbeat stamped a moment ahead"),
-            (Self.node, Self.nodeIP, false, nil, .forbidden, "proxy mode: the token is in the boot files"),
+            (Self.node, Self.elsewhere, false, nil, nil, "proxy mode: serve does not know the node's address"),
+            (Self.node, Self.elsewhere, false, 4, .conflict, "proxy mode: the node is up"),
         ]
         for (found, client, checks, since, refused, why) in rows {
             do {

@@ -77,14 +77,4 @@ struct PlacementTests {
             #expect(throws: ValidationError.self) { try PackageList.parse(bad, file: "x.list") }
         }
     }
-
-    @Test func nodeTokensDependOnSecretAndMAC() throws {
-        let mac = try MACAddress(parsing: "52:54:00:00:00:01")
-        let t = NodeToken.make(secret: Array(0..<32), mac: mac)
-        #expect(t.count == 32)
-        #expect(NodeToken.matches(t, secret: Array(0..<32), mac: mac))
-        #expect(!NodeToken.matches(t, secret: Array(1..<33), mac: mac))
-        #expect(!NodeToken.matches(t, secret: Array(0..<32), mac: try MACAddress(parsing: "52:54:00:00:00:02")))
-        #expect(!NodeToken.matches(String(t.dropLast()), secret: Array(0..<32), mac: mac))
-    }
 }

@@ -57,6 +57,12 @@ final class FailingRegistry: Registry {
         return try base.remove(keys, now: now, beforeCommit: beforeCommit)
     }
 
+    func mintBootCredential(_ record: BootCredentialRecord) throws { try check(.bootEvent); try base.mintBootCredential(record) }
+    func bootCredential(mac: MACAddress) throws -> BootCredentialRecord? { try check(.read); return try base.bootCredential(mac: mac) }
+    func useBootCredential(mac: MACAddress, digest: String, now: String, from: String?) throws -> Bool {
+        try check(.enrollment)
+        return try base.useBootCredential(mac: mac, digest: digest, now: now, from: from)
+    }
     func setBMC(_ key: String, _ bmc: BMCSettings?, now: String) throws -> Node { try check(.update); return try base.setBMC(key, bmc, now: now) }
     func bmcs() throws -> [String: BMCSettings] { try check(.read); return try base.bmcs() }
     func setDrained(_ keys: [String], _ drained: Bool, now: String) throws -> [String] { try check(.update); return try base.setDrained(keys, drained, now: now) }

@@ -40,9 +40,8 @@ struct NodeWriteAPITests {
         let registry = try SQLiteRegistry(path: dir + "/registry.sqlite")
         try registry.add([NodeSpec(hostname: try Hostname(parsing: "n1"), mac: try MACAddress(parsing: "02:42:00:00:00:01"))], config: config, now: "2026-01-01T00:00:00Z")
         let applier = Applier(config: config, templates: try TemplateLoader.load(Self.templates))
-        let secret: [UInt8] = Array(0..<32)
-        _ = try applier.execute(try applier.plan(BootSite(config: config, nodes: try registry.nodes(), generations: [:], secret: secret)))
-        return ServeState(config: config, registry: registry, secret: secret, logger: Logger(label: "test"), applier: applier, apiToken: Self.token)
+        _ = try applier.execute(try applier.plan(BootSite(config: config, nodes: try registry.nodes(), generations: [:])))
+        return ServeState(config: config, registry: registry, logger: Logger(label: "test"), applier: applier, apiToken: Self.token)
     }
 
     /// Every file under the temporary site, with its contents (the registry by its rows).

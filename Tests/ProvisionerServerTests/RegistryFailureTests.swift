@@ -14,7 +14,6 @@ import Testing
 /// reply; nothing changes; the heartbeat writer survives a failed batch.
 struct RegistryFailureTests {
     static let mac = "02:43:00:00:00:01"
-    static let secret: [UInt8] = Array(7..<39)
     static let token = String(repeating: "cd", count: 32)
 
     func makeState() throws -> (ServeState, FailingRegistry) {
@@ -32,7 +31,7 @@ struct RegistryFailureTests {
         let base = try SQLiteRegistry(path: dir + "/registry.sqlite")
         try base.add([NodeSpec(hostname: try Hostname(parsing: "n1"), mac: try MACAddress(parsing: Self.mac))], config: config, now: "2026-01-01T00:00:00Z")
         let registry = FailingRegistry(base)
-        let state = ServeState(config: config, registry: registry, secret: Self.secret, logger: Logger(label: "test"), apiToken: Self.token)
+        let state = ServeState(config: config, registry: registry, logger: Logger(label: "test"), apiToken: Self.token)
         return (state, registry)
     }
 
@@ -85,7 +84,7 @@ struct RegistryFailureTests {
                                     hypervisor: .qemuTCG, hardwareVirtualization: false, hardwareVirtualizationReason: "no vmx", libvirtVersion: "9.0.0")
         let mac = try MACAddress(parsing: Self.mac)
         let enroll = ByteBuffer(bytes: try JSONEncoder().encode(EnrollRequest(
-            mac: Self.mac, hostname: "n1", ip: "10.43.0.2", token: NodeToken.make(secret: Self.secret, mac: mac), image: "default/g1",
+            mac: Self.mac, hostname: "n1", ip: "10.43.0.2", token: try state.mintBootCredential(for: mac, to: nil), image: "default/g1",
             capacity: capacity, instances: [], uptimeSeconds: 1, controllerVersion: "test")))
         let beat1 = ByteBuffer(bytes: try JSONEncoder().encode(Heartbeat(capacity: capacity, instances: [], sequence: 1)))
         let beat2 = ByteBuffer(bytes: try JSONEncoder().encode(Heartbeat(capacity: capacity, instances: [], sequence: 2)))

@@ -14,7 +14,6 @@ import Testing
 /// of serve checks addresses with real clients on real addresses).
 struct ServerTests {
     static let mac = "02:42:00:00:00:01"
-    static let secret: [UInt8] = Array(100..<132)
 
     /// A clock the test moves.
     final class TestClock: Sendable {
@@ -37,15 +36,16 @@ struct ServerTests {
             """)
         let registry = try SQLiteRegistry(path: dir + "/registry.sqlite")
         try registry.add([NodeSpec(hostname: try Hostname(parsing: "n1"), mac: try MACAddress(parsing: Self.mac))], config: config, now: "2026-01-01T00:00:00Z")
-        return ServeState(config: config, registry: registry, secret: Self.secret, heartbeatSeconds: 5, lostAfterBeats: 3,
+        return ServeState(config: config, registry: registry, heartbeatSeconds: 5, lostAfterBeats: 3,
                           logger: Logger(label: "test"), clock: { clock.read() })
     }
 
     static let capacity = NodeCapacity(coresMax: 4, coresFree: 4, memoryMiBMax: 4096, memoryMiBFree: 4000, diskMiBMax: 10, diskMiBFree: 10,
                                        hypervisor: .qemuTCG, hardwareVirtualization: false, hardwareVirtualizationReason: "no vmx", libvirtVersion: "9.0.0")
 
-    func enrollBody(mac: String = mac, token: String? = nil) throws -> ByteBuffer {
-        let t = try token ?? NodeToken.make(secret: Self.secret, mac: MACAddress(parsing: mac))
+    /// An enrollment of `mac` with `token`, else with a boot credential minted for it now.
+    func enrollBody(_ state: ServeState, mac: String = mac, token: String? = nil) throws -> ByteBuffer {
+        let t = try token ?? state.mintBootCredential(for: MACAddress(parsing: mac), to: nil)
         let req = EnrollRequest(mac: mac, hostname: "n1", ip: "10.42.0.2", token: t, image: "default/g1", capacity: Self.capacity,
                                 instances: [], uptimeSeconds: 10, controllerVersion: "test")
         return ByteBuffer(bytes: try JSONEncoder().encode(req))
@@ -63,10 +63,10 @@ struct ServerTests {
                 (ByteBuffer(string: "{garbage"), .badRequest),
                 (ByteBuffer(string: "[]"), .badRequest),
                 (ByteBuffer(repeating: UInt8(ascii: "x"), count: NodeAPI.maxBodyBytes + 1), .contentTooLarge),
-                (try enrollBody(token: String(repeating: "0", count: 32)), .forbidden),
-                (try enrollBody(token: ""), .forbidden),
-                (try enrollBody(mac: "02:42:00:00:00:99"), .forbidden),
-                (try enrollBody(mac: "not-a-mac", token: "x"), .badRequest),
+                (try enrollBody(state, token: String(repeating: "0", count: 32)), .forbidden),
+                (try enrollBody(state, token: ""), .forbidden),
+                (try enrollBody(state, mac: "02:42:00:00:00:99", token: BootCredential.make()), .forbidden),
+                (try enrollBody(state, mac: "not-a-mac", token: "x"), .badRequest),
             ]
             for (body, status) in cases {
                 try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: body) { response in
@@ -84,7 +84,7 @@ struct ServerTests {
         let state = try makeState(clock: clock)
         let app = Application(router: buildRouter(state))
         try await app.test(.router) { client in
-            let credential = try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: try enrollBody()) { response in
+            let credential = try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: try enrollBody(state)) { response in
                 #expect(response.status == .ok)
                 return try JSONDecoder().decode(EnrollResponse.self, from: Data(buffer: response.body)).credential
             }
@@ -104,17 +104,64 @@ struct ServerTests {
             try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(2)) { #expect($0.status == .ok) }
             #expect(try state.registry.status("n1")?.state == .ready)
 
-            // A re-enrollment (node rebooted, or server restarted) voids the old credential.
-            _ = try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: try enrollBody()) { #expect($0.status == .ok) }
-            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(3)) { #expect($0.status == .unauthorized) }
+            // A new boot's credential does not enroll while the node is up: its live credential stays.
+            _ = try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: try enrollBody(state)) { #expect($0.status == .conflict) }
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(3)) { #expect($0.status == .ok) }
+            // Once it is down (node rebooted), the new boot enrolls and voids the old credential.
+            clock.advance(16)
+            _ = try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: try enrollBody(state)) { #expect($0.status == .ok) }
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(4)) { #expect($0.status == .unauthorized) }
         }
+    }
+
+    /// A boot credential enrolls once: asked for, used, refused the second
+    /// time (and the live credential stays), never given while the node is up,
+    /// and expired after its lifetime.
+    @Test func aBootCredentialEnrollsOnce() async throws {
+        let clock = TestClock()
+        let state = try makeState(clock: clock)
+        let app = Application(router: buildRouter(state))
+        let ask = ByteBuffer(bytes: try JSONEncoder().encode(NodeTokenRequest(mac: Self.mac)))
+        try await app.test(.router) { client in
+            let given = try await client.execute(uri: NodeAPI.tokenPath, method: .post, body: ask) { r in
+                #expect(r.status == .ok)
+                return try JSONDecoder().decode(NodeTokenResponse.self, from: Data(buffer: r.body)).token
+            }
+            // The registry keeps its digest, never the credential.
+            let kept = try #require(try state.registry.bootCredential(mac: MACAddress(parsing: Self.mac)))
+            #expect(kept.digest == BootCredential.digest(given) && kept.usedAt == nil)
+            let credential = try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: try enrollBody(state, token: given)) { r in
+                #expect(r.status == .ok)
+                return try JSONDecoder().decode(EnrollResponse.self, from: Data(buffer: r.body)).credential
+            }
+            let auth: HTTPFields = [.authorization: "Bearer \(credential)"]
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(1)) { #expect($0.status == .ok) }
+            // The same boot again (a replay, or someone who read it): refused, logged, the live credential stays.
+            try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: try enrollBody(state, token: given)) { r in
+                #expect(r.status == .conflict)
+                let message = try JSONDecoder().decode(APIError.self, from: Data(buffer: r.body)).error
+                #expect(message.contains("one boot enrolls once"), "\(message)")
+            }
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(2)) { #expect($0.status == .ok) }
+            // No new credential while the node is up.
+            try await client.execute(uri: NodeAPI.tokenPath, method: .post, body: ask) { #expect($0.status == .conflict) }
+            // Down (no heartbeat for 3 beats): a new one, which expires unused after its lifetime.
+            clock.advance(16)
+            let late = try await client.execute(uri: NodeAPI.tokenPath, method: .post, body: ask) { r in
+                #expect(r.status == .ok)
+                return try JSONDecoder().decode(NodeTokenResponse.self, from: Data(buffer: r.body)).token
+            }
+            clock.advance(BootCredential.lifetime + 1)
+            try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: try enrollBody(state, token: late)) { #expect($0.status == .forbidden) }
+        }
+        #expect(state.metrics.enrollments == 1 && state.metrics.rejected == 3)
     }
 
     @Test func heartbeatsCarryInstanceWorkUntilTheNodeReportsIt() async throws {
         let state = try makeState()
         let app = Application(router: buildRouter(state))
         try await app.test(.router) { client in
-            let credential = try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: try enrollBody()) { response in
+            let credential = try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: try enrollBody(state)) { response in
                 try JSONDecoder().decode(EnrollResponse.self, from: Data(buffer: response.body)).credential
             }
             let rec = try state.registry.runInstance(id: "i-1", type: VMType.defaults[0], spec: InstanceSpec(id: "i-1", vcpus: 1, memoryMiB: 128, kernel: "/vmlinuz"),
@@ -219,7 +266,7 @@ extension ServerTests {
         let done = BootTimings(kernelSeconds: 14.2, controllerStartSeconds: 8.1, userspaceSeconds: 31.9,
                                slowestUnits: [.init(unit: "libvirtd.service", seconds: 5.0)])
         try await app.test(.router) { client in
-            let t = try NodeToken.make(secret: Self.secret, mac: MACAddress(parsing: Self.mac))
+            let t = try state.mintBootCredential(for: MACAddress(parsing: Self.mac), to: nil)
             let req = EnrollRequest(mac: Self.mac, hostname: "n1", ip: "10.42.0.2", token: t, image: "default/g1", capacity: Self.capacity,
                                     instances: [], uptimeSeconds: 22, controllerVersion: "test", bootTimings: early)
             let credential = try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: ByteBuffer(bytes: try JSONEncoder().encode(req))) { r in

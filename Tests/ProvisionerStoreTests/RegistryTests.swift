@@ -67,6 +67,42 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
 
     /// Anyone on the node network can make up MACs: the queue stops at its
     /// limit, and a machine already queued is still seen again.
+    /// A boot credential is kept as its digest, replaced by the next one, used
+    /// once (atomically, from any connection), and goes with its node.
+    @Test(arguments: Store.allCases) func bootCredentialsAreUsedOnce(_ store: Store) throws {
+        let (r, reopen) = try store.make(dir)
+        let mac = try MACAddress(parsing: "02:00:00:00:00:07")
+        try r.add([try spec("n7", mac.description)], config: try config(), now: "t0")
+        #expect(try r.bootCredential(mac: mac) == nil)
+        #expect(throws: NotFoundError.self) {
+            try r.mintBootCredential(BootCredentialRecord(mac: try MACAddress(parsing: "02:00:00:00:00:99"), digest: "d", givenTo: nil, mintedAt: "t1"))
+        }
+        let first = BootCredentialRecord(mac: mac, digest: BootCredential.digest("one"), givenTo: "10.0.0.7", mintedAt: "t1")
+        try r.mintBootCredential(first)
+        #expect(try r.bootCredential(mac: mac) == first)
+        // A newer one replaces it: the older no longer enrolls.
+        let second = BootCredentialRecord(mac: mac, digest: BootCredential.digest("two"), givenTo: "10.0.0.7", mintedAt: "t2")
+        try r.mintBootCredential(second)
+        #expect(try !r.useBootCredential(mac: mac, digest: first.digest, now: "t3", from: "10.0.0.7"))
+        // Used once, whichever connection (boot server) comes first.
+        let other = try reopen()
+        #expect(try other.useBootCredential(mac: mac, digest: second.digest, now: "t3", from: "10.0.0.7"))
+        #expect(try !r.useBootCredential(mac: mac, digest: second.digest, now: "t4", from: "10.0.0.66"))
+        var used = second
+        used.usedAt = "t3"
+        used.usedFrom = "10.0.0.7"
+        #expect(try r.bootCredential(mac: mac) == used)
+        // A new boot's credential starts unused.
+        try r.mintBootCredential(first)
+        #expect(try r.bootCredential(mac: mac)?.usedAt == nil)
+        // A node's MAC changed, or the node removed: its credential no longer stands.
+        _ = try r.update("n7", NodeChange(mac: try MACAddress(parsing: "02:00:00:00:00:08")), config: try config(), now: "t5")
+        #expect(try r.bootCredential(mac: mac) == nil && r.bootCredential(mac: try MACAddress(parsing: "02:00:00:00:00:08")) == nil)
+        _ = try r.remove(["n7"], now: "t6")
+        let left = try r.read { db in try db.value(Int.self, "SELECT count(*) FROM boot_credentials") }
+        #expect(left == 0)
+    }
+
     @Test(arguments: Store.allCases) func theDiscoveryQueueIsBounded(_ store: Store) throws {
         let r = try store.open(dir)
         let limit = SQLiteRegistry.discoveryLimit

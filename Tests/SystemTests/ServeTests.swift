@@ -71,7 +71,7 @@ extension SystemTests {
         func curl(_ args: String, from ip: String = Self.nodeIP) throws -> CLI.Result {
             try net.exec(net.client, "curl -s -m 5 --interface \(ip) \(args)")
         }
-        // The node's own iPXE script, with its token, only to its own address.
+        // The node's own iPXE script, with a boot credential minted for it, only to its own address.
         step("iPXE script only to the node's address")
         let dashed = Self.mac.replacingOccurrences(of: ":", with: "-")
         let script = try curl("\(base)/boot/\(dashed).ipxe")
@@ -79,6 +79,7 @@ extension SystemTests {
         let stolen = try curl("-o /dev/null -w %{http_code} \(base)/boot/\(dashed).ipxe", from: "10.98.0.50")
         #expect(stolen.stdout == "403", "script served to another address: \(stolen.stdout)")
         let token = script.stdout.components(separatedBy: "provisioner.token=").last?.split(separator: " ").first.map(String.init) ?? ""
+        #expect(token.count == 32 && token.allSatisfy(\.isHexDigit), "\(script.stdout)")
 
         // Kernel over HTTP, whole and by Range.
         step("kernel over HTTP with Range")
@@ -114,9 +115,9 @@ extension SystemTests {
                 "\(verify.stdout)")
         #expect(verify.stdout.contains("PRETTY_NAME=\\\"Debian GNU/Linux 12"), "\(verify.stdout)")
 
-        // TFTP answers anyone: the node's pxelinux file carries no token. The
-        // node asks serve for it instead, from its own address, before it is up.
-        step("no token over TFTP; the token endpoint")
+        // TFTP answers anyone: the node's pxelinux file carries no credential. The
+        // node asks serve for one instead, from its own address, before it is up.
+        step("no credential over TFTP; the credential endpoint")
         let tftpFile = home.dir + "/pxelinux-node.cfg"
         let tftp = try net.exec(net.client, "busybox tftp -g -r pxelinux.cfg/01-\(dashed) -l \(tftpFile) \(Self.serverIP)")
         let pxelinux = (try? String(contentsOfFile: tftpFile, encoding: .utf8)) ?? ""
@@ -137,7 +138,8 @@ extension SystemTests {
         #expect(try askToken(#"{"mac":"\#(Self.mac)"}"#, from: "10.98.0.50").code == "403", "the token given to another address")
         #expect(try askToken(#"{"mac":"02:98:00:00:00:42"}"#).code == "403", "an unregistered MAC")
         let given = try askToken(#"{"mac":"\#(Self.mac)"}"#)
-        #expect(given.code == "200" && given.body == #"{"token":"\#(token)"}"#, "\(given)")
+        let asked = given.body.components(separatedBy: #""token":""#).last?.prefix(32).description ?? ""
+        #expect(given.code == "200" && asked.count == 32 && asked != token, "a new credential each time: \(given)")
 
         // Enrollment: every bad request refused with a 4xx, then a good one.
         step("enrollment")
@@ -151,10 +153,15 @@ extension SystemTests {
         #expect(try enroll("{not json").code == "400")
         #expect(try enroll(String(repeating: "x", count: 70_000)).code == "413")
         #expect(try enroll(request(token: "00000000000000000000000000000000")).code == "403")
-        #expect(try enroll(request(mac: "02:98:00:00:00:42", token: token)).code == "403")
-        #expect(try enroll(request(token: token), from: "10.98.0.50").code == "403")
-        let good = try enroll(request(token: token))
+        let replaced = try enroll(request(token: token))
+        #expect(replaced.code == "403" && replaced.body.contains("not the boot credential"), "the script's credential, replaced by the one asked for: \(replaced)")
+        #expect(try enroll(request(mac: "02:98:00:00:00:42", token: asked)).code == "403")
+        #expect(try enroll(request(token: asked), from: "10.98.0.50").code == "403")
+        let good = try enroll(request(token: asked))
         #expect(good.code == "200", "\(good)")
+        // The same boot again (a replay, or whoever read the credential): refused, the live credential stays.
+        let again = try enroll(request(token: asked))
+        #expect(again.code == "409" && again.body.contains("one boot enrolls once"), "\(again)")
         let credential = good.body.components(separatedBy: "\"credential\":\"").last?.prefix(64) ?? ""
         #expect(credential.count == 64, "\(good.body)")
 
@@ -167,7 +174,8 @@ extension SystemTests {
         #expect(try beat(1, credential: credential) == "409", "a replayed heartbeat must be refused")
         #expect(try beat(2, credential: "nope") == "401")
         #expect(try beat(3, credential: credential, from: "10.98.0.50") == "403")
-        // Up and sending heartbeats: its controller holds its token; a request in its name is someone else's.
+        #expect(try beat(4, credential: credential) == "200", "the second enrollment left the live credential alone")
+        // Up and sending heartbeats: its controller holds its credential; a request in its name is someone else's.
         let whileUp = try askToken(#"{"mac":"\#(Self.mac)"}"#)
         #expect(whileUp.code == "409" && whileUp.body.contains("is up"), "\(whileUp)")
 

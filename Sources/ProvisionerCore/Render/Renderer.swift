@@ -7,15 +7,11 @@ public struct BootSite: Sendable {
     public var nodes: [Node]
     /// Image name → its active generation id; an image without one boots nothing.
     public var generations: [String: String]
-    /// The cluster secret the per-node enrollment tokens are made from; nil
-    /// renders no token (nodes then cannot enroll).
-    public var secret: [UInt8]?
 
-    public init(config: SiteConfig, nodes: [Node], generations: [String: String] = [:], secret: [UInt8]? = nil) {
+    public init(config: SiteConfig, nodes: [Node], generations: [String: String] = [:]) {
         self.config = config
         self.nodes = nodes
         self.generations = generations
-        self.secret = secret
     }
 }
 
@@ -264,15 +260,12 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
         let mac = node.mac?.description ?? ""
         let dashed = node.mac?.dashed ?? ""
         let cmdline = p.argsBefore + " BOOTIF=01-" + dashed + " " + p.argsAfter
-        // The node's enrollment token goes only where only the node reads it:
-        // its iPXE script, which serve hands to the node's own address. TFTP
+        // No boot file holds a secret. The node's single-use boot credential
+        // goes only into its iPXE script, and only as serve hands the script
+        // out: serve mints one and puts it in the placeholder's place. TFTP
         // answers anyone, so pxelinux and GRUB files carry none and the node
-        // controller asks serve for it (from its address, while it is not up).
-        // In proxy mode serve does not know the node's address: the token
-        // stays in every boot file there.
-        let tokenArg = site.secret.flatMap { secret in node.mac.map { " provisioner.token=" + NodeToken.make(secret: secret, mac: $0) } } ?? ""
-        // The profile's own arguments last, as before (the token ahead of a `--` among them).
-        let tftpCmdline = (site.config.dhcpMode == .proxy ? cmdline + tokenArg : cmdline) + p.extraArgs
+        // controller asks serve for one (from its address, while it is not up).
+        let credentialArg = node.mac == nil ? "" : " provisioner.token=" + BootCredential.placeholder
         return [
             "hostname": RenderText(node.hostname.value),
             "mac": RenderText(mac),
@@ -283,8 +276,9 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
             "generation": RenderText(p.generation),
             "kernel_path": RenderText(p.kernelPath),
             "initrd_path": RenderText(p.initrdPath),
-            "cmdline": RenderText(tftpCmdline),
-            "cmdline_with_token": RenderText(cmdline + tokenArg + p.extraArgs),
+            // The profile's own arguments last (the credential ahead of a `--` among them).
+            "cmdline": RenderText(cmdline + p.extraArgs),
+            "cmdline_with_token": RenderText(cmdline + credentialArg + p.extraArgs),
             "loader_tag": p.profile.loader.hostTag.map { RenderText($0) as Any } ?? false,
         ]
     }

@@ -1,11 +1,13 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import ProvisionerAPI
 import ProvisionerCore
+import ProvisionerPlatform
 
 /// The boot files over HTTP: iPXE's first script, each node's own script
-/// (only to the node's own address in authoritative mode: it carries the
-/// node's enrollment token), and, as static files with Range, the kernels,
+/// (only to the node's own address in authoritative mode: serve mints the
+/// node's single-use boot credential into it as it hands it out), and, as static files with Range, the kernels,
 /// initrds and root images of the generations and UEFI HTTP Boot's loaders.
 /// An unknown MAC asking for its script is queued for discovery (or, with
 /// `discovery: auto`, takes a waiting node).
@@ -47,7 +49,7 @@ struct BootController {
             if autoAccept(mac, from: clientIP) {
                 // Served to the address it asks from: a dynamic lease, until the initramfs' DHCP gets the node's own.
                 state.recordBootPhase { try state.registry.recordBootEvent(mac: mac, ip: clientIP?.description, phase: .ipxe, now: state.now(), newBoot: true) }
-                return try fileResponse(state.config.httpRoot + "/boot/\(mac.dashed).ipxe", type: "text/plain")
+                return try nodeScript(mac, to: clientIP)
             }
             state.recordBootPhase { try state.registry.recordBootEvent(mac: mac, ip: clientIP?.description, phase: .ipxe, now: state.now()) }
             state.logger.notice("unknown machine \(mac) from \(clientIP?.description ?? "?") asked for its boot script: queued for discovery")
@@ -59,7 +61,29 @@ struct BootController {
             return try apiError(.forbidden, "boot script of \(mac) is only served to \(node.ip)")
         }
         state.recordBootPhase { try state.registry.recordBootEvent(mac: mac, ip: clientIP?.description, phase: .ipxe, now: state.now()) }
-        return try fileResponse(state.config.httpRoot + "/boot/\(mac.dashed).ipxe", type: "text/plain")
+        return try nodeScript(mac, to: clientIP)
+    }
+
+    /// The node's iPXE script with a new boot credential in the placeholder's
+    /// place. When the registry cannot keep one, the script goes out without
+    /// (the boot must not wait for the registry) and the node asks for one later.
+    func nodeScript(_ mac: MACAddress, to clientIP: IPv4Address?) throws -> Response {
+        guard let data = FileSystem.read(state.config.httpRoot + "/boot/\(mac.dashed).ipxe") else {
+            return try apiError(.notFound, "not found (site not applied?)")
+        }
+        var script = String(decoding: data, as: UTF8.self)
+        if script.contains(BootCredential.placeholder) {
+            let credential: String
+            do {
+                credential = try state.mintBootCredential(for: mac, to: clientIP)
+            } catch {
+                credential = ""
+                state.logger.warning("boot script of \(mac) served without a boot credential (the node asks for one later): \(error)")
+            }
+            script = script.replacingOccurrences(of: BootCredential.placeholder, with: credential)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/plain", .cacheControl: "no-store"],
+                        body: .init(byteBuffer: ByteBuffer(string: script)))
     }
 
     /// With `discovery.mode: auto`, gives an unknown MAC the first node waiting

@@ -4,9 +4,9 @@ import ProvisionerAPI
 import ProvisionerCore
 import ProvisionerStore
 
-/// The node controllers' API: enrollment (the node's token, from the node's
-/// own address) and heartbeats (with the credential enrollment gave,
-/// numbered, each taken once). Who is admitted is `NodeAgentRules`; this
+/// The node controllers' API: boot credentials (single-use, to the node's
+/// own address while it is not up), enrollment (with one, used up) and
+/// heartbeats (with the credential enrollment gave, numbered, each taken once). Who is admitted is `NodeAgentRules`; this
 /// controller reads the request, looks up, records and answers.
 struct NodeAgentController {
     let state: ServeState
@@ -46,7 +46,7 @@ struct NodeAgentController {
         return value
     }
 
-    /// `POST /api/v1/enroll`: token, MAC and source address checked; answers a heartbeat credential.
+    /// `POST /api/v1/enroll`: boot credential (used up), MAC and source address checked; answers a heartbeat credential.
     func enroll(_ request: Request, from clientIP: IPv4Address?) async throws -> Response {
         let state = self.state
         let req: EnrollRequest
@@ -55,12 +55,22 @@ struct NodeAgentController {
             req = try await body(EnrollRequest.self, of: request, what: "an enrollment request")
             let mac = try NodeAgentRules.enrollingMAC(req.mac)
             // Look-up, admission and record in one trip to the blocking pool.
-            // Recorded before the credential: an enrollment the registry cannot
-            // take (503, retryable) leaves no credential behind.
+            // Recorded before the heartbeat credential: an enrollment the
+            // registry cannot take (503) leaves none behind; its boot
+            // credential is used up then, and the node asks for a new one.
             node = try await blocking {
                 let found = try state.bootNode(mac: mac)
-                let node = try NodeAgentRules.admitEnrollment(node: found, mac: mac, token: req.token, secret: state.secret,
-                                                              clientIP: clientIP, checksSourceIP: state.checksSourceIP)
+                let minted = try state.registry.bootCredential(mac: mac)
+                let status = try state.registry.status(mac.description)
+                let node = try NodeAgentRules.admitEnrollment(
+                    node: found, mac: mac, credential: req.token, minted: minted, secondsSinceMint: state.secondsSince(minted?.mintedAt),
+                    clientIP: clientIP, checksSourceIP: state.checksSourceIP,
+                    secondsSinceHeartbeat: state.secondsSince(status?.lastHeartbeat), aliveWithin: state.aliveWithin)
+                // Used up once, whichever boot server gets there first.
+                guard let minted, try state.registry.useBootCredential(mac: mac, digest: minted.digest, now: state.now(),
+                                                                       from: clientIP?.description) else {
+                    throw NodeAgentRules.Refusal(.conflict, "the boot credential of \(node.hostname) (\(mac)) was just used or replaced: one boot enrolls once")
+                }
                 try state.registry.recordEnrollment(hostname: node.hostname, image: req.image, capacity: req.capacity, instances: req.instances,
                                                     bootTimings: req.bootTimings, platform: req.platform, now: state.now())
                 return node
@@ -74,25 +84,28 @@ struct NodeAgentController {
         return try json(EnrollResponse(hostname: node.hostname.value, credential: credential, heartbeatSeconds: state.heartbeatSeconds))
     }
 
-    /// `POST /api/v1/node-token`: the enrollment token of a node whose boot
-    /// files carry none, to its own address while it is not up (`NodeAgentRules.admitTokenRequest`).
+    /// `POST /api/v1/node-token`: a new single-use boot credential for a node
+    /// whose boot files carry none (or whose one was used or refused), to its
+    /// own address while it is not up (`NodeAgentRules.admitTokenRequest`).
     func token(_ request: Request, from clientIP: IPv4Address?) async throws -> Response {
         let state = self.state
-        let node: Node, mac: MACAddress
+        let node: Node, mac: MACAddress, credential: String
         do {
             let req = try await body(NodeTokenRequest.self, of: request, what: "a token request")
             mac = try NodeAgentRules.enrollingMAC(req.mac)
-            let (found, status) = try await blocking { (try state.bootNode(mac: mac), try state.registry.status(mac.description)) }
-            let now = state.clock()
-            let beat = status?.lastHeartbeat.flatMap(Timestamp.parse)
-            node = try NodeAgentRules.admitTokenRequest(
-                node: found, mac: mac, clientIP: clientIP, checksSourceIP: state.checksSourceIP,
-                secondsSinceHeartbeat: beat.map { now.timeIntervalSince($0) }, aliveWithin: state.lostAfterBeats * state.heartbeatSeconds)
+            (node, credential) = try await blocking {
+                let found = try state.bootNode(mac: mac)
+                let status = try state.registry.status(mac.description)
+                let node = try NodeAgentRules.admitTokenRequest(
+                    node: found, mac: mac, clientIP: clientIP, checksSourceIP: state.checksSourceIP,
+                    secondsSinceHeartbeat: state.secondsSince(status?.lastHeartbeat), aliveWithin: state.aliveWithin)
+                return (node, try state.mintBootCredential(for: mac, to: clientIP))
+            }
         } catch let refusal as NodeAgentRules.Refusal {
-            return try refuse("token request", refusal, from: clientIP)
+            return try refuse("boot credential request", refusal, from: clientIP)
         }
-        state.logger.info("gave \(node.hostname) (\(mac), \(node.ip)) its enrollment token")
-        return try json(NodeTokenResponse(token: NodeToken.make(secret: state.secret, mac: mac)))
+        state.logger.info("gave \(node.hostname) (\(mac)) a boot credential at \(clientIP?.description ?? "?")")
+        return try json(NodeTokenResponse(token: credential))
     }
 
     /// `POST /api/v1/heartbeat` with `Authorization: Bearer <credential>`.

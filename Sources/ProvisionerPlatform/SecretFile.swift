@@ -1,13 +1,13 @@
 import Foundation
 
-/// The cluster secret file: 32 random bytes as hex, mode 0600.
-public enum ClusterSecret {
+/// A secret file (the API token): 32 random bytes as hex, mode 0600.
+public enum SecretFile {
     /// Reads the secret, creating it (atomically, 0600) when missing.
     /// - Throws: `SystemError` when it cannot be read, made, or is malformed.
     public static func load(path: String) throws -> [UInt8] {
         if let data = FileSystem.read(path) {
             let hex = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            guard hex.count == 64, let bytes = decodeHex(hex) else { throw SystemError("\(path) is not a cluster secret (64 hex digits)") }
+            guard hex.count == 64, let bytes = decodeHex(hex) else { throw SystemError("\(path) is not a secret file (64 hex digits)") }
             return bytes
         }
         var rng = SystemRandomNumberGenerator()

@@ -1,0 +1,59 @@
+import Crypto
+
+/// A node's single-use boot credential: 128 random bits that serve mints
+/// when a boot begins (the node's iPXE script, or the node's request for one
+/// from its own address while it is not up) and that the boot's first
+/// enrollment uses up. Nothing derives it and no file served without
+/// authentication holds it; the registry keeps only its SHA-256, so a
+/// registry read leaks nothing that enrolls, and every boot server sharing
+/// the registry honours (and uses up) the same one.
+public enum BootCredential {
+    /// Seconds a minted credential can enroll: a boot that takes longer asks for a new one.
+    public static let lifetime: Double = 1800
+
+    /// Where a node's iPXE script takes its credential: serve puts one in its
+    /// place when it hands the script out. Written as an iPXE setting, so a
+    /// copy served by anything else expands it to nothing and the node asks.
+    public static let placeholder = "${provisioner-boot-credential}"
+
+    /// A new credential: 32 hex characters.
+    public static func make() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return lowercaseHex((0..<16).map { _ in UInt8.random(in: .min ... .max, using: &rng) })
+    }
+
+    /// What the registry keeps of `value`: its SHA-256, as hex.
+    public static func digest(_ value: String) -> String {
+        lowercaseHex(Array(SHA256.hash(data: Array(value.utf8))))
+    }
+
+    /// Whether `value` is the credential whose digest is `digest`, compared in constant time.
+    public static func matches(_ value: String, digest: String) -> Bool {
+        let given = Array(Self.digest(value).utf8), kept = Array(digest.utf8)
+        guard given.count == kept.count else { return false }
+        var diff: UInt8 = 0
+        for i in 0..<given.count { diff |= given[i] ^ kept[i] }
+        return diff == 0
+    }
+}
+
+/// A boot credential as the registry keeps it: for whom, its digest, where and
+/// when it was given, and when and from where it was used (once).
+public struct BootCredentialRecord: Sendable, Equatable {
+    public var mac: MACAddress
+    public var digest: String
+    /// The address it was handed to.
+    public var givenTo: String?
+    public var mintedAt: String
+    public var usedAt: String?
+    public var usedFrom: String?
+
+    public init(mac: MACAddress, digest: String, givenTo: String?, mintedAt: String, usedAt: String? = nil, usedFrom: String? = nil) {
+        self.mac = mac
+        self.digest = digest
+        self.givenTo = givenTo
+        self.mintedAt = mintedAt
+        self.usedAt = usedAt
+        self.usedFrom = usedFrom
+    }
+}

@@ -1,0 +1,56 @@
+import ProvisionerCore
+
+/// The boot credentials' table, the same in both stores.
+enum BootCredentialSchema {
+    static func create(text: String, key: String) -> String {
+        """
+        CREATE TABLE boot_credentials (
+            node_id \(key) PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
+            mac \(text) NOT NULL, digest \(text) NOT NULL, given_to \(text), minted_at \(text) NOT NULL,
+            used_at \(text), used_from \(text)
+        )
+        """
+    }
+}
+
+extension SQLRegistry {
+    /// Keeps a node's new boot credential (its digest), replacing the one of
+    /// its earlier boot, used or not: the last one minted is the one that enrolls.
+    /// - Throws: `NotFoundError` when no node has the MAC.
+    public func mintBootCredential(_ record: BootCredentialRecord) throws {
+        try write { db in
+            guard let id = try db.value(Int64.self, "SELECT id FROM nodes WHERE mac = ?", [record.mac.description]) else {
+                throw NotFoundError("node", record.mac.description)
+            }
+            try db.execute("""
+                INSERT INTO boot_credentials (node_id, mac, digest, given_to, minted_at, used_at, used_from) VALUES (?, ?, ?, ?, ?, NULL, NULL)
+                ON CONFLICT(node_id) DO UPDATE SET mac = excluded.mac, digest = excluded.digest, given_to = excluded.given_to,
+                    minted_at = excluded.minted_at, used_at = NULL, used_from = NULL
+                """, [id, record.mac.description, record.digest, record.givenTo, record.mintedAt])
+        }
+    }
+
+    /// The boot credential last minted for the node with `mac`, if any.
+    public func bootCredential(mac: MACAddress) throws -> BootCredentialRecord? {
+        try read { db in
+            try db.row("""
+                SELECT c.digest, c.given_to, c.minted_at, c.used_at, c.used_from FROM boot_credentials c JOIN nodes n ON n.id = c.node_id
+                WHERE n.mac = ? AND c.mac = n.mac
+                """, [mac.description]).map { row in
+                BootCredentialRecord(mac: mac, digest: row[0], givenTo: row[1], mintedAt: row[2], usedAt: row[3], usedFrom: row[4])
+            }
+        }
+    }
+
+    /// Uses the credential with `digest` up, once, atomically: false when it
+    /// was used already or a newer one replaced it (another boot server, or
+    /// another request, got there first).
+    public func useBootCredential(mac: MACAddress, digest: String, now: String, from: String?) throws -> Bool {
+        try write { db in
+            try db.execute("""
+                UPDATE boot_credentials SET used_at = ?, used_from = ?
+                WHERE mac = ? AND digest = ? AND used_at IS NULL AND node_id = (SELECT id FROM nodes WHERE mac = ?)
+                """, [now, from, mac.description, digest, mac.description]) == 1
+        }
+    }
+}
