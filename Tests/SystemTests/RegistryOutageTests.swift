@@ -28,7 +28,7 @@ extension SystemTests {
         let apply = try home.run(["apply"])
         try #require(apply.status == 0, "\(apply.stderr)")
 
-        let serveArgs = ["--heartbeat", "1", "--lost-after", "60"]
+        let serveArgs = ["--heartbeat", "1", "--lost-after", "5"]
         var serve = try site.startServe(serveArgs)
         let step = StepClock("registry outage test")
 
@@ -50,19 +50,24 @@ extension SystemTests {
         try net.exec(net.client, "ip addr add \(nodeIP)/24 dev \(net.clientIf)")
         let up = try boots()
         #expect(up.script.contains("#!ipxe") && up.kernelOK, "\(up.script)")
-        let token = up.script.components(separatedBy: "provisioner.token=").last?.split(separator: " ").first.map(String.init) ?? ""
+        /// The boot credential serve put into a script ("" for none).
+        func minted(in script: String) -> String {
+            script.components(separatedBy: "provisioner.token=").dropFirst().first?.prefix { !$0.isWhitespace }.description ?? "(no provisioner.token=)"
+        }
+        let token = minted(in: up.script)
+        #expect(token.count == 32, "\(up.script)")
         let capacity = #"{"coresMax":2,"coresFree":2,"memoryMiBMax":1024,"memoryMiBFree":900,"diskMiBMax":100,"diskMiBFree":50,"hypervisor":"qemu-tcg","hardwareVirtualization":false,"hardwareVirtualizationReason":"no vmx","libvirtVersion":"9.0.0"}"#
         let body = home.dir + "/enroll.json"
-        try #"{"mac":"\#(Self.mac)","hostname":"n1","ip":"\#(nodeIP)","token":"\#(token)","image":"default/g1","capacity":\#(capacity),"instances":[],"uptimeSeconds":12.5,"controllerVersion":"test"}"#
-            .write(toFile: body, atomically: true, encoding: .utf8)
         /// The enrollment's credential, or nil when it was refused.
-        func enroll() throws -> Substring? {
+        func enroll(with token: String) throws -> Substring? {
+            try #"{"mac":"\#(Self.mac)","hostname":"n1","ip":"\#(nodeIP)","token":"\#(token)","image":"default/g1","capacity":\#(capacity),"instances":[],"uptimeSeconds":12.5,"controllerVersion":"test"}"#
+                .write(toFile: body, atomically: true, encoding: .utf8)
             let answer = try curl("-H 'Content-Type: application/json' --data-binary @\(body) \(base)/api/v1/enroll").stdout
             guard answer.contains("\"credential\":\"") else { return nil }
             let c = answer.components(separatedBy: "\"credential\":\"").last?.prefix(64) ?? ""
             return c.count == 64 ? c : nil
         }
-        var credential = try #require(try enroll())
+        var credential = try #require(try enroll(with: token))
         func beat(_ seq: Int) throws -> String {
             let f = home.dir + "/beat.json"
             try #"{"capacity":\#(capacity),"instances":[],"sequence":\#(seq)}"#.write(toFile: f, atomically: true, encoding: .utf8)
@@ -75,9 +80,10 @@ extension SystemTests {
         pgRunning = false
         #expect(try lease().stderr.contains("lease of \(nodeIP) obtained"), "no lease with the database down")
         let down = try boots()
-        #expect(down.script.contains("#!ipxe") && down.script.contains(token) && down.kernelOK, "no boot with the database down: \(down.script)\n\(serve.output.suffix(2000))")
+        // The script goes out without a boot credential (none can be kept): the node asks for one later.
+        #expect(down.script.contains("#!ipxe") && minted(in: down.script) == "" && down.kernelOK, "no boot with the database down: \(down.script)\n\(serve.output.suffix(2000))")
         #expect(try beat(2) == "503", "a heartbeat the registry cannot take must be retryable")
-        #expect(try enroll() == nil, "an enrollment the registry cannot record must be refused")
+        #expect(try enroll(with: token) == nil, "an enrollment the registry cannot record must be refused")
         let metrics = try curl("\(base)/metrics").stdout
         #expect(metrics.contains("provisioner_registry_up 0") && metrics.contains("provisioner_boot_replica_nodes 1")
                 && metrics.contains("provisioner_daemon_up{daemon=\"dnsmasq\"} 1"), "\(metrics)")
@@ -88,15 +94,23 @@ extension SystemTests {
         #expect(site.stopServe() == 0, "\(serve.output)")
         serve = try site.startServe(serveArgs)
         let again = try boots()
-        #expect(again.script.contains("#!ipxe") && again.script.contains(token) && again.kernelOK, "a restarted boot server lost its replica: \(again.script)\n\(serve.output.suffix(2000))")
+        #expect(again.script.contains("#!ipxe") && minted(in: again.script) == "" && again.kernelOK, "a restarted boot server lost its replica: \(again.script)\n\(serve.output.suffix(2000))")
 
         step("PostgreSQL back")
         try pg.start()
         pgRunning = true
         // The restarted serve never saw this node's credential: the controller's heartbeat
-        // gets a 401 and it enrolls again, which works once the database answers.
+        // gets a 401; it asks for a new boot credential (given once the node's last
+        // heartbeat is older than the alive window) and enrolls with it.
         #expect(try beat(3) == "401")
-        #expect(waitFor(15) { (try? enroll()).flatMap { $0 }.map { credential = $0 } != nil }, "no enrollment after the outage: \(serve.output.suffix(2000))")
+        func asked() throws -> String? {
+            let f = home.dir + "/ask.json"
+            try #"{"mac":"\#(Self.mac)"}"#.write(toFile: f, atomically: true, encoding: .utf8)
+            let answer = try curl("-H 'Content-Type: application/json' --data-binary @\(f) \(base)/api/v1/node-token").stdout
+            return answer.components(separatedBy: #""token":""#).dropFirst().first.map { String($0.prefix(32)) }
+        }
+        #expect(waitFor(30) { (try? asked()).flatMap { $0 }.flatMap { try? enroll(with: $0) }.map { credential = $0 } != nil },
+                "no enrollment after the outage: \(serve.output.suffix(2000))")
         #expect(try beat(4) == "200", "heartbeats did not recover without a restart")
         #expect(try home.run(["node", "add", "n2", "--no-apply"]).status == 0)
         #expect(try curl("\(base)/metrics").stdout.contains("provisioner_registry_up 1"))
