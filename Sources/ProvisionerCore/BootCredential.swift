@@ -1,5 +1,3 @@
-import Crypto
-
 /// A node's single-use boot credential: 128 random bits that serve mints
 /// when a boot begins (the node's iPXE script, or the node's request for one
 /// from its own address while it is not up) and that the boot's first
@@ -17,24 +15,13 @@ public enum BootCredential {
     public static let placeholder = "${provisioner-boot-credential}"
 
     /// A new credential: 32 hex characters.
-    public static func make() -> String {
-        var rng = SystemRandomNumberGenerator()
-        return lowercaseHex((0..<16).map { _ in UInt8.random(in: .min ... .max, using: &rng) })
-    }
+    public static func make() -> String { Secret.random(bytes: 16) }
 
     /// What the registry keeps of `value`: its SHA-256, as hex.
-    public static func digest(_ value: String) -> String {
-        lowercaseHex(Array(SHA256.hash(data: Array(value.utf8))))
-    }
+    public static func digest(_ value: String) -> String { Secret.digest(value) }
 
     /// Whether `value` is the credential whose digest is `digest`, compared in constant time.
-    public static func matches(_ value: String, digest: String) -> Bool {
-        let given = Array(Self.digest(value).utf8), kept = Array(digest.utf8)
-        guard given.count == kept.count else { return false }
-        var diff: UInt8 = 0
-        for i in 0..<given.count { diff |= given[i] ^ kept[i] }
-        return diff == 0
-    }
+    public static func matches(_ value: String, digest: String) -> Bool { Secret.matches(value, digest: digest) }
 }
 
 /// A boot credential as the registry keeps it: for whom, its digest, where and

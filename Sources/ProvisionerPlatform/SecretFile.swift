@@ -23,6 +23,16 @@ public enum SecretFile {
         return try load(path: path)
     }
 
+    /// Replaces the secret with a new one (written beside it, fsync'd, renamed
+    /// into place): whoever held the old one holds nothing.
+    /// - Returns: the new secret.
+    public static func renew(path: String) throws -> [UInt8] {
+        var rng = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &rng) }
+        try FileSystem.writeAtomically(Data((bytes.map { String(format: "%02x", $0) }.joined() + "\n").utf8), to: path, mode: 0o600)
+        return bytes
+    }
+
     static func decodeHex(_ s: String) -> [UInt8]? {
         var out: [UInt8] = []
         var it = s.makeIterator()

@@ -25,11 +25,11 @@ extension ServeRunner {
             exec \(shellQuote(options.binary)) dhcp-event --home \(shellQuote(site.home)) "$@"
 
             """, to: script, mode: 0o700)
-        // Node changes over HTTP write the same files the CLI does; callers need the API token.
-        let token = try site.apiToken()
-        logger.info("write API (POST/PATCH/DELETE /api/v1/nodes, accept): Bearer token in \(site.apiTokenPath)")
+        // The operator API needs a token: the site's own (made here on first serve), or a named one.
+        _ = try site.apiToken()
+        logger.info("operator API: Bearer token in \(site.apiTokenPath) (every scope), or one from `provisioner token add`")
         let state = ServeState(config: config, registry: registry, heartbeatSeconds: options.heartbeatSeconds,
-                               lostAfterBeats: options.lostAfterBeats, logger: logger, applier: try site.applier(config), apiToken: token,
+                               lostAfterBeats: options.lostAfterBeats, logger: logger, applier: try site.applier(config), apiTokenFile: site.apiTokenPath,
                                replicaPath: site.home + "/replica.json")
         // Caught up before it answers: a boot server restarted after changes serves them, not its old replica.
         let changed = state.follow()

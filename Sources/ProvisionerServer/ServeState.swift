@@ -6,6 +6,7 @@ import Synchronization
 import ProvisionerAPI
 import ProvisionerCore
 import ProvisionerBoot
+import ProvisionerPlatform
 import ProvisionerSite
 import ProvisionerStore
 
@@ -45,8 +46,9 @@ public final class ServeState: Sendable {
 
     /// Writes the boot files of node changes made through the API; nil: registry only.
     public let applier: Applier?
-    /// The bearer token of the write API; nil turns it off.
-    public let apiToken: String?
+    /// The site's own API token (every scope; `<home>/api.token`, read at
+    /// each request, so a rotation takes effect at once); nil: none.
+    let siteToken: @Sendable () -> String?
     /// The nodes as last read from the registry: boots go on from it while the registry is down.
     let replica: NodeReplica
     /// This boot server's name in the registry (`boot_server.name`, else the machine's hostname).
@@ -54,14 +56,14 @@ public final class ServeState: Sendable {
     let startedAt: String
 
     public init(config: SiteConfig, registry: Registry, heartbeatSeconds: Double = 5, lostAfterBeats: Double = 3,
-                logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }, applier: Applier? = nil, apiToken: String? = nil,
+                logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }, applier: Applier? = nil, apiToken: String? = nil, apiTokenFile: String? = nil,
                 replicaPath: String? = nil) {
         replica = NodeReplica(file: replicaPath)
         supervisor = Supervisor(logger: logger)
         serverName = config.bootServerName?.value ?? Self.machineName()
         startedAt = Timestamp.iso(clock())
         self.applier = applier
-        self.apiToken = apiToken
+        siteToken = { apiTokenFile.map(Self.readToken) ?? apiToken }
         heartbeats = HeartbeatBatcher(registry: registry, now: { Timestamp.iso(clock()) })
         self.config = config
         self.registry = registry
@@ -132,6 +134,13 @@ public final class ServeState: Sendable {
         do { try record() } catch {
             logger.debug("boot phase not recorded: \(error)")
         }
+    }
+
+    /// The token in a token file; nil when it cannot be read or is empty.
+    static func readToken(_ path: String) -> String? {
+        guard let data = FileSystem.read(path) else { return nil }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? nil : text
     }
 
     /// The first label of the machine's hostname.

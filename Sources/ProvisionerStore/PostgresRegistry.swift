@@ -433,7 +433,7 @@ enum PostgresSchema {
         """,
     ], [
         BootCredentialSchema.create(text: text, key: "BIGINT"),
-    ]]
+    ], TokenSchema.statements(text: text)]
 
     /// The channel of the change log's doorbell.
     static let changesChannel = "provisioner_node_changes"
@@ -469,13 +469,14 @@ extension PostgresRegistry {
     static let copiedTables: [(table: String, columns: [String])] = [
         ("profiles", ["name", "image", "kernel_args"]),
         ("nodes", ["id", "hostname", "mac", "ip", "profile", "state", "created_at", "updated_at", "generation", "drained"]),
-        ("audit", ["id", "at", "action", "subject", "old", "new"]),
+        ("audit", ["id", "at", "action", "subject", "old", "new", "actor"]),
         ("node_status", ["node_id", "image", "boot_started", "phases", "capacity", "instances", "last_heartbeat", "enrolled_at",
                          "boot_timings", "platform", "boot_path"]),
         ("discovered", ["mac", "ip", "first_seen", "last_seen", "seen", "via"]),
         ("instances", ["id", "node_id", "type", "vcpus", "memory_mib", "spec", "state", "desired", "message", "created_at", "updated_at"]),
         ("node_bmc", ["node_id", "driver", "address", "username", "password_file", "system"]),
         ("rollouts", ["id", "image", "status", "state", "started_at", "updated_at"]),
+        ("api_tokens", ["name", "digest", "scopes", "created_at", "rotated_at", "last_used_at"]),
     ]
 
     /// Copies every row of `source` into this (empty) registry in one
@@ -490,7 +491,7 @@ extension PostgresRegistry {
             try Self.copiedTables.map { t in (t.table, t.columns, try db.rows("SELECT \(t.columns.joined(separator: ", ")) FROM \(t.table)")) }
         }
         return try write { db in
-            for table in ["nodes", "audit", "instances", "discovered", "rollouts"] {
+            for table in ["nodes", "audit", "instances", "discovered", "rollouts", "api_tokens"] {
                 if let n = try db.value(Int.self, "SELECT count(*) FROM \(table)"), n > 0 {
                     throw ConflictError("the registry at \(location) is not empty (\(n) rows in \(table)); migrate into an empty database")
                 }

@@ -58,6 +58,23 @@ public protocol Registry: Sendable {
     /// Uses the credential with `digest` up, once, atomically; false when it was used or replaced.
     func useBootCredential(mac: MACAddress, digest: String, now: String, from: String?) throws -> Bool
 
+    // MARK: API tokens and the audit log
+
+    /// Keeps a new named token (its digest); `ConflictError` when the name is taken.
+    func addAPIToken(name: APITokenName, digest: String, scopes: [APIScope], now: String) throws -> APIToken
+    /// Every named token, by name.
+    func apiTokens() throws -> [APIToken]
+    /// The token whose digest is `digest`, if one is kept.
+    func apiToken(digest: String) throws -> APIToken?
+    /// Forgets a token; `NotFoundError` for an unknown name.
+    func revokeAPIToken(name: APITokenName, now: String) throws
+    /// Gives a token a new value; `NotFoundError` for an unknown name.
+    func rotateAPIToken(name: APITokenName, digest: String, now: String) throws -> APIToken
+    /// Notes that a token authorized a request, unless it did since `after`.
+    func touchAPIToken(name: String, now: String, after: String) throws
+    /// The audit log, oldest first: rows at or after `since`, the last `limit`.
+    func audit(since: String?, limit: Int) throws -> [AuditEntry]
+
     // MARK: generations and rollouts
 
     /// Takes nodes out of placement (true) or puts them back, all or none; returns the hostnames that changed.

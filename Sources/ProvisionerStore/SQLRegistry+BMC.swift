@@ -22,8 +22,8 @@ extension SQLRegistry {
             try db.execute("UPDATE nodes SET updated_at = ? WHERE id = ?", [now, id])
             // The audit keeps what changed: the settings, with the password file's path and never a password.
             let new = try bmc.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-            try db.execute("INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'node.bmc', ?, NULL, ?)",
-                           [now, node.hostname.value, new])
+            try db.execute("INSERT INTO audit (at, action, subject, old, new, actor) VALUES (?, 'node.bmc', ?, NULL, ?, ?)",
+                           [now, node.hostname.value, new, AuditActor.value])
             return node
         }
     }

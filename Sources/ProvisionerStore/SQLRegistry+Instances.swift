@@ -117,7 +117,8 @@ extension SQLRegistry {
                 INSERT INTO instances (id, node_id, type, vcpus, memory_mib, spec, state, desired, created_at, updated_at)
                 VALUES (?, ?, ?, ?, ?, ?, 'pending', 'running', ?, ?)
                 """, [id, ids[node], type.name, type.cpus, type.memoryMiB, specJSON, now, now])
-            try db.execute("INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'instance.run', ?, NULL, ?)", [now, id, specJSON])
+            try db.execute("INSERT INTO audit (at, action, subject, old, new, actor) VALUES (?, 'instance.run', ?, NULL, ?, ?)",
+                           [now, id, specJSON, AuditActor.value])
             return try Self.instance(try db.row(Self.instanceSQL + " WHERE i.id = ?", [id])!)
         }
     }
@@ -130,7 +131,7 @@ extension SQLRegistry {
                 throw NotFoundError("instance", id)
             }
             try db.execute("UPDATE instances SET desired = 'terminated', updated_at = ? WHERE id = ?", [now, id])
-            try db.execute("INSERT INTO audit (at, action, subject) VALUES (?, 'instance.terminate', ?)", [now, id])
+            try db.execute("INSERT INTO audit (at, action, subject, actor) VALUES (?, 'instance.terminate', ?, ?)", [now, id, AuditActor.value])
             return try Self.instance(try db.row(Self.instanceSQL + " WHERE i.id = ?", [id])!)
         }
     }

@@ -109,7 +109,7 @@ extension SQLRegistry {
                 let node = Node(hostname: spec.hostname, mac: spec.mac, ip: ip, profile: profile,
                                 state: spec.mac == nil ? .discoverable : .registered, createdAt: now, updatedAt: now)
                 nodeRows.append([node.hostname.value, node.mac?.description, Int64(node.ip.value), node.profile.value, node.state.rawValue, now, now])
-                auditRows.append([now, action, node.hostname.value, node.auditJSON])
+                auditRows.append([now, action, node.hostname.value, node.auditJSON, AuditActor.value])
                 taken.hostnames[node.hostname] = node.hostname.value
                 if let mac = node.mac {
                     taken.macs[mac] = node.hostname.value
@@ -121,7 +121,7 @@ extension SQLRegistry {
             }
             // Many rows a statement: one round trip per 500 nodes to a database server, not three per node.
             try Self.insertRows(db, "INSERT INTO nodes (\(Self.nodeColumns.replacingOccurrences(of: ", generation", with: ""))) VALUES", nodeRows)
-            try Self.insertRows(db, "INSERT INTO audit (at, action, subject, new) VALUES", auditRows)
+            try Self.insertRows(db, "INSERT INTO audit (at, action, subject, new, actor) VALUES", auditRows)
             try Self.insertRows(db, "DELETE FROM discovered WHERE mac IN", registeredMACs, inList: true)
             try beforeCommit(added.map { NodeChangeRecord(old: nil, new: $0) })
             return added
@@ -221,8 +221,8 @@ extension SQLRegistry {
                 UPDATE nodes SET hostname = ?, mac = ?, ip = ?, profile = ?, state = ?, generation = ?, updated_at = ? WHERE hostname = ?
                 """, [new.hostname.value, new.mac?.description, Int64(new.ip.value), new.profile.value, new.state.rawValue,
                                 new.generation?.description, now, old.hostname.value])
-            try db.execute("INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'node.set', ?, ?, ?)",
-                           [now, new.hostname.value, old.auditJSON, new.auditJSON])
+            try db.execute("INSERT INTO audit (at, action, subject, old, new, actor) VALUES (?, 'node.set', ?, ?, ?, ?)",
+                           [now, new.hostname.value, old.auditJSON, new.auditJSON, AuditActor.value])
             try beforeCommit([NodeChangeRecord(old: old, new: new)])
             return (old, new)
         }
@@ -256,8 +256,8 @@ extension SQLRegistry {
             new.updatedAt = now
             try db.execute("UPDATE nodes SET mac = ?, state = ?, updated_at = ? WHERE hostname = ? AND mac IS NULL",
                            [mac.description, new.state.rawValue, now, old.hostname.value])
-            try db.execute("INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'node.accept', ?, ?, ?)",
-                           [now, new.hostname.value, old.auditJSON, new.auditJSON])
+            try db.execute("INSERT INTO audit (at, action, subject, old, new, actor) VALUES (?, 'node.accept', ?, ?, ?, ?)",
+                           [now, new.hostname.value, old.auditJSON, new.auditJSON, AuditActor.value])
             try db.execute("DELETE FROM discovered WHERE mac = ?", [mac.description])
             try beforeCommit([NodeChangeRecord(old: old, new: new)])
             return (old, new)
@@ -275,8 +275,8 @@ extension SQLRegistry {
                 guard let node = try Self.find(db, key) else { throw NotFoundError("node", key) }
                 guard seen.insert(node.hostname).inserted else { continue }
                 try db.execute("DELETE FROM nodes WHERE hostname = ?", [node.hostname.value])
-                try db.execute("INSERT INTO audit (at, action, subject, old, new) VALUES (?, 'node.rm', ?, ?, NULL)",
-                               [now, node.hostname.value, node.auditJSON])
+                try db.execute("INSERT INTO audit (at, action, subject, old, new, actor) VALUES (?, 'node.rm', ?, ?, NULL, ?)",
+                               [now, node.hostname.value, node.auditJSON, AuditActor.value])
                 removed.append(node)
             }
             try beforeCommit(removed.map { NodeChangeRecord(old: $0, new: nil) })

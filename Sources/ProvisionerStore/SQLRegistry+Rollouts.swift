@@ -13,8 +13,8 @@ extension SQLRegistry {
                 let was = try db.value(Int.self, "SELECT drained FROM nodes WHERE hostname = ?", [node.hostname.value]) ?? 0
                 if (was != 0) == drained { continue }
                 try db.execute("UPDATE nodes SET drained = ?, updated_at = ? WHERE hostname = ?", [drained ? 1 : 0, now, node.hostname.value])
-                try db.execute("INSERT INTO audit (at, action, subject) VALUES (?, ?, ?)",
-                               [now, drained ? "node.drain" : "node.undrain", node.hostname.value])
+                try db.execute("INSERT INTO audit (at, action, subject, actor) VALUES (?, ?, ?, ?)",
+                               [now, drained ? "node.drain" : "node.undrain", node.hostname.value, AuditActor.value])
                 changed.append(node.hostname.value)
             }
             return changed
@@ -34,8 +34,8 @@ extension SQLRegistry {
                                         [r.image, r.status.rawValue, r.startedAt, r.updatedAt]) else { throw RegistryError("the new rollout got no id") }
             r.id = id
             try db.execute("UPDATE rollouts SET state = ? WHERE id = ?", [try Self.encodeJSON(r), r.id])
-            try db.execute("INSERT INTO audit (at, action, subject, new) VALUES (?, 'image.rollout', ?, ?)",
-                           [r.startedAt, "\(r.image)/\(r.target)", "rollout \(r.id): \(r.batches.count) batch(es)"])
+            try db.execute("INSERT INTO audit (at, action, subject, new, actor) VALUES (?, 'image.rollout', ?, ?, ?)",
+                           [r.startedAt, "\(r.image)/\(r.target)", "rollout \(r.id): \(r.batches.count) batch(es)", AuditActor.value])
             return r
         }
     }

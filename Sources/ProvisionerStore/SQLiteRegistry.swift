@@ -287,6 +287,10 @@ enum Schema {
             // Each node's boot credential of its last boot (single-use): only its digest is kept.
             try db.execute(sql: BootCredentialSchema.create(text: "TEXT", key: "INTEGER"))
         },
+        { db in
+            // Who made each change (`AuditActor`), and the operator API's named tokens (digests only).
+            for statement in TokenSchema.statements(text: "TEXT") { try db.execute(sql: statement) }
+        },
     ]
 
     static func migrate(_ queue: DatabaseQueue) throws {

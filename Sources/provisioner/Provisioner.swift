@@ -15,7 +15,7 @@ struct Provisioner: AsyncParsableCommand {
         commandName: "provisioner",
         abstract: "Provision diskless nodes: registry, boot configs, images, cluster.",
         version: Provisioner.version,
-        subcommands: [Init.self, Node.self, Render.self, Apply.self, Image.self, Serve.self, Cluster.self, Instance.self, Lab.self, Registry.self, DHCPEvent.self]
+        subcommands: [Init.self, Node.self, Render.self, Apply.self, Image.self, Serve.self, Cluster.self, Instance.self, Lab.self, Registry.self, Token.self, Audit.self, DHCPEvent.self]
     )
 
     /// The release, as `--version` prints it and the Debian package's version begins.
@@ -25,6 +25,9 @@ struct Provisioner: AsyncParsableCommand {
     /// exit status of its kind (`FailureKind.exitCode`: 2 invalid input,
     /// 3 not found, 4 conflict, 5 busy, 6 unavailable, 1 anything else).
     static func main() async {
+        // Changes the CLI makes are the audit log's `cli:USER` (serve sets its own).
+        AuditActor.setProcess("cli:" + (ProcessInfo.processInfo.environment["SUDO_USER"].flatMap { $0.isEmpty ? nil : $0 }
+                                        ?? ProcessInfo.processInfo.userName))
         do {
             var command = try parseAsRoot()
             if var async = command as? AsyncParsableCommand {

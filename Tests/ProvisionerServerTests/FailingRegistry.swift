@@ -63,6 +63,19 @@ final class FailingRegistry: Registry {
         try check(.enrollment)
         return try base.useBootCredential(mac: mac, digest: digest, now: now, from: from)
     }
+    func addAPIToken(name: APITokenName, digest: String, scopes: [APIScope], now: String) throws -> APIToken {
+        try check(.update)
+        return try base.addAPIToken(name: name, digest: digest, scopes: scopes, now: now)
+    }
+    func apiTokens() throws -> [APIToken] { try check(.read); return try base.apiTokens() }
+    func apiToken(digest: String) throws -> APIToken? { try check(.read); return try base.apiToken(digest: digest) }
+    func revokeAPIToken(name: APITokenName, now: String) throws { try check(.update); try base.revokeAPIToken(name: name, now: now) }
+    func rotateAPIToken(name: APITokenName, digest: String, now: String) throws -> APIToken {
+        try check(.update)
+        return try base.rotateAPIToken(name: name, digest: digest, now: now)
+    }
+    func touchAPIToken(name: String, now: String, after: String) throws { try check(.update); try base.touchAPIToken(name: name, now: now, after: after) }
+    func audit(since: String?, limit: Int) throws -> [AuditEntry] { try check(.read); return try base.audit(since: since, limit: limit) }
     func setBMC(_ key: String, _ bmc: BMCSettings?, now: String) throws -> Node { try check(.update); return try base.setBMC(key, bmc, now: now) }
     func bmcs() throws -> [String: BMCSettings] { try check(.read); return try base.bmcs() }
     func setDrained(_ keys: [String], _ drained: Bool, now: String) throws -> [String] { try check(.update); return try base.setDrained(keys, drained, now: now) }

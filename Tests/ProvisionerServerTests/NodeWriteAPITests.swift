@@ -99,6 +99,55 @@ struct NodeWriteAPITests {
         #expect(state.metrics.rejected == 19)
     }
 
+    /// Named tokens do what their scopes allow, from the registry (digests
+    /// only): reads need any token, writes `write`, power `power`; a revoked
+    /// or rotated-away value stops at once; the audit log names the token.
+    @Test func namedTokensHaveScopesAndTheAuditNamesThem() async throws {
+        let state = try makeState()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let reader = APIToken.makeValue(), writer = APIToken.makeValue(), rotated = APIToken.makeValue()
+        _ = try state.registry.addAPIToken(name: try APITokenName(parsing: "dashboard"), digest: Secret.digest(reader), scopes: [.read], now: "t0")
+        _ = try state.registry.addAPIToken(name: try APITokenName(parsing: "ci"), digest: Secret.digest(writer), scopes: [.write], now: "t0")
+        let app = Application(router: buildRouter(state))
+        try await app.test(.router) { client in
+            for path in ["/api/v1/nodes", "/api/v1/nodes/n1", "/api/v1/discovered", "/api/v1/instances", "/api/v1/rollouts"] {
+                var (status, body) = try await send(client, .get, path, token: nil)
+                #expect(status == .unauthorized && body.contains("missing API token"), "\(path) without a token: \(status) \(body)")
+                (status, body) = try await send(client, .get, path, token: "made-up")
+                #expect(status == .unauthorized && body.contains("unknown API token"), "\(path): \(status) \(body)")
+                for token in [reader, writer, Self.token] {
+                    (status, body) = try await send(client, .get, path, token: token)
+                    #expect(status == .ok, "\(path) with a token: \(status) \(body)")
+                }
+            }
+            #expect(try await send(client, .get, "/api/v1/openapi.json", token: nil).0 == .ok, "the API's document is public")
+            let before = try snapshot(state)
+            var (status, body) = try await send(client, .post, "/api/v1/nodes", #"{"hostname":"n2"}"#, token: reader)
+            #expect(status == .forbidden && body.contains("token dashboard may not write"), "\(status) \(body)")
+            (status, body) = try await send(client, .post, "/api/v1/power", #"{"action": "status", "nodes": ["n1"]}"#, token: writer)
+            #expect(status == .forbidden && body.contains("token ci may not power"), "\(status) \(body)")
+            #expect(try snapshot(state) == before, "a refused write changed something")
+            (status, body) = try await send(client, .post, "/api/v1/nodes", #"{"hostname":"n2"}"#, token: writer)
+            #expect(status == .created, "\(body)")
+            (status, body) = try await send(client, .delete, "/api/v1/nodes/n2", token: Self.token)
+            #expect(status == .ok, "\(body)")
+            // Rotated: the old value stops at once; revoked: the new one too.
+            _ = try state.registry.rotateAPIToken(name: try APITokenName(parsing: "ci"), digest: Secret.digest(rotated), now: "t1")
+            #expect(try await send(client, .get, "/api/v1/nodes", token: writer).0 == .unauthorized)
+            #expect(try await send(client, .get, "/api/v1/nodes", token: rotated).0 == .ok)
+            try state.registry.revokeAPIToken(name: try APITokenName(parsing: "ci"), now: "t2")
+            #expect(try await send(client, .get, "/api/v1/nodes", token: rotated).0 == .unauthorized)
+        }
+        let audit = try state.registry.audit(since: nil, limit: 100)
+        #expect(audit.contains { $0.action == "api.node.add" && $0.subject == "n2" && $0.actor == "token:ci" }, "\(audit)")
+        #expect(audit.contains { $0.action == "node.rm" && $0.subject == "n2" && $0.actor == "token:site" }, "\(audit)")
+        #expect(try state.registry.apiTokens().first { $0.name == "dashboard" }?.lastUsedAt != nil, "a token's use is noted")
+        for file in ["registry.sqlite", "registry.sqlite-wal"] {
+            let bytes = FileManager.default.contents(atPath: dir + "/" + file) ?? Data()
+            #expect(bytes.range(of: Data(reader.utf8)) == nil && bytes.range(of: Data(rotated.utf8)) == nil, "a token's value is kept in \(file)")
+        }
+    }
+
     @Test func addChangeAcceptAndRemoveWriteTheNodesFiles() async throws {
         let state = try makeState()
         defer { try? FileManager.default.removeItem(atPath: dir) }

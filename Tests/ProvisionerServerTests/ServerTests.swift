@@ -14,6 +14,9 @@ import Testing
 /// of serve checks addresses with real clients on real addresses).
 struct ServerTests {
     static let mac = "02:42:00:00:00:01"
+    /// The operator API's token (the inventory reads need one).
+    static let apiToken = "test-api-token"
+    static let operatorAuth: HTTPFields = [.authorization: "Bearer \(apiToken)"]
 
     /// A clock the test moves.
     final class TestClock: Sendable {
@@ -37,7 +40,7 @@ struct ServerTests {
         let registry = try SQLiteRegistry(path: dir + "/registry.sqlite")
         try registry.add([NodeSpec(hostname: try Hostname(parsing: "n1"), mac: try MACAddress(parsing: Self.mac))], config: config, now: "2026-01-01T00:00:00Z")
         return ServeState(config: config, registry: registry, heartbeatSeconds: 5, lostAfterBeats: 3,
-                          logger: Logger(label: "test"), clock: { clock.read() })
+                          logger: Logger(label: "test"), clock: { clock.read() }, apiToken: Self.apiToken)
     }
 
     static let capacity = NodeCapacity(coresMax: 4, coresFree: 4, memoryMiBMax: 4096, memoryMiBFree: 4000, diskMiBMax: 10, diskMiBFree: 10,
@@ -202,12 +205,12 @@ struct ServerTests {
                 #expect(response.headers[.contentType]?.hasPrefix("text/html") == true)
                 #expect(page.contains("<td>n1</td>") && page.contains("registered"))
             }
-            try await client.execute(uri: "/api/v1/nodes/n1", method: .get) { response in
+            try await client.execute(uri: "/api/v1/nodes/n1", method: .get, headers: Self.operatorAuth) { response in
                 #expect(response.status == .ok)
                 let status = try JSONDecoder().decode(NodeStatus.self, from: Data(buffer: response.body))
                 #expect(status.hostname == "n1")
             }
-            try await client.execute(uri: "/api/v1/nodes/nope", method: .get) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/api/v1/nodes/nope", method: .get, headers: Self.operatorAuth) { #expect($0.status == .notFound) }
             try await client.execute(uri: "/boot/zz-not-a-mac.ipxe", method: .get) { #expect($0.status == .notFound) }
         }
     }
@@ -280,7 +283,7 @@ extension ServerTests {
             let next = Heartbeat(capacity: Self.capacity, instances: [], sequence: 2)
             try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: [.authorization: "Bearer \(credential)"],
                                      body: ByteBuffer(bytes: try JSONEncoder().encode(next))) { #expect($0.status == .ok) }
-            try await client.execute(uri: "/api/v1/nodes/n1", method: .get) { r in
+            try await client.execute(uri: "/api/v1/nodes/n1", method: .get, headers: Self.operatorAuth) { r in
                 let node = try JSONSerialization.jsonObject(with: Data(buffer: r.body)) as? [String: Any]
                 let timings = node?["boot_timings"] as? [String: Any]
                 #expect(timings?["userspace_seconds"] as? Double == 31.9 && timings?["kernel_seconds"] as? Double == 14.2, "\(String(describing: node))")

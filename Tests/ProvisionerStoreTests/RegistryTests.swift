@@ -103,6 +103,34 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         #expect(left == 0)
     }
 
+    /// Named API tokens by digest, and the audit log with who made each change.
+    @Test(arguments: Store.allCases) func apiTokensAndTheAuditActor(_ store: Store) throws {
+        let r = try store.open(dir)
+        let ci = try APITokenName(parsing: "ci")
+        let made = try r.addAPIToken(name: ci, digest: "d1", scopes: [.read, .write], now: "2026-12-07T10:00:00Z")
+        #expect(made.scopes == [.read, .write] && made.lastUsedAt == nil)
+        #expect(throws: ConflictError.self) { try r.addAPIToken(name: ci, digest: "d2", scopes: [.read], now: "t") }
+        #expect(try r.apiToken(digest: "d1")?.name == "ci" && r.apiToken(digest: "d2") == nil)
+        try r.touchAPIToken(name: "ci", now: "2026-12-07T10:05:00Z", after: "2026-12-07T10:04:00Z")
+        try r.touchAPIToken(name: "ci", now: "2026-12-07T10:05:30Z", after: "2026-12-07T10:04:30Z")
+        #expect(try r.apiTokens().map(\.lastUsedAt) == ["2026-12-07T10:05:00Z"], "noted at most once a minute")
+        _ = try r.rotateAPIToken(name: ci, digest: "d3", now: "2026-12-07T11:00:00Z")
+        #expect(try r.apiToken(digest: "d1") == nil && r.apiToken(digest: "d3")?.rotatedAt == "2026-12-07T11:00:00Z")
+        try AuditActor.$current.withValue("token:ops") {
+            try r.add([try spec("a1", "02:00:00:00:00:a1")], config: try config(), now: "2026-12-07T12:00:00Z")
+        }
+        try r.revokeAPIToken(name: ci, now: "2026-12-07T13:00:00Z")
+        #expect(throws: NotFoundError.self) { try r.revokeAPIToken(name: ci, now: "t") }
+        #expect(throws: NotFoundError.self) { try r.rotateAPIToken(name: ci, digest: "d4", now: "t") }
+        #expect(try r.apiTokens().isEmpty)
+        let log = try r.audit(since: nil, limit: 10)
+        #expect(log.map(\.action) == ["token.add", "token.rotate", "node.add", "token.revoke"], "\(log)")
+        #expect(log[2].actor == "token:ops" && log[2].subject == "a1")
+        #expect(!log.contains { ($0.new ?? "").contains("d1") || ($0.new ?? "").contains("d3") }, "no digest in the audit log")
+        #expect(try r.audit(since: "2026-12-07T12:00:00Z", limit: 10).map(\.action) == ["node.add", "token.revoke"])
+        #expect(try r.audit(since: nil, limit: 1).map(\.action) == ["token.revoke"], "the latest, oldest first")
+    }
+
     @Test(arguments: Store.allCases) func theDiscoveryQueueIsBounded(_ store: Store) throws {
         let r = try store.open(dir)
         let limit = SQLiteRegistry.discoveryLimit

@@ -33,7 +33,7 @@ extension SystemTests {
 
         let hooks = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("tools").path
         let command = [
-            "env", "PYTHONPATH=\(hooks.quotedForShell())", "SCHEMATHESIS_HOOKS=schemathesis_hooks", "PROVISIONER_FUZZ_BASE=\(base)",
+            "env", "PYTHONPATH=\(hooks.quotedForShell())", "SCHEMATHESIS_HOOKS=schemathesis_hooks", "PROVISIONER_FUZZ_BASE=\(base)", "PROVISIONER_FUZZ_TOKEN=\(token)",
             schemathesisCLI!.quotedForShell(), "run", "\(base)/api/v1/openapi.json",
             "--header", "'Authorization: Bearer \(token)'",
             "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,refused_write_changes_nothing",

@@ -2,7 +2,7 @@
 
 A custom check: a write the API refuses (4xx/5xx on POST, PATCH or DELETE)
 changes nothing. Before every call the registry's nodes and discovery queue
-are read through the API itself (GET, no token needed); after a refused
+are read through the API itself (GET, with the site's token); after a refused
 write they must read back the same. Runs with one worker, so no other call
 comes between the two reads.
 """
@@ -13,13 +13,15 @@ import urllib.request
 import schemathesis
 
 BASE = os.environ["PROVISIONER_FUZZ_BASE"]
+TOKEN = os.environ["PROVISIONER_FUZZ_TOKEN"]
 _before = {}
 
 
 def _snapshot():
     out = {}
     for path in ("/api/v1/nodes", "/api/v1/discovered"):
-        with urllib.request.urlopen(BASE + path, timeout=10) as r:
+        request = urllib.request.Request(BASE + path, headers={"Authorization": "Bearer " + TOKEN})
+        with urllib.request.urlopen(request, timeout=10) as r:
             out[path] = json.loads(r.read())
     # Heartbeat times move on their own; what a write could change is the rest.
     for n in out["/api/v1/nodes"]:

@@ -37,7 +37,7 @@ struct NodeWriteController {
         let routes = RouteCollection(context: ServeContext.self)
         let state = self.state
         routes.post("/api/v1/nodes") { request, context in
-            try await OperatorRequest(state, request, context).run { ops, body in
+            try await OperatorRequest(state, request, context).run(scope: .write) { ops, body in
                 let specs = try NodeImport.parse(json: body, config: state.config)
                 let (nodes, files) = try ops.add(specs, now: state.now(), action: "api.node.add")
                 state.logger.info("API: added \(nodes.map(\.hostname.value).joined(separator: " ")) (\(files.summary))")
@@ -46,7 +46,7 @@ struct NodeWriteController {
         }
         routes.patch("/api/v1/nodes/:name") { request, context in
             let key = try context.parameters.require("name")
-            return try await OperatorRequest(state, request, context).run { ops, body in
+            return try await OperatorRequest(state, request, context).run(scope: .write) { ops, body in
                 let change = try Self.nodeChange(body)
                 let (_, new, files) = try ops.update(key, change, now: state.now())
                 state.logger.info("API: changed \(key) → \(new.hostname) \(new.mac?.description ?? "-") \(new.ip) \(new.profile) (\(files.summary))")
@@ -55,7 +55,7 @@ struct NodeWriteController {
         }
         routes.delete("/api/v1/nodes/:name") { request, context in
             let key = try context.parameters.require("name")
-            return try await OperatorRequest(state, request, context).run { ops, _ in
+            return try await OperatorRequest(state, request, context).run(scope: .write) { ops, _ in
                 let (nodes, files) = try ops.remove([key], now: state.now())
                 state.logger.info("API: removed \(nodes.map(\.hostname.value).joined(separator: " ")) (\(files.summary))")
                 return try json(Answer(nodes: nodes, bootFiles: files))
@@ -63,7 +63,7 @@ struct NodeWriteController {
         }
         routes.post("/api/v1/discovered/:mac/accept") { request, context in
             let macText = try context.parameters.require("mac")
-            return try await OperatorRequest(state, request, context).run { ops, body in
+            return try await OperatorRequest(state, request, context).run(scope: .write) { ops, body in
                 let mac = try MACAddress(parsing: macText)
                 let fields = body.isEmpty ? [:] : try NodeImport.jsonFields(body, allowed: ["hostname", "profile"], location: "body")
                 let host = try fields["hostname"].map { h throws(ValidationError) in try Hostname(parsing: h) }

@@ -6,10 +6,11 @@ import ProvisionerCore
 import ProvisionerSite
 import ProvisionerStore
 
-/// One request of the operator API's writes: the bearer token checked
-/// (constant time), the body read (at most 1 MiB), the handler run on the
-/// blocking pool, and its errors turned into answers; every refusal counted
-/// and logged with the client's address.
+/// One request of the operator API: its bearer token checked (the site's
+/// own in constant time, else a named one by its digest) against the scope
+/// the request needs, the body read (at most 1 MiB), the handler run on the
+/// blocking pool with the token as the audit log's actor, and its errors
+/// turned into answers; every refusal counted and logged with the client's address.
 struct OperatorRequest {
     static let maxBodyBytes = 1 << 20
 
@@ -23,29 +24,61 @@ struct OperatorRequest {
         self.clientIP = context.clientIP
     }
 
-    /// Checks the token and reads the body, runs `handler` off the cooperative
-    /// pool (`blocking`, or `onOwnThread` for a call that waits on BMCs), and
-    /// turns its errors into answers.
-    func run(on runner: (@escaping @Sendable () throws -> Response) async throws -> Response = { try await blocking($0) },
-             _ handler: @escaping @Sendable (NodeOperations, [UInt8]) throws -> Response) async throws -> Response {
-        let state = self.state, request = self.request, clientIP = self.clientIP
-        func refuse(_ status: HTTPResponse.Status, _ why: String) throws -> Response {
-            state.count { $0.rejected += 1 }
-            state.logger.warning("API \(request.method) \(request.uri.path) refused from \(clientIP?.description ?? "?"): \(why)")
-            return try apiError(status, why)
-        }
-        guard let token = state.apiToken else { return try refuse(.forbidden, "the write API is off (serve has no API token)") }
+    /// A refusal's answer, counted and logged.
+    func refuse(_ status: HTTPResponse.Status, _ why: String) throws -> Response {
+        state.count { $0.rejected += 1 }
+        state.logger.warning("API \(request.method) \(request.uri.path) refused from \(clientIP?.description ?? "?"): \(why)")
+        return try apiError(status, why)
+    }
+
+    /// Who the request's token is, when it may do what needs `scope`; else
+    /// the refusal (401 without a known token, 403 without the scope).
+    /// Reads the registry: call it off the cooperative pool.
+    func authorize(_ scope: APIScope) throws -> Result<String, OperatorAuthRefusal> {
         let given = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
-        guard Self.constantTimeEqual(given, token) else {
-            return try refuse(.unauthorized, "missing or wrong API token (Authorization: Bearer <token from api.token>)")
+        guard !given.isEmpty else {
+            return .failure(.init(.unauthorized, "missing API token (Authorization: Bearer <token>: api.token's, or one from `provisioner token add`)"))
         }
+        if let site = state.siteToken(), Secret.equalInConstantTime(given, site) { return .success("token:site") }
+        guard let token = try state.registry.apiToken(digest: Secret.digest(given)) else {
+            return .failure(.init(.unauthorized, "unknown API token"))
+        }
+        guard token.allows(scope) else {
+            return .failure(.init(.forbidden, "token \(token.name) may not \(scope.rawValue) (its scopes: \(token.scopes.map(\.rawValue).joined(separator: ", ")))"))
+        }
+        let now = state.clock()
+        try? state.registry.touchAPIToken(name: token.name, now: Timestamp.iso(now), after: Timestamp.iso(now.addingTimeInterval(-60)))
+        return .success(token.actor)
+    }
+
+    /// A read of the inventory: authorized for `read`, run off the cooperative pool.
+    func read(_ body: @escaping @Sendable () throws -> Response) async throws -> Response {
+        try await answer(scope: .read, on: { try await blocking($0) }) { _ in try body() }
+    }
+
+    /// Checks the token for `scope` and reads the body, runs `handler` off the
+    /// cooperative pool (`blocking`, or `onOwnThread` for a call that waits on
+    /// BMCs) with the token as the audit's actor, and turns its errors into answers.
+    func run(scope: APIScope, on runner: @escaping (@escaping @Sendable () throws -> Response) async throws -> Response = { try await blocking($0) },
+             _ handler: @escaping @Sendable (NodeOperations, [UInt8]) throws -> Response) async throws -> Response {
         guard let buffer = try? await request.body.collect(upTo: Self.maxBodyBytes) else {
             return try refuse(.contentTooLarge, "request body over \(Self.maxBodyBytes) bytes")
         }
         let body = Array(buffer.readableBytesView)
+        return try await answer(scope: scope, on: runner) { ops in try handler(ops, body) }
+    }
+
+    private func answer(scope: APIScope, on runner: (@escaping @Sendable () throws -> Response) async throws -> Response,
+                        _ handler: @escaping @Sendable (NodeOperations) throws -> Response) async throws -> Response {
+        let request = self.request, state = self.state, clientIP = self.clientIP, me = self
         do {
             let ops = state.nodeOperations
-            return try await runner { try handler(ops, body) }
+            return try await runner {
+                switch try me.authorize(scope) {
+                case .failure(let refusal): return try me.refuse(refusal.status, refusal.reason)
+                case .success(let actor): return try AuditActor.$current.withValue(actor) { try handler(ops) }
+                }
+            }
         } catch {
             let kind = FailureKind(of: error)
             if kind == .failed || kind == .unavailable || kind == .busy {
@@ -57,12 +90,14 @@ struct OperatorRequest {
             return try errorResponse(error)
         }
     }
+}
 
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        var diff: UInt8 = 0
-        for i in 0..<x.count { diff |= x[i] ^ y[i] }
-        return diff == 0
+/// Why the operator API refuses a request's token, and the status it answers.
+struct OperatorAuthRefusal: Error {
+    var status: HTTPResponse.Status
+    var reason: String
+    init(_ status: HTTPResponse.Status, _ reason: String) {
+        self.status = status
+        self.reason = reason
     }
 }

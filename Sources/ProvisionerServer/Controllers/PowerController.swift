@@ -34,7 +34,7 @@ struct PowerController {
         let routes = RouteCollection(context: ServeContext.self)
         let state = self.state
         routes.post("/api/v1/power") { request, context in
-            try await OperatorRequest(state, request, context).run(on: { try await onOwnThread($0) }) { _, body in
+            try await OperatorRequest(state, request, context).run(scope: .power, on: { try await onOwnThread($0) }) { _, body in
                 let req = try Self.powerRequest(body)
                 guard let text = req.action, let action = PowerAction(rawValue: text) else {
                     throw ValidationError(field: "action", value: req.action ?? "", reason: "expected on, off, cycle or status")
@@ -46,7 +46,7 @@ struct PowerController {
             }
         }
         routes.post("/api/v1/boot-next") { request, context in
-            try await OperatorRequest(state, request, context).run(on: { try await onOwnThread($0) }) { _, body in
+            try await OperatorRequest(state, request, context).run(scope: .power, on: { try await onOwnThread($0) }) { _, body in
                 let req = try Self.powerRequest(body)
                 guard req.device == "pxe" else { throw ValidationError(field: "device", value: req.device ?? "", reason: "expected pxe") }
                 let options = try Self.powerOptions(req)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ProvisionerStore
 import ProvisionerPlatform
 import Foundation
 import Logging
@@ -31,6 +32,9 @@ extension Provisioner {
         var lostAfter: Double = 3
 
         func run() async throws {
+            // What serve changes by itself (auto-accepted machines) is the audit log's `serve`;
+            // a request's token is bound around its handler.
+            AuditActor.setProcess("serve")
             var logger = Logger(label: "provisioner")
             logger.logLevel = .info
             let bin = Resources.executablePath
