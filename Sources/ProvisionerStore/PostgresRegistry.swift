@@ -472,7 +472,7 @@ extension PostgresRegistry {
         ("audit", ["id", "at", "action", "subject", "old", "new", "actor"]),
         ("node_status", ["node_id", "image", "boot_started", "phases", "capacity", "instances", "last_heartbeat", "enrolled_at",
                          "boot_timings", "platform", "boot_path"]),
-        ("discovered", ["mac", "ip", "first_seen", "last_seen", "seen", "via"]),
+        ("discovered", ["mac", "ip", "first_seen", "last_seen", "seen", "via", "lease_ip", "lease_at"]),
         ("instances", ["id", "node_id", "type", "vcpus", "memory_mib", "spec", "state", "desired", "message", "created_at", "updated_at"]),
         ("node_bmc", ["node_id", "driver", "address", "username", "password_file", "system"]),
         ("rollouts", ["id", "image", "status", "state", "started_at", "updated_at"]),

@@ -130,6 +130,8 @@ public protocol Registry: Sendable {
     func markLost(heartbeatBefore before: String, now: String) throws -> [String]
     /// The discovery queue, oldest first.
     func discovered() throws -> [DiscoveredMachine]
+    /// The address serve's DHCP last leased the discovered machine `mac`, and when.
+    func lease(mac: MACAddress) throws -> (ip: String, at: String)?
     /// Hostnames of live nodes that booted `image/generation`.
     func nodesUsing(image: String, generation: GenerationID) throws -> [String]
 

@@ -193,6 +193,9 @@ extension SQLRegistry {
                     WHERE (SELECT count(*) FROM discovered) < ? OR EXISTS (SELECT 1 FROM discovered WHERE mac = ?)
                     ON CONFLICT(mac) DO UPDATE SET ip = coalesce(excluded.ip, discovered.ip), last_seen = excluded.last_seen, seen = discovered.seen + 1
                     """, [mac.description, ip, now, now, phase.rawValue, Self.discoveryLimit, mac.description])
+                if DiscoveryRules.isLease(phase), let ip {
+                    try db.execute("UPDATE discovered SET lease_ip = ?, lease_at = ? WHERE mac = ?", [ip, now, mac.description])
+                }
                 return nil
             }
             let id: Int64 = row[0]
@@ -209,6 +212,14 @@ extension SQLRegistry {
                 try db.execute("UPDATE node_status SET phases = ? WHERE node_id = ?", [json, id])
             }
             return row[1]
+        }
+    }
+
+    /// The address serve's DHCP last leased the discovered machine `mac`, and when.
+    public func lease(mac: MACAddress) throws -> (ip: String, at: String)? {
+        try read { db in
+            try db.row("SELECT lease_ip, lease_at FROM discovered WHERE mac = ? AND lease_ip IS NOT NULL AND lease_at IS NOT NULL",
+                       [mac.description]).map { (ip: $0[0], at: $0[1]) }
         }
     }
 

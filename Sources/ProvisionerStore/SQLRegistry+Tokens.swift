@@ -1,6 +1,7 @@
 import ProvisionerCore
 
-/// The audit log's actor column and the API tokens' table, the same in both stores.
+/// The audit log's actor column, the API tokens' table and the discovered
+/// machines' leases, the same in both stores.
 enum TokenSchema {
     static func statements(text: String) -> [String] {
         [
@@ -11,6 +12,9 @@ enum TokenSchema {
                 created_at \(text) NOT NULL, rotated_at \(text) NOT NULL, last_used_at \(text)
             )
             """,
+            // The address serve's DHCP last leased a discovered machine, and when (`DiscoveryRules`).
+            "ALTER TABLE discovered ADD COLUMN lease_ip \(text)",
+            "ALTER TABLE discovered ADD COLUMN lease_at \(text)",
         ]
     }
 }

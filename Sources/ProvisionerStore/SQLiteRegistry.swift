@@ -288,7 +288,8 @@ enum Schema {
             try db.execute(sql: BootCredentialSchema.create(text: "TEXT", key: "INTEGER"))
         },
         { db in
-            // Who made each change (`AuditActor`), and the operator API's named tokens (digests only).
+            // Who made each change (`AuditActor`), the operator API's named tokens (digests only),
+            // and the discovered machines' DHCP leases.
             for statement in TokenSchema.statements(text: "TEXT") { try db.execute(sql: statement) }
         },
     ]

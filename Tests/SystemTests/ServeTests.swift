@@ -275,7 +275,13 @@ extension SystemTests {
         #expect(first.status == 0 && dynamic.hasPrefix("10.96.0.2") && dynamic.count > 9, "\(first.stderr)")
         try net.exec(net.client, "ip addr add \(dynamic)/24 dev \(net.clientIf)")
 
-        // Its script request makes it spare1: that node's script, token and files.
+        // dnsmasq's lease script records the lease (as the firmware loads iPXE, seconds before its script request).
+        #expect(waitFor(10) { (try? home.run(["node", "discovered", "--json"]))?.stdout.contains(mac) == true }, "the lease was not recorded: \(serve.output)")
+        // A made-up request for it from another address takes nothing.
+        try net.exec(net.client, "ip addr add 10.96.0.99/24 dev \(net.clientIf)")
+        let spoofed = try net.exec(net.client, "curl -s -m 5 --interface 10.96.0.99 \(base)/boot/\(dashed).ipxe")
+        #expect(spoofed.stdout.contains("is not registered"), "\(spoofed.stdout)")
+        // Its script request makes it spare1: that node's script, boot credential and files.
         let script = try net.exec(net.client, "curl -s -m 5 --interface \(dynamic) \(base)/boot/\(dashed).ipxe")
         #expect(script.stdout.contains("# spare1 (\(mac),") && script.stdout.contains("provisioner.token="), "\(script.stdout)\n\(serve.output)")
         let shown = try JSONSerialization.jsonObject(with: Data(try home.run(["node", "show", "spare1", "--json"]).stdout.utf8)) as? [String: Any]

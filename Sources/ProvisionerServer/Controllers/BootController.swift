@@ -88,10 +88,18 @@ struct BootController {
 
     /// With `discovery.mode: auto`, gives an unknown MAC the first node waiting
     /// for one and writes its boot files; false when discovery is manual, serve
-    /// writes no boot files, or no node waits (the machine then stays queued).
+    /// writes no boot files, the machine has no fresh lease from serve's DHCP
+    /// for the address it asks from (`DiscoveryRules`), or no node waits (the
+    /// machine then stays queued).
     func autoAccept(_ mac: MACAddress, from ip: IPv4Address?) -> Bool {
         guard state.config.discovery == .auto, state.applier != nil else { return false }
         do {
+            let lease = try state.registry.lease(mac: mac)
+            if let why = DiscoveryRules.refusal(leaseIP: lease?.ip, leaseAge: state.secondsSince(lease?.at), clientIP: ip,
+                                                authoritative: state.checksSourceIP) {
+                state.logger.notice("unknown machine \(mac) from \(ip?.description ?? "?") not accepted automatically: \(why)")
+                return false
+            }
             let (node, files) = try state.nodeOperations.accept(mac: mac, hostname: nil, profile: nil, now: state.now())
             state.count { $0.autoAccepted += 1 }
             state.logger.notice("unknown machine \(mac) from \(ip?.description ?? "?") took the waiting node \(node.hostname) (\(node.ip)): discovery is auto (\(files.summary))")
