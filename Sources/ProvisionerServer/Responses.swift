@@ -5,11 +5,6 @@ import ProvisionerAPI
 import ProvisionerCore
 import ProvisionerPlatform
 
-func randomHex(_ bytes: Int) -> String {
-    var rng = SystemRandomNumberGenerator()
-    return (0..<bytes).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &rng)) }.joined()
-}
-
 func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
     let enc = JSONEncoder()
     enc.outputFormatting = [.sortedKeys]

@@ -432,8 +432,7 @@ enum PostgresSchema {
         )
         """,
     ], [
-        BootCredentialSchema.create(text: text, key: "BIGINT"),
-    ], TokenSchema.statements(text: text)]
+    ], BootCredentialSchema.statements(text: text, key: "BIGINT"), TokenSchema.statements(text: text)]
 
     /// The channel of the change log's doorbell.
     static let changesChannel = "provisioner_node_changes"

@@ -57,6 +57,10 @@ public protocol Registry: Sendable {
     func bootCredential(mac: MACAddress) throws -> BootCredentialRecord?
     /// Uses the credential with `digest` up, once, atomically; false when it was used or replaced.
     func useBootCredential(mac: MACAddress, digest: String, now: String, from: String?) throws -> Bool
+    /// Keeps a node's new heartbeat credential (its digest), replacing its earlier one.
+    func setNodeCredential(hostname: Hostname, digest: String, ip: IPv4Address, now: String) throws
+    /// The node whose current heartbeat credential has `digest`, and the address it was issued to.
+    func nodeCredential(digest: String) throws -> (hostname: Hostname, ip: IPv4Address)?
 
     // MARK: API tokens and the audit log
 

@@ -1,15 +1,25 @@
 import ProvisionerCore
 
-/// The boot credentials' table, the same in both stores.
+/// The boot credentials' and heartbeat credentials' tables, the same in both stores.
 enum BootCredentialSchema {
-    static func create(text: String, key: String) -> String {
-        """
-        CREATE TABLE boot_credentials (
-            node_id \(key) PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
-            mac \(text) NOT NULL, digest \(text) NOT NULL, given_to \(text), minted_at \(text) NOT NULL,
-            used_at \(text), used_from \(text)
-        )
-        """
+    static func statements(text: String, key: String) -> [String] {
+        [
+            """
+            CREATE TABLE boot_credentials (
+                node_id \(key) PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
+                mac \(text) NOT NULL, digest \(text) NOT NULL, given_to \(text), minted_at \(text) NOT NULL,
+                used_at \(text), used_from \(text)
+            )
+            """,
+            // Each node's heartbeat credential of its last enrollment (its digest): any boot
+            // server sharing the registry, or one restarted, takes its heartbeats.
+            """
+            CREATE TABLE node_credentials (
+                node_id \(key) PRIMARY KEY REFERENCES nodes(id) ON DELETE CASCADE,
+                digest \(text) NOT NULL UNIQUE, ip \(text) NOT NULL, issued_at \(text) NOT NULL
+            )
+            """,
+        ]
     }
 }
 
@@ -39,6 +49,30 @@ extension SQLRegistry {
                 """, [mac.description]).map { row in
                 BootCredentialRecord(mac: mac, digest: row[0], givenTo: row[1], mintedAt: row[2], usedAt: row[3], usedFrom: row[4])
             }
+        }
+    }
+
+    /// Keeps `hostname`'s new heartbeat credential (its digest), replacing its earlier one.
+    /// - Throws: `NotFoundError` for an unknown node.
+    public func setNodeCredential(hostname: Hostname, digest: String, ip: IPv4Address, now: String) throws {
+        try write { db in
+            guard let id = try db.value(Int64.self, "SELECT id FROM nodes WHERE hostname = ?", [hostname.value]) else {
+                throw NotFoundError("node", hostname.value)
+            }
+            try db.execute("""
+                INSERT INTO node_credentials (node_id, digest, ip, issued_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT(node_id) DO UPDATE SET digest = excluded.digest, ip = excluded.ip, issued_at = excluded.issued_at
+                """, [id, digest, ip.description, now])
+        }
+    }
+
+    /// The node whose current heartbeat credential has `digest`, and the address it was issued to.
+    public func nodeCredential(digest: String) throws -> (hostname: Hostname, ip: IPv4Address)? {
+        try read { db in
+            guard let row = try db.row("SELECT n.hostname, c.ip FROM node_credentials c JOIN nodes n ON n.id = c.node_id WHERE c.digest = ?",
+                                       [digest]),
+                  let hostname = try? Hostname(parsing: row[0] as String), let ip = try? IPv4Address(parsing: row[1] as String) else { return nil }
+            return (hostname, ip)
         }
     }
 

@@ -284,8 +284,8 @@ enum Schema {
                 """)
         },
         { db in
-            // Each node's boot credential of its last boot (single-use): only its digest is kept.
-            try db.execute(sql: BootCredentialSchema.create(text: "TEXT", key: "INTEGER"))
+            // Each node's boot credential of its last boot (single-use) and heartbeat credential: digests only.
+            for statement in BootCredentialSchema.statements(text: "TEXT", key: "INTEGER") { try db.execute(sql: statement) }
         },
         { db in
             // Who made each change (`AuditActor`), the operator API's named tokens (digests only),

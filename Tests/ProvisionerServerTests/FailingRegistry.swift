@@ -77,6 +77,14 @@ final class FailingRegistry: Registry {
     func touchAPIToken(name: String, now: String, after: String) throws { try check(.update); try base.touchAPIToken(name: name, now: now, after: after) }
     func audit(since: String?, limit: Int) throws -> [AuditEntry] { try check(.read); return try base.audit(since: since, limit: limit) }
     func lease(mac: MACAddress) throws -> (ip: String, at: String)? { try check(.read); return try base.lease(mac: mac) }
+    func setNodeCredential(hostname: Hostname, digest: String, ip: IPv4Address, now: String) throws {
+        try check(.enrollment)
+        try base.setNodeCredential(hostname: hostname, digest: digest, ip: ip, now: now)
+    }
+    func nodeCredential(digest: String) throws -> (hostname: Hostname, ip: IPv4Address)? {
+        try check(.heartbeats)
+        return try base.nodeCredential(digest: digest)
+    }
     func setBMC(_ key: String, _ bmc: BMCSettings?, now: String) throws -> Node { try check(.update); return try base.setBMC(key, bmc, now: now) }
     func bmcs() throws -> [String: BMCSettings] { try check(.read); return try base.bmcs() }
     func setDrained(_ keys: [String], _ drained: Bool, now: String) throws -> [String] { try check(.update); return try base.setDrained(keys, drained, now: now) }

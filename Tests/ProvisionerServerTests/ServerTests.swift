@@ -160,6 +160,45 @@ struct ServerTests {
         #expect(state.metrics.enrollments == 1 && state.metrics.rejected == 3)
     }
 
+    /// The registry keeps each node's heartbeat credential (a digest): a
+    /// restarted serve, or another boot server on the same registry, takes the
+    /// node's heartbeats; an enrollment at another boot server makes the old
+    /// credential worthless here once it is checked again.
+    @Test func heartbeatCredentialsOutliveARestartAndFollowTheRegistry() async throws {
+        let clock = TestClock()
+        let first = try makeState(clock: clock)
+        let credential = try await Application(router: buildRouter(first)).test(.router) { client in
+            try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: try enrollBody(first)) { r in
+                try JSONDecoder().decode(EnrollResponse.self, from: Data(buffer: r.body)).credential
+            }
+        }
+        // Another serve on the same registry (a restart, or a second boot server).
+        let second = ServeState(config: first.config, registry: first.registry, heartbeatSeconds: 5, lostAfterBeats: 3,
+                                logger: Logger(label: "test"), clock: { clock.read() })
+        let auth: HTTPFields = [.authorization: "Bearer \(credential)"]
+        try await Application(router: buildRouter(second)).test(.router) { client in
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(1)) { #expect($0.status == .ok) }
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(1)) {
+                #expect($0.status == .conflict, "replays are still refused")
+            }
+        }
+        // The node reboots and enrolls at the second server: the first stops taking the old credential once it checks again.
+        clock.advance(16)
+        let renewed = try await Application(router: buildRouter(second)).test(.router) { client in
+            try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: try enrollBody(second)) { r in
+                #expect(r.status == .ok)
+                return try JSONDecoder().decode(EnrollResponse.self, from: Data(buffer: r.body)).credential
+            }
+        }
+        try await Application(router: buildRouter(first)).test(.router) { client in
+            clock.advance(CredentialStore.recheckSeconds + 1)
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: auth, body: try beatBody(2)) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: NodeAPI.heartbeatPath, method: .post, headers: [.authorization: "Bearer \(renewed)"], body: try beatBody(3)) {
+                #expect($0.status == .ok)
+            }
+        }
+    }
+
     @Test func heartbeatsCarryInstanceWorkUntilTheNodeReportsIt() async throws {
         let state = try makeState()
         let app = Application(router: buildRouter(state))

@@ -103,6 +103,20 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         #expect(left == 0)
     }
 
+    /// Each node's heartbeat credential, as a digest: the last one issued stands, and goes with its node.
+    @Test(arguments: Store.allCases) func heartbeatCredentialsAreKeptByDigest(_ store: Store) throws {
+        let r = try store.open(dir)
+        try r.add([try spec("n8", "02:00:00:00:00:08", ip: "10.0.0.8")], config: try config(), now: "t0")
+        let n8 = try Hostname(parsing: "n8"), ip = try IPv4Address(parsing: "10.0.0.8")
+        #expect(throws: NotFoundError.self) { try r.setNodeCredential(hostname: try Hostname(parsing: "nope"), digest: "x", ip: ip, now: "t") }
+        try r.setNodeCredential(hostname: n8, digest: "c1", ip: ip, now: "t1")
+        #expect(try r.nodeCredential(digest: "c1").map { "\($0.hostname) \($0.ip)" } == "n8 10.0.0.8")
+        try r.setNodeCredential(hostname: n8, digest: "c2", ip: ip, now: "t2")
+        #expect(try r.nodeCredential(digest: "c1") == nil && r.nodeCredential(digest: "c2")?.hostname == n8)
+        _ = try r.remove(["n8"], now: "t3")
+        #expect(try r.nodeCredential(digest: "c2") == nil)
+    }
+
     /// Named API tokens by digest, and the audit log with who made each change.
     @Test(arguments: Store.allCases) func apiTokensAndTheAuditActor(_ store: Store) throws {
         let r = try store.open(dir)

@@ -51,6 +51,7 @@ struct NodeAgentController {
         let state = self.state
         let req: EnrollRequest
         let node: Node
+        let credential = CredentialStore.makeValue()
         do {
             req = try await body(EnrollRequest.self, of: request, what: "an enrollment request")
             let mac = try NodeAgentRules.enrollingMAC(req.mac)
@@ -73,12 +74,13 @@ struct NodeAgentController {
                 }
                 try state.registry.recordEnrollment(hostname: node.hostname, image: req.image, capacity: req.capacity, instances: req.instances,
                                                     bootTimings: req.bootTimings, platform: req.platform, now: state.now())
+                try state.registry.setNodeCredential(hostname: node.hostname, digest: Secret.digest(credential), ip: node.ip, now: state.now())
                 return node
             }
         } catch let refusal as NodeAgentRules.Refusal {
             return try refuse("enrollment", refusal, from: clientIP)
         }
-        let credential = state.credentials.issue(hostname: node.hostname, ip: node.ip)
+        state.credentials.issue(credential, hostname: node.hostname, ip: node.ip, at: state.clock())
         state.count { $0.enrollments += 1 }
         state.logger.info("enrolled \(node.hostname) (\(node.mac?.description ?? "?"), \(node.ip)): \(req.capacity.coresMax) cores, \(req.capacity.memoryMiBMax) MiB, \(req.capacity.hypervisor.rawValue), image \(req.image ?? "?")\(req.platform.map { ", firmware " + $0.summary } ?? "")")
         return try json(EnrollResponse(hostname: node.hostname.value, credential: credential, heartbeatSeconds: state.heartbeatSeconds))
@@ -108,11 +110,39 @@ struct NodeAgentController {
         return try json(NodeTokenResponse(token: credential))
     }
 
+    /// The heartbeat credential with this value: as known here, else (or when
+    /// due for a check) as the registry has it. While the registry cannot say,
+    /// one known here stands; one not known here is a retryable error.
+    func current(_ value: String) async throws -> NodeAgentRules.Credential? {
+        guard !value.isEmpty else { return nil }
+        let state = self.state, now = state.clock()
+        let cached = state.credentials.lookup(value, at: now)
+        if let cached, !cached.recheck { return cached.credential }
+        let found: (hostname: Hostname, ip: IPv4Address)?
+        do {
+            found = try await blocking { try state.registry.nodeCredential(digest: Secret.digest(value)) }
+        } catch {
+            if let cached { return cached.credential }
+            throw error
+        }
+        guard let found else {
+            state.credentials.forget(value)
+            return nil
+        }
+        state.credentials.issue(value, hostname: found.hostname, ip: found.ip, at: now)
+        return state.credentials.lookup(value, at: now)?.credential
+    }
+
     /// `POST /api/v1/heartbeat` with `Authorization: Bearer <credential>`.
     func heartbeat(_ request: Request, from clientIP: IPv4Address?) async throws -> Response {
         let auth = request.headers[.authorization] ?? ""
         let value = auth.hasPrefix("Bearer ") ? String(auth.dropFirst(7)) : ""
-        let known = value.isEmpty ? nil : state.credentials.lookup(value)
+        let known: NodeAgentRules.Credential?
+        do {
+            known = try await current(value)
+        } catch {
+            return try errorResponse(error)
+        }
         guard known != nil else {
             return try refuse("heartbeat", .init(.unauthorized, "unknown or missing credential: enroll again"), from: clientIP)
         }
