@@ -56,6 +56,20 @@ public enum InstanceSpecRules {
         if let cmdline = spec.cmdline { try rejectControlCharacters(spec.id, "cmdline", cmdline) }
     }
 
+    /// The server names an instance's disk, and the instance writes to it: only
+    /// a path below the node's disk directory (no `.` or `..` on the way) is
+    /// taken, never a device or another file of the node's (`/dev/sda`).
+    /// - Throws: `ControllerError` naming the instance, the path and the directory.
+    public static func validateDisk(_ spec: InstanceSpec, directory: String) throws {
+        guard let disk = spec.disk else { return }
+        let dir = directory.hasSuffix("/") ? String(directory.dropLast()) : directory
+        let below = disk.hasPrefix(dir + "/") ? disk.dropFirst(dir.count + 1) : nil
+        let parts = below.map { $0.split(separator: "/", omittingEmptySubsequences: false) } ?? []
+        guard !dir.isEmpty, let below, !below.isEmpty, !parts.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }) else {
+            throw ControllerError("instance \(spec.id): disk \"\(disk)\" is not below the node's disk directory \(dir)")
+        }
+    }
+
     /// An id becomes part of a libvirt domain name: printable, no "/", at most 64 characters.
     /// - Throws: `ControllerError` naming the id.
     public static func validateID(_ id: String) throws {

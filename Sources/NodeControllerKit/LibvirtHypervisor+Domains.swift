@@ -15,6 +15,14 @@ extension LibvirtHypervisor {
 
     public func start(_ spec: InstanceSpec) throws {
         try InstanceSpecRules.validate(spec)
+        try InstanceSpecRules.validateDisk(spec, directory: configuration.diskDirectory)
+        if let disk = spec.disk {
+            // Below the directory, yet a link or a device there is refused too: only a regular file is an instance's disk.
+            var st = stat()
+            if lstat(disk, &st) == 0, st.st_mode & S_IFMT != S_IFREG {
+                throw ControllerError("starting instance \(spec.id): disk \(disk) is not a regular file")
+            }
+        }
         let name = DomainXML.domainName(prefix: configuration.namePrefix, id: spec.id)
         try withConnection { c in
             if let existing = virDomainLookupByName(c, name) {

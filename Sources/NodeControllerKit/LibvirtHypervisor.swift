@@ -17,6 +17,9 @@ public final class LibvirtHypervisor: Hypervisor, @unchecked Sendable {
         public var namePrefix: String
         public var host: HostPaths
 
+        /// Where instance disks may be: the scratch directory, else libvirt's image directory.
+        public var diskDirectory: String { scratchDir ?? "/var/lib/libvirt/images" }
+
         public init(uri: String = ControllerSettings.defaultLibvirtURI, scratchDir: String? = nil,
                     consoleLogDir: String = ControllerSettings.defaultConsoleLogDir,
                     namePrefix: String = "prov-", host: HostPaths = HostPaths()) {

@@ -72,6 +72,30 @@ import Testing
     }
 }
 
+/// An instance's disk only below the node's disk directory.
+@Suite struct InstanceDiskTests {
+    @Test func onlyAPathBelowTheDiskDirectory() {
+        let rows: [(String, String, Bool)] = [
+            ("/var/lib/libvirt/images/a.qcow2", "/var/lib/libvirt/images", true),
+            ("/var/lib/libvirt/images/sub/a.img", "/var/lib/libvirt/images/", true),
+            ("/dev/sda", "/var/lib/libvirt/images", false),
+            ("/var/lib/libvirt/images", "/var/lib/libvirt/images", false),
+            ("/var/lib/libvirt/images/", "/var/lib/libvirt/images", false),
+            ("/var/lib/libvirt/images/../../../dev/sda", "/var/lib/libvirt/images", false),
+            ("/var/lib/libvirt/images/./a", "/var/lib/libvirt/images", false),
+            ("/var/lib/libvirt/images//a", "/var/lib/libvirt/images", false),
+            ("/var/lib/libvirt/imagesX/a", "/var/lib/libvirt/images", false),
+            ("/etc/shadow", "/", false),
+        ]
+        for (disk, dir, taken) in rows {
+            let spec = InstanceSpec(id: "d", vcpus: 1, memoryMiB: 64, disk: disk)
+            #expect(((try? InstanceSpecRules.validateDisk(spec, directory: dir)) != nil) == taken, "\(disk) in \(dir)")
+        }
+        #expect((try? InstanceSpecRules.validateDisk(InstanceSpec(id: "k", vcpus: 1, memoryMiB: 64, kernel: "/k"), directory: "/x")) != nil,
+                "a kernel boot has no disk to check")
+    }
+}
+
 @Suite struct CapabilitiesTests {
     func caps(_ name: String) throws -> LibvirtCapabilities {
         LibvirtCapabilities(xml: try String(contentsOfFile: fixtures + "/capabilities/\(name).xml", encoding: .utf8))

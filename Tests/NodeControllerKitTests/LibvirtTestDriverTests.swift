@@ -89,9 +89,23 @@ import Testing
         #expect(try hv.instances() == before)
     }
 
+    /// A disk outside the disk directory, or a link or device inside it, is refused before libvirt.
+    @Test func aDiskOutsideTheDiskDirectoryOrNotAFileIsRefused() throws {
+        let before = try hv.instances()
+        let link = logDir + "/to-a-device.img"
+        try? FileManager.default.removeItem(atPath: link)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/dev/null")
+        defer { try? FileManager.default.removeItem(atPath: link) }
+        for (disk, message) in [("/dev/sda", "is not below the node's disk directory"), (logDir + "/../escape.img", "is not below"),
+                                (link, "is not a regular file")] {
+            #expect { try hv.start(InstanceSpec(id: uniqueID("disk"), vcpus: 1, memoryMiB: 64, disk: disk)) } throws: { "\($0)".contains(message) }
+        }
+        #expect(try hv.instances() == before)
+    }
+
     @Test func statesOfADefinedButStoppedDomainAreReported() throws {
         let id = uniqueID("stop")
-        try hv.start(InstanceSpec(id: id, vcpus: 1, memoryMiB: 64, disk: "/var/lib/images/x.img"))
+        try hv.start(InstanceSpec(id: id, vcpus: 1, memoryMiB: 64, disk: logDir + "/x.img"))
         defer { try? hv.terminate(id: id) }
         // Stop it behind the controller's back through a second connection.
         let other = LibvirtHypervisor(configuration: .init(uri: "test:///default", consoleLogDir: logDir), log: .silent)
