@@ -17,7 +17,14 @@ extension LibvirtHypervisor {
         try InstanceSpecRules.validate(spec)
         try InstanceSpecRules.validateDisk(spec, directory: configuration.diskDirectory)
         if let disk = spec.disk {
-            // Below the directory, yet a link or a device there is refused too: only a regular file is an instance's disk.
+            // Below the directory as the file system resolves it too (a linked
+            // directory on the way is followed), and only a regular file: never a
+            // link or a device.
+            let parent = String(disk[..<(disk.lastIndex(of: "/") ?? disk.startIndex)])
+            guard let dir = Self.resolved(configuration.diskDirectory), let real = Self.resolved(parent),
+                  real == dir || real.hasPrefix(dir == "/" ? "/" : dir + "/") else {
+                throw ControllerError("starting instance \(spec.id): disk \(disk) does not resolve below the disk directory \(configuration.diskDirectory)")
+            }
             var st = stat()
             if lstat(disk, &st) == 0, st.st_mode & S_IFMT != S_IFREG {
                 throw ControllerError("starting instance \(spec.id): disk \(disk) is not a regular file")
@@ -51,6 +58,13 @@ extension LibvirtHypervisor {
                 throw error
             }
         }
+    }
+
+    /// `path` with every link resolved (realpath(3)); nil when it does not exist.
+    static func resolved(_ path: String) -> String? {
+        guard let p = realpath(path, nil) else { return nil }
+        defer { free(p) }
+        return String(cString: p)
     }
 
     public func terminate(id: String) throws {

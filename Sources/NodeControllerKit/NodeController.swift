@@ -263,9 +263,10 @@ public actor NodeController {
             // The first 401 re-enrolls at once; a 401 again after that backs off.
             return unauthorizedStreak == 1 ? 0 : backoff.delay(afterFailures: unauthorizedStreak - 1)
         case .rejected(409, let message):
-            // Taken as replayed or out of order: someone else may be sending
-            // with this credential. A new enrollment gives a new one (and
-            // makes the old one worthless), with a fresh count.
+            // Taken as replayed or out of order: someone else is sending with
+            // this credential, and serve has revoked it for both. The node asks
+            // for a new boot credential (given once the alive window has passed:
+            // nobody's heartbeats keep it up any more) and enrolls again.
             credential = nil
             token = nil
             unauthorizedStreak += 1

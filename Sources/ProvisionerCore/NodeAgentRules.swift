@@ -78,6 +78,11 @@ public enum NodeAgentRules {
         if checksSourceIP, clientIP != node.ip {
             throw Refusal(.forbidden, "\(node.hostname) must enroll from its address \(node.ip), not \(clientIP?.description ?? "?")")
         }
+        // Proxy DHCP: serve does not know the node's address, but a credential
+        // enrolls only from the address it was given to.
+        if !checksSourceIP, let givenTo = minted.givenTo, clientIP?.description != givenTo {
+            throw Refusal(.forbidden, "the boot credential of \(node.hostname) was given to \(givenTo), not \(clientIP?.description ?? "?")")
+        }
         try notUp(node, secondsSinceHeartbeat: secondsSinceHeartbeat, aliveWithin: aliveWithin, "its controller holds its credential")
         return node
     }
@@ -102,9 +107,14 @@ public enum NodeAgentRules {
         return node
     }
 
+    /// Whether a node whose last heartbeat was `secondsSinceHeartbeat` ago is up.
+    public static func isUp(secondsSinceHeartbeat: Double?, aliveWithin: Double) -> Bool {
+        secondsSinceHeartbeat.map { $0 <= aliveWithin } ?? false
+    }
+
     /// Refuses (conflict) while `node` sent a heartbeat within `aliveWithin` seconds.
     static func notUp(_ node: Node, secondsSinceHeartbeat: Double?, aliveWithin: Double, _ why: String) throws(Refusal) {
-        if let since = secondsSinceHeartbeat, since <= aliveWithin {
+        if isUp(secondsSinceHeartbeat: secondsSinceHeartbeat, aliveWithin: aliveWithin), let since = secondsSinceHeartbeat {
             throw Refusal(.conflict, "\(node.hostname) is up (its last heartbeat \(Int(max(0, since))) s ago): \(why)")
         }
     }

@@ -26,25 +26,32 @@ final class CredentialStore: Sendable {
 
     private let state = Mutex(Credentials())
 
-    /// A new credential value (256 random bits as hex); `issue` makes it the node's.
-    static func makeValue() -> String { Secret.random(bytes: 32) }
-
-    /// Makes `value` the credential of `hostname` at `ip`, checked at `now`
-    /// (issued here, or found in the registry); the node's earlier one here
-    /// stops working. A credential already known keeps its heartbeat count.
+    /// Makes `value` (issued here) the credential of `hostname` at `ip`,
+    /// checked at `now`; the node's earlier one here stops working.
     func issue(_ value: String, hostname: Hostname, ip: IPv4Address, at now: Date) {
-        state.withLock { s in
-            if let old = s.valueOf[hostname], old != value { s.byValue[old] = nil }
-            let sequence = s.byValue[value].map(\.credential.sequence) ?? -1
-            s.byValue[value] = Entry(credential: NodeAgentRules.Credential(hostname: hostname, ip: ip, sequence: sequence), checkedAt: now)
-            s.valueOf[hostname] = value
-        }
+        _ = adopt(value, hostname: hostname, ip: ip, asked: .distantFuture, at: now)
     }
 
     /// The credential with this value as known here, and whether the registry must be asked again.
     func lookup(_ value: String, at now: Date) -> (credential: NodeAgentRules.Credential, recheck: Bool)? {
         state.withLock { s in
             s.byValue[value].map { ($0.credential, now.timeIntervalSince($0.checkedAt) > Self.recheckSeconds) }
+        }
+    }
+
+    /// Takes `value`, found in the registry for `hostname` by a look-up that
+    /// began at `asked`, unless this server issued the node a newer one
+    /// meanwhile (checked after `asked`); the node's earlier one here stops
+    /// working, and a credential already known keeps its heartbeat count.
+    /// Returns whether it was taken.
+    func adopt(_ value: String, hostname: Hostname, ip: IPv4Address, asked: Date, at now: Date) -> Bool {
+        state.withLock { s in
+            if let current = s.valueOf[hostname], current != value, let entry = s.byValue[current], entry.checkedAt >= asked { return false }
+            if let old = s.valueOf[hostname], old != value { s.byValue[old] = nil }
+            let sequence = s.byValue[value].map(\.credential.sequence) ?? -1
+            s.byValue[value] = Entry(credential: NodeAgentRules.Credential(hostname: hostname, ip: ip, sequence: sequence), checkedAt: now)
+            s.valueOf[hostname] = value
+            return true
         }
     }
 

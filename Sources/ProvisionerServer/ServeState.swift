@@ -11,7 +11,7 @@ import ProvisionerSite
 import ProvisionerStore
 
 /// What every controller shares: the site, the registry, the heartbeat
-/// credentials handed out since start, the counters.
+/// credentials known here, the counters.
 public final class ServeState: Sendable {
     public let config: SiteConfig
     public let registry: Registry
@@ -22,7 +22,7 @@ public final class ServeState: Sendable {
     /// Seconds since the epoch, for timestamps; injectable for tests.
     let clock: @Sendable () -> Date
 
-    /// The heartbeat credentials handed out since start.
+    /// The heartbeat credentials known here (the registry keeps their digests).
     let credentials = CredentialStore()
     let counters = Mutex(ServeMetrics())
     /// Heartbeats are written in batches, one transaction per batch.

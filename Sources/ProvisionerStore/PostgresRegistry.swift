@@ -308,10 +308,11 @@ extension RegistryError {
     }
 }
 
-/// The PostgreSQL schema: the same tables as SQLite's at its version 7,
-/// with PostgreSQL's types (identity keys, BIGINT addresses, BYTEA token,
-/// byte-order collation so hostnames sort as SQLite sorts them). Version 1
-/// here is SQLite's 7; later changes go into both lists.
+/// The PostgreSQL schema: the same tables as SQLite's, with PostgreSQL's
+/// types (identity keys, BIGINT addresses, BYTEA token, byte-order collation
+/// so hostnames sort as SQLite sorts them). Version 1 here is SQLite's 7, 2
+/// its 8 (boot and heartbeat credentials), 3 its 9 (audit actor, API tokens,
+/// leases); later changes go into both lists.
 enum PostgresSchema {
     static let text = #"TEXT COLLATE "C""#
     static let migrations: [[String]] = [[
@@ -431,7 +432,6 @@ enum PostgresSchema {
             replica_nodes BIGINT NOT NULL DEFAULT 0, daemons \(text) NOT NULL DEFAULT '{}'
         )
         """,
-    ], [
     ], BootCredentialSchema.statements(text: text, key: "BIGINT"), TokenSchema.statements(text: text)]
 
     /// The channel of the change log's doorbell.
@@ -476,6 +476,8 @@ extension PostgresRegistry {
         ("node_bmc", ["node_id", "driver", "address", "username", "password_file", "system"]),
         ("rollouts", ["id", "image", "status", "state", "started_at", "updated_at"]),
         ("api_tokens", ["name", "digest", "scopes", "created_at", "rotated_at", "last_used_at"]),
+        ("boot_credentials", ["node_id", "mac", "digest", "given_to", "minted_at", "used_at", "used_from"]),
+        ("node_credentials", ["node_id", "digest", "ip", "issued_at"]),
     ]
 
     /// Copies every row of `source` into this (empty) registry in one

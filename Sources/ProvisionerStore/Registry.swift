@@ -55,10 +55,12 @@ public protocol Registry: Sendable {
     func mintBootCredential(_ record: BootCredentialRecord) throws
     /// The boot credential last minted for the node with `mac`, if any.
     func bootCredential(mac: MACAddress) throws -> BootCredentialRecord?
-    /// Uses the credential with `digest` up, once, atomically; false when it was used or replaced.
-    func useBootCredential(mac: MACAddress, digest: String, now: String, from: String?) throws -> Bool
-    /// Keeps a node's new heartbeat credential (its digest), replacing its earlier one.
-    func setNodeCredential(hostname: Hostname, digest: String, ip: IPv4Address, now: String) throws
+    /// Records a boot's enrollment in one transaction: its boot credential used
+    /// up (once), its status, its heartbeat credential. False, with nothing
+    /// recorded, when the credential was used or replaced meanwhile.
+    func enroll(_ enrollment: EnrollmentRecord, now: String) throws -> Bool
+    /// Revokes the heartbeat credential with `digest`: its node enrolls again.
+    func revokeNodeCredential(digest: String) throws
     /// The node whose current heartbeat credential has `digest`, and the address it was issued to.
     func nodeCredential(digest: String) throws -> (hostname: Hostname, ip: IPv4Address)?
 
@@ -185,6 +187,35 @@ extension Registry {
     @discardableResult
     public func recordBootEvent(mac: MACAddress, ip: String?, phase: BootPhase, now: String, newBoot: Bool) throws -> String? {
         try recordBootEvent(mac: mac, ip: ip, phase: phase, now: now, newBoot: newBoot, bootPath: nil)
+    }
+}
+
+/// A boot's enrollment, as `Registry.enroll(_:now:)` records it in one transaction.
+public struct EnrollmentRecord: Sendable {
+    public var node: Node
+    /// The digest of the boot credential it presented (used up by the enrollment).
+    public var bootDigest: String
+    /// Where it enrolled from.
+    public var from: String?
+    /// The digest of the heartbeat credential it gets.
+    public var heartbeatDigest: String
+    public var image: String?
+    public var capacity: NodeCapacity
+    public var instances: [InstanceStatus]
+    public var bootTimings: BootTimings?
+    public var platform: NodePlatform?
+
+    public init(node: Node, bootDigest: String, from: String?, heartbeatDigest: String, image: String?, capacity: NodeCapacity,
+                instances: [InstanceStatus], bootTimings: BootTimings?, platform: NodePlatform?) {
+        self.node = node
+        self.bootDigest = bootDigest
+        self.from = from
+        self.heartbeatDigest = heartbeatDigest
+        self.image = image
+        self.capacity = capacity
+        self.instances = instances
+        self.bootTimings = bootTimings
+        self.platform = platform
     }
 }
 

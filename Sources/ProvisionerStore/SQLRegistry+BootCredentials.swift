@@ -52,18 +52,40 @@ extension SQLRegistry {
         }
     }
 
+    /// Records a boot's enrollment in one transaction: the boot credential
+    /// used up (once, whichever boot server gets there first), the node's
+    /// status (`recordEnrollment`), its new heartbeat credential.
+    /// - Returns: false, with nothing recorded, when the credential was used or replaced meanwhile.
+    public func enroll(_ e: EnrollmentRecord, now: String) throws -> Bool {
+        guard let mac = e.node.mac else { return false }
+        return try write { db in
+            guard try Self.useBootCredential(db, mac: mac, digest: e.bootDigest, now: now, from: e.from) else { return false }
+            try Self.recordEnrollment(db, hostname: e.node.hostname, image: e.image, capacity: e.capacity, instances: e.instances,
+                                      bootTimings: e.bootTimings, platform: e.platform, now: now)
+            try Self.setNodeCredential(db, hostname: e.node.hostname, digest: e.heartbeatDigest, ip: e.node.ip, now: now)
+            return true
+        }
+    }
+
     /// Keeps `hostname`'s new heartbeat credential (its digest), replacing its earlier one.
     /// - Throws: `NotFoundError` for an unknown node.
     public func setNodeCredential(hostname: Hostname, digest: String, ip: IPv4Address, now: String) throws {
-        try write { db in
-            guard let id = try db.value(Int64.self, "SELECT id FROM nodes WHERE hostname = ?", [hostname.value]) else {
-                throw NotFoundError("node", hostname.value)
-            }
-            try db.execute("""
-                INSERT INTO node_credentials (node_id, digest, ip, issued_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT(node_id) DO UPDATE SET digest = excluded.digest, ip = excluded.ip, issued_at = excluded.issued_at
-                """, [id, digest, ip.description, now])
+        try write { db in try Self.setNodeCredential(db, hostname: hostname, digest: digest, ip: ip, now: now) }
+    }
+
+    static func setNodeCredential(_ db: any SQLSession, hostname: Hostname, digest: String, ip: IPv4Address, now: String) throws {
+        guard let id = try db.value(Int64.self, "SELECT id FROM nodes WHERE hostname = ?", [hostname.value]) else {
+            throw NotFoundError("node", hostname.value)
         }
+        try db.execute("""
+            INSERT INTO node_credentials (node_id, digest, ip, issued_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT(node_id) DO UPDATE SET digest = excluded.digest, ip = excluded.ip, issued_at = excluded.issued_at
+            """, [id, digest, ip.description, now])
+    }
+
+    /// Revokes the heartbeat credential with `digest` (two parties used it): its node enrolls again.
+    public func revokeNodeCredential(digest: String) throws {
+        _ = try write { db in try db.execute("DELETE FROM node_credentials WHERE digest = ?", [digest]) }
     }
 
     /// The node whose current heartbeat credential has `digest`, and the address it was issued to.
@@ -80,11 +102,13 @@ extension SQLRegistry {
     /// was used already or a newer one replaced it (another boot server, or
     /// another request, got there first).
     public func useBootCredential(mac: MACAddress, digest: String, now: String, from: String?) throws -> Bool {
-        try write { db in
-            try db.execute("""
-                UPDATE boot_credentials SET used_at = ?, used_from = ?
-                WHERE mac = ? AND digest = ? AND used_at IS NULL AND node_id = (SELECT id FROM nodes WHERE mac = ?)
-                """, [now, from, mac.description, digest, mac.description]) == 1
-        }
+        try write { db in try Self.useBootCredential(db, mac: mac, digest: digest, now: now, from: from) }
+    }
+
+    static func useBootCredential(_ db: any SQLSession, mac: MACAddress, digest: String, now: String, from: String?) throws -> Bool {
+        try db.execute("""
+            UPDATE boot_credentials SET used_at = ?, used_from = ?
+            WHERE mac = ? AND digest = ? AND used_at IS NULL AND node_id = (SELECT id FROM nodes WHERE mac = ?)
+            """, [now, from, mac.description, digest, mac.description]) == 1
     }
 }

@@ -241,16 +241,22 @@ extension SQLRegistry {
     public func recordEnrollment(hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus], bootTimings: BootTimings?,
                                  platform: NodePlatform?, now: String) throws {
         try write { db in
-            guard let id = try db.value(Int64.self, "SELECT id FROM nodes WHERE hostname = ?", [hostname.value]) else { return }
-            try db.execute("INSERT INTO node_status (node_id) VALUES (?) ON CONFLICT DO NOTHING", [id])
-            let phases = BootRules.merge(try Self.phases(db, nodeID: id), event: .enrolled, at: now, newBoot: false, keepSince: now).phases
-            try db.execute("""
-                UPDATE node_status SET image = ?, capacity = ?, instances = ?, enrolled_at = ?, last_heartbeat = ?, phases = ?,
-                    boot_started = coalesce(boot_started, ?), boot_timings = ?, platform = ? WHERE node_id = ?
-                """, [image, try Self.encodeJSON(capacity), try Self.encodeJSON(instances), now, now, try Self.encodeJSON(phases), now,
-                                 try bootTimings.map(Self.encodeJSON), try platform.map(Self.encodeJSON), id])
-            try db.execute("UPDATE nodes SET state = 'ready', updated_at = ? WHERE id = ?", [now, id])
+            try Self.recordEnrollment(db, hostname: hostname, image: image, capacity: capacity, instances: instances,
+                                      bootTimings: bootTimings, platform: platform, now: now)
         }
+    }
+
+    static func recordEnrollment(_ db: any SQLSession, hostname: Hostname, image: String?, capacity: NodeCapacity, instances: [InstanceStatus],
+                                 bootTimings: BootTimings?, platform: NodePlatform?, now: String) throws {
+        guard let id = try db.value(Int64.self, "SELECT id FROM nodes WHERE hostname = ?", [hostname.value]) else { return }
+        try db.execute("INSERT INTO node_status (node_id) VALUES (?) ON CONFLICT DO NOTHING", [id])
+        let phases = BootRules.merge(try Self.phases(db, nodeID: id), event: .enrolled, at: now, newBoot: false, keepSince: now).phases
+        try db.execute("""
+            UPDATE node_status SET image = ?, capacity = ?, instances = ?, enrolled_at = ?, last_heartbeat = ?, phases = ?,
+                boot_started = coalesce(boot_started, ?), boot_timings = ?, platform = ? WHERE node_id = ?
+            """, [image, try Self.encodeJSON(capacity), try Self.encodeJSON(instances), now, now, try Self.encodeJSON(phases), now,
+                             try bootTimings.map(Self.encodeJSON), try platform.map(Self.encodeJSON), id])
+        try db.execute("UPDATE nodes SET state = 'ready', updated_at = ? WHERE id = ?", [now, id])
     }
 
     /// Marks `lost` every enrolled or ready node whose last heartbeat is older than `before`.

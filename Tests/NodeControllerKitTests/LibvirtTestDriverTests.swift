@@ -96,8 +96,12 @@ import Testing
         try? FileManager.default.removeItem(atPath: link)
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/dev/null")
         defer { try? FileManager.default.removeItem(atPath: link) }
+        let linkedDir = logDir + "/etc"
+        try? FileManager.default.removeItem(atPath: linkedDir)
+        try FileManager.default.createSymbolicLink(atPath: linkedDir, withDestinationPath: "/etc")
+        defer { try? FileManager.default.removeItem(atPath: linkedDir) }
         for (disk, message) in [("/dev/sda", "is not below the node's disk directory"), (logDir + "/../escape.img", "is not below"),
-                                (link, "is not a regular file")] {
+                                (link, "is not a regular file"), (linkedDir + "/shadow", "does not resolve below the disk directory")] {
             #expect { try hv.start(InstanceSpec(id: uniqueID("disk"), vcpus: 1, memoryMiB: 64, disk: disk)) } throws: { "\($0)".contains(message) }
         }
         #expect(try hv.instances() == before)

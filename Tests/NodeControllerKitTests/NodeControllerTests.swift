@@ -90,9 +90,8 @@ import Testing
     }
 
     /// A heartbeat taken as replayed (someone else sends with this credential,
-    /// or pushed its count ahead): the node gets a new boot credential and
-    /// enrolls again for a new heartbeat credential rather than stay wedged
-    /// behind a count it cannot pass.
+    /// or pushed its count ahead; serve revokes it): the node gets a new boot
+    /// credential and enrolls again for a new heartbeat credential.
     @Test func aHeartbeatRefusedAsReplayedEnrollsAgain() async throws {
         let second = ScriptedTransport.json(EnrollResponse(hostname: "node1", credential: "cred-2", heartbeatSeconds: 5))
         transport.append(Self.enrolled, ScriptedTransport.json(APIError(error: "heartbeat 1 of node1 replayed or out of order"), status: 409),

@@ -20,8 +20,8 @@ struct NodeAgentRulesTests {
     }
 
     /// A boot credential as serve minted it for the node (used: at and from where).
-    static func minted(_ value: String, for mac: MACAddress = mac, used: Bool = false) -> BootCredentialRecord {
-        BootCredentialRecord(mac: mac, digest: BootCredential.digest(value), givenTo: "10.0.0.11", mintedAt: "2026-12-07T10:00:00.000Z",
+    static func minted(_ value: String, for mac: MACAddress = mac, used: Bool = false, givenTo: String? = "10.0.0.11") -> BootCredentialRecord {
+        BootCredentialRecord(mac: mac, digest: BootCredential.digest(value), givenTo: givenTo, mintedAt: "2026-12-07T10:00:00.000Z",
                              usedAt: used ? "2026-12-07T10:01:00.000Z" : nil, usedFrom: used ? "10.0.0.11" : nil)
     }
 
@@ -34,8 +34,10 @@ struct NodeAgentRulesTests {
             (Self.node, good, Self.minted(good), 40, Self.nodeIP, true, nil, nil, "the node itself, first boot"),
             (Self.node, good, Self.minted(good), 40, Self.nodeIP, true, 60, nil, "a reboot: its heartbeats stopped a minute ago"),
             (Self.node, good, Self.minted(good), life, Self.nodeIP, true, nil, nil, "the last second of its life"),
-            (Self.node, good, Self.minted(good), 40, Self.elsewhere, false, nil, nil, "proxy mode: any address"),
-            (Self.node, good, Self.minted(good), 40, nil, false, nil, nil, "proxy mode: no address known"),
+            (Self.node, good, Self.minted(good), 40, Self.nodeIP, false, nil, nil, "proxy mode: from the address it was given to"),
+            (Self.node, good, Self.minted(good, givenTo: nil), 40, Self.elsewhere, false, nil, nil, "proxy mode: given to an unknown address"),
+            (Self.node, good, Self.minted(good), 40, Self.elsewhere, false, nil, .forbidden, "proxy mode: from another address than it was given to"),
+            (Self.node, good, Self.minted(good), 40, nil, false, nil, .forbidden, "proxy mode: no client address"),
             (nil, good, Self.minted(good), 40, Self.nodeIP, true, nil, .forbidden, "an unregistered MAC"),
             (Self.node, "", Self.minted(good), 40, Self.nodeIP, true, nil, .forbidden, "no credential"),
             (Self.node, good, nil, nil, Self.nodeIP, true, nil, .forbidden, "none minted for the node"),

@@ -59,10 +59,7 @@ final class FailingRegistry: Registry {
 
     func mintBootCredential(_ record: BootCredentialRecord) throws { try check(.bootEvent); try base.mintBootCredential(record) }
     func bootCredential(mac: MACAddress) throws -> BootCredentialRecord? { try check(.read); return try base.bootCredential(mac: mac) }
-    func useBootCredential(mac: MACAddress, digest: String, now: String, from: String?) throws -> Bool {
-        try check(.enrollment)
-        return try base.useBootCredential(mac: mac, digest: digest, now: now, from: from)
-    }
+    func enroll(_ enrollment: EnrollmentRecord, now: String) throws -> Bool { try check(.enrollment); return try base.enroll(enrollment, now: now) }
     func addAPIToken(name: APITokenName, digest: String, scopes: [APIScope], now: String) throws -> APIToken {
         try check(.update)
         return try base.addAPIToken(name: name, digest: digest, scopes: scopes, now: now)
@@ -77,10 +74,7 @@ final class FailingRegistry: Registry {
     func touchAPIToken(name: String, now: String, after: String) throws { try check(.update); try base.touchAPIToken(name: name, now: now, after: after) }
     func audit(since: String?, limit: Int) throws -> [AuditEntry] { try check(.read); return try base.audit(since: since, limit: limit) }
     func lease(mac: MACAddress) throws -> (ip: String, at: String)? { try check(.read); return try base.lease(mac: mac) }
-    func setNodeCredential(hostname: Hostname, digest: String, ip: IPv4Address, now: String) throws {
-        try check(.enrollment)
-        try base.setNodeCredential(hostname: hostname, digest: digest, ip: ip, now: now)
-    }
+    func revokeNodeCredential(digest: String) throws { try check(.heartbeats); try base.revokeNodeCredential(digest: digest) }
     func nodeCredential(digest: String) throws -> (hostname: Hostname, ip: IPv4Address)? {
         try check(.heartbeats)
         return try base.nodeCredential(digest: digest)

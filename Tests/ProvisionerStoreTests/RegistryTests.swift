@@ -65,8 +65,6 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         #expect(try r.status("a")?.bootPath?.firmware == .bios)
     }
 
-    /// Anyone on the node network can make up MACs: the queue stops at its
-    /// limit, and a machine already queued is still seen again.
     /// A boot credential is kept as its digest, replaced by the next one, used
     /// once (atomically, from any connection), and goes with its node.
     @Test(arguments: Store.allCases) func bootCredentialsAreUsedOnce(_ store: Store) throws {
@@ -101,6 +99,29 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         _ = try r.remove(["n7"], now: "t6")
         let left = try r.read { db in try db.value(Int.self, "SELECT count(*) FROM boot_credentials") }
         #expect(left == 0)
+    }
+
+    /// An enrollment is one transaction: the boot credential used up, the status
+    /// and the heartbeat credential recorded; a second one of the same boot records nothing.
+    @Test(arguments: Store.allCases) func anEnrollmentUsesItsCredentialAndRecordsAllOrNothing(_ store: Store) throws {
+        let r = try store.open(dir)
+        let node = try #require(try r.add([try spec("n9", "02:00:00:00:00:09", ip: "10.0.0.9")], config: try config(), now: "t0").first)
+        let mac = try #require(node.mac)
+        try r.mintBootCredential(BootCredentialRecord(mac: mac, digest: "b1", givenTo: "10.0.0.9", mintedAt: "t1"))
+        let capacity = NodeCapacity(coresMax: 2, coresFree: 2, memoryMiBMax: 1024, memoryMiBFree: 1000, diskMiBMax: 1, diskMiBFree: 1,
+                                    hypervisor: .qemuTCG, hardwareVirtualization: false, hardwareVirtualizationReason: nil, libvirtVersion: nil)
+        func enrollment(_ boot: String, _ heartbeat: String, image: String) -> EnrollmentRecord {
+            EnrollmentRecord(node: node, bootDigest: boot, from: "10.0.0.9", heartbeatDigest: heartbeat, image: image, capacity: capacity,
+                             instances: [], bootTimings: nil, platform: nil)
+        }
+        #expect(try !r.enroll(enrollment("made-up", "h0", image: "default/g9"), now: "t2"), "a credential never minted")
+        #expect(try r.status("n9")?.state == .registered && r.nodeCredential(digest: "h0") == nil)
+        #expect(try r.enroll(enrollment("b1", "h1", image: "default/g1"), now: "t3"))
+        #expect(try r.status("n9")?.image == "default/g1" && r.status("n9")?.state == .ready)
+        #expect(try r.nodeCredential(digest: "h1")?.hostname == node.hostname && r.bootCredential(mac: mac)?.usedFrom == "10.0.0.9")
+        // The same boot again: nothing recorded, the live heartbeat credential stays.
+        #expect(try !r.enroll(enrollment("b1", "h2", image: "default/g2"), now: "t4"))
+        #expect(try r.status("n9")?.image == "default/g1" && r.nodeCredential(digest: "h1") != nil && r.nodeCredential(digest: "h2") == nil)
     }
 
     /// Each node's heartbeat credential, as a digest: the last one issued stands, and goes with its node.
@@ -145,6 +166,8 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
         #expect(try r.audit(since: nil, limit: 1).map(\.action) == ["token.revoke"], "the latest, oldest first")
     }
 
+    /// Anyone on the node network can make up MACs: the queue stops at its
+    /// limit, and a machine already queued is still seen again.
     @Test(arguments: Store.allCases) func theDiscoveryQueueIsBounded(_ store: Store) throws {
         let r = try store.open(dir)
         let limit = SQLiteRegistry.discoveryLimit

@@ -171,13 +171,18 @@ extension SystemTests {
             return try curl("-o /dev/null -w %{http_code} -H 'Authorization: Bearer \(credential)' --data-binary @\(f) \(base)/api/v1/heartbeat", from: ip).stdout
         }
         #expect(try beat(1, credential: credential) == "200")
-        #expect(try beat(1, credential: credential) == "409", "a replayed heartbeat must be refused")
         #expect(try beat(2, credential: "nope") == "401")
         #expect(try beat(3, credential: credential, from: "10.98.0.50") == "403")
         #expect(try beat(4, credential: credential) == "200", "the second enrollment left the live credential alone")
+        // A replay: two parties hold the credential, so it is revoked for both.
+        #expect(try beat(4, credential: credential) == "409", "a replayed heartbeat must be refused")
+        #expect(try beat(5, credential: credential) == "401", "a replayed credential must be revoked")
         // Up and sending heartbeats: its controller holds its credential; a request in its name is someone else's.
         let whileUp = try askToken(#"{"mac":"\#(Self.mac)"}"#)
         #expect(whileUp.code == "409" && whileUp.body.contains("is up"), "\(whileUp)")
+        // Nor in its boot script: a fetch while it is up mints nothing.
+        let upScript = try curl("\(base)/boot/\(dashed).ipxe").stdout
+        #expect(upScript.contains("#!ipxe") && upScript.contains("provisioner.token= "), "a credential minted while the node is up: \(upScript)")
 
         let show = try home.run(["node", "show", "n1", "--json"])
         #expect(show.object["state"] as? String == "ready", "\(show.stdout)")

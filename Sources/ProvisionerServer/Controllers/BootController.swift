@@ -65,19 +65,25 @@ struct BootController {
     }
 
     /// The node's iPXE script with a new boot credential in the placeholder's
-    /// place. When the registry cannot keep one, the script goes out without
-    /// (the boot must not wait for the registry) and the node asks for one later.
+    /// place. None while the node is up (a request in its name while it sends
+    /// heartbeats is not its boot), or when the registry cannot keep one (the
+    /// boot must not wait for the registry): the script goes out without, and
+    /// the node asks for one once it is down.
     func nodeScript(_ mac: MACAddress, to clientIP: IPv4Address?) throws -> Response {
         guard let data = FileSystem.read(state.config.httpRoot + "/boot/\(mac.dashed).ipxe") else {
             return try apiError(.notFound, "not found (site not applied?)")
         }
         var script = String(decoding: data, as: UTF8.self)
         if script.contains(BootCredential.placeholder) {
-            let credential: String
+            var credential = ""
             do {
-                credential = try state.mintBootCredential(for: mac, to: clientIP)
+                let beat = try state.registry.status(mac.description)?.lastHeartbeat
+                if NodeAgentRules.isUp(secondsSinceHeartbeat: state.secondsSince(beat), aliveWithin: state.aliveWithin) {
+                    state.logger.warning("boot script of \(mac) served to \(clientIP?.description ?? "?") without a boot credential: the node is up (its last heartbeat at \(beat ?? "?"))")
+                } else {
+                    credential = try state.mintBootCredential(for: mac, to: clientIP)
+                }
             } catch {
-                credential = ""
                 state.logger.warning("boot script of \(mac) served without a boot credential (the node asks for one later): \(error)")
             }
             script = script.replacingOccurrences(of: BootCredential.placeholder, with: credential)

@@ -51,7 +51,7 @@ struct NodeAgentController {
         let state = self.state
         let req: EnrollRequest
         let node: Node
-        let credential = CredentialStore.makeValue()
+        let credential = Secret.random(bytes: 32)
         do {
             req = try await body(EnrollRequest.self, of: request, what: "an enrollment request")
             let mac = try NodeAgentRules.enrollingMAC(req.mac)
@@ -67,14 +67,14 @@ struct NodeAgentController {
                     node: found, mac: mac, credential: req.token, minted: minted, secondsSinceMint: state.secondsSince(minted?.mintedAt),
                     clientIP: clientIP, checksSourceIP: state.checksSourceIP,
                     secondsSinceHeartbeat: state.secondsSince(status?.lastHeartbeat), aliveWithin: state.aliveWithin)
-                // Used up once, whichever boot server gets there first.
-                guard let minted, try state.registry.useBootCredential(mac: mac, digest: minted.digest, now: state.now(),
-                                                                       from: clientIP?.description) else {
+                // The credential used up (once, whichever boot server gets there first), the
+                // status and the heartbeat credential recorded: one transaction.
+                let enrollment = EnrollmentRecord(node: node, bootDigest: minted?.digest ?? "", from: clientIP?.description,
+                                                  heartbeatDigest: Secret.digest(credential), image: req.image, capacity: req.capacity,
+                                                  instances: req.instances, bootTimings: req.bootTimings, platform: req.platform)
+                guard try state.registry.enroll(enrollment, now: state.now()) else {
                     throw NodeAgentRules.Refusal(.conflict, "the boot credential of \(node.hostname) (\(mac)) was just used or replaced: one boot enrolls once")
                 }
-                try state.registry.recordEnrollment(hostname: node.hostname, image: req.image, capacity: req.capacity, instances: req.instances,
-                                                    bootTimings: req.bootTimings, platform: req.platform, now: state.now())
-                try state.registry.setNodeCredential(hostname: node.hostname, digest: Secret.digest(credential), ip: node.ip, now: state.now())
                 return node
             }
         } catch let refusal as NodeAgentRules.Refusal {
@@ -129,8 +129,8 @@ struct NodeAgentController {
             state.credentials.forget(value)
             return nil
         }
-        state.credentials.issue(value, hostname: found.hostname, ip: found.ip, at: now)
-        return state.credentials.lookup(value, at: now)?.credential
+        guard state.credentials.adopt(value, hostname: found.hostname, ip: found.ip, asked: now, at: state.clock()) else { return nil }
+        return state.credentials.lookup(value, at: state.clock())?.credential
     }
 
     /// `POST /api/v1/heartbeat` with `Authorization: Bearer <credential>`.
@@ -155,6 +155,15 @@ struct NodeAgentController {
             return try refuse("heartbeat", error, from: clientIP)
         }
         guard state.credentials.advance(value, to: beat.sequence) else {
+            // Replayed or out of order: someone else holds this credential too. It is
+            // revoked for both (here and in the registry); the node asks for a new boot
+            // credential once the alive window has passed and enrolls again.
+            state.credentials.forget(value)
+            do {
+                try await blocking { try state.registry.revokeNodeCredential(digest: Secret.digest(value)) }
+            } catch {
+                state.logger.error("revoking the replayed credential of \(credential.hostname) in the registry: \(error)")
+            }
             return try refuse("heartbeat", NodeAgentRules.stale(beat.sequence, of: credential.hostname), from: clientIP)
         }
         let work = try await state.heartbeats.submit(.init(hostname: credential.hostname, capacity: beat.capacity, reported: beat.instances, bootTimings: beat.bootTimings))

@@ -6,11 +6,12 @@ import ProvisionerCore
 import ProvisionerSite
 import ProvisionerStore
 
-/// One request of the operator API: its bearer token checked (the site's
-/// own in constant time, else a named one by its digest) against the scope
-/// the request needs, the body read (at most 1 MiB), the handler run on the
-/// blocking pool with the token as the audit log's actor, and its errors
-/// turned into answers; every refusal counted and logged with the client's address.
+/// One request of the operator API: its bearer token checked first (the
+/// site's own in constant time, else a named one by its digest) against the
+/// scope the request needs, then the body read (at most 1 MiB), the handler
+/// run on the blocking pool with the token as the audit log's actor, and its
+/// errors turned into answers; every refusal counted and logged with the
+/// client's address.
 struct OperatorRequest {
     static let maxBodyBytes = 1 << 20
 
@@ -53,32 +54,32 @@ struct OperatorRequest {
 
     /// A read of the inventory: authorized for `read`, run off the cooperative pool.
     func read(_ body: @escaping @Sendable () throws -> Response) async throws -> Response {
-        try await answer(scope: .read, on: { try await blocking($0) }) { _ in try body() }
+        try await run(scope: .read, readsBody: false) { _, _ in try body() }
     }
 
-    /// Checks the token for `scope` and reads the body, runs `handler` off the
-    /// cooperative pool (`blocking`, or `onOwnThread` for a call that waits on
-    /// BMCs) with the token as the audit's actor, and turns its errors into answers.
-    func run(scope: APIScope, on runner: @escaping (@escaping @Sendable () throws -> Response) async throws -> Response = { try await blocking($0) },
+    /// Checks the token for `scope` first (nothing else is done for a request
+    /// without one), then reads the body, runs `handler` off the cooperative
+    /// pool (`blocking`, or `onOwnThread` for a call that waits on BMCs) with
+    /// the token as the audit's actor, and turns its errors into answers.
+    func run(scope: APIScope, readsBody: Bool = true,
+             on runner: @escaping (@escaping @Sendable () throws -> Response) async throws -> Response = { try await blocking($0) },
              _ handler: @escaping @Sendable (NodeOperations, [UInt8]) throws -> Response) async throws -> Response {
-        guard let buffer = try? await request.body.collect(upTo: Self.maxBodyBytes) else {
-            return try refuse(.contentTooLarge, "request body over \(Self.maxBodyBytes) bytes")
-        }
-        let body = Array(buffer.readableBytesView)
-        return try await answer(scope: scope, on: runner) { ops in try handler(ops, body) }
-    }
-
-    private func answer(scope: APIScope, on runner: (@escaping @Sendable () throws -> Response) async throws -> Response,
-                        _ handler: @escaping @Sendable (NodeOperations) throws -> Response) async throws -> Response {
-        let request = self.request, state = self.state, clientIP = self.clientIP, me = self
+        let me = self, state = self.state
         do {
-            let ops = state.nodeOperations
-            return try await runner {
-                switch try me.authorize(scope) {
-                case .failure(let refusal): return try me.refuse(refusal.status, refusal.reason)
-                case .success(let actor): return try AuditActor.$current.withValue(actor) { try handler(ops) }
-                }
+            let actor: String
+            switch try await blocking({ try me.authorize(scope) }) {
+            case .failure(let refusal): return try refuse(refusal.status, refusal.reason)
+            case .success(let who): actor = who
             }
+            var body: [UInt8] = []
+            if readsBody {
+                guard let buffer = try? await request.body.collect(upTo: Self.maxBodyBytes) else {
+                    return try refuse(.contentTooLarge, "request body over \(Self.maxBodyBytes) bytes")
+                }
+                body = Array(buffer.readableBytesView)
+            }
+            let ops = state.nodeOperations, given = body
+            return try await runner { try AuditActor.$current.withValue(actor) { try handler(ops, given) } }
         } catch {
             let kind = FailureKind(of: error)
             if kind == .failed || kind == .unavailable || kind == .busy {

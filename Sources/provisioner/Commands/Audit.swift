@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProvisionerCore
+import ProvisionerStore
 
 extension Provisioner {
     /// `provisioner audit [--since TIME]`: who changed what.
@@ -35,14 +36,14 @@ extension Provisioner {
                                   rows: entries.map { [$0.at, $0.actor ?? "-", $0.action, $0.subject, Self.change($0)] }))
         }
 
-        /// `since` as the registry's timestamps sort: a date is its midnight UTC.
+        /// `since` as the registry's timestamps sort: with milliseconds, as serve
+        /// writes them (`…:00.000Z` sorts before `…:00.123Z` and `…:00Z`); a date is its midnight UTC.
         static func parseSince(_ text: String) -> String? {
             if let date = try? Date.ISO8601FormatStyle().year().month().day().parse(text), text.count == 10 {
-                return date.formatted(.iso8601)
+                return Timestamp.iso(date)
             }
-            guard let date = (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
-                    ?? (try? Date.ISO8601FormatStyle().parse(text)) else { return nil }
-            return date.formatted(.iso8601)
+            guard let date = Timestamp.parse(text) else { return nil }
+            return Timestamp.iso(date)
         }
 
         /// What changed, in a table's width.
