@@ -22,6 +22,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.21.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.0"),
     ],
     targets: [
         // System libraries used for real (see ../shared/LAB-NOTES.md).
@@ -52,9 +55,17 @@ let package = Package(
             ]
         ),
         // The host: files (atomic writes), processes, what ships beside the binary
-        // (templates/, rootfs/, api/, the node controller), the cluster secret, and
-        // libnfs (an export as a node sees it).
-        .target(name: "ProvisionerPlatform", dependencies: ["ProvisionerCore", "CNFS"]),
+        // (templates/, rootfs/, api/, the node controller), secret files, the site's
+        // TLS certificates (swift-certificates), and libnfs (an export as a node sees it).
+        .target(
+            name: "ProvisionerPlatform",
+            dependencies: [
+                "ProvisionerCore", "CNFS",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
         // The boot daemons (dnsmasq, nfs-ganesha, the kernel NFS server) and the
         // apply pipeline: render, plan, validate, write, reload.
         .target(
@@ -96,6 +107,8 @@ let package = Package(
                 "ProvisionerAPI", "ProvisionerCore", "ProvisionerStore", "ProvisionerPlatform",
                 "ProvisionerBoot", "ProvisionerImages", "ProvisionerBMC", "ProvisionerSite",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),

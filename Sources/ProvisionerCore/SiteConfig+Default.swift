@@ -61,8 +61,12 @@ extension SiteConfig {
           router_advertisements: true
 
         http:
-          # Port of `provisioner serve`: iPXE scripts, kernels, initrds and the API.
+          # Port of `provisioner serve` over plain HTTP: iPXE scripts, kernels,
+          # initrds and the node controllers' API.
           port: 8080
+          # HTTPS: the operator API (tokens, node changes, power), with the
+          # site CA in <home>/tls/ca.pem (`curl --cacert`).
+          api_port: 8443
 
         paths:
           tftp_root: \(d.tftpRoot)

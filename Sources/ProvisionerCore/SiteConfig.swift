@@ -84,6 +84,8 @@ public struct SiteConfig: Equatable, Sendable {
     public var dhcpRange: IPv4Range?
     public var leaseTime: String
     public var httpPort: Int
+    /// The HTTPS listener of the operator API (and everything else serve answers but boot files).
+    public var apiPort: Int
     public var tftpRoot: String
     public var httpRoot: String
     public var imagesDir: String
@@ -200,6 +202,11 @@ extension SiteConfig {
             throw ValidationError(field: "http.port", value: String(port), reason: "expected 1 to 65535")
         }
         self.httpPort = port
+        let apiPort = raw.http?.api_port ?? 8443
+        guard (1...65535).contains(apiPort), apiPort != port else {
+            throw ValidationError(field: "http.api_port", value: String(apiPort), reason: "expected 1 to 65535, not http.port")
+        }
+        self.apiPort = apiPort
         let paths = raw.paths ?? RawSiteConfig.Paths()
         self.tftpRoot = try Self.checkPath(paths.tftp_root ?? "/srv/tftp", "paths.tftp_root")
         self.httpRoot = try Self.checkPath(paths.http_root ?? "/srv/provisioner/http", "paths.http_root")

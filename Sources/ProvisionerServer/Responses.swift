@@ -7,7 +7,7 @@ import ProvisionerPlatform
 
 func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
     let enc = JSONEncoder()
-    enc.outputFormatting = [.sortedKeys]
+    enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     let data = try enc.encode(value)
     return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
 }

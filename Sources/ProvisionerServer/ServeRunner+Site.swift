@@ -36,8 +36,12 @@ extension ServeRunner {
         state.replica.persist()
         if state.replica.restored && changed > 0 { logger.notice("boot replica: \(changed) nodes changed while serve was stopped") }
         state.reportBootServer()
+        // The operator API's HTTPS: the site CA and this boot server's certificate, made on first serve.
+        let tls = SiteTLS(dir: site.home + "/tls")
+        let made = try tls.ensure(address: config.serverIP, name: state.serverName)
+        if !made.isEmpty { logger.notice("TLS: made the \(made.joined(separator: " and ")) in \(tls.dir); clients trust \(tls.caPath)") }
         return ServeRunner(state: state, daemons: DaemonStarter(config: config, dhcpScript: script),
-                           host: options.listen ?? config.serverIP.description, port: config.httpPort)
+                           host: options.listen ?? config.serverIP.description, port: config.httpPort, secure: (config.apiPort, tls))
     }
 }
 

@@ -1,38 +1,43 @@
 import Foundation
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import ProvisionerCore
 import ProvisionerPlatform
 import ProvisionerStore
 
 /// `provisioner serve` as one supervised service: preflight, the boot
-/// daemons (started before the server answers), the HTTP server, and beside
-/// it the housekeeping and replication services; on SIGTERM or SIGINT
-/// everything it started is stopped.
+/// daemons (started before the server answers), the plain HTTP server (boot
+/// files, the node API), the HTTPS server (everything, the operator API
+/// among it), and beside them the housekeeping and replication services; on
+/// SIGTERM or SIGINT everything it started is stopped.
 public struct ServeRunner: Sendable {
     public var state: ServeState
     public var daemons: DaemonStarter
     public var host: String
     public var port: Int
+    /// The HTTPS listener: its port and this boot server's certificate; nil runs none.
+    public var secure: (port: Int, tls: SiteTLS)?
 
-    public init(state: ServeState, daemons: DaemonStarter, host: String, port: Int) {
+    public init(state: ServeState, daemons: DaemonStarter, host: String, port: Int, secure: (port: Int, tls: SiteTLS)? = nil) {
         self.state = state
         self.daemons = daemons
         self.host = host
         self.port = port
+        self.secure = secure
     }
 
     /// Runs until SIGTERM/SIGINT.
     /// - Throws: `SystemError` when a preflight check fails or a daemon does not come up (nothing is left running).
     public func run() async throws {
         let logger = state.logger
-        if let problem = daemons.preflight(httpPort: port) { throw SystemError("cannot start: \(problem)") }
+        if let problem = daemons.preflight(httpPort: port, httpsPort: secure?.port) { throw SystemError("cannot start: \(problem)") }
         if case .failure(let error) = OpenAPIDocument.json { logger.warning("\(error) (GET /api/v1/openapi.json answers 503)") }
         let supervisor = state.supervisor
         defer { supervisor.stopAll() }
         let state = self.state, daemons = self.daemons, host = self.host, port = self.port
-        let app = buildApplication(
-            state, host: host, port: port,
+        let plain = buildApplication(
+            state, host: host, port: port, operator: secure == nil,
             services: [HousekeepingService(state: state), ReplicationService(state: state)],
             beforeServerStarts: {
                 try await blocking { try daemons.start(supervisor, logger: logger) }
@@ -41,8 +46,16 @@ public struct ServeRunner: Sendable {
             onServerRunning: { _ in
                 logger.info("serving http://\(host):\(port) (boot scripts, images, node API, status page, metrics)")
             })
+        var services: [any Service] = [plain]
+        if let secure {
+            let securePort = secure.port
+            services.append(try buildSecureApplication(state, host: host, port: securePort, certificatePath: secure.tls.certificatePath,
+                                                       keyPath: secure.tls.keyPath) { _ in
+                logger.info("serving https://\(host):\(securePort) (operator API; the site CA is \(secure.tls.caPath))")
+            })
+        }
         // Returns on SIGTERM/SIGINT (graceful shutdown: the services stop too), or throws when a daemon did not start.
-        try await app.runService()
+        try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         logger.info("shutting down: stopping the daemons")
     }
 }

@@ -23,7 +23,8 @@ extension SystemTests {
         // serve stops first (the later defer runs first), then its home goes.
         defer { try? FileManager.default.removeItem(atPath: site.home.dir) }
         defer { site.close() }
-        let home = site.home, net = site.net, base = site.base
+        // The whole API over serve's HTTPS listener, which answers every operation (the plain one leaves the operator's out).
+        let home = site.home, net = site.net, base = site.secureBase
         try Site(home: home.dir).setConfigValue("nfs.server", to: "none")
         try #require(try home.run(["node", "add", "n1", "--mac", "02:96:00:00:00:01"]).status == 0)
         try #require(try home.run(["node", "add", "spare[1-2]"]).status == 0)
@@ -34,8 +35,9 @@ extension SystemTests {
         let hooks = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("tools").path
         let command = [
             "env", "PYTHONPATH=\(hooks.quotedForShell())", "SCHEMATHESIS_HOOKS=schemathesis_hooks", "PROVISIONER_FUZZ_BASE=\(base)", "PROVISIONER_FUZZ_TOKEN=\(token)",
+            "PROVISIONER_FUZZ_CA=\((home.dir + "/tls/ca.pem").quotedForShell())",
             schemathesisCLI!.quotedForShell(), "run", "\(base)/api/v1/openapi.json",
-            "--header", "'Authorization: Bearer \(token)'",
+            "--header", "'Authorization: Bearer \(token)'", "--tls-verify", (home.dir + "/tls/ca.pem").quotedForShell(),
             "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,refused_write_changes_nothing",
             "--phases", "examples,coverage,fuzzing", "--max-examples", "25", "--workers", "1", "--seed", "1",
             "--no-color", "--request-timeout", "10", "--generation-database", "none",

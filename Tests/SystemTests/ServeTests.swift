@@ -218,13 +218,32 @@ extension SystemTests {
         let png = FileManager.default.contents(atPath: shot) ?? Data()
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 10_000, "no screenshot: \(chromium.stderr.suffix(1500))")
 
-        // The write API: a node added over HTTP gets its files and its lease from the running dnsmasq (no restart).
-        step("write API, lease without a restart")
+        // The write API, over HTTPS only: a node added gets its files and its lease from the running dnsmasq (no restart).
+        step("write API over HTTPS, lease without a restart")
         let apiToken = try String(contentsOfFile: home.dir + "/api.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let secure = "https://\(Self.serverIP):8443", ca = home.dir + "/tls/ca.pem"
+        // The site CA signed this server's certificate for its address (openssl as the oracle).
+        let verified = try net.exec(net.server, "openssl verify -CAfile \(ca) \(home.dir)/tls/server.pem")
+        #expect(verified.status == 0 && verified.stdout.contains(": OK"), "\(verified.stdout)\(verified.stderr)")
+        let text = try net.exec(net.server, "openssl x509 -noout -text -in \(home.dir)/tls/server.pem").stdout
+        #expect(text.contains("IP Address:\(Self.serverIP)") && text.contains("TLS Web Server Authentication"), "\(text)")
+        #expect(try net.exec(net.server, "openssl x509 -noout -text -in \(ca)").stdout.contains("CA:TRUE, pathlen:0"))
+        for key in ["ca.key", "server.key"] {
+            var st = stat()
+            #expect(stat(home.dir + "/tls/" + key, &st) == 0 && st.st_mode & 0o777 == 0o600, "\(key) is not 0600")
+        }
         let body = #"{"hostname":"n5","mac":"02:98:00:00:00:05"}"#
-        let noToken = try net.exec(net.server, "curl -s -o /dev/null -w %{http_code} --data-binary '\(body)' \(base)/api/v1/nodes")
+        // Over plain HTTP the operator API answers only where it is (a token sent there crossed the network in clear text).
+        let plain = try net.exec(net.server, "curl -s -w '\\n%{http_code}' -H 'Authorization: Bearer \(apiToken)' --data-binary '\(body)' \(base)/api/v1/nodes")
+        #expect(plain.stdout.hasSuffix("\n403") && plain.stdout.contains("answers over HTTPS only: \(secure)/api/v1/nodes") && plain.stdout.contains("rotate it"),
+                "\(plain.stdout)")
+        #expect(try home.run(["node", "show", "n5"]).status != 0, "a write over plain HTTP changed the registry")
+        // A client that does not trust the site CA gets no answer at all.
+        let untrusted = try net.exec(net.server, "curl -s -o /dev/null -w %{http_code} \(secure)/api/v1/nodes")
+        #expect(untrusted.status != 0 && untrusted.stdout == "000", "\(untrusted.stdout)")
+        let noToken = try net.exec(net.server, "curl -s --cacert \(ca) -o /dev/null -w %{http_code} --data-binary '\(body)' \(secure)/api/v1/nodes")
         #expect(noToken.stdout == "401", "\(noToken.stdout)")
-        let added = try net.exec(net.server, "curl -s -w '\\n%{http_code}' -H 'Authorization: Bearer \(apiToken)' --data-binary '\(body)' \(base)/api/v1/nodes")
+        let added = try net.exec(net.server, "curl -s --cacert \(ca) -w '\\n%{http_code}' -H 'Authorization: Bearer \(apiToken)' --data-binary '\(body)' \(secure)/api/v1/nodes")
         #expect(added.stdout.hasSuffix("\n201") && added.stdout.contains(#""written":3"#), "\(added.stdout)")
         let shown = try JSONSerialization.jsonObject(with: Data(try home.run(["node", "show", "n5", "--json"]).stdout.utf8)) as? [String: Any]
         let n5IP = try #require(shown?["ip"] as? String)

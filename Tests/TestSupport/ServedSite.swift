@@ -43,6 +43,8 @@ public final class ServedSite {
 
     /// serve's HTTP base URL, as a node reaches it.
     public var base: String { "http://\(subnet.server):8080" }
+    /// serve's HTTPS listener (the operator API); clients trust `<home>/tls/ca.pem`.
+    public var secureBase: String { "https://\(subnet.server):8443" }
 
     /// - Parameter siteIP: the host number of a second, site-side namespace bridged to the node network (a second boot server's), if any.
     public init(_ initArgs: [String] = [], siteHost: Int? = nil) throws {

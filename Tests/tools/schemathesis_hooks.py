@@ -8,12 +8,15 @@ comes between the two reads.
 """
 import json
 import os
+import ssl
 import urllib.request
 
 import schemathesis
 
 BASE = os.environ["PROVISIONER_FUZZ_BASE"]
 TOKEN = os.environ["PROVISIONER_FUZZ_TOKEN"]
+# serve's HTTPS listener, with the site CA as the only trusted root.
+TLS = ssl.create_default_context(cafile=os.environ["PROVISIONER_FUZZ_CA"])
 _before = {}
 
 
@@ -21,7 +24,7 @@ def _snapshot():
     out = {}
     for path in ("/api/v1/nodes", "/api/v1/discovered"):
         request = urllib.request.Request(BASE + path, headers={"Authorization": "Bearer " + TOKEN})
-        with urllib.request.urlopen(request, timeout=10) as r:
+        with urllib.request.urlopen(request, timeout=10, context=TLS) as r:
             out[path] = json.loads(r.read())
     # Heartbeat times move on their own; what a write could change is the rest.
     for n in out["/api/v1/nodes"]:

@@ -32,12 +32,41 @@ struct OperatorAPIController {
         routes.get("/api/v1/rollouts") { request, context in
             try await OperatorRequest(state, request, context).read { try json(try state.registry.rollouts(image: nil)) }
         }
+        routes.addRoutes(Self.document)
+        return routes
+    }
+
+    /// The API's own document, public on both listeners.
+    static var document: RouteCollection<ServeContext> {
+        let routes = RouteCollection(context: ServeContext.self)
         routes.get("/api/v1/openapi.json") { _, _ in
             switch OpenAPIDocument.json {
             case .success(let document): Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: document))
             case .failure(let error): try apiError(.serviceUnavailable, error.description)
             }
         }
+        return routes
+    }
+
+    /// On the plain HTTP listener: the operator API's paths answer 403 with
+    /// its HTTPS address (a token sent here has crossed the network in clear
+    /// text: rotate it), and the API's document.
+    static func elsewhere(_ state: ServeState) -> RouteCollection<ServeContext> {
+        let routes = RouteCollection(context: ServeContext.self)
+        let paths = ["/api/v1/nodes", "/api/v1/nodes/:name", "/api/v1/discovered", "/api/v1/discovered/:mac/accept", "/api/v1/instances",
+                     "/api/v1/rollouts", "/api/v1/power", "/api/v1/boot-next"]
+        for path in paths {
+            for method in [HTTPRequest.Method.get, .post, .patch, .delete] {
+                routes.on(RouterPath(path), method: method) { request, context in
+                    let url = "https://\(state.config.serverIP):\(state.config.apiPort)\(request.uri.path)"
+                    state.count { $0.rejected += 1 }
+                    state.logger.warning("API \(request.method) \(request.uri.path) refused from \(context.clientIP?.description ?? "?") over plain HTTP")
+                    return try apiError(.forbidden, "the operator API answers over HTTPS only: \(url) (trust the site CA, <home>/tls/ca.pem)"
+                                        + (request.headers[.authorization] != nil ? "; the token sent here crossed the network in clear text: rotate it" : ""))
+                }
+            }
+        }
+        routes.addRoutes(document)
         return routes
     }
 }

@@ -15,8 +15,10 @@ extension Provisioner {
                 Starts dnsmasq (restarted if it dies, restarted when its main config \
                 changes, host entries picked up without a restart), the NFS server of the \
                 images (rpcbind + nfs-ganesha, or the kernel's exports; nfs.server in the \
-                config) and the HTTP server: iPXE scripts, kernels and initrds (with Range), \
-                the node API, GET /api/v1/nodes, the status page at / and /metrics. \
+                config), the HTTP server (http.port: iPXE scripts, kernels and initrds with \
+                Range, the node API, the status page at / and /metrics) and the HTTPS server \
+                (http.api_port: the operator API, with the site CA and this server's \
+                certificate in <home>/tls/, made on first start). \
                 SIGTERM or SIGINT stops everything it started. Refuses to start when a \
                 port is taken or a tool is missing.
                 """

@@ -1,0 +1,107 @@
+import Crypto
+import Foundation
+import ProvisionerCore
+import SwiftASN1
+import X509
+
+/// The site's TLS material, made on first serve (swift-certificates; no
+/// hand-written crypto): a site CA (P-256, 10 years, may sign only leaf
+/// certificates) and this boot server's certificate for its address, signed
+/// by it. In `<home>/tls/`: `ca.pem` (what clients trust), `ca.key`,
+/// `server.pem`, `server.key` (the keys 0600, the directory 0700). The
+/// server certificate is made again when it no longer names the server's
+/// address or expires within 30 days; the CA is kept.
+public struct SiteTLS: Sendable {
+    public let dir: String
+    public var caPath: String { dir + "/ca.pem" }
+    public var caKeyPath: String { dir + "/ca.key" }
+    public var certificatePath: String { dir + "/server.pem" }
+    public var keyPath: String { dir + "/server.key" }
+
+    public init(dir: String) { self.dir = dir }
+
+    /// Makes what is missing or stale for a server at `address` named `name`.
+    /// - Returns: what was made ("site CA", "server certificate"), empty when nothing.
+    /// - Throws: `SystemError` naming the file that cannot be read, made or written.
+    @discardableResult
+    public func ensure(address: IPv4Address, name: String, now: Date = Date()) throws -> [String] {
+        var made: [String] = []
+        try FileSystem.makeDirectory(dir)
+        chmod(dir, 0o700)
+        if FileSystem.read(caPath) == nil || FileSystem.read(caKeyPath) == nil {
+            let ca = try Self.makeCA(site: name, now: now)
+            try FileSystem.writeAtomically(Data(ca.privateKeyPEM.utf8), to: caKeyPath, mode: 0o600)
+            try FileSystem.writeAtomically(Data(ca.certificatePEM.utf8), to: caPath, mode: 0o644)
+            made.append("site CA")
+        }
+        if made.isEmpty, let pem = FileSystem.read(certificatePath).map({ String(decoding: $0, as: UTF8.self) }),
+           FileSystem.read(keyPath) != nil, Self.covers(pem, address: address, at: now.addingTimeInterval(30 * 86_400)) {
+            return made
+        }
+        let caPEM = String(decoding: FileSystem.read(caPath) ?? Data(), as: UTF8.self)
+        let caKeyPEM = String(decoding: FileSystem.read(caKeyPath) ?? Data(), as: UTF8.self)
+        let leaf = try Self.issueServer(caPEM: caPEM, caKeyPEM: caKeyPEM, name: name, address: address, now: now)
+        try FileSystem.writeAtomically(Data(leaf.privateKeyPEM.utf8), to: keyPath, mode: 0o600)
+        try FileSystem.writeAtomically(Data(leaf.certificatePEM.utf8), to: certificatePath, mode: 0o644)
+        made.append("server certificate")
+        return made
+    }
+
+    /// A certificate and its private key, PEM.
+    struct Issued {
+        var certificatePEM: String
+        var privateKeyPEM: String
+    }
+
+    static func makeCA(site: String, now: Date) throws -> Issued {
+        let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
+        let name = try DistinguishedName {
+            OrganizationName("Provisioner")
+            CommonName("Provisioner site CA (\(site))")
+        }
+        let extensions = try Certificate.Extensions {
+            Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+            Critical(KeyUsage(digitalSignature: true, keyCertSign: true, cRLSign: true))
+            SubjectKeyIdentifier(hash: key.publicKey)
+        }
+        let certificate = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: key.publicKey,
+            // A day back: diskless nodes may boot with a clock behind.
+            notValidBefore: now.addingTimeInterval(-86_400), notValidAfter: now.addingTimeInterval(10 * 365 * 86_400),
+            issuer: name, subject: name, signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions, issuerPrivateKey: key)
+        return Issued(certificatePEM: try certificate.serializeAsPEM().pemString, privateKeyPEM: try key.serializeAsPEM().pemString)
+    }
+
+    static func issueServer(caPEM: String, caKeyPEM: String, name: String, address: IPv4Address, now: Date) throws -> Issued {
+        let ca: Certificate, caKey: Certificate.PrivateKey
+        do {
+            ca = try Certificate(pemEncoded: caPEM)
+            caKey = try Certificate.PrivateKey(pemEncoded: caKeyPEM)
+        } catch {
+            throw SystemError("the site CA cannot be read: \(error)")
+        }
+        let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
+        let ip = withUnsafeBytes(of: address.value.bigEndian) { Array($0) }
+        let extensions = try Certificate.Extensions {
+            Critical(BasicConstraints.notCertificateAuthority)
+            Critical(KeyUsage(digitalSignature: true))
+            try ExtendedKeyUsage([.serverAuth])
+            SubjectAlternativeNames([.ipAddress(ASN1OctetString(contentBytes: ArraySlice(ip))), .dnsName(name)])
+            SubjectKeyIdentifier(hash: key.publicKey)
+        }
+        let certificate = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: key.publicKey,
+            notValidBefore: now.addingTimeInterval(-86_400), notValidAfter: now.addingTimeInterval(825 * 86_400),
+            issuer: ca.subject, subject: try DistinguishedName { CommonName(name) },
+            signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions, issuerPrivateKey: caKey)
+        return Issued(certificatePEM: try certificate.serializeAsPEM().pemString, privateKeyPEM: try key.serializeAsPEM().pemString)
+    }
+
+    /// Whether the certificate in `pem` names `address` and is still valid at `date`.
+    static func covers(_ pem: String, address: IPv4Address, at date: Date) -> Bool {
+        guard let certificate = try? Certificate(pemEncoded: pem), certificate.notValidAfter > date,
+              let names = try? certificate.extensions.subjectAlternativeNames else { return false }
+        let ip = withUnsafeBytes(of: address.value.bigEndian) { Array($0) }
+        return names.contains { if case .ipAddress(let octets) = $0 { Array(octets.bytes) == ip } else { false } }
+    }
+}
