@@ -52,7 +52,9 @@ extension Site {
     /// - Returns: the new value.
     public func rotateToken(name: String, now: String) throws -> String {
         if name == APITokenName.site.value {
-            return lowercaseHex(try SecretFile.renew(path: apiTokenPath))
+            let value = lowercaseHex(try SecretFile.renew(path: apiTokenPath))
+            try openRegistry().recordAudit(action: "token.rotate", subject: name, now: now)
+            return value
         }
         let value = APIToken.makeValue()
         _ = try openRegistry().rotateAPIToken(name: try Self.namedToken(name), digest: Secret.digest(value), now: now)

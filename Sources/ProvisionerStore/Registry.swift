@@ -76,6 +76,8 @@ public protocol Registry: Sendable {
     func revokeAPIToken(name: APITokenName, now: String) throws
     /// Gives a token a new value; `NotFoundError` for an unknown name.
     func rotateAPIToken(name: APITokenName, digest: String, now: String) throws -> APIToken
+    /// Records a change made outside the registry (the site token's file rotated) in the audit log.
+    func recordAudit(action: String, subject: String, now: String) throws
     /// Notes that a token authorized a request, unless it did since `after`.
     func touchAPIToken(name: String, now: String, after: String) throws
     /// The audit log, oldest first: rows at or after `since`, the last `limit`.

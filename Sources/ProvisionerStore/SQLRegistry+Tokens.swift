@@ -76,6 +76,13 @@ extension SQLRegistry {
         }
     }
 
+    /// Records a change made outside the registry (the site token's file rotated) in the audit log.
+    public func recordAudit(action: String, subject: String, now: String) throws {
+        _ = try write { db in
+            try db.execute("INSERT INTO audit (at, action, subject, actor) VALUES (?, ?, ?, ?)", [now, action, subject, AuditActor.value])
+        }
+    }
+
     /// Notes that a token authorized a request (at most once a minute each: `now` is compared as text).
     public func touchAPIToken(name: String, now: String, after: String) throws {
         _ = try write { db in

@@ -71,6 +71,7 @@ final class FailingRegistry: Registry {
         try check(.update)
         return try base.rotateAPIToken(name: name, digest: digest, now: now)
     }
+    func recordAudit(action: String, subject: String, now: String) throws { try check(.update); try base.recordAudit(action: action, subject: subject, now: now) }
     func touchAPIToken(name: String, now: String, after: String) throws { try check(.update); try base.touchAPIToken(name: name, now: now, after: after) }
     func audit(since: String?, limit: Int) throws -> [AuditEntry] { try check(.read); return try base.audit(since: since, limit: limit) }
     func lease(mac: MACAddress) throws -> (ip: String, at: String)? { try check(.read); return try base.lease(mac: mac) }
