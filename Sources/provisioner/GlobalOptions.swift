@@ -66,6 +66,29 @@ func emit(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
 }
 
+/// A PostgreSQL URL given on the command line as `@FILE` (read from a file
+/// only root can read) or as the URL itself, which may then not hold a
+/// password: the command line is visible to every user (`ps`, shell history).
+/// - Throws: `ValidationError` on `option`, never echoing a password.
+func registryURLArgument(_ given: String, option: String) throws -> String {
+    if given.hasPrefix("@") {
+        let path = String(given.dropFirst())
+        var st = stat()
+        guard stat(path, &st) == 0, let data = FileManager.default.contents(atPath: path) else {
+            throw ValidationError(field: option, value: given, reason: "no readable file \(path)")
+        }
+        guard st.st_mode & 0o077 == 0 else {
+            throw ValidationError(field: option, value: given, reason: "\(path) is readable by others (it may hold a password): chmod 600 it")
+        }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+    if (try? PostgresLocation(url: given))?.password != nil {
+        throw ValidationError(field: option, value: PostgresLocation.redacted(given),
+                              reason: "a password on the command line is visible to every user (ps, shell history): put the URL in a 0600 file and pass --\(option) @FILE")
+    }
+    return given
+}
+
 /// Reads a whole file named on the command line.
 func readInputFile(_ path: String, what: String) throws -> String {
     guard let data = FileManager.default.contents(atPath: path) else {

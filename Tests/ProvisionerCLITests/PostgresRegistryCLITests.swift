@@ -14,6 +14,12 @@ import TestSupport
         var r = try CLI.run(["init", "--home", badDir, "--mirror", "http://m.example/debian", "--registry", "mysql://x/y"])
         #expect(r.status == 2 && r.stderr.contains("registry URL"), "\(r.stderr)")
         r = try CLI.run(["init", "--home", badDir, "--mirror", "http://m.example/debian", "--registry", "postgres://u:hidden@/none?host=/nonexistent"])
+        #expect(r.status == 2 && r.stderr.contains("--registry @FILE") && !r.stderr.contains("hidden"), "a password on the command line: \(r.status) \(r.stderr)")
+        let urlFile = NSTemporaryDirectory() + "registry-url-\(UUID().uuidString)"
+        try "postgres://u:hidden@/none?host=/nonexistent\n".write(toFile: urlFile, atomically: true, encoding: .utf8)
+        chmod(urlFile, 0o600)
+        defer { try? FileManager.default.removeItem(atPath: urlFile) }
+        r = try CLI.run(["init", "--home", badDir, "--mirror", "http://m.example/debian", "--registry", "@" + urlFile])
         #expect(r.status == 6 && r.stderr.contains("unreachable") && !r.stderr.contains("hidden"), "\(r.status) \(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: badDir + "/provisioner.yaml"))
 
@@ -58,8 +64,17 @@ import TestSupport
         #expect(!FileManager.default.fileExists(atPath: home.dir + "/registry.url"))
         #expect(try home.run(["node", "list", "--json"]).stdout == before)
 
+        // A password on the command line is visible to every user: refused, and never echoed.
+        r = try home.run(["registry", "migrate", "--to", "postgres://prov:s3cr3t-pw@db.example/provisioner"])
+        #expect(r.status == 2 && r.stderr.contains("--to @FILE") && !r.stderr.contains("s3cr3t") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+        // The URL from a file only root reads (one that others can read is refused).
         let url = try server.database()
-        r = try home.run(["registry", "migrate", "--to", url, "--json"])
+        let urlFile = try home.file("registry-url", url + "\n")
+        chmod(urlFile, 0o644)
+        r = try home.run(["registry", "migrate", "--to", "@" + urlFile])
+        #expect(r.status == 2 && r.stderr.contains("readable by others"), "\(r.stderr)")
+        chmod(urlFile, 0o600)
+        r = try home.run(["registry", "migrate", "--to", "@" + urlFile, "--json"])
         #expect(r.status == 0, "\(r.stderr)")
         let copied = (r.object["copied"] as? [[String: Any]] ?? []).reduce(into: [String: Int]()) { $0[$1["table"] as? String ?? ""] = $1["rows"] as? Int }
         #expect(copied["nodes"] == 2 && (copied["audit"] ?? 0) >= 3, "\(r.stdout)")

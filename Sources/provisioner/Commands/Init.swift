@@ -29,8 +29,8 @@ extension Provisioner {
         @Option(help: "Debian mirror for node images (default: the one apt uses on this host).")
         var mirror: String?
 
-        @Option(help: ArgumentHelp("A PostgreSQL registry shared by several boot servers (default: SQLite in the home).",
-                                   valueName: "postgres://USER@HOST/DATABASE"))
+        @Option(help: ArgumentHelp("A PostgreSQL registry shared by several boot servers (default: SQLite in the home); @FILE reads the URL from a 0600 file (a URL with a password must come that way).",
+                                   valueName: "postgres://USER@HOST/DATABASE|@FILE"))
         var registry: String?
 
         @Option(name: .customLong("server-name"), help: ArgumentHelp("This boot server's name in the registry (default: the machine's hostname).", valueName: "NAME"))
@@ -45,7 +45,7 @@ extension Provisioner {
         func run() throws {
             let site = global.site
             let count = try site.initialize(SiteSetup(interface: interface, serverIP: serverIP, subnet: subnet, dhcpRange: dhcpRange,
-                                                      mirror: mirror, force: force, registry: registry,
+                                                      mirror: mirror, force: force, registry: try registry.map { try registryURLArgument($0, option: "registry") },
                                                       serverName: serverName, role: role))
             emit("""
                 wrote \(site.configPath)

@@ -17,7 +17,7 @@ extension Provisioner.Registry {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var output: OutputOptions
 
-        @Option(name: .customLong("to"), help: ArgumentHelp("The PostgreSQL database to copy into.", valueName: "URL"))
+        @Option(name: .customLong("to"), help: ArgumentHelp("The PostgreSQL database to copy into; @FILE reads the URL from a 0600 file (a URL with a password must come that way).", valueName: "URL|@FILE"))
         var url: String
 
         struct Copied: Encodable {
@@ -27,7 +27,7 @@ extension Provisioner.Registry {
 
         func run() throws {
             let site = global.site
-            let counts = try site.migrateRegistry(to: url).map { Copied(table: $0.table, rows: $0.rows) }
+            let counts = try site.migrateRegistry(to: try registryURLArgument(url, option: "to")).map { Copied(table: $0.table, rows: $0.rows) }
             if output.json {
                 emit(try jsonText(MigrateReport(registry: site.registryDescription(), copied: counts)))
             } else {
