@@ -16,14 +16,14 @@ struct RegistryFailureTests {
     static let mac = "02:43:00:00:00:01"
     static let token = String(repeating: "cd", count: 32)
 
-    func makeState() throws -> (ServeState, FailingRegistry) {
+    func makeState(dhcp: String = "proxy") throws -> (ServeState, FailingRegistry) {
         let dir = NSTemporaryDirectory() + "provisioner-failing-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let config = try SiteConfig(yaml: """
             interface: eth0
             server_ip: 10.43.0.1
             subnet: 10.43.0.0/24
-            dhcp: {mode: proxy}
+            dhcp: {mode: \(dhcp)}
             paths: {http_root: \(dir)/http, tftp_root: \(dir)/tftp, images: \(dir)/images, run_dir: \(dir)/run}
             debian: {mirror: http://mirror.example/debian}
             profiles: {default: {image: default}}
@@ -75,6 +75,25 @@ struct RegistryFailureTests {
             #expect(try await send(client, .get, "/api/v1/nodes").status == .ok)
         }
         #expect(try registry.base.nodes() == before)
+    }
+
+    /// A made-up heartbeat credential from an address no node has never costs
+    /// a registry read with authoritative DHCP (the registry failing shows it:
+    /// 401, not 503); with proxy DHCP serve cannot tell, and asks.
+    @Test func madeUpCredentialsFromNoNodesAddressNeverReachTheRegistry() async throws {
+        for (mode, expected) in [("authoritative, range: 10.43.0.200-10.43.0.220", HTTPResponse.Status.unauthorized), ("proxy", .serviceUnavailable)] {
+            let (state, registry) = try makeState(dhcp: mode)
+            state.follow()
+            registry.fail([.heartbeats])
+            let app = Application(router: buildRouter(state))
+            let capacity = NodeCapacity(coresMax: 2, coresFree: 2, memoryMiBMax: 1024, memoryMiBFree: 1000, diskMiBMax: 1, diskMiBFree: 1,
+                                        hypervisor: .qemuTCG, hardwareVirtualization: false, hardwareVirtualizationReason: nil, libvirtVersion: nil)
+            let beat = ByteBuffer(bytes: try JSONEncoder().encode(Heartbeat(capacity: capacity, instances: [], sequence: 1)))
+            try await app.test(.router) { client in
+                let answer = try await send(client, .post, NodeAPI.heartbeatPath, beat, bearer: "made-up")
+                #expect(answer.status == expected, "\(mode)")
+            }
+        }
     }
 
     @Test func enrollmentAndHeartbeatsAreRetryableWhileTheStoreIsDown() async throws {

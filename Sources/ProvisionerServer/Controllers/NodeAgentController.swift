@@ -112,12 +112,16 @@ struct NodeAgentController {
 
     /// The heartbeat credential with this value: as known here, else (or when
     /// due for a check) as the registry has it. While the registry cannot say,
-    /// one known here stands; one not known here is a retryable error.
-    func current(_ value: String) async throws -> NodeAgentRules.Credential? {
+    /// one known here stands; one not known here is a retryable error. With
+    /// authoritative DHCP, a value not known here from an address no node has
+    /// is not looked up at all: a flood of made-up credentials never reaches
+    /// the registry.
+    func current(_ value: String, from clientIP: IPv4Address?) async throws -> NodeAgentRules.Credential? {
         guard !value.isEmpty else { return nil }
         let state = self.state, now = state.clock()
         let cached = state.credentials.lookup(value, at: now)
         if let cached, !cached.recheck { return cached.credential }
+        if cached == nil, state.checksSourceIP, state.replica.count > 0, clientIP.flatMap(state.replica.node(ip:)) == nil { return nil }
         let found: (hostname: Hostname, ip: IPv4Address)?
         do {
             found = try await blocking { try state.registry.nodeCredential(digest: Secret.digest(value)) }
@@ -139,7 +143,7 @@ struct NodeAgentController {
         let value = auth.hasPrefix("Bearer ") ? String(auth.dropFirst(7)) : ""
         let known: NodeAgentRules.Credential?
         do {
-            known = try await current(value)
+            known = try await current(value, from: clientIP)
         } catch {
             return try errorResponse(error)
         }
