@@ -83,7 +83,7 @@ public enum NodeAgentRules {
         if !checksSourceIP, let givenTo = minted.givenTo, clientIP?.description != givenTo {
             throw Refusal(.forbidden, "the boot credential of \(node.hostname) was given to \(givenTo), not \(clientIP?.description ?? "?")")
         }
-        try notUp(node, secondsSinceHeartbeat: secondsSinceHeartbeat, aliveWithin: aliveWithin, "its controller holds its credential")
+        try notUp(node, secondsSinceHeartbeat: secondsSinceHeartbeat, aliveWithin: aliveWithin)
         return node
     }
 
@@ -103,7 +103,7 @@ public enum NodeAgentRules {
         if checksSourceIP, clientIP != node.ip {
             throw Refusal(.forbidden, "the boot credential of \(node.hostname) is only given to its address \(node.ip), not \(clientIP?.description ?? "?")")
         }
-        try notUp(node, secondsSinceHeartbeat: secondsSinceHeartbeat, aliveWithin: aliveWithin, "its controller holds its credential")
+        try notUp(node, secondsSinceHeartbeat: secondsSinceHeartbeat, aliveWithin: aliveWithin)
         return node
     }
 
@@ -112,10 +112,11 @@ public enum NodeAgentRules {
         secondsSinceHeartbeat.map { $0 <= aliveWithin } ?? false
     }
 
-    /// Refuses (conflict) while `node` sent a heartbeat within `aliveWithin` seconds.
-    static func notUp(_ node: Node, secondsSinceHeartbeat: Double?, aliveWithin: Double, _ why: String) throws(Refusal) {
+    /// Refuses (conflict) while `node` sent a heartbeat within `aliveWithin`
+    /// seconds: its controller holds its credential.
+    static func notUp(_ node: Node, secondsSinceHeartbeat: Double?, aliveWithin: Double) throws(Refusal) {
         if isUp(secondsSinceHeartbeat: secondsSinceHeartbeat, aliveWithin: aliveWithin), let since = secondsSinceHeartbeat {
-            throw Refusal(.conflict, "\(node.hostname) is up (its last heartbeat \(Int(max(0, since))) s ago): \(why)")
+            throw Refusal(.conflict, "\(node.hostname) is up (its last heartbeat \(Int(max(0, since))) s ago): its controller holds its credential")
         }
     }
 

@@ -10,9 +10,7 @@ public enum SecretFile {
             guard hex.count == 64, let bytes = decodeHex(hex) else { throw SystemError("\(path) is not a secret file (64 hex digits)") }
             return bytes
         }
-        var rng = SystemRandomNumberGenerator()
-        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &rng) }
-        let hex = bytes.map { String(format: "%02x", $0) }.joined()
+        let (_, hex) = fresh()
         try FileSystem.makeDirectory((path as NSString).deletingLastPathComponent)
         // Publish with link(2), which never replaces: if another process made
         // one first, both use that one.
@@ -27,10 +25,16 @@ public enum SecretFile {
     /// into place): whoever held the old one holds nothing.
     /// - Returns: the new secret.
     public static func renew(path: String) throws -> [UInt8] {
+        let (bytes, hex) = fresh()
+        try FileSystem.writeAtomically(Data((hex + "\n").utf8), to: path, mode: 0o600)
+        return bytes
+    }
+
+    /// A new secret: 32 random bytes, and as hex.
+    static func fresh() -> (bytes: [UInt8], hex: String) {
         var rng = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &rng) }
-        try FileSystem.writeAtomically(Data((bytes.map { String(format: "%02x", $0) }.joined() + "\n").utf8), to: path, mode: 0o600)
-        return bytes
+        return (bytes, bytes.map { String(format: "%02x", $0) }.joined())
     }
 
     static func decodeHex(_ s: String) -> [UInt8]? {

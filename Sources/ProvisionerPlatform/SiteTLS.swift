@@ -28,19 +28,21 @@ public struct SiteTLS: Sendable {
         var made: [String] = []
         try FileSystem.makeDirectory(dir)
         chmod(dir, 0o700)
-        if FileSystem.read(caPath) == nil || FileSystem.read(caKeyPath) == nil {
-            let ca = try Self.makeCA(site: name, now: now)
+        func text(_ path: String) -> String? { FileSystem.read(path).map { String(decoding: $0, as: UTF8.self) } }
+        let ca: Issued
+        if let pem = text(caPath), let key = text(caKeyPath) {
+            ca = Issued(certificatePEM: pem, privateKeyPEM: key)
+            if let leaf = text(certificatePath), FileSystem.read(keyPath) != nil,
+               Self.covers(leaf, address: address, at: now.addingTimeInterval(30 * 86_400)) {
+                return []
+            }
+        } else {
+            ca = try Self.makeCA(site: name, now: now)
             try FileSystem.writeAtomically(Data(ca.privateKeyPEM.utf8), to: caKeyPath, mode: 0o600)
             try FileSystem.writeAtomically(Data(ca.certificatePEM.utf8), to: caPath, mode: 0o644)
             made.append("site CA")
         }
-        if made.isEmpty, let pem = FileSystem.read(certificatePath).map({ String(decoding: $0, as: UTF8.self) }),
-           FileSystem.read(keyPath) != nil, Self.covers(pem, address: address, at: now.addingTimeInterval(30 * 86_400)) {
-            return made
-        }
-        let caPEM = String(decoding: FileSystem.read(caPath) ?? Data(), as: UTF8.self)
-        let caKeyPEM = String(decoding: FileSystem.read(caKeyPath) ?? Data(), as: UTF8.self)
-        let leaf = try Self.issueServer(caPEM: caPEM, caKeyPEM: caKeyPEM, name: name, address: address, now: now)
+        let leaf = try Self.issueServer(caPEM: ca.certificatePEM, caKeyPEM: ca.privateKeyPEM, name: name, address: address, now: now)
         try FileSystem.writeAtomically(Data(leaf.privateKeyPEM.utf8), to: keyPath, mode: 0o600)
         try FileSystem.writeAtomically(Data(leaf.certificatePEM.utf8), to: certificatePath, mode: 0o644)
         made.append("server certificate")
@@ -81,12 +83,11 @@ public struct SiteTLS: Sendable {
             throw SystemError("the site CA cannot be read: \(error)")
         }
         let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
-        let ip = withUnsafeBytes(of: address.value.bigEndian) { Array($0) }
         let extensions = try Certificate.Extensions {
             Critical(BasicConstraints.notCertificateAuthority)
             Critical(KeyUsage(digitalSignature: true))
             try ExtendedKeyUsage([.serverAuth])
-            SubjectAlternativeNames([.ipAddress(ASN1OctetString(contentBytes: ArraySlice(ip))), .dnsName(name)])
+            SubjectAlternativeNames([.ipAddress(ASN1OctetString(contentBytes: ArraySlice(octets(address)))), .dnsName(name)])
             SubjectKeyIdentifier(hash: key.publicKey)
         }
         let certificate = try Certificate(
@@ -101,7 +102,12 @@ public struct SiteTLS: Sendable {
     static func covers(_ pem: String, address: IPv4Address, at date: Date) -> Bool {
         guard let certificate = try? Certificate(pemEncoded: pem), certificate.notValidAfter > date,
               let names = try? certificate.extensions.subjectAlternativeNames else { return false }
-        let ip = withUnsafeBytes(of: address.value.bigEndian) { Array($0) }
-        return names.contains { if case .ipAddress(let octets) = $0 { Array(octets.bytes) == ip } else { false } }
+        let ip = octets(address)
+        return names.contains { if case .ipAddress(let given) = $0 { Array(given.bytes) == ip } else { false } }
+    }
+
+    /// An address as a certificate names it: its four bytes, network order.
+    static func octets(_ address: IPv4Address) -> [UInt8] {
+        withUnsafeBytes(of: address.value.bigEndian) { Array($0) }
     }
 }

@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
@@ -7,17 +8,29 @@ import ServiceLifecycle
 
 /// Builds serve's HTTP application: the controllers' routes on one router,
 /// the services that run beside the server, and what must happen before it
-/// answers. `ServeRunner` and the tests call this same builder.
-public func buildApplication(_ state: ServeState, host: String, port: Int, operator: Bool = true, services: [any Service] = [],
+/// answers. `ServeRunner` and the tests call this same builder. With `tls`
+/// (this boot server's certificate and key, `SiteTLS`) it answers HTTPS.
+/// Without `operator` the operator API's paths answer 403 (see `buildRouter`).
+/// - Throws: when the certificate or key cannot be read.
+public func buildApplication(_ state: ServeState, host: String, port: Int, operator: Bool = true,
+                             tls: (certificatePath: String, keyPath: String)? = nil, services: [any Service] = [],
                              idleTimeout: TimeAmount = .seconds(30),
                              beforeServerStarts: (@Sendable () async throws -> Void)? = nil,
-                             onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
+                             onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws -> some ApplicationProtocol {
+    // A connection that sends nothing, or not a whole request, for 30 s is
+    // closed (a stalled client holds no descriptor for long); one being
+    // answered (a root image to a slow node) is not, however long it takes.
+    let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: idleTimeout))
+    let server = try tls.map { files in
+        var configuration = TLSConfiguration.makeServerConfiguration(
+            certificateChain: try NIOSSLCertificate.fromPEMFile(files.certificatePath).map { .certificate($0) },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: files.keyPath, format: .pem)))
+        configuration.minimumTLSVersion = .tlsv12
+        return try HTTPServerBuilder.tls(http1, tlsConfiguration: configuration)
+    } ?? http1
     var app = Application(
         router: buildRouter(state, operator: `operator`),
-        // A connection that sends nothing, or not a whole request, for 30 s is
-        // closed (a stalled client holds no descriptor for long); one being
-        // answered (a root image to a slow node) is not, however long it takes.
-        server: .http1(configuration: .init(idleTimeout: idleTimeout)),
+        server: server,
         configuration: .init(address: .hostname(host, port: port), serverName: "provisioner"),
         services: services,
         onServerRunning: onServerRunning,
@@ -25,25 +38,6 @@ public func buildApplication(_ state: ServeState, host: String, port: Int, opera
     )
     if let beforeServerStarts { app.beforeServerStarts(perform: beforeServerStarts) }
     return app
-}
-
-/// serve's HTTPS application: every route (the operator API among them),
-/// with this boot server's certificate (`SiteTLS`).
-/// - Throws: when the certificate or key cannot be read.
-public func buildSecureApplication(_ state: ServeState, host: String, port: Int, certificatePath: String, keyPath: String,
-                                   idleTimeout: TimeAmount = .seconds(30),
-                                   onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws -> some ApplicationProtocol {
-    var tls = TLSConfiguration.makeServerConfiguration(
-        certificateChain: try NIOSSLCertificate.fromPEMFile(certificatePath).map { .certificate($0) },
-        privateKey: .privateKey(try NIOSSLPrivateKey(file: keyPath, format: .pem)))
-    tls.minimumTLSVersion = .tlsv12
-    return Application(
-        router: buildRouter(state),
-        server: try .tls(.http1(configuration: .init(idleTimeout: idleTimeout)), tlsConfiguration: tls),
-        configuration: .init(address: .hostname(host, port: port), serverName: "provisioner"),
-        onServerRunning: onServerRunning,
-        logger: state.logger
-    )
 }
 
 /// The router: middleware (counting, error mapping, the boot files), then

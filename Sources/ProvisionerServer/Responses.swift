@@ -5,6 +5,11 @@ import ProvisionerAPI
 import ProvisionerCore
 import ProvisionerPlatform
 
+/// The bearer token of `request` (`Authorization: Bearer <token>`); "" for none.
+func bearerToken(of request: Request) -> String {
+    request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
+}
+
 func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
     let enc = JSONEncoder()
     enc.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

@@ -36,7 +36,7 @@ public struct ServeRunner: Sendable {
         let supervisor = state.supervisor
         defer { supervisor.stopAll() }
         let state = self.state, daemons = self.daemons, host = self.host, port = self.port
-        let plain = buildApplication(
+        let plain = try buildApplication(
             state, host: host, port: port, operator: secure == nil,
             services: [HousekeepingService(state: state), ReplicationService(state: state)],
             beforeServerStarts: {
@@ -49,10 +49,11 @@ public struct ServeRunner: Sendable {
         var services: [any Service] = [plain]
         if let secure {
             let securePort = secure.port
-            services.append(try buildSecureApplication(state, host: host, port: securePort, certificatePath: secure.tls.certificatePath,
-                                                       keyPath: secure.tls.keyPath) { _ in
-                logger.info("serving https://\(host):\(securePort) (operator API; the site CA is \(secure.tls.caPath))")
-            })
+            services.append(try buildApplication(
+                state, host: host, port: securePort, tls: (secure.tls.certificatePath, secure.tls.keyPath),
+                onServerRunning: { _ in
+                    logger.info("serving https://\(host):\(securePort) (operator API; the site CA is \(secure.tls.caPath))")
+                }))
         }
         // Returns on SIGTERM/SIGINT (graceful shutdown: the services stop too), or throws when a daemon did not start.
         try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()

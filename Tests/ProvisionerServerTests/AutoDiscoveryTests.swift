@@ -33,7 +33,7 @@ struct AutoDiscoveryTests {
         defer { try? FileManager.default.removeItem(atPath: site.dir) }
         try addSpares(state, ["spare2", "spare1"])
         try leased(state, "02:42:00:00:00:31")
-        let app = buildApplication(state, host: "127.0.0.1", port: 0)
+        let app = try buildApplication(state, host: "127.0.0.1", port: 0)
         try await app.test(.live) { client in
             let (status, text) = try await script(client, "02:42:00:00:00:31")
             #expect(status == .ok)
@@ -60,7 +60,7 @@ struct AutoDiscoveryTests {
         try addSpares(state, ["s1", "s2", "s3"])
         let macs = (1...6).map { String(format: "02:42:00:00:01:%02x", $0) }
         for mac in macs { try leased(state, mac) }
-        let app = buildApplication(state, host: "127.0.0.1", port: 0)
+        let app = try buildApplication(state, host: "127.0.0.1", port: 0)
         let answers = try await app.test(.live) { client in
             try await withThrowingTaskGroup(of: (String, String).self) { group in
                 for mac in macs { group.addTask { (mac, try await script(client, mac).1) } }
@@ -91,7 +91,7 @@ struct AutoDiscoveryTests {
         try addSpares(state, ["spare1"])
         try leased(state, "02:42:00:00:02:02", ip: "10.42.0.201")
         try leased(state, "02:42:00:00:02:03", at: Timestamp.iso(Date().addingTimeInterval(-DiscoveryRules.leaseFreshness - 60)))
-        let app = buildApplication(state, host: "127.0.0.1", port: 0)
+        let app = try buildApplication(state, host: "127.0.0.1", port: 0)
         try await app.test(.live) { client in
             for mac in ["02:42:00:00:02:01", "02:42:00:00:02:02", "02:42:00:00:02:03"] {
                 let (status, text) = try await script(client, mac)
@@ -111,7 +111,7 @@ struct AutoDiscoveryTests {
         let state = try site.makeState(discovery: .manual)
         defer { try? FileManager.default.removeItem(atPath: site.dir) }
         try addSpares(state, ["spare1"])
-        let app = buildApplication(state, host: "127.0.0.1", port: 0)
+        let app = try buildApplication(state, host: "127.0.0.1", port: 0)
         try await app.test(.live) { client in
             let (status, text) = try await script(client, "02:42:00:00:00:41")
             #expect(status == .ok && text.contains("is not registered"), "\(text)")

@@ -29,7 +29,7 @@ struct StalledClientTests {
 
     @Test func aStalledOrIdleConnectionIsClosedAndAWholeRequestIsAnswered() async throws {
         let state = try ServerTests().makeState()
-        let app = buildApplication(state, host: "127.0.0.1", port: 0, idleTimeout: .seconds(2))
+        let app = try buildApplication(state, host: "127.0.0.1", port: 0, idleTimeout: .seconds(2))
         try await app.test(.live) { client in
             let port = try #require(client.port)
             // A whole request is answered (and the connection then idles out).

@@ -139,8 +139,7 @@ struct NodeAgentController {
 
     /// `POST /api/v1/heartbeat` with `Authorization: Bearer <credential>`.
     func heartbeat(_ request: Request, from clientIP: IPv4Address?) async throws -> Response {
-        let auth = request.headers[.authorization] ?? ""
-        let value = auth.hasPrefix("Bearer ") ? String(auth.dropFirst(7)) : ""
+        let value = bearerToken(of: request)
         let known: NodeAgentRules.Credential?
         do {
             known = try await current(value, from: clientIP)

@@ -36,7 +36,7 @@ struct OperatorRequest {
     /// the refusal (401 without a known token, 403 without the scope).
     /// Reads the registry: call it off the cooperative pool.
     func authorize(_ scope: APIScope) throws -> Result<String, OperatorAuthRefusal> {
-        let given = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
+        let given = bearerToken(of: request)
         guard !given.isEmpty else {
             return .failure(.init(.unauthorized, "missing API token (Authorization: Bearer <token>: api.token's, or one from `provisioner token add`)"))
         }
