@@ -16,12 +16,14 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #   shim-signed grub-efi-amd64-signed  the Secure Boot chain (signed shim, signed netboot GRUB)
 #   ovmf            UEFI firmware (plain and Secure Boot) of the lab's UEFI nodes
 #   busybox curl    udhcpc, tftp and HTTP clients of the network tests
+#   openssl         the node controller's TLS tests run a real TLS server (s_server) with certificates it makes
 #   iproute2        network namespaces of the network tests and the lab
 #   mmdebstrap zstd the node root image and its cache archives
 #   squashfs-tools  mksquashfs: each generation's root as one image, for profiles with root: ram
 #   nfs-ganesha nfs-ganesha-vfs rpcbind   the user-space NFS server of the root
 #   nfs-kernel-server  exportfs: the kernel NFS backend's exports are checked by the real tool
-#   libarchive-dev libnfs-dev libvirt-dev  system libraries linked by the code
+#   libarchive-dev libnfs-dev libvirt-dev libssl-dev  system libraries linked by the code
+#                   (libssl: the node controller's TLS to the node API)
 #   libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils
 #                   the node controller's hypervisor tests and the lab's nodes
 #   chromium        the serve test loads the status page headless and keeps a screenshot
@@ -32,8 +34,8 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #   strace          bench/record_boot_reads.py: what a booting node reads of its root (nfs-ganesha's reads)
 #   dpkg-dev        make deb: dpkg-shlibdeps (the package's library Depends), strip (binutils)
 #   lintian         make deb checks the package (errors fail it)
-DEB_PACKAGES := libsqlite3-dev sqlite3 python3 python3-venv dnsmasq-base pxelinux syslinux-common ipxe shim-signed grub-efi-amd64-signed ovmf busybox curl iproute2 \
-	mmdebstrap zstd squashfs-tools nfs-ganesha nfs-ganesha-vfs rpcbind nfs-kernel-server libarchive-dev libnfs-dev libvirt-dev \
+DEB_PACKAGES := libsqlite3-dev sqlite3 python3 python3-venv dnsmasq-base pxelinux syslinux-common ipxe shim-signed grub-efi-amd64-signed ovmf busybox curl openssl iproute2 \
+	mmdebstrap zstd squashfs-tools nfs-ganesha nfs-ganesha-vfs rpcbind nfs-kernel-server libarchive-dev libnfs-dev libvirt-dev libssl-dev \
 	libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils chromium ipmitool openipmi postgresql-15 wrk nginx-light strace dpkg-dev lintian
 
 # Python tools from PyPI, in their own venv (Debian's python is externally managed):

@@ -29,6 +29,8 @@ let package = Package(
     targets: [
         // System libraries used for real (see ../shared/LAB-NOTES.md).
         .systemLibrary(name: "CLibvirt", pkgConfig: "libvirt", providers: [.apt(["libvirt-dev"])]),
+        // The node controller's TLS (Debian's OpenSSL, updated with the node image's packages).
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CNFS", pkgConfig: "libnfs", providers: [.apt(["libnfs-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
 
@@ -138,7 +140,7 @@ let package = Package(
         // The node controller's logic: identity, libvirt capacity and domains, the server client.
         .target(
             name: "NodeControllerKit",
-            dependencies: ["ProvisionerAPI", "CLibvirt"]
+            dependencies: ["ProvisionerAPI", "CLibvirt", "COpenSSL"]
         ),
         // Runs on every booted node (built with --static-swift-stdlib for the image).
         .executableTarget(

@@ -4,11 +4,13 @@ import Glibc
 /// What the node controller reads from the kernel command line.
 ///
 /// `BOOTIF=01-aa-bb-cc-dd-ee-ff` (pxelinux IPAPPEND 2, or iPXE), `provisioner.server=URL`,
+/// `provisioner.ca=sha256:HEX` (the site CA the server's certificate chains to),
 /// `provisioner.token=TOKEN`, `provisioner.image=IMAGE/GEN`. A bad value is dropped with a
 /// warning, never fatal: the config file or options may still supply it.
 public struct BootParameters: Sendable, Equatable {
     public var bootMAC: String?
     public var server: URL?
+    public var caPin: CAPin?
     public var token: String?
     public var image: String?
     /// The `ip=` device field (`ip=client:server:gw:mask:host:DEVICE:…`), when set.
@@ -22,6 +24,9 @@ public struct BootParameters: Sendable, Equatable {
         }
         if let raw = commandLine.value("provisioner.server") {
             do { server = try Self.serverURL(raw) } catch { warnings.append("kernel command line: \(error)") }
+        }
+        if let raw = commandLine.value("provisioner.ca") {
+            do { caPin = try CAPin(parsing: raw) } catch { warnings.append("kernel command line: \(error)") }
         }
         token = Self.word("provisioner.token", commandLine.value("provisioner.token"), &warnings)
         image = Self.word("provisioner.image", commandLine.value("provisioner.image"), &warnings)
@@ -44,7 +49,7 @@ public struct BootParameters: Sendable, Equatable {
         guard !text.isEmpty else { throw ControllerError("empty server URL") }
         guard let url = URL(string: text), let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
               let host = url.host, !host.isEmpty
-        else { throw ControllerError("invalid server URL \"\(text)\" (expected http://HOST[:PORT])") }
+        else { throw ControllerError("invalid server URL \"\(text)\" (expected https://HOST[:PORT] or http://HOST[:PORT])") }
         return url
     }
 

@@ -15,6 +15,7 @@ public struct ControllerOptions: Sendable, Equatable {
 
     public var mode: Mode = .run
     public var server: URL?
+    public var caPin: CAPin?
     public var token: String?
     public var cmdlinePath: String?
     public var configPath = ConfigFile.defaultPath
@@ -24,17 +25,19 @@ public struct ControllerOptions: Sendable, Equatable {
     public init() {}
 
     public static let usage = """
-        usage: node-controller [--server URL] [--token TOKEN] [--cmdline PATH] [--config PATH]
+        usage: node-controller [--server URL] [--ca sha256:HEX] [--token TOKEN] [--cmdline PATH] [--config PATH]
                                [--libvirt-uri URI] [--scratch DIR] [--once | --report]
 
         Enrolls this node with `provisioner serve` and reports its capacity and instances.
         Settings come from the options, then the kernel command line (BOOTIF=,
-        provisioner.server=, provisioner.token=, provisioner.image=), then the config file.
-        The token is the node's single-use boot credential (in its iPXE script);
-        without one (pxelinux and GRUB boot files carry none), or once it is used
-        or refused, the server is asked for a new one.
+        provisioner.server=, provisioner.ca=, provisioner.token=, provisioner.image=),
+        then the config file. The node API is HTTPS: the server's certificate must
+        chain to the site CA whose SHA-256 is given. The token is the node's
+        single-use boot credential; without one (no boot file carries one), or
+        once it is used or refused, the server is asked for a new one.
 
-          --server URL       server base URL, e.g. http://10.0.0.1:8080
+          --server URL       node API base URL, e.g. https://10.0.0.1:8443
+          --ca sha256:HEX    the site CA's certificate fingerprint
           --token TOKEN      single-use boot credential
           --cmdline PATH     kernel command line to read (default /proc/cmdline)
           --config PATH      config file (default \(ConfigFile.defaultPath))
@@ -67,6 +70,9 @@ public struct ControllerOptions: Sendable, Equatable {
             case "--server":
                 let raw = try value(name, inline: inline)
                 do { o.server = try BootParameters.serverURL(raw) } catch { throw ControllerError("--server: \(error)") }
+            case "--ca":
+                let raw = try value(name, inline: inline)
+                do { o.caPin = try CAPin(parsing: raw) } catch { throw ControllerError("--ca: \(error)") }
             case "--token":
                 let t = try value(name, inline: inline)
                 guard !t.isEmpty else { throw ControllerError("--token: empty token") }

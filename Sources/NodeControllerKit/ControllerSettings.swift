@@ -4,6 +4,8 @@ import FoundationEssentials
 /// then the config file. Remembers where each came from for the startup log.
 public struct ControllerSettings: Sendable, Equatable {
     public var server: URL?
+    /// The site CA an https server must chain to.
+    public var caPin: CAPin?
     public var token: String?
     public var image: String?
     /// Boot MAC from `BOOTIF=` (or `mac=` in the config file).
@@ -37,11 +39,16 @@ public struct ControllerSettings: Sendable, Equatable {
         if let raw = config["server"] {
             do { fileServer = try BootParameters.serverURL(raw) } catch { warnings.append("config file: \(error)") }
         }
+        var fileCA: CAPin?
+        if let raw = config["ca"] {
+            do { fileCA = try CAPin(parsing: raw) } catch { warnings.append("config file: \(error)") }
+        }
         var fileMAC: String?
         if let raw = config["mac"] {
             do { fileMAC = try MACText.canonical(raw) } catch { warnings.append("config file: \(error)") }
         }
         server = pick("server", options.server, boot.server, fileServer)
+        caPin = pick("ca", options.caPin, boot.caPin, fileCA)
         token = pick("token", options.token, boot.token, config["token"])
         image = pick("image", nil, boot.image, config["image"])
         bootMAC = pick("mac", nil, boot.bootMAC, fileMAC)

@@ -72,7 +72,7 @@ public enum NodeControllerApp {
         case .run, .once:
             let built = build(options: options, log: log)
             let controller: NodeController
-            do { controller = try makeController(built, transport: transport ?? SocketHTTPTransport(), log: log) } catch {
+            do { controller = try makeController(built, transport: transport ?? SocketHTTPTransport(caPin: built.settings.caPin), log: log) } catch {
                 log.error("\(error)")
                 return exitConfig
             }
@@ -96,8 +96,12 @@ public enum NodeControllerApp {
         guard let mac = built.identity.mac else {
             throw ControllerError("no boot MAC: no BOOTIF= on the kernel command line and no network interface with a MAC")
         }
-        // No boot credential in the boot files (pxelinux, GRUB): the controller asks serve for one.
-        log.info("server \(server.absoluteString) (from \(s.sources["server"] ?? "?")), libvirt \(s.libvirtURI), boot credential "
+        if server.scheme?.lowercased() == "https" && s.caPin == nil {
+            throw ControllerError("server \(server.absoluteString) is https but no site CA fingerprint is set: boot with provisioner.ca=sha256:HEX, set ca= in \(ConfigFile.defaultPath), or pass --ca")
+        }
+        // No boot credential in the boot files: the controller asks serve for one.
+        log.info("server \(server.absoluteString) (from \(s.sources["server"] ?? "?"))"
+                 + (s.caPin.map { ", site CA \($0) (from \(s.sources["ca"] ?? "?"))" } ?? "") + ", libvirt \(s.libvirtURI), boot credential "
                  + (s.token != nil ? "from the \(s.sources["token"] ?? "?")" : "to ask the server for"))
         return NodeController(
             client: ServerClient(server: server, transport: transport), hypervisor: built.hypervisor,

@@ -4,46 +4,59 @@ import Glibc
 
 /// The real transport: HTTP/1.1 over a POSIX socket, one request per connection.
 ///
-/// Plain `http://` only (the provisioning network's API, like its boot files). No libcurl,
-/// so the static node controller needs no FoundationNetworking. Answers framed by
-/// Content-Length, chunked encoding or connection close are understood; the whole exchange
-/// must finish within `timeout`. Blocking work runs off the concurrency pool.
+/// `https://` (the node API) with TLS from Debian's OpenSSL, the server checked
+/// against the pinned site CA (`TLSStream`); `http://` for what is public. No
+/// libcurl, so the static node controller needs no FoundationNetworking. Answers
+/// framed by Content-Length, chunked encoding or connection close are understood;
+/// the whole exchange must finish within `timeout`. Blocking work runs off the
+/// concurrency pool.
 public struct SocketHTTPTransport: HTTPTransport {
     public var timeout: Double
     public var maxResponseBytes: Int
+    /// The site CA an `https://` server must chain to; without it `https://` is refused.
+    public var caPin: CAPin?
 
-    public init(timeout: Double = 10, maxResponseBytes: Int = 1 << 20) {
+    public init(timeout: Double = 10, maxResponseBytes: Int = 1 << 20, caPin: CAPin? = nil) {
         self.timeout = timeout
         self.maxResponseBytes = maxResponseBytes
+        self.caPin = caPin
     }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let (timeout, limit) = (self.timeout, self.maxResponseBytes)
+        let (timeout, limit, pin) = (self.timeout, self.maxResponseBytes, self.caPin)
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try Self.exchange(request, timeout: timeout, maxResponseBytes: limit) })
+                continuation.resume(with: Result { try Self.exchange(request, timeout: timeout, maxResponseBytes: limit, caPin: pin) })
             }
         }
     }
 
-    /// - Throws: `ControllerError` saying what failed (connect, send, receive, parse).
-    static func exchange(_ request: HTTPRequest, timeout: Double, maxResponseBytes: Int) throws -> HTTPResponse {
+    /// - Throws: `ControllerError` saying what failed (connect, TLS, send, receive, parse).
+    static func exchange(_ request: HTTPRequest, timeout: Double, maxResponseBytes: Int, caPin: CAPin? = nil) throws -> HTTPResponse {
         let deadline = Date().addingTimeInterval(timeout)
-        guard request.url.scheme?.lowercased() == "http" else {
-            throw ControllerError("\(request.url.scheme ?? "no") scheme is not supported (plain http only)")
-        }
+        let scheme = request.url.scheme?.lowercased() ?? "no"
+        guard scheme == "http" || scheme == "https" else { throw ControllerError("\(scheme) scheme is not supported (http or https)") }
         guard let host = request.url.host, !host.isEmpty else { throw ControllerError("no host in \(request.url.absoluteString)") }
-        let port = request.url.port ?? 80
-        let bytes = try requestBytes(request, host: host, port: port)
+        if scheme == "https" && caPin == nil {
+            throw ControllerError("\(request.url.absoluteString): https needs the site CA's fingerprint to check the server (provisioner.ca=sha256:…)")
+        }
+        let port = request.url.port ?? (scheme == "https" ? 443 : 80)
+        let bytes = try requestBytes(request, host: host, port: port, defaultPort: scheme == "https" ? 443 : 80)
         let fd = try openConnection(host: host, port: port, deadline: deadline, timeout: timeout)
         defer { close(fd) }
-        try sendAll(fd, bytes, deadline: deadline, timeout: timeout)
+        let tls = try caPin.flatMap { pin in scheme == "https" ? try TLSStream(fd: fd, host: host, pin: pin, deadline: deadline, timeout: timeout) : nil }
+        if let tls { try tls.write(bytes, deadline: deadline) } else { try sendAll(fd, bytes, deadline: deadline, timeout: timeout) }
         var buffer = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         while true {
             if let response = try parse(buffer, complete: false) { return response }
-            try wait(fd, for: Int16(POLLIN), deadline: deadline, timeout: timeout, doing: "waiting for the answer")
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            let n: Int
+            if let tls {
+                n = try tls.read(into: &chunk, deadline: deadline)
+            } else {
+                try wait(fd, for: Int16(POLLIN), deadline: deadline, timeout: timeout, doing: "waiting for the answer")
+                n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            }
             if n < 0 {
                 if errno == EINTR || errno == EAGAIN { continue }
                 throw ControllerError("receiving the answer: \(String(cString: strerror(errno)))")
@@ -59,7 +72,7 @@ public struct SocketHTTPTransport: HTTPTransport {
         }
     }
 
-    static func requestBytes(_ request: HTTPRequest, host: String, port: Int) throws -> [UInt8] {
+    static func requestBytes(_ request: HTTPRequest, host: String, port: Int, defaultPort: Int = 80) throws -> [UInt8] {
         var components = URLComponents(url: request.url, resolvingAgainstBaseURL: false)
         components?.scheme = nil
         components?.host = nil
@@ -68,7 +81,7 @@ public struct SocketHTTPTransport: HTTPTransport {
         if target.isEmpty { target = "/" }
         if let q = components?.percentEncodedQuery { target += "?" + q }
         let hostHeader = host.contains(":") ? "[\(host)]" : host
-        var head = "\(request.method) \(target) HTTP/1.1\r\nHost: \(hostHeader)\(port == 80 ? "" : ":\(port)")\r\n"
+        var head = "\(request.method) \(target) HTTP/1.1\r\nHost: \(hostHeader)\(port == defaultPort ? "" : ":\(port)")\r\n"
         head += "Connection: close\r\nUser-Agent: provisioner-node-controller/\(NodeControllerKit.version)\r\n"
         for (name, value) in request.headers.sorted(by: { $0.key < $1.key }) {
             if (name + value).unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) || name.contains(":") {
@@ -133,7 +146,7 @@ public struct SocketHTTPTransport: HTTPTransport {
         }
     }
 
-    private static func wait(_ fd: Int32, for events: Int16, deadline: Date, timeout: Double, doing: String) throws {
+    static func wait(_ fd: Int32, for events: Int16, deadline: Date, timeout: Double, doing: String) throws {
         while true {
             let remaining = deadline.timeIntervalSinceNow
             guard remaining > 0 else { throw ControllerError("timed out after \(NodeController.seconds(timeout)) \(doing)") }

@@ -78,12 +78,24 @@ import Testing
         ("provisioner.server=", "empty server URL"),
         ("provisioner.token=", "provisioner.token= is empty"),
         ("provisioner.image=\"a b\"", "provisioner.image=\"a b\" contains a space"),
+        ("provisioner.ca=sha256:abcd", "invalid site CA fingerprint \"sha256:abcd\""),
+        ("provisioner.ca=\(String(repeating: "ab", count: 32))", "expected sha256: and 64 hex digits"),
+        ("provisioner.ca=sha256:\(String(repeating: "zz", count: 32))", "invalid site CA fingerprint"),
     ])
     func badValueIsDroppedWithWarning(line: String, warning: String) {
         let p = BootParameters(commandLine: KernelCommandLine(line))
-        #expect(p.bootMAC == nil && p.server == nil && p.token == nil && p.image == nil)
+        #expect(p.bootMAC == nil && p.server == nil && p.token == nil && p.image == nil && p.caPin == nil)
         #expect(p.warnings.count == 1)
         #expect(p.warnings.first?.contains(warning) == true, "\(p.warnings)")
+    }
+
+    @Test func siteCAFingerprint() throws {
+        let hex = "00ff" + String(repeating: "1a", count: 30)
+        let p = BootParameters(commandLine: KernelCommandLine("provisioner.server=https://10.0.0.1:8443 provisioner.ca=sha256:\(hex.uppercased())"))
+        #expect(p.warnings.isEmpty, "\(p.warnings)")
+        #expect(p.caPin?.bytes.count == 32 && p.caPin?.bytes.first == 0 && p.caPin?.bytes[1] == 255)
+        #expect(p.caPin?.description == "sha256:" + hex)
+        #expect(p.server?.absoluteString == "https://10.0.0.1:8443")
     }
 
     @Test func tokenizerFollowsTheKernel() {
