@@ -1,6 +1,6 @@
 /// A node's single-use boot credential: 128 random bits that serve mints
-/// when a boot begins (the node's iPXE script, or the node's request for one
-/// from its own address while it is not up) and that the boot's first
+/// when a boot begins (the node controller's request for one, over the node
+/// API's TLS, from the node's own address while it is not up) and that the boot's first
 /// enrollment uses up. Nothing derives it and no file served without
 /// authentication holds it; the registry keeps only its SHA-256, so a
 /// registry read leaks nothing that enrolls, and every boot server sharing
@@ -8,11 +8,6 @@
 public enum BootCredential {
     /// Seconds a minted credential can enroll: a boot that takes longer asks for a new one.
     public static let lifetime: Double = 1800
-
-    /// Where a node's iPXE script takes its credential: serve puts one in its
-    /// place when it hands the script out. Written as an iPXE setting, so a
-    /// copy served by anything else expands it to nothing and the node asks.
-    public static let placeholder = "${provisioner-boot-credential}"
 
     /// A new credential: 32 hex characters.
     public static func make() -> String { Secret.random(bytes: 16) }

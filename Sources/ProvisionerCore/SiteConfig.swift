@@ -84,8 +84,12 @@ public struct SiteConfig: Equatable, Sendable {
     public var dhcpRange: IPv4Range?
     public var leaseTime: String
     public var httpPort: Int
-    /// The HTTPS listener of the operator API (and everything else serve answers but boot files).
+    /// The HTTPS listener of the node and operator APIs (and everything else serve answers but boot files).
     public var apiPort: Int
+    /// The site CA's fingerprint (`sha256:HEX`) that the boot files give nodes
+    /// to check the node API's certificate with. Not in the YAML: the site
+    /// reads it from its CA (`<home>/tls/ca.pem`) when it loads the config.
+    public var siteCA: String? = nil
     public var tftpRoot: String
     public var httpRoot: String
     public var imagesDir: String

@@ -20,6 +20,32 @@ public struct SiteTLS: Sendable {
 
     public init(dir: String) { self.dir = dir }
 
+    /// Makes the site CA when there is none (`init`, `apply`): the boot files
+    /// name its fingerprint, so it must exist before they are rendered.
+    /// - Returns: whether it was made.
+    /// - Throws: `SystemError` naming the file that cannot be written.
+    @discardableResult
+    public func ensureCA(site: String, now: Date = Date()) throws -> Bool {
+        if FileSystem.read(caPath) != nil, FileSystem.read(caKeyPath) != nil { return false }
+        try FileSystem.makeDirectory(dir)
+        chmod(dir, 0o700)
+        let ca = try Self.makeCA(site: site, now: now)
+        try FileSystem.writeAtomically(Data(ca.privateKeyPEM.utf8), to: caKeyPath, mode: 0o600)
+        try FileSystem.writeAtomically(Data(ca.certificatePEM.utf8), to: caPath, mode: 0o644)
+        return true
+    }
+
+    /// The site CA's fingerprint as the boot files give it to nodes
+    /// (`provisioner.ca=sha256:HEX`, the SHA-256 of its DER), nil when there is no readable CA.
+    public func caFingerprint() -> String? {
+        guard let pem = FileSystem.read(caPath), let certificate = try? Certificate(pemEncoded: String(decoding: pem, as: UTF8.self)) else {
+            return nil
+        }
+        var der = DER.Serializer()
+        guard (try? der.serialize(certificate)) != nil else { return nil }
+        return "sha256:" + SHA256.hash(data: der.serializedBytes).map { String(format: "%02x", $0) }.joined()
+    }
+
     /// Makes what is missing or stale for a server at `address` named `name`.
     /// - Returns: what was made ("site CA", "server certificate"), empty when nothing.
     /// - Throws: `SystemError` naming the file that cannot be read, made or written.
@@ -29,18 +55,12 @@ public struct SiteTLS: Sendable {
         try FileSystem.makeDirectory(dir)
         chmod(dir, 0o700)
         func text(_ path: String) -> String? { FileSystem.read(path).map { String(decoding: $0, as: UTF8.self) } }
-        let ca: Issued
-        if let pem = text(caPath), let key = text(caKeyPath) {
-            ca = Issued(certificatePEM: pem, privateKeyPEM: key)
-            if let leaf = text(certificatePath), FileSystem.read(keyPath) != nil,
-               Self.covers(leaf, address: address, at: now.addingTimeInterval(30 * 86_400)) {
-                return []
-            }
-        } else {
-            ca = try Self.makeCA(site: name, now: now)
-            try FileSystem.writeAtomically(Data(ca.privateKeyPEM.utf8), to: caKeyPath, mode: 0o600)
-            try FileSystem.writeAtomically(Data(ca.certificatePEM.utf8), to: caPath, mode: 0o644)
-            made.append("site CA")
+        if try ensureCA(site: name, now: now) { made.append("site CA") }
+        guard let caPEM = text(caPath), let caKey = text(caKeyPath) else { throw SystemError("the site CA in \(dir) cannot be read") }
+        let ca = Issued(certificatePEM: caPEM, privateKeyPEM: caKey)
+        if made.isEmpty, let leaf = text(certificatePath), FileSystem.read(keyPath) != nil,
+           Self.covers(leaf, address: address, at: now.addingTimeInterval(30 * 86_400)) {
+            return []
         }
         let leaf = try Self.issueServer(caPEM: ca.certificatePEM, caKeyPEM: ca.privateKeyPEM, name: name, address: address, now: now)
         try FileSystem.writeAtomically(Data(leaf.privateKeyPEM.utf8), to: keyPath, mode: 0o600)

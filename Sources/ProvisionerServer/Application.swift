@@ -4,16 +4,19 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
+import ProvisionerPlatform
 import ServiceLifecycle
 
 /// Builds serve's HTTP application: the controllers' routes on one router,
 /// the services that run beside the server, and what must happen before it
 /// answers. `ServeRunner` and the tests call this same builder. With `tls`
-/// (this boot server's certificate and key, `SiteTLS`) it answers HTTPS.
-/// Without `operator` the operator API's paths answer 403 (see `buildRouter`).
-/// - Throws: when the certificate or key cannot be read.
-public func buildApplication(_ state: ServeState, host: String, port: Int, operator: Bool = true,
-                             tls: (certificatePath: String, keyPath: String)? = nil, services: [any Service] = [],
+/// (this boot server's certificate and key, `SiteTLS`) it answers HTTPS and
+/// sends the site CA after its certificate (a node checks the chain against
+/// the CA's pinned fingerprint). With `publicOnly` the node and operator
+/// APIs' paths answer 403 (see `buildRouter`).
+/// - Throws: when the certificates or key cannot be read.
+public func buildApplication(_ state: ServeState, host: String, port: Int, publicOnly: Bool = false,
+                             tls: SiteTLS? = nil, services: [any Service] = [],
                              idleTimeout: TimeAmount = .seconds(30),
                              beforeServerStarts: (@Sendable () async throws -> Void)? = nil,
                              onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) throws -> some ApplicationProtocol {
@@ -22,14 +25,15 @@ public func buildApplication(_ state: ServeState, host: String, port: Int, opera
     // answered (a root image to a slow node) is not, however long it takes.
     let http1 = HTTPServerBuilder.http1(configuration: .init(idleTimeout: idleTimeout))
     let server = try tls.map { files in
+        let chain = try NIOSSLCertificate.fromPEMFile(files.certificatePath) + NIOSSLCertificate.fromPEMFile(files.caPath)
         var configuration = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try NIOSSLCertificate.fromPEMFile(files.certificatePath).map { .certificate($0) },
+            certificateChain: chain.map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: files.keyPath, format: .pem)))
         configuration.minimumTLSVersion = .tlsv12
         return try HTTPServerBuilder.tls(http1, tlsConfiguration: configuration)
     } ?? http1
     var app = Application(
-        router: buildRouter(state, operator: `operator`),
+        router: buildRouter(state, publicOnly: publicOnly),
         server: server,
         configuration: .init(address: .hostname(host, port: port), serverName: "provisioner"),
         services: services,
@@ -41,23 +45,25 @@ public func buildApplication(_ state: ServeState, host: String, port: Int, opera
 }
 
 /// The router: middleware (counting, error mapping, the boot files), then
-/// one route collection per controller. Without `operator` (serve's plain
-/// HTTP listener, on the node network) the operator API's paths answer 403
-/// naming its HTTPS address instead: its tokens never travel in clear text.
-public func buildRouter(_ state: ServeState, operator: Bool = true) -> Router<ServeContext> {
+/// one route collection per controller. With `publicOnly` (serve's plain
+/// HTTP listener, on the node network) it answers what is public (boot
+/// files, the status page, health) and the node and operator APIs' paths
+/// answer 403 naming the HTTPS address instead: no credential, token or
+/// node secret travels in clear text.
+public func buildRouter(_ state: ServeState, publicOnly: Bool = false) -> Router<ServeContext> {
     let router = Router(context: ServeContext.self)
     router.middlewares.add(CountingMiddleware(state: state))
     router.middlewares.add(ErrorMappingMiddleware(state: state))
     let boot = BootController(state: state)
     boot.addFiles(to: router)
     router.addRoutes(boot.endpoints)
-    router.addRoutes(NodeAgentController(state: state).endpoints)
-    if `operator` {
+    if publicOnly {
+        router.addRoutes(OperatorAPIController.elsewhere(state))
+    } else {
+        router.addRoutes(NodeAgentController(state: state).endpoints)
         router.addRoutes(OperatorAPIController(state: state).endpoints)
         router.addRoutes(NodeWriteController(state: state).endpoints)
         router.addRoutes(PowerController(state: state).endpoints)
-    } else {
-        router.addRoutes(OperatorAPIController.elsewhere(state))
     }
     router.addRoutes(StatusController(state: state).endpoints)
     return router

@@ -13,7 +13,13 @@ extension ServeRunner {
     /// boot daemons. The `serve` command and the tests build it here.
     /// - Throws: the site's errors (no config, no registry, templates not found).
     public static func forSite(_ site: Site, _ options: ServeOptions, logger: Logger) throws -> ServeRunner {
-        let config = try site.loadConfig()
+        var config = try site.loadConfig()
+        // The node and operator APIs' HTTPS: the site CA (its fingerprint goes into
+        // the boot files) and this boot server's certificate, made on first serve.
+        let tls = site.tls
+        let made = try tls.ensure(address: config.serverIP, name: config.bootServerName?.value ?? ServeState.machineName())
+        if !made.isEmpty { logger.notice("TLS: made the \(made.joined(separator: " and ")) in \(tls.dir); clients trust \(tls.caPath)") }
+        config.siteCA = tls.caFingerprint()
         // A PostgreSQL registry is connected on first use: a boot server starts, and
         // boots the nodes of its replica, while the database is down.
         let registry = try site.openRegistry(relaxedSync: true, connectLater: true)
@@ -36,10 +42,6 @@ extension ServeRunner {
         state.replica.persist()
         if state.replica.restored && changed > 0 { logger.notice("boot replica: \(changed) nodes changed while serve was stopped") }
         state.reportBootServer()
-        // The operator API's HTTPS: the site CA and this boot server's certificate, made on first serve.
-        let tls = SiteTLS(dir: site.home + "/tls")
-        let made = try tls.ensure(address: config.serverIP, name: state.serverName)
-        if !made.isEmpty { logger.notice("TLS: made the \(made.joined(separator: " and ")) in \(tls.dir); clients trust \(tls.caPath)") }
         return ServeRunner(state: state, daemons: DaemonStarter(config: config, dhcpScript: script),
                            host: options.listen ?? config.serverIP.description, port: config.httpPort, secure: (config.apiPort, tls))
     }

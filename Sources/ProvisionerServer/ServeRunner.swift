@@ -37,22 +37,23 @@ public struct ServeRunner: Sendable {
         defer { supervisor.stopAll() }
         let state = self.state, daemons = self.daemons, host = self.host, port = self.port
         let plain = try buildApplication(
-            state, host: host, port: port, operator: secure == nil,
+            state, host: host, port: port, publicOnly: secure != nil,
             services: [HousekeepingService(state: state), ReplicationService(state: state)],
             beforeServerStarts: {
                 try await blocking { try daemons.start(supervisor, logger: logger) }
                 state.daemonsUp.store(true, ordering: .releasing)
             },
             onServerRunning: { _ in
-                logger.info("serving http://\(host):\(port) (boot scripts, images, node API, status page, metrics)")
+                let apis = secure == nil ? ", node and operator APIs" : ""
+                logger.info("serving http://\(host):\(port) (boot scripts, images, status page, metrics\(apis))")
             })
         var services: [any Service] = [plain]
         if let secure {
             let securePort = secure.port
             services.append(try buildApplication(
-                state, host: host, port: securePort, tls: (secure.tls.certificatePath, secure.tls.keyPath),
+                state, host: host, port: securePort, tls: secure.tls,
                 onServerRunning: { _ in
-                    logger.info("serving https://\(host):\(securePort) (operator API; the site CA is \(secure.tls.caPath))")
+                    logger.info("serving https://\(host):\(securePort) (node and operator APIs; the site CA is \(secure.tls.caPath), \(secure.tls.caFingerprint() ?? "?"))")
                 }))
         }
         // Returns on SIGTERM/SIGINT (graceful shutdown: the services stop too), or throws when a daemon did not start.

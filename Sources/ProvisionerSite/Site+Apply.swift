@@ -19,12 +19,15 @@ extension Site {
     /// every file it wrote is as it was left (`ApplyManifest`), nothing is
     /// rendered or read: the plan is empty.
     public func apply(dryRun: Bool = false) throws -> ApplyOutcome {
+        // A home made before the site CA existed gets it here (its fingerprint goes into the boot files).
+        if !dryRun, tls.caFingerprint() == nil { try ensureSiteCA(serverName: try loadConfig().bootServerName?.value) }
         let config = try loadConfig()
         let applier = try applier(config)
         let registry = try openRegistry()
         let generations = Generations.active(config)
         if let problem = Generations.missingRootImages(config, active: generations).first { throw ConflictError(problem) }
-        let inputs = ApplyManifest.inputs(configText: FileSystem.read(configPath) ?? Data(), templates: applier.renderer.templates,
+        let inputs = ApplyManifest.inputs(configText: (FileSystem.read(configPath) ?? Data()) + Data((config.siteCA ?? "").utf8),
+                                          templates: applier.renderer.templates,
                                           generations: generations, nodesToken: try registry.nodesToken())
         if let manifest = ApplyManifest.load(config), manifest.inputs == inputs,
            Paths.nodeDirectories(config).allSatisfy({ FileManager.default.fileExists(atPath: $0.dir) }),

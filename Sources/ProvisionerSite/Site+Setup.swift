@@ -75,12 +75,23 @@ extension Site {
             let registry = try PostgresRegistry(url: url)
             try FileSystem.writeAtomically(text, to: configPath, mode: 0o644)
             try FileSystem.writeAtomically(url + "\n", to: registryURLPath, mode: 0o600)
+            try ensureSiteCA(serverName: setup.serverName)
             return try registry.count()
         }
         try FileSystem.writeAtomically(text, to: configPath, mode: 0o644)
+        try ensureSiteCA(serverName: setup.serverName)
         let registry = try SQLiteRegistry(path: registryPath)
         chmod(registryPath, 0o600)
         return try registry.count()
+    }
+
+    /// Makes the site CA (`<home>/tls`) when there is none: the boot files
+    /// give nodes its fingerprint, so it exists before anything is rendered.
+    /// An existing CA is kept (`init --force` included).
+    /// - Throws: `SystemError` when it cannot be written.
+    public func ensureSiteCA(serverName: String?) throws {
+        let name = serverName ?? String(ProcessInfo.processInfo.hostName.split(separator: ".").first ?? "provisioner")
+        try tls.ensureCA(site: name)
     }
 
     /// Copies the site's SQLite registry into the (empty) PostgreSQL database

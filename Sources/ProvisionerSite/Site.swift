@@ -55,12 +55,18 @@ public struct Site: Sendable {
         guard let data = FileSystem.read(configPath) else {
             throw SystemError("no site config at \(configPath); run `provisioner init --home \(home)` first")
         }
+        var config: SiteConfig
         do {
-            return try SiteConfig(yaml: String(decoding: data, as: UTF8.self))
+            config = try SiteConfig(yaml: String(decoding: data, as: UTF8.self))
         } catch {
             throw ConfigSyntaxError(message: "\(configPath): \(error)")
         }
+        config.siteCA = tls.caFingerprint()
+        return config
     }
+
+    /// The site's TLS material (`<home>/tls`): the site CA, this boot server's certificate.
+    public var tls: SiteTLS { SiteTLS(dir: home + "/tls") }
 
     /// Opens the registry of an initialized home.
     /// - Parameter relaxedSync: see `Registry.init(path:relaxedSync:)` (serve's run-time status).

@@ -82,6 +82,31 @@ struct ServerTests {
         #expect(state.metrics.rejected == 7 && state.metrics.enrollments == 0)
     }
 
+    /// serve's plain HTTP listener (on the node network) answers no API: the
+    /// node API's credentials and the operator's tokens travel only over TLS.
+    @Test func plainHTTPAnswersNoAPI() async throws {
+        let state = try makeState()
+        let app = Application(router: buildRouter(state, publicOnly: true))
+        try await app.test(.router) { client in
+            let enroll = try enrollBody(state)
+            for (path, method, body) in [(NodeAPI.enrollPath, HTTPRequest.Method.post, enroll), (NodeAPI.heartbeatPath, .post, try beatBody(1)),
+                                         (NodeAPI.tokenPath, .post, ByteBuffer(string: #"{"mac":"\#(Self.mac)"}"#)),
+                                         ("/api/v1/nodes", .get, ByteBuffer()), ("/api/v1/nodes/n1", .delete, ByteBuffer()),
+                                         ("/api/v1/no-such-thing", .put, ByteBuffer())] {
+                try await client.execute(uri: path, method: method, headers: [.authorization: "Bearer x"], body: body) { response in
+                    let error = (try? JSONDecoder().decode(APIError.self, from: Data(buffer: response.body)))?.error ?? ""
+                    #expect(response.status == .forbidden && error.contains("answers over HTTPS only: https://") && error.contains(path), "\(method) \(path): \(error)")
+                }
+            }
+            // What is public still answers: the API's document, health.
+            try await client.execute(uri: "/api/v1/openapi.json", method: .get) { #expect($0.status == .ok || $0.status == .serviceUnavailable) }
+            try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
+        }
+        // Nothing was enrolled or recorded.
+        #expect(try state.registry.status("n1")?.state == .registered)
+        #expect(state.metrics.enrollments == 0 && state.metrics.rejected == 6)
+    }
+
     @Test func enrollHeartbeatReplayAndLost() async throws {
         let clock = TestClock()
         let state = try makeState(clock: clock)

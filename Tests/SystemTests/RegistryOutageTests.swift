@@ -23,6 +23,8 @@ extension SystemTests {
         let site = try ServedSite(["--registry", url])
         defer { site.close() }
         let home = site.home, net = site.net, base = site.base, nodeIP = site.subnet.host(2)
+        // The node API: HTTPS, checked against the site CA.
+        let api = "--cacert \(home.dir)/tls/ca.pem \(site.secureBase)"
         try #require(try home.run(["node", "add", "n1", "--mac", Self.mac]).status == 0)
         let kernel = try standInGeneration(home)
         let apply = try home.run(["apply"])
@@ -50,19 +52,22 @@ extension SystemTests {
         try net.exec(net.client, "ip addr add \(nodeIP)/24 dev \(net.clientIf)")
         let up = try boots()
         #expect(up.script.contains("#!ipxe") && up.kernelOK, "\(up.script)")
-        /// The boot credential serve put into a script ("" for none).
-        func minted(in script: String) -> String {
-            script.components(separatedBy: "provisioner.token=").dropFirst().first?.prefix { !$0.isWhitespace }.description ?? "(no provisioner.token=)"
+        /// A new boot credential as the node controller asks for it, nil when refused.
+        func asked() throws -> String? {
+            let f = home.dir + "/ask.json"
+            try #"{"mac":"\#(Self.mac)"}"#.write(toFile: f, atomically: true, encoding: .utf8)
+            let answer = try curl("-H 'Content-Type: application/json' --data-binary @\(f) \(api)/api/v1/node-token").stdout
+            return answer.components(separatedBy: #""token":""#).dropFirst().first.map { String($0.prefix(32)) }
         }
-        let token = minted(in: up.script)
-        #expect(token.count == 32, "\(up.script)")
+        let token = try #require(try asked())
+        #expect(token.count == 32 && !up.script.contains("provisioner.token"), "\(up.script)")
         let capacity = #"{"coresMax":2,"coresFree":2,"memoryMiBMax":1024,"memoryMiBFree":900,"diskMiBMax":100,"diskMiBFree":50,"hypervisor":"qemu-tcg","hardwareVirtualization":false,"hardwareVirtualizationReason":"no vmx","libvirtVersion":"9.0.0"}"#
         let body = home.dir + "/enroll.json"
         /// The enrollment's credential, or nil when it was refused.
         func enroll(with token: String) throws -> Substring? {
             try #"{"mac":"\#(Self.mac)","hostname":"n1","ip":"\#(nodeIP)","token":"\#(token)","image":"default/g1","capacity":\#(capacity),"instances":[],"uptimeSeconds":12.5,"controllerVersion":"test"}"#
                 .write(toFile: body, atomically: true, encoding: .utf8)
-            let answer = try curl("-H 'Content-Type: application/json' --data-binary @\(body) \(base)/api/v1/enroll").stdout
+            let answer = try curl("-H 'Content-Type: application/json' --data-binary @\(body) \(api)/api/v1/enroll").stdout
             guard answer.contains("\"credential\":\"") else { return nil }
             let c = answer.components(separatedBy: "\"credential\":\"").last?.prefix(64) ?? ""
             return c.count == 64 ? c : nil
@@ -71,7 +76,7 @@ extension SystemTests {
         func beat(_ seq: Int) throws -> String {
             let f = home.dir + "/beat.json"
             try #"{"capacity":\#(capacity),"instances":[],"sequence":\#(seq)}"#.write(toFile: f, atomically: true, encoding: .utf8)
-            return try curl("-o /dev/null -w %{http_code} -H 'Authorization: Bearer \(credential)' --data-binary @\(f) \(base)/api/v1/heartbeat").stdout
+            return try curl("-o /dev/null -w %{http_code} -H 'Authorization: Bearer \(credential)' --data-binary @\(f) \(api)/api/v1/heartbeat").stdout
         }
         #expect(try beat(1) == "200")
 
@@ -80,8 +85,7 @@ extension SystemTests {
         pgRunning = false
         #expect(try lease().stderr.contains("lease of \(nodeIP) obtained"), "no lease with the database down")
         let down = try boots()
-        // The script goes out without a boot credential (none can be kept): the node asks for one later.
-        #expect(down.script.contains("#!ipxe") && minted(in: down.script) == "" && down.kernelOK, "no boot with the database down: \(down.script)\n\(serve.output.suffix(2000))")
+        #expect(down.script.contains("#!ipxe") && down.kernelOK, "no boot with the database down: \(down.script)\n\(serve.output.suffix(2000))")
         #expect(try beat(2) == "503", "a heartbeat the registry cannot take must be retryable")
         #expect(try enroll(with: token) == nil, "an enrollment the registry cannot record must be refused")
         let metrics = try curl("\(base)/metrics").stdout
@@ -94,7 +98,7 @@ extension SystemTests {
         #expect(site.stopServe() == 0, "\(serve.output)")
         serve = try site.startServe(serveArgs)
         let again = try boots()
-        #expect(again.script.contains("#!ipxe") && minted(in: again.script) == "" && again.kernelOK, "a restarted boot server lost its replica: \(again.script)\n\(serve.output.suffix(2000))")
+        #expect(again.script.contains("#!ipxe") && again.kernelOK, "a restarted boot server lost its replica: \(again.script)\n\(serve.output.suffix(2000))")
 
         step("PostgreSQL back")
         try pg.start()
@@ -104,12 +108,6 @@ extension SystemTests {
         #expect(waitFor(15) { (try? beat(3)) == "200" }, "the restarted serve did not take the node's credential: \(serve.output.suffix(2000))")
         #expect(try beat(4) == "200", "heartbeats did not recover without a restart")
         // A new boot's enrollment still works: a new boot credential, once the node is down (5 beats of 1 s).
-        func asked() throws -> String? {
-            let f = home.dir + "/ask.json"
-            try #"{"mac":"\#(Self.mac)"}"#.write(toFile: f, atomically: true, encoding: .utf8)
-            let answer = try curl("-H 'Content-Type: application/json' --data-binary @\(f) \(base)/api/v1/node-token").stdout
-            return answer.components(separatedBy: #""token":""#).dropFirst().first.map { String($0.prefix(32)) }
-        }
         #expect(waitFor(30) { (try? asked()).flatMap { $0 }.flatMap { try? enroll(with: $0) }.map { credential = $0 } != nil },
                 "no new enrollment after the outage: \(serve.output.suffix(2000))")
         #expect(try beat(5) == "200")

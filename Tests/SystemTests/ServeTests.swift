@@ -71,15 +71,16 @@ extension SystemTests {
         func curl(_ args: String, from ip: String = Self.nodeIP) throws -> CLI.Result {
             try net.exec(net.client, "curl -s -m 5 --interface \(ip) \(args)")
         }
-        // The node's own iPXE script, with a boot credential minted for it, only to its own address.
+        // The node's own iPXE script, only to its own address: no secret in it, the
+        // node API's HTTPS address and the fingerprint of the site CA to check it with.
         step("iPXE script only to the node's address")
         let dashed = Self.mac.replacingOccurrences(of: ":", with: "-")
         let script = try curl("\(base)/boot/\(dashed).ipxe")
-        #expect(script.stdout.contains("#!ipxe") && script.stdout.contains("provisioner.token="), "\(script.stdout)")
+        let siteCA = try #require(SiteTLS(dir: home.dir + "/tls").caFingerprint())
+        #expect(script.stdout.contains("#!ipxe") && !script.stdout.contains("provisioner.token"), "\(script.stdout)")
+        #expect(script.stdout.contains("provisioner.server=https://\(Self.serverIP):8443 provisioner.ca=\(siteCA) "), "\(script.stdout)")
         let stolen = try curl("-o /dev/null -w %{http_code} \(base)/boot/\(dashed).ipxe", from: "10.98.0.50")
         #expect(stolen.stdout == "403", "script served to another address: \(stolen.stdout)")
-        let token = script.stdout.components(separatedBy: "provisioner.token=").last?.split(separator: " ").first.map(String.init) ?? ""
-        #expect(token.count == 32 && token.allSatisfy(\.isHexDigit), "\(script.stdout)")
 
         // Kernel over HTTP, whole and by Range.
         step("kernel over HTTP with Range")
@@ -123,22 +124,30 @@ extension SystemTests {
         let pxelinux = (try? String(contentsOfFile: tftpFile, encoding: .utf8)) ?? ""
         #expect(tftp.status == 0 && pxelinux.contains("APPEND ") && pxelinux.contains("BOOTIF=01-\(dashed)"), "\(tftp.stderr)\(pxelinux)")
         #expect(!pxelinux.contains("provisioner.token"), "a token over TFTP: \(pxelinux)")
+        // The node API is HTTPS, its certificate checked against the site CA.
+        let api = "--cacert \(home.dir)/tls/ca.pem https://\(Self.serverIP):8443"
         // A JSON POST from `ip`: the status code and the body of the answer.
-        func post(_ path: String, _ body: String, from ip: String) throws -> (code: String, body: String) {
+        func post(_ path: String, _ body: String, from ip: String, over base: String = api) throws -> (code: String, body: String) {
             let f = home.dir + "/body.json"
             try body.write(toFile: f, atomically: true, encoding: .utf8)
             let r = try curl("-w '\\n%{http_code}' -H 'Content-Type: application/json' --data-binary @\(f) \(base)\(path)", from: ip)
             let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
             return (String(lines.last ?? ""), lines.dropLast().joined(separator: "\n"))
         }
+        // Plain HTTP answers no API: the credential would cross the network in clear text.
+        let inClear = try post("/api/v1/node-token", #"{"mac":"\#(Self.mac)"}"#, from: Self.nodeIP, over: base)
+        #expect(inClear.code == "403" && inClear.body.contains("answers over HTTPS only: https://\(Self.serverIP):8443/api/v1/node-token"), "\(inClear)")
         func askToken(_ body: String, from ip: String = Self.nodeIP) throws -> (code: String, body: String) {
             try post("/api/v1/node-token", body, from: ip)
         }
         #expect(try askToken("{not json").code == "400")
         #expect(try askToken(#"{"mac":"\#(Self.mac)"}"#, from: "10.98.0.50").code == "403", "the token given to another address")
         #expect(try askToken(#"{"mac":"02:98:00:00:00:42"}"#).code == "403", "an unregistered MAC")
+        let first = try askToken(#"{"mac":"\#(Self.mac)"}"#)
+        let token = first.body.components(separatedBy: #""token":""#).last?.prefix(32).description ?? ""
         let given = try askToken(#"{"mac":"\#(Self.mac)"}"#)
         let asked = given.body.components(separatedBy: #""token":""#).last?.prefix(32).description ?? ""
+        #expect(first.code == "200" && token.count == 32 && token.allSatisfy(\.isHexDigit), "\(first)")
         #expect(given.code == "200" && asked.count == 32 && asked != token, "a new credential each time: \(given)")
 
         // Enrollment: every bad request refused with a 4xx, then a good one.
@@ -154,7 +163,7 @@ extension SystemTests {
         #expect(try enroll(String(repeating: "x", count: 70_000)).code == "413")
         #expect(try enroll(request(token: "00000000000000000000000000000000")).code == "403")
         let replaced = try enroll(request(token: token))
-        #expect(replaced.code == "403" && replaced.body.contains("not the boot credential"), "the script's credential, replaced by the one asked for: \(replaced)")
+        #expect(replaced.code == "403" && replaced.body.contains("not the boot credential"), "the first credential, replaced by the one asked for next: \(replaced)")
         #expect(try enroll(request(mac: "02:98:00:00:00:42", token: asked)).code == "403")
         #expect(try enroll(request(token: asked), from: "10.98.0.50").code == "403")
         let good = try enroll(request(token: asked))
@@ -168,7 +177,7 @@ extension SystemTests {
         func beat(_ seq: Int, credential: Substring, from ip: String = Self.nodeIP) throws -> String {
             let f = home.dir + "/beat.json"
             try #"{"capacity":\#(capacity),"instances":[],"sequence":\#(seq)}"#.write(toFile: f, atomically: true, encoding: .utf8)
-            return try curl("-o /dev/null -w %{http_code} -H 'Authorization: Bearer \(credential)' --data-binary @\(f) \(base)/api/v1/heartbeat", from: ip).stdout
+            return try curl("-o /dev/null -w %{http_code} -H 'Authorization: Bearer \(credential)' --data-binary @\(f) \(api)/api/v1/heartbeat", from: ip).stdout
         }
         #expect(try beat(1, credential: credential) == "200")
         #expect(try beat(2, credential: "nope") == "401")
@@ -180,9 +189,6 @@ extension SystemTests {
         // Up and sending heartbeats: its controller holds its credential; a request in its name is someone else's.
         let whileUp = try askToken(#"{"mac":"\#(Self.mac)"}"#)
         #expect(whileUp.code == "409" && whileUp.body.contains("is up"), "\(whileUp)")
-        // Nor in its boot script: a fetch while it is up mints nothing.
-        let upScript = try curl("\(base)/boot/\(dashed).ipxe").stdout
-        #expect(upScript.contains("#!ipxe") && upScript.contains("provisioner.token= "), "a credential minted while the node is up: \(upScript)")
 
         let show = try home.run(["node", "show", "n1", "--json"])
         #expect(show.object["state"] as? String == "ready", "\(show.stdout)")
@@ -305,9 +311,9 @@ extension SystemTests {
         try net.exec(net.client, "ip addr add 10.96.0.99/24 dev \(net.clientIf)")
         let spoofed = try net.exec(net.client, "curl -s -m 5 --interface 10.96.0.99 \(base)/boot/\(dashed).ipxe")
         #expect(spoofed.stdout.contains("is not registered"), "\(spoofed.stdout)")
-        // Its script request makes it spare1: that node's script, boot credential and files.
+        // Its script request makes it spare1: that node's script and files.
         let script = try net.exec(net.client, "curl -s -m 5 --interface \(dynamic) \(base)/boot/\(dashed).ipxe")
-        #expect(script.stdout.contains("# spare1 (\(mac),") && script.stdout.contains("provisioner.token="), "\(script.stdout)\n\(serve.output)")
+        #expect(script.stdout.contains("# spare1 (\(mac),") && script.stdout.contains("provisioner.ca=sha256:"), "\(script.stdout)\n\(serve.output)")
         let shown = try JSONSerialization.jsonObject(with: Data(try home.run(["node", "show", "spare1", "--json"]).stdout.utf8)) as? [String: Any]
         #expect(shown?["mac"] as? String == mac, "\(String(describing: shown))")
         let spareIP = shown?["ip"] as? String ?? "?"
@@ -405,8 +411,8 @@ extension SystemTests {
         let chain = try net.exec(net.client, "curl -s -m 5 --interface \(address) \(base)/boot.ipxe")
         #expect(chain.stdout.contains("chain \(base)/boot/${netX/mac:hexhyp}.ipxe"), "\(chain.stdout)")
         let script = try net.exec(net.client, "curl -s -m 5 --interface \(address) \(base)/boot/\(dashed).ipxe")
-        // The script is minted a boot credential as it goes out, to whichever address asks (serve cannot know the node's).
-        #expect(script.stdout.contains("#!ipxe") && script.stdout.range(of: #"provisioner\.token=[0-9a-f]{32} "#, options: .regularExpression) != nil,
+        // No secret in the script: the node controller asks for its credential over the node API's TLS.
+        #expect(script.stdout.contains("#!ipxe") && !script.stdout.contains("provisioner.token") && script.stdout.contains("provisioner.ca=sha256:"),
                 "\(script.stdout)")
         let leaseFile = conf.split(separator: "\n").first { $0.hasPrefix("dhcp-leasefile=") }.map { String($0.dropFirst(15)) } ?? ""
         #expect(((try? String(contentsOfFile: leaseFile, encoding: .utf8)) ?? "").isEmpty, "proxyDHCP wrote a lease")

@@ -227,8 +227,16 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
             profile: profile, generation: generation,
             kernelPath: imagePath + "/vmlinuz", initrdPath: imagePath + "/initrd.img",
             argsBefore: rootArgs(profile, generation: generation, imagePath: imagePath, site: site, http: http),
-            argsAfter: "net.ifnames=0 provisioner.server=\(http) provisioner.image=\(profile.image)/\(generation)",
+            argsAfter: "net.ifnames=0 " + nodeAPIArgs(site.config) + " provisioner.image=\(profile.image)/\(generation)",
             extraArgs: profile.kernelArgs.map { " " + $0 }.joined())
+    }
+
+    /// Where the node controller finds the node API: serve's HTTPS listener,
+    /// and the fingerprint of the site CA its certificate must chain to.
+    /// Without a site CA the node controller refuses the https URL (it never
+    /// falls back to plain HTTP).
+    static func nodeAPIArgs(_ c: SiteConfig) -> String {
+        "provisioner.server=https://\(c.serverIP):\(c.apiPort)" + (c.siteCA.map { " provisioner.ca=" + $0 } ?? "")
     }
 
     /// Mount options of the NFS root. A published generation never changes (a
@@ -259,13 +267,10 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
         }
         let mac = node.mac?.description ?? ""
         let dashed = node.mac?.dashed ?? ""
+        // No boot file holds a secret: TFTP and plain HTTP answer anyone. The
+        // node controller asks serve for its single-use boot credential over
+        // the node API's TLS (from its address, while it is not up).
         let cmdline = p.argsBefore + " BOOTIF=01-" + dashed + " " + p.argsAfter
-        // No boot file holds a secret. The node's single-use boot credential
-        // goes only into its iPXE script, and only as serve hands the script
-        // out: serve mints one and puts it in the placeholder's place. TFTP
-        // answers anyone, so pxelinux and GRUB files carry none and the node
-        // controller asks serve for one (from its address, while it is not up).
-        let credentialArg = node.mac == nil ? "" : " provisioner.token=" + BootCredential.placeholder
         return [
             "hostname": RenderText(node.hostname.value),
             "mac": RenderText(mac),
@@ -276,9 +281,8 @@ struct SiteContext: @unchecked Sendable { // values: strings, booleans and lists
             "generation": RenderText(p.generation),
             "kernel_path": RenderText(p.kernelPath),
             "initrd_path": RenderText(p.initrdPath),
-            // The profile's own arguments last (the credential ahead of a `--` among them).
+            // The profile's own arguments last (ours ahead of a `--` among them).
             "cmdline": RenderText(cmdline + p.extraArgs),
-            "cmdline_with_token": RenderText(cmdline + credentialArg + p.extraArgs),
             "loader_tag": p.profile.loader.hostTag.map { RenderText($0) as Any } ?? false,
         ]
     }

@@ -6,9 +6,9 @@ import ProvisionerCore
 import ProvisionerPlatform
 
 /// The boot files over HTTP: iPXE's first script, each node's own script
-/// (only to the node's own address in authoritative mode: serve mints the
-/// node's single-use boot credential into it as it hands it out), and, as static files with Range, the kernels,
-/// initrds and root images of the generations and UEFI HTTP Boot's loaders.
+/// (only to the node's own address in authoritative mode, so a boot is
+/// recorded only when the node asks; it holds no secret), and, as static
+/// files with Range, the kernels, initrds and root images of the generations and UEFI HTTP Boot's loaders.
 /// An unknown MAC asking for its script is queued for discovery (or, with
 /// `discovery: auto`, takes a waiting node).
 struct BootController {
@@ -64,32 +64,14 @@ struct BootController {
         return try nodeScript(mac, to: clientIP)
     }
 
-    /// The node's iPXE script with a new boot credential in the placeholder's
-    /// place. None while the node is up (a request in its name while it sends
-    /// heartbeats is not its boot), or when the registry cannot keep one (the
-    /// boot must not wait for the registry): the script goes out without, and
-    /// the node asks for one once it is down.
+    /// The node's iPXE script as rendered. It holds no secret: the node
+    /// controller asks for its boot credential over the node API's TLS.
     func nodeScript(_ mac: MACAddress, to clientIP: IPv4Address?) throws -> Response {
         guard let data = FileSystem.read(state.config.httpRoot + "/boot/\(mac.dashed).ipxe") else {
             return try apiError(.notFound, "not found (site not applied?)")
         }
-        var script = String(decoding: data, as: UTF8.self)
-        if script.contains(BootCredential.placeholder) {
-            var credential = ""
-            do {
-                let beat = try state.registry.status(mac.description)?.lastHeartbeat
-                if NodeAgentRules.isUp(secondsSinceHeartbeat: state.secondsSince(beat), aliveWithin: state.aliveWithin) {
-                    state.logger.warning("boot script of \(mac) served to \(clientIP?.description ?? "?") without a boot credential: the node is up (its last heartbeat at \(beat ?? "?"))")
-                } else {
-                    credential = try state.mintBootCredential(for: mac, to: clientIP)
-                }
-            } catch {
-                state.logger.warning("boot script of \(mac) served without a boot credential (the node asks for one later): \(error)")
-            }
-            script = script.replacingOccurrences(of: BootCredential.placeholder, with: credential)
-        }
         return Response(status: .ok, headers: [.contentType: "text/plain", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: ByteBuffer(string: script)))
+                        body: .init(byteBuffer: ByteBuffer(data: data)))
     }
 
     /// With `discovery.mode: auto`, gives an unknown MAC the first node waiting

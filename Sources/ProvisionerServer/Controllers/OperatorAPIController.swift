@@ -48,22 +48,19 @@ struct OperatorAPIController {
         return routes
     }
 
-    /// On the plain HTTP listener: the operator API's paths answer 403 with
-    /// its HTTPS address (a token sent here has crossed the network in clear
-    /// text: rotate it), and the API's document.
+    /// On the plain HTTP listener: every API path (the node API's and the
+    /// operator API's) answers 403 with its HTTPS address (a token sent here
+    /// has crossed the network in clear text: rotate it), but the API's
+    /// document, which is public.
     static func elsewhere(_ state: ServeState) -> RouteCollection<ServeContext> {
         let routes = RouteCollection(context: ServeContext.self)
-        let paths = ["/api/v1/nodes", "/api/v1/nodes/:name", "/api/v1/discovered", "/api/v1/discovered/:mac/accept", "/api/v1/instances",
-                     "/api/v1/rollouts", "/api/v1/power", "/api/v1/boot-next"]
-        for path in paths {
-            for method in [HTTPRequest.Method.get, .post, .patch, .delete] {
-                routes.on(RouterPath(path), method: method) { request, context in
-                    let url = "https://\(state.config.serverIP):\(state.config.apiPort)\(request.uri.path)"
-                    state.count { $0.rejected += 1 }
-                    state.logger.warning("API \(request.method) \(request.uri.path) refused from \(context.clientIP?.description ?? "?") over plain HTTP")
-                    return try apiError(.forbidden, "the operator API answers over HTTPS only: \(url) (trust the site CA, <home>/tls/ca.pem)"
-                                        + (request.headers[.authorization] != nil ? "; the token sent here crossed the network in clear text: rotate it" : ""))
-                }
+        for method in [HTTPRequest.Method.get, .head, .post, .put, .patch, .delete] {
+            routes.on("/api/v1/**", method: method) { request, context in
+                let url = "https://\(state.config.serverIP):\(state.config.apiPort)\(request.uri.path)"
+                state.count { $0.rejected += 1 }
+                state.logger.warning("API \(request.method) \(request.uri.path) refused from \(context.clientIP?.description ?? "?") over plain HTTP")
+                return try apiError(.forbidden, "the API answers over HTTPS only: \(url) (trust the site CA, <home>/tls/ca.pem)"
+                                    + (request.headers[.authorization] != nil ? "; the token sent here crossed the network in clear text: rotate it" : ""))
             }
         }
         routes.addRoutes(document)
