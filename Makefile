@@ -17,6 +17,7 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #   ovmf            UEFI firmware (plain and Secure Boot) of the lab's UEFI nodes
 #   busybox curl    udhcpc, tftp and HTTP clients of the network tests
 #   openssl         the node controller's TLS tests run a real TLS server (s_server) with certificates it makes
+#   swtpm swtpm-tools tpm2-tools  TPM-bound enrollment: an emulated TPM 2.0 for the tests and the lab's nodes
 #   iproute2        network namespaces of the network tests and the lab
 #   mmdebstrap zstd the node root image and its cache archives
 #   squashfs-tools  mksquashfs: each generation's root as one image, for profiles with root: ram
@@ -34,7 +35,7 @@ APT_GET    := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::
 #   strace          bench/record_boot_reads.py: what a booting node reads of its root (nfs-ganesha's reads)
 #   dpkg-dev        make deb: dpkg-shlibdeps (the package's library Depends), strip (binutils)
 #   lintian         make deb checks the package (errors fail it)
-DEB_PACKAGES := libsqlite3-dev sqlite3 python3 python3-venv dnsmasq-base pxelinux syslinux-common ipxe shim-signed grub-efi-amd64-signed ovmf busybox curl openssl iproute2 \
+DEB_PACKAGES := libsqlite3-dev sqlite3 python3 python3-venv dnsmasq-base pxelinux syslinux-common ipxe shim-signed grub-efi-amd64-signed ovmf busybox curl openssl swtpm swtpm-tools tpm2-tools iproute2 \
 	mmdebstrap zstd squashfs-tools nfs-ganesha nfs-ganesha-vfs rpcbind nfs-kernel-server libarchive-dev libnfs-dev libvirt-dev libssl-dev \
 	libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils chromium ipmitool openipmi postgresql-15 wrk nginx-light strace dpkg-dev lintian
 

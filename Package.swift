@@ -156,7 +156,7 @@ let package = Package(
             dependencies: ["ProvisionerAPI", "ProvisionerCore", "ProvisionerStore", "ProvisionerPlatform", "ProvisionerImages", "ProvisionerBMC"],
             path: "Tests/TestSupport"
         ),
-        .testTarget(name: "ProvisionerCoreTests", dependencies: ["ProvisionerCore"]),
+        .testTarget(name: "ProvisionerCoreTests", dependencies: ["ProvisionerCore", .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(name: "ProvisionerStoreTests", dependencies: ["ProvisionerStore", "TestSupport"]),
         // Fixtures and goldens are read from the source tree (RECORD_GOLDENS=1 rewrites the goldens there).
         .testTarget(
@@ -170,7 +170,7 @@ let package = Package(
             name: "ProvisionerServerTests",
             dependencies: [
                 "ProvisionerServer", "ProvisionerAPI", "ProvisionerCore", "ProvisionerStore", "ProvisionerSite", "ProvisionerBMC", "ProvisionerLab", "TestSupport",
-                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"), .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(name: "ProvisionerLabTests", dependencies: ["ProvisionerLab"]),

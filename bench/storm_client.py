@@ -21,6 +21,7 @@ import queue
 import random
 import re
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -112,8 +113,12 @@ class DHCP:
                 self.waiting.pop(xid, None)
 
 
-def fetch(host, port, path, source, method="GET", body=None):
-    conn = http.client.HTTPConnection(host, port, timeout=120, source_address=(source, 0))
+def fetch(host, port, path, source, method="GET", body=None, tls=None):
+    """One request from `source`; over HTTPS when `tls` (an ssl context) is given, as the node API is."""
+    if tls:
+        conn = http.client.HTTPSConnection(host, port, timeout=120, source_address=(source, 0), context=tls)
+    else:
+        conn = http.client.HTTPConnection(host, port, timeout=120, source_address=(source, 0))
     try:
         headers = {"Content-Type": "application/json"} if body else {}
         conn.request(method, path, body, headers)
@@ -180,7 +185,7 @@ class NFS:
             lib.nfs_destroy_context(ctx)
 
 
-def boot(node, dhcp, server, port, results, nfs=None):
+def boot(node, dhcp, server, port, results, nfs=None, api=None):
     t0 = time.monotonic()
     r = {"hostname": node["hostname"]}
     try:
@@ -194,7 +199,6 @@ def boot(node, dhcp, server, port, results, nfs=None):
         _, script = fetch(server, port, "/boot/" + node["mac"].replace(":", "-") + ".ipxe", ip)
         text = script.decode()
         urls = re.findall(r"http://[^/\s]+(/images/\S+)", text)
-        token = re.search(r"provisioner\.token=(\w+)", text).group(1)
         image = re.search(r"provisioner\.image=(\S+)", text).group(1)
         r["bytes"] = 0
         for path in urls:
@@ -205,12 +209,16 @@ def boot(node, dhcp, server, port, results, nfs=None):
             export, prefix, reads = nfs
             r["nfs_bytes"] = NFS().replay(server, export, prefix, reads)
             r["nfs"] = time.monotonic() - t0
+        # The node API over TLS, checked against the site CA: a boot credential, then the enrollment.
+        api_port, tls = api
+        _, answer = fetch(server, api_port, "/api/v1/node-token", ip, "POST", json.dumps({"mac": node["mac"]}), tls)
+        token = json.loads(answer)["token"]
         body = json.dumps({"mac": node["mac"], "hostname": node["hostname"], "ip": ip, "token": token, "image": image,
                            "capacity": {"coresMax": 2, "coresFree": 2, "memoryMiBMax": 1024, "memoryMiBFree": 900,
                                         "diskMiBMax": 1, "diskMiBFree": 1, "hypervisor": "qemu-tcg",
                                         "hardwareVirtualization": False, "libvirtVersion": "9.0.0"},
                            "instances": [], "controllerVersion": "storm"})
-        fetch(server, port, "/api/v1/enroll", ip, "POST", body)
+        fetch(server, api_port, "/api/v1/enroll", ip, "POST", body, tls)
         r["enrolled"] = time.monotonic() - t0
     except Exception as e:       # noqa: BLE001 (every failure is counted and reported)
         r["error"] = str(e)
@@ -243,10 +251,12 @@ def main():
     if "--nfs" in sys.argv:
         export, prefix = sys.argv[sys.argv.index("--nfs") + 1].split(":", 1)
         nfs = (export, prefix, json.load(open(sys.argv[sys.argv.index("--reads") + 1]))["files"])
+    # --ca FILE: the site CA the node API's certificate must chain to (as the node controller checks it).
+    tls = ssl.create_default_context(cafile=sys.argv[sys.argv.index("--ca") + 1])
     dhcp = DHCP(iface)
     results = []
     t = time.monotonic()
-    threads = [threading.Thread(target=boot, args=(n, dhcp, server, 8080, results, nfs)) for n in nodes]
+    threads = [threading.Thread(target=boot, args=(n, dhcp, server, 8080, results, nfs, (8443, tls))) for n in nodes]
     for th in threads:
         th.start()
     for th in threads:

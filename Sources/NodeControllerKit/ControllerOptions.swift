@@ -16,6 +16,8 @@ public struct ControllerOptions: Sendable, Equatable {
     public var mode: Mode = .run
     public var server: URL?
     public var caPin: CAPin?
+    /// tpm2-tools' TPM connection (`-T`), for a TPM other than /dev/tpmrm0 (an emulator).
+    public var tpm: String?
     public var token: String?
     public var cmdlinePath: String?
     public var configPath = ConfigFile.defaultPath
@@ -26,7 +28,7 @@ public struct ControllerOptions: Sendable, Equatable {
 
     public static let usage = """
         usage: node-controller [--server URL] [--ca sha256:HEX] [--token TOKEN] [--cmdline PATH] [--config PATH]
-                               [--libvirt-uri URI] [--scratch DIR] [--once | --report]
+                               [--libvirt-uri URI] [--scratch DIR] [--tpm TCTI] [--once | --report]
 
         Enrolls this node with `provisioner serve` and reports its capacity and instances.
         Settings come from the options, then the kernel command line (BOOTIF=,
@@ -42,6 +44,8 @@ public struct ControllerOptions: Sendable, Equatable {
           --cmdline PATH     kernel command line to read (default /proc/cmdline)
           --config PATH      config file (default \(ConfigFile.defaultPath))
           --libvirt-uri URI  libvirt connection (default \(ControllerSettings.defaultLibvirtURI))
+          --tpm TCTI         prove the TPM key through this connection of tpm2-tools
+                             (default: /dev/tpmrm0 when the node has one)
           --scratch DIR      directory measured for instance disk space
                              (default /var/lib/libvirt/images, else /)
           --once             enroll, send one heartbeat, print the capacity JSON, exit 0 or 1
@@ -81,6 +85,7 @@ public struct ControllerOptions: Sendable, Equatable {
             case "--config": o.configPath = try value(name, inline: inline)
             case "--libvirt-uri": o.libvirtURI = try value(name, inline: inline)
             case "--scratch": o.scratchDir = try value(name, inline: inline)
+            case "--tpm": o.tpm = try value(name, inline: inline)
             case "--once", "--report", "--help", "-h", "--version":
                 guard inline == nil else { throw ControllerError("option \(name) takes no value") }
                 let mode: Mode = switch name {

@@ -6,6 +6,8 @@ public struct ControllerSettings: Sendable, Equatable {
     public var server: URL?
     /// The site CA an https server must chain to.
     public var caPin: CAPin?
+    /// tpm2-tools' connection to the TPM (`--tpm`, `tpm=`); nil: /dev/tpmrm0 when there is one.
+    public var tpm: String?
     public var token: String?
     public var image: String?
     /// Boot MAC from `BOOTIF=` (or `mac=` in the config file).
@@ -49,6 +51,7 @@ public struct ControllerSettings: Sendable, Equatable {
         }
         server = pick("server", options.server, boot.server, fileServer)
         caPin = pick("ca", options.caPin, boot.caPin, fileCA)
+        tpm = pick("tpm", options.tpm, nil, config["tpm"])
         token = pick("token", options.token, boot.token, config["token"])
         image = pick("image", nil, boot.image, config["image"])
         bootMAC = pick("mac", nil, boot.bootMAC, fileMAC)

@@ -62,6 +62,8 @@ public actor NodeController {
     let bootTimings: BootTimingsProbe?
     /// The node's firmware, sent with the enrollment.
     let platform: NodePlatform?
+    /// The node's TPM: each enrollment proves the key it keeps; nil: none.
+    let tpm: (any TPMSigner)?
     /// Asks the hypervisor off the controller's own thread, with a deadline.
     let reader: HypervisorReader
     /// Seconds an enrollment or heartbeat waits for the hypervisor before it goes
@@ -81,8 +83,9 @@ public actor NodeController {
                 sleep: @escaping @Sendable (Double) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64(max(0, $0) * 1e9)) },
                 uptime: @escaping @Sendable () -> Double? = { HostProbe().uptimeSeconds() },
                 rename: (@Sendable (String) -> Bool)? = nil, bootTimings: BootTimingsProbe? = nil, platform: NodePlatform? = nil,
-                hypervisorWait: Double = 2) {
+                hypervisorWait: Double = 2, tpm: (any TPMSigner)? = nil) {
         self.token = enrollment.token
+        self.tpm = tpm
         self.reader = HypervisorReader(hypervisor: hypervisor)
         self.hypervisorWait = hypervisorWait
         self.bootTimings = bootTimings
@@ -230,10 +233,16 @@ public actor NodeController {
 
     private func enrollRequest() async -> EnrollRequest {
         let (capacity, instances) = await readHypervisor(within: enrollWait)
-        return EnrollRequest(mac: enrollment.mac, hostname: enrollment.hostname, ip: enrollment.ip, token: token ?? "",
+        let token = self.token ?? ""
+        var proof: TPMProof?
+        if let tpm {
+            // Without a proof a node bound to its TPM is refused: the server says why.
+            do { proof = try tpm.prove(TPMProof.message(mac: enrollment.mac, token: token)) } catch { log.warning("\(error): enrolling without a TPM proof") }
+        }
+        return EnrollRequest(mac: enrollment.mac, hostname: enrollment.hostname, ip: enrollment.ip, token: token,
                       image: enrollment.image, capacity: capacity, instances: instances,
                       uptimeSeconds: uptime(), controllerVersion: NodeControllerKit.version,
-                      bootTimings: bootTimings?.timings(controllerStart: startedAt), platform: platform)
+                      bootTimings: bootTimings?.timings(controllerStart: startedAt), platform: platform, tpm: proof)
     }
 
     private func heartbeatStep() async -> Double {

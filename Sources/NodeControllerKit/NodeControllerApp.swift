@@ -99,6 +99,8 @@ public enum NodeControllerApp {
         if server.scheme?.lowercased() == "https" && s.caPin == nil {
             throw ControllerError("server \(server.absoluteString) is https but no site CA fingerprint is set: boot with provisioner.ca=sha256:HEX, set ca= in \(ConfigFile.defaultPath), or pass --ca")
         }
+        let tpm: TPM2ToolsSigner? = s.tpm.map { TPM2ToolsSigner(tcti: $0) } ?? (TPM2ToolsSigner.present() ? TPM2ToolsSigner() : nil)
+        log.info(tpm.map { "TPM: each enrollment proves the key it keeps (\($0.tcti ?? "/dev/tpmrm0"))" } ?? "TPM: none, enrolling without a proof")
         // No boot credential in the boot files: the controller asks serve for one.
         log.info("server \(server.absoluteString) (from \(s.sources["server"] ?? "?"))"
                  + (s.caPin.map { ", site CA \($0) (from \(s.sources["ca"] ?? "?"))" } ?? "") + ", libvirt \(s.libvirtURI), boot credential "
@@ -109,7 +111,8 @@ public enum NodeControllerApp {
             log: log, rename: { name in name.withCString { sethostname($0, strlen($0)) } == 0 },
             // Only where systemd is PID 1 does it know the boot's timestamps.
             bootTimings: FileManager.default.fileExists(atPath: "/run/systemd/system") ? BootTimingsProbe() : nil,
-            platform: HostProbe().platform())
+            platform: HostProbe().platform(),
+            tpm: tpm)
     }
 
     static func json<T: Encodable>(_ value: T) -> String {

@@ -112,9 +112,13 @@ public struct EnrollRequest: Codable, Sendable, Equatable {
     public var bootTimings: BootTimings?
     /// The node's firmware and Secure Boot state (nil from older controllers).
     public var platform: NodePlatform?
+    /// Proof that the node holds the key its TPM keeps (nil on a node without a TPM).
+    public var tpm: TPMProof?
 
     public init(mac: String, hostname: String, ip: String, token: String, image: String?, capacity: NodeCapacity, instances: [InstanceStatus],
-                uptimeSeconds: Double?, controllerVersion: String, bootTimings: BootTimings? = nil, platform: NodePlatform? = nil) {
+                uptimeSeconds: Double?, controllerVersion: String, bootTimings: BootTimings? = nil, platform: NodePlatform? = nil,
+                tpm: TPMProof? = nil) {
+        self.tpm = tpm
         self.bootTimings = bootTimings
         self.platform = platform
         self.mac = mac
@@ -204,4 +208,26 @@ public struct NodeTokenResponse: Codable, Sendable, Equatable {
     public var token: String
 
     public init(token: String) { self.token = token }
+}
+
+/// A node's proof, at enrollment, that it holds the signing key its TPM
+/// keeps (a primary key of the owner hierarchy: the same on every boot of the
+/// same TPM, never outside it): the key's public half and its signature over
+/// `message(mac:token:)`, which names the boot's single-use credential, so a
+/// proof is good for one enrollment only.
+public struct TPMProof: Codable, Sendable, Equatable {
+    /// The public key, PEM (SubjectPublicKeyInfo, ECDSA P-256).
+    public var publicKey: String
+    /// The ECDSA-SHA256 signature, DER, base64.
+    public var signature: String
+
+    public init(publicKey: String, signature: String) {
+        self.publicKey = publicKey
+        self.signature = signature
+    }
+
+    /// What the key signs for an enrollment of `mac` with the boot credential `token`.
+    public static func message(mac: String, token: String) -> [UInt8] {
+        Array("provisioner-enroll-v1\n\(mac)\n\(token)\n".utf8)
+    }
 }

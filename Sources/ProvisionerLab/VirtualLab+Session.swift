@@ -89,7 +89,7 @@ extension VirtualLab {
     public func up(_ options: LabOptions, say: (String) -> Void) throws -> (statuses: [NodeStatus], seconds: Double) {
         if isUp() { throw ConflictError("the lab in \(home) is already up (namespace \(namespace)); `provisioner lab down --home \(home)` stops it") }
         guard getuid() == 0 else { throw SystemError("lab up needs root (network namespaces, taps)") }
-        for tool in ["qemu-system-x86_64", "ip", "curl", "dnsmasq"] where ProcessRunner.which(tool) == nil {
+        for tool in ["qemu-system-x86_64", "ip", "curl", "dnsmasq", "swtpm"] where ProcessRunner.which(tool) == nil {
             throw SystemError("lab up needs \(tool): run `make deps`")
         }
         // What a lab that stopped half-way left (its serve is gone) is cleaned up first.

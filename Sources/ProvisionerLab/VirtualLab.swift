@@ -204,7 +204,7 @@ public struct VirtualLab: Sendable {
         var argv = [ProcessRunner.which("qemu-system-x86_64") ?? "qemu-system-x86_64",
                     "-name", name, "-accel", Self.accelerator, "-cpu", "max", "-m", String(memoryMiB), "-smp", String(cpus),
                     "-display", "none", "-serial", "file:\(serialLog)", "-monitor", "none", "-no-reboot",
-                    "-netdev", "tap,id=n0,ifname=\(tap),script=no,downscript=no"]
+                    "-netdev", "tap,id=n0,ifname=\(tap),script=no,downscript=no"] + (try tpmArgv(name: name))
         guard let ovmf = firmware.ovmf else {
             return argv + ["-device", "virtio-net-pci,netdev=n0,mac=\(mac)", "-boot", "n"]
         }
@@ -222,6 +222,30 @@ public struct VirtualLab: Sendable {
         for option in firmware.ovmfSwitchedOff { argv += ["-fw_cfg", "name=opt/org.tianocore/\(option),string=no"] }
         // OVMF ignores -boot: the NIC is the first boot device. No option ROM: OVMF's own virtio-net driver.
         return argv + ["-device", "virtio-net-pci,netdev=n0,mac=\(mac),bootindex=1,romfile="]
+    }
+
+    /// Starts the node's TPM 2.0 (`swtpm`, in the lab's namespace, ending
+    /// with the QEMU that connects to it) and returns QEMU's arguments for it.
+    /// Its state stays in the lab's folder across reboots and `lab up`s, as a
+    /// machine's TPM does: the node proves the same key on every boot.
+    /// - Throws: `SystemError` when swtpm is missing or does not come up.
+    func tpmArgv(name: String) throws -> [String] {
+        guard let swtpm = ProcessRunner.which("swtpm") else {
+            throw SystemError("swtpm not found: the lab's nodes have a TPM (`make deps` installs swtpm)")
+        }
+        let state = "\(dir)/\(name).tpm", socket = "\(dir)/\(name).tpm/ctrl.sock", pidFile = "\(dir)/\(name).tpm/swtpm.pid"
+        try FileSystem.makeDirectory(state)
+        chmod(state, 0o700)
+        // The TPM of an earlier run of this node that did not end with its QEMU.
+        if let old = ProcessRunner.livePID(fromFile: pidFile) { Self.stop(old, grace: 2) }
+        unlink(socket)
+        let pid = try spawnInNamespace([swtpm, "socket", "--tpm2", "--tpmstate", "dir=\(state)", "--ctrl", "type=unixio,path=\(socket)",
+                                        "--terminate"], log: state + "/swtpm.log")
+        try FileSystem.writeAtomically("\(pid)\n", to: pidFile, mode: 0o644)
+        guard waitUntil(5, { FileManager.default.fileExists(atPath: socket) }) else {
+            throw SystemError("swtpm for \(name) did not come up (see \(state)/swtpm.log)")
+        }
+        return ["-chardev", "socket,id=chrtpm,path=\(socket)", "-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-tis,tpmdev=tpm0"]
     }
 
     /// Stops a process: SIGTERM, then SIGKILL after `grace` seconds. Returns whether it is gone.

@@ -432,7 +432,8 @@ enum PostgresSchema {
             replica_nodes BIGINT NOT NULL DEFAULT 0, daemons \(text) NOT NULL DEFAULT '{}'
         )
         """,
-    ], BootCredentialSchema.statements(text: text, key: "BIGINT"), TokenSchema.statements(text: text)]
+    ], BootCredentialSchema.statements(text: text, key: "BIGINT"), TokenSchema.statements(text: text),
+       TPMKeySchema.statements(text: text, key: "BIGINT")]
 
     /// The channel of the change log's doorbell.
     static let changesChannel = "provisioner_node_changes"
@@ -478,6 +479,7 @@ extension PostgresRegistry {
         ("api_tokens", ["name", "digest", "scopes", "created_at", "rotated_at", "last_used_at"]),
         ("boot_credentials", ["node_id", "mac", "digest", "given_to", "minted_at", "used_at", "used_from"]),
         ("node_credentials", ["node_id", "digest", "ip", "issued_at"]),
+        ("tpm_keys", ["node_id", "fingerprint", "pinned_at", "pending", "pending_at"]),
     ]
 
     /// Copies every row of `source` into this (empty) registry in one

@@ -63,6 +63,12 @@ public protocol Registry: Sendable {
     func revokeNodeCredential(digest: String) throws
     /// The node whose current heartbeat credential has `digest`, and the address it was issued to.
     func nodeCredential(digest: String) throws -> (hostname: Hostname, ip: IPv4Address)?
+    /// The TPM key `hostname` is bound to, and a different one it was refused with, if any.
+    func tpmKey(hostname: Hostname) throws -> TPMKeyRecord?
+    /// Binds `hostname` to a TPM key (nil: unbinds it), audited as `action`; `NotFoundError` for an unknown node.
+    func setTPMKey(hostname: Hostname, _ record: TPMKeyRecord?, action: String, now: String) throws
+    /// Keeps the key an enrollment of a bound node was refused with, for the operator to accept.
+    func offerTPMKey(hostname: Hostname, fingerprint: String, now: String) throws
 
     // MARK: API tokens and the audit log
 
@@ -206,9 +212,12 @@ public struct EnrollmentRecord: Sendable {
     public var instances: [InstanceStatus]
     public var bootTimings: BootTimings?
     public var platform: NodePlatform?
+    /// The TPM key to pin with this enrollment (its first that proves one).
+    public var tpmPin: String?
 
     public init(node: Node, bootDigest: String, from: String?, heartbeatDigest: String, image: String?, capacity: NodeCapacity,
-                instances: [InstanceStatus], bootTimings: BootTimings?, platform: NodePlatform?) {
+                instances: [InstanceStatus], bootTimings: BootTimings?, platform: NodePlatform?, tpmPin: String? = nil) {
+        self.tpmPin = tpmPin
         self.node = node
         self.bootDigest = bootDigest
         self.from = from

@@ -63,6 +63,9 @@ extension SQLRegistry {
             try Self.recordEnrollment(db, hostname: e.node.hostname, image: e.image, capacity: e.capacity, instances: e.instances,
                                       bootTimings: e.bootTimings, platform: e.platform, now: now)
             try Self.setNodeCredential(db, hostname: e.node.hostname, digest: e.heartbeatDigest, ip: e.node.ip, now: now)
+            if let pin = e.tpmPin {
+                try Self.setTPMKey(db, hostname: e.node.hostname, TPMKeyRecord(fingerprint: pin, pinnedAt: now), action: "node.tpm.pin", now: now)
+            }
             return true
         }
     }

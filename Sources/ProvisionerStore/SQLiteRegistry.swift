@@ -292,6 +292,10 @@ enum Schema {
             // and the discovered machines' DHCP leases.
             for statement in TokenSchema.statements(text: "TEXT") { try db.execute(sql: statement) }
         },
+        { db in
+            // The key each node's TPM keeps, pinned at its first enrollment that proves one.
+            for statement in TPMKeySchema.statements(text: "TEXT", key: "INTEGER") { try db.execute(sql: statement) }
+        },
     ]
 
     static func migrate(_ queue: DatabaseQueue) throws {

@@ -196,3 +196,21 @@ func unusedPort() -> UInt16 {
     _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
     return UInt16(bigEndian: addr.sin_port)
 }
+
+/// Whether something accepts connections on 127.0.0.1:`port` within `seconds`
+/// (a daemon that forks away answers a moment after it returns).
+func waitUntilListening(_ port: UInt16, seconds: Double = 5) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    repeat {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        close(fd)
+        if rc == 0 { return true }
+        usleep(20_000)
+    } while Date() < deadline
+    return false
+}

@@ -74,3 +74,27 @@ import TestSupport
         #expect(r.stdout.hasPrefix("AT") && r.stdout.contains("node.add") && !r.stdout.contains("token.add"), "\(r.stdout)")
     }
 }
+
+/// `provisioner node tpm`: a node's TPM binding shown, accepted and cleared;
+/// bad requests refused with one line and nothing changed.
+@Suite struct NodeTPMCommandTests {
+    @Test func showAcceptAndClearATPMBinding() throws {
+        let home = try Home()
+        #expect(try home.run(["node", "add", "n1", "--mac", "02:00:00:00:00:01", "--no-apply"]).status == 0)
+        var r = try home.run(["node", "tpm", "n1"])
+        #expect(r.status == 0 && r.stdout.contains("n1: not bound to a TPM key"), "\(r.stdout)\(r.stderr)")
+        for (args, status, message) in [
+            (["node", "tpm", "n1", "--accept", "--clear"], Int32(2), "--accept and --clear exclude each other"),
+            (["node", "tpm", "nope"], 3, "nope"),
+            (["node", "tpm", "n1", "--accept"], 4, "n1 has no other TPM key waiting"),
+        ] {
+            r = try home.run(args)
+            #expect(r.status == status && r.stderr.contains(message) && r.stderr.split(separator: "\n").count == 1, "\(args): \(r.status) \(r.stderr)")
+        }
+        r = try home.run(["node", "tpm", "n1", "--clear"])
+        #expect(r.status == 0 && r.stdout.contains("n1: TPM binding cleared"), "\(r.stdout)\(r.stderr)")
+        r = try home.run(["audit", "--json"])
+        #expect(r.stdout.contains("node.tpm.clear"), "the clear is in the audit log: \(r.stdout)")
+        #expect(!r.stdout.contains("node.tpm.accept"), "a refused accept changed nothing")
+    }
+}

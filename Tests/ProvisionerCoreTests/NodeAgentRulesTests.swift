@@ -1,3 +1,5 @@
+import Crypto
+import Foundation
 import ProvisionerAPI
 import ProvisionerCore
 import Testing
@@ -130,5 +132,50 @@ struct NodeAgentRulesTests {
             #expect(NodeAgentRules.isFresh(sequence, after: last) == fresh, "\(sequence) after \(last)")
         }
         #expect(NodeAgentRules.stale(4, of: Self.node.hostname).kind == .conflict)
+    }
+}
+
+/// The TPM binding: what a proof means for a node, and proofs that do not hold.
+@Suite struct TPMBindingTests {
+    static let node = try! Hostname(parsing: "n1")
+
+    @Test(arguments: [
+        (nil, nil, TPMBinding.Decision.unbound),
+        (nil, "sha256:aa", .pin("sha256:aa")),
+        ("sha256:aa", "sha256:aa", .proven),
+    ] as [(String?, String?, TPMBinding.Decision)])
+    func accepted(pinned: String?, offered: String?, decision: TPMBinding.Decision) {
+        #expect(TPMBinding.decide(node: Self.node, pinned: pinned, offered: offered) == decision)
+    }
+
+    @Test func aBoundNodeMustProveItsOwnKey() {
+        guard case .refuse(let why, let offered) = TPMBinding.decide(node: Self.node, pinned: "sha256:aa", offered: nil) else {
+            Issue.record("a bound node enrolled without a proof"); return
+        }
+        #expect(offered == nil && why.contains("bound to TPM key sha256:aa") && why.contains("--clear"), "\(why)")
+        guard case .refuse(let changed, let kept) = TPMBinding.decide(node: Self.node, pinned: "sha256:aa", offered: "sha256:bb") else {
+            Issue.record("a changed key was taken"); return
+        }
+        #expect(kept == "sha256:bb" && changed.contains("holds sha256:bb") && changed.contains("--accept"), "\(changed)")
+    }
+
+    @Test func aProofHoldsForItsEnrollmentOnly() throws {
+        let key = P256.Signing.PrivateKey()
+        let mac = try MACAddress(parsing: "02:00:00:00:00:01")
+        func proof(mac: String = "02:00:00:00:00:01", token: String = "t1", signer: P256.Signing.PrivateKey = key) throws -> TPMProof {
+            let signature = try signer.signature(for: TPMProof.message(mac: mac, token: token))
+            return TPMProof(publicKey: key.publicKey.pemRepresentation, signature: signature.derRepresentation.base64EncodedString())
+        }
+        let fingerprint = try TPMBinding.verify(try proof(), mac: mac, token: "t1")
+        #expect(fingerprint == (try TPMBinding.fingerprint(publicKeyPEM: key.publicKey.pemRepresentation)))
+        #expect(fingerprint.hasPrefix("sha256:") && fingerprint.count == 71)
+        // Another boot's credential, another MAC, another key's signature, garbage: refused, naming the field.
+        for bad in [try proof(token: "t2"), try proof(mac: "02:00:00:00:00:02"), try proof(signer: P256.Signing.PrivateKey()),
+                    TPMProof(publicKey: key.publicKey.pemRepresentation, signature: "not base64!")] {
+            #expect(throws: ValidationError.self) { try TPMBinding.verify(bad, mac: mac, token: "t1") }
+        }
+        #expect { try TPMBinding.verify(TPMProof(publicKey: "garbage", signature: ""), mac: mac, token: "t1") } throws: {
+            ($0 as? ValidationError)?.field == "tpm.publicKey"
+        }
     }
 }

@@ -60,6 +60,13 @@ final class FailingRegistry: Registry {
     func mintBootCredential(_ record: BootCredentialRecord) throws { try check(.bootEvent); try base.mintBootCredential(record) }
     func bootCredential(mac: MACAddress) throws -> BootCredentialRecord? { try check(.read); return try base.bootCredential(mac: mac) }
     func enroll(_ enrollment: EnrollmentRecord, now: String) throws -> Bool { try check(.enrollment); return try base.enroll(enrollment, now: now) }
+    func tpmKey(hostname: Hostname) throws -> TPMKeyRecord? { try check(.read); return try base.tpmKey(hostname: hostname) }
+    func setTPMKey(hostname: Hostname, _ record: TPMKeyRecord?, action: String, now: String) throws {
+        try check(.update); try base.setTPMKey(hostname: hostname, record, action: action, now: now)
+    }
+    func offerTPMKey(hostname: Hostname, fingerprint: String, now: String) throws {
+        try check(.enrollment); try base.offerTPMKey(hostname: hostname, fingerprint: fingerprint, now: now)
+    }
     func addAPIToken(name: APITokenName, digest: String, scopes: [APIScope], now: String) throws -> APIToken {
         try check(.update)
         return try base.addAPIToken(name: name, digest: digest, scopes: scopes, now: now)

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Crypto
 import Logging
 import ProvisionerAPI
 import ProvisionerCore
@@ -191,6 +192,62 @@ struct ServerTests {
             try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: try enrollBody(state, token: late)) { #expect($0.status == .forbidden) }
         }
         #expect(state.metrics.enrollments == 1 && state.metrics.rejected == 3)
+    }
+
+    /// A node with a TPM is bound to its key at its first enrollment that
+    /// proves one; after that an enrollment without the proof, or with
+    /// another key, is refused (the other key kept for the operator, the boot
+    /// credential not used up), and the operator's accept lets the new key in.
+    @Test func aNodeBoundToItsTPMKeyMustProveIt() async throws {
+        let clock = TestClock()
+        let state = try makeState(clock: clock)
+        let app = Application(router: buildRouter(state))
+        let tpm = P256.Signing.PrivateKey(), other = P256.Signing.PrivateKey()
+        let n1 = try Hostname(parsing: "n1")
+        /// An enrollment with a new boot credential (or `token`), and a proof by `key` (signed over `signedFor` instead, if given).
+        func body(_ key: P256.Signing.PrivateKey?, token: String? = nil, signedFor: String? = nil) throws -> ByteBuffer {
+            let t = try token ?? state.mintBootCredential(for: MACAddress(parsing: Self.mac), to: nil)
+            let proof = try key.map { key in
+                TPMProof(publicKey: key.publicKey.pemRepresentation,
+                         signature: try key.signature(for: TPMProof.message(mac: Self.mac, token: signedFor ?? t)).derRepresentation.base64EncodedString())
+            }
+            let req = EnrollRequest(mac: Self.mac, hostname: "n1", ip: "10.42.0.2", token: t, image: "default/g1", capacity: Self.capacity,
+                                    instances: [], uptimeSeconds: 10, controllerVersion: "test", tpm: proof)
+            return ByteBuffer(bytes: try JSONEncoder().encode(req))
+        }
+        func enroll(_ body: ByteBuffer) async throws -> (HTTPResponse.Status, String) {
+            clock.advance(16)  // each enrollment is a new boot, once the last one is down
+            return try await app.test(.router) { client in
+                try await client.execute(uri: NodeAPI.enrollPath, method: .post, body: body) { r in
+                    (r.status, (try? JSONDecoder().decode(APIError.self, from: Data(buffer: r.body)))?.error ?? "")
+                }
+            }
+        }
+        let fingerprint = try TPMBinding.fingerprint(publicKeyPEM: tpm.publicKey.pemRepresentation)
+        #expect(try await enroll(try body(tpm)).0 == .ok)
+        #expect(try state.registry.tpmKey(hostname: n1)?.fingerprint == fingerprint, "pinned at the first enrollment that proves a key")
+        #expect(try await enroll(try body(tpm)).0 == .ok, "the same key proves itself again")
+
+        // Someone with a boot credential but not the TPM: refused, and the credential is not used up.
+        let token = try state.mintBootCredential(for: MACAddress(parsing: Self.mac), to: nil)
+        let without = try await enroll(try body(nil, token: token))
+        #expect(without.0 == .forbidden && without.1.contains("bound to TPM key \(fingerprint)"), "\(without)")
+        let changed = try await enroll(try body(other, token: token))
+        #expect(changed.0 == .forbidden && changed.1.contains("TPM key changed"), "\(changed)")
+        let otherPrint = try TPMBinding.fingerprint(publicKeyPEM: other.publicKey.pemRepresentation)
+        let kept = try #require(try state.registry.tpmKey(hostname: n1))
+        #expect(kept.fingerprint == fingerprint && kept.pending == otherPrint, "the other key is kept for the operator: \(kept)")
+        // A proof signed for another boot's credential does not hold.
+        let stale = try await enroll(try body(tpm, token: token, signedFor: "another"))
+        #expect(stale.0 == .forbidden && stale.1.contains("TPM proof refused"), "\(stale)")
+        // The real node, with its TPM, still enrolls with that same credential.
+        #expect(try await enroll(try body(tpm, token: token)).0 == .ok, "a refused enrollment must not use up the boot credential")
+
+        // The operator accepts the new key: from then on it is the one that enrolls.
+        try state.registry.setTPMKey(hostname: n1, TPMKeyRecord(fingerprint: otherPrint, pinnedAt: "t"), action: "node.tpm.accept", now: "t")
+        #expect(try await enroll(try body(tpm)).0 == .forbidden)
+        #expect(try await enroll(try body(other)).0 == .ok)
+        #expect(try state.registry.audit(since: nil, limit: 10).map(\.action).filter { $0.hasPrefix("node.tpm") } == ["node.tpm.pin", "node.tpm.accept"])
     }
 
     /// The registry keeps each node's heartbeat credential (a digest): a

@@ -45,6 +45,10 @@ extension SystemTests {
         let timings = try home.run(["node", "show", "lab1", "--json"]).object["boot_timings"] as? [String: Any] ?? [:]
         #expect((timings["kernel_seconds"] as? Double ?? 0) > 1 && (timings["controller_start_seconds"] as? Double ?? 0) > 0, "\(timings)")
         step("two nodes enrolled")
+        // Each node has a TPM (swtpm): its first enrollment bound it to the key its TPM keeps.
+        func tpmKey(_ n: String) throws -> String? { try home.run(["node", "tpm", n, "--json"]).object["fingerprint"] as? String }
+        let tpmKeys = try ["lab1", "lab2"].map { try tpmKey($0) }
+        #expect(tpmKeys.allSatisfy { $0?.hasPrefix("sha256:") == true } && tpmKeys[0] != tpmKeys[1], "\(tpmKeys)")
         // Each firmware took its own path: the server saw it in the DHCP request, the node reports it.
         let bios = try home.run(["node", "show", "lab1", "--json"]).object
         let uefi = try home.run(["node", "show", "lab2", "--json"]).object
@@ -121,6 +125,9 @@ extension SystemTests {
             #expect(pinned == nil, "\(n) still pinned after g2 became active: \(s)")
         }
         #expect(try home.run(["image", "list"]).stdout.contains("g2"), "g2 listed")
+        // Rebooted onto g2, each node proved the key it was bound to: the same, nothing refused.
+        #expect(try ["lab1", "lab2"].map { try tpmKey($0) } == tpmKeys)
+        #expect(try home.run(["audit", "--limit", "10000", "--json"]).stdout.components(separatedBy: "node.tpm.pin").count == 3, "one pin per node, at its first enrollment")
 
         // 4. A generation whose node controller cannot start: the rollout stops at lab1, puts it back on g2
         //    (power-cycled again, enrolled), and never touches lab2.

@@ -100,7 +100,7 @@ def run(b, sizes=(50, 200, 500)):
                 json.dump(nodes[start:start + n], open(group, "w"))
                 start += n
                 r = json.loads(out(f"ip netns exec {clients} python3 {client} vb1 {site.ip} {group} --nginx 8081 "
-                                   f"--nfs {site.home}/images:/default/g1/root --reads {reads_file}"))
+                                   f"--nfs {site.home}/images:/default/g1/root --reads {reads_file} --ca {site.home}/tls/ca.pem"))
                 got.update(figures(n, r))
                 print(line(n, r, nfs_bytes))
         finally:

@@ -52,6 +52,7 @@ struct NodeAgentController {
         let req: EnrollRequest
         let node: Node
         let credential = Secret.random(bytes: 32)
+        var pinned: String?
         do {
             req = try await body(EnrollRequest.self, of: request, what: "an enrollment request")
             let mac = try NodeAgentRules.enrollingMAC(req.mac)
@@ -59,7 +60,7 @@ struct NodeAgentController {
             // Recorded before the heartbeat credential: an enrollment the
             // registry cannot take (503) leaves none behind; its boot
             // credential is used up then, and the node asks for a new one.
-            node = try await blocking {
+            (node, pinned) = try await blocking {
                 let found = try state.bootNode(mac: mac)
                 let minted = try state.registry.bootCredential(mac: mac)
                 let status = try state.registry.status(mac.description)
@@ -67,23 +68,46 @@ struct NodeAgentController {
                     node: found, mac: mac, credential: req.token, minted: minted, secondsSinceMint: state.secondsSince(minted?.mintedAt),
                     clientIP: clientIP, checksSourceIP: state.checksSourceIP,
                     secondsSinceHeartbeat: state.secondsSince(status?.lastHeartbeat), aliveWithin: state.aliveWithin)
+                let pin = try tpmPin(req, node: node, mac: mac)
                 // The credential used up (once, whichever boot server gets there first), the
                 // status and the heartbeat credential recorded: one transaction.
                 let enrollment = EnrollmentRecord(node: node, bootDigest: minted?.digest ?? "", from: clientIP?.description,
                                                   heartbeatDigest: Secret.digest(credential), image: req.image, capacity: req.capacity,
-                                                  instances: req.instances, bootTimings: req.bootTimings, platform: req.platform)
+                                                  instances: req.instances, bootTimings: req.bootTimings, platform: req.platform, tpmPin: pin)
                 guard try state.registry.enroll(enrollment, now: state.now()) else {
                     throw NodeAgentRules.Refusal(.conflict, "the boot credential of \(node.hostname) (\(mac)) was just used or replaced: one boot enrolls once")
                 }
-                return node
+                return (node, pin)
             }
         } catch let refusal as NodeAgentRules.Refusal {
             return try refuse("enrollment", refusal, from: clientIP)
         }
+        if let pinned { state.logger.notice("\(node.hostname) (\(node.mac?.description ?? "?")) is now bound to its TPM key \(pinned)") }
         state.credentials.issue(credential, hostname: node.hostname, ip: node.ip, at: state.clock())
         state.count { $0.enrollments += 1 }
         state.logger.info("enrolled \(node.hostname) (\(node.mac?.description ?? "?"), \(node.ip)): \(req.capacity.coresMax) cores, \(req.capacity.memoryMiBMax) MiB, \(req.capacity.hypervisor.rawValue), image \(req.image ?? "?")\(req.platform.map { ", firmware " + $0.summary } ?? "")")
         return try json(EnrollResponse(hostname: node.hostname.value, credential: credential, heartbeatSeconds: state.heartbeatSeconds))
+    }
+
+    /// The TPM key to pin with this enrollment, if it is the node's first to
+    /// prove one (`TPMBinding`). A node bound to a key must prove that key:
+    /// a different one is kept for the operator to accept, and the
+    /// enrollment refused (its boot credential is not used up).
+    /// - Throws: `NodeAgentRules.Refusal` (403).
+    func tpmPin(_ req: EnrollRequest, node: Node, mac: MACAddress) throws -> String? {
+        var offered: String?
+        if let proof = req.tpm {
+            do { offered = try TPMBinding.verify(proof, mac: mac, token: req.token) } catch {
+                throw NodeAgentRules.Refusal(.forbidden, "\(node.hostname): TPM proof refused: \(error)")
+            }
+        }
+        switch TPMBinding.decide(node: node.hostname, pinned: try state.registry.tpmKey(hostname: node.hostname)?.fingerprint, offered: offered) {
+        case .unbound, .proven: return nil
+        case .pin(let key): return key
+        case .refuse(let why, let offered):
+            if let offered { try state.registry.offerTPMKey(hostname: node.hostname, fingerprint: offered, now: state.now()) }
+            throw NodeAgentRules.Refusal(.forbidden, why)
+        }
     }
 
     /// `POST /api/v1/node-token`: a new single-use boot credential for a node

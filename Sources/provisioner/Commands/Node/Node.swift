@@ -6,7 +6,7 @@ extension Provisioner {
         static let configuration = CommandConfiguration(
             commandName: "node",
             abstract: "Add, import, list, show, change and remove nodes; drive their BMCs.",
-            subcommands: [Add.self, Import.self, List.self, Show.self, Set.self, Rm.self, Discovered.self, Accept.self, BMC.self, Power.self, BootNext.self, Pin.self, Unpin.self, Drain.self, Undrain.self]
+            subcommands: [Add.self, Import.self, List.self, Show.self, Set.self, Rm.self, Discovered.self, Accept.self, BMC.self, Power.self, BootNext.self, Pin.self, Unpin.self, Drain.self, Undrain.self, TPM.self]
         )
     }
 }
