@@ -7,10 +7,11 @@ node's iPXE script over HTTP from its own address, the kernel and initrd named i
 it, with --nfs the reads of its root over NFS that a real node made before it
 enrolled (bench/boot-reads.json, recorded from a lab boot: each file opened
 through the export and as many bytes read as the real node's server read; with
-libnfs, one NFS connection per node), then the enrollment with the token from its
-kernel command line. Not simulated: the time a real node spends computing.
+libnfs, one NFS connection per node), then a boot credential and the enrollment
+over the node API's HTTPS (checked against the site CA, --ca). Not simulated: the
+time a real node spends computing.
 
-usage: storm_client.py IFACE SERVER_IP NODES_JSON [--nginx PORT] [--nfs EXPORT:PREFIX --reads FILE]
+usage: storm_client.py IFACE SERVER_IP NODES_JSON --ca CA_PEM [--nginx PORT] [--nfs EXPORT:PREFIX --reads FILE]
 NODES_JSON: [{"mac": ..., "hostname": ..., "ip": ...}, ...]
 """
 import ctypes

@@ -1,7 +1,7 @@
 """storm: N simulated nodes (bench/storm_client.py) boot at once against one
 serve: DHCP with their own MACs, iPXE script, kernel and initrd over HTTP, the
 NFS reads of a real node's boot (bench/boot-reads.json) from serve's
-nfs-ganesha, enrollment with their token; nginx alone serving the same files
+nfs-ganesha, a boot credential and the enrollment over the node API's TLS; nginx alone serving the same files
 to the same clients is the ceiling printed beside."""
 import json
 import os
