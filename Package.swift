@@ -54,6 +54,7 @@ let package = Package(
                 "ProvisionerCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
         // The host: files (atomic writes), processes, what ships beside the binary
@@ -157,7 +158,7 @@ let package = Package(
             path: "Tests/TestSupport"
         ),
         .testTarget(name: "ProvisionerCoreTests", dependencies: ["ProvisionerCore", .product(name: "Crypto", package: "swift-crypto")]),
-        .testTarget(name: "ProvisionerStoreTests", dependencies: ["ProvisionerStore", "TestSupport"]),
+        .testTarget(name: "ProvisionerStoreTests", dependencies: ["ProvisionerStore", "ProvisionerPlatform", "TestSupport"]),
         // Fixtures and goldens are read from the source tree (RECORD_GOLDENS=1 rewrites the goldens there).
         .testTarget(
             name: "ProvisionerBootTests",

@@ -2,17 +2,30 @@ import Foundation
 import ProvisionerCore
 
 /// Where a PostgreSQL registry is, from a URL as libpq takes it:
-/// `postgres://[USER[:PASSWORD]@][HOST][:PORT][/DATABASE][?host=SOCKETDIR]`.
+/// `postgres://[USER[:PASSWORD]@][HOST][:PORT][/DATABASE][?host=SOCKETDIR]`
+/// `[&sslmode=verify-full|require|disable][&sslrootcert=FILE]`.
 /// A host that is a path (`?host=/run/postgresql`, or `%2Frun%2Fpostgresql`
 /// in the host part) is the directory of the server's Unix socket; no host
-/// at all means Debian's socket directory, `/var/run/postgresql`.
+/// at all means Debian's socket directory, `/var/run/postgresql`. Over TCP
+/// the connection is TLS by default, the server's certificate checked
+/// against the CA in `sslrootcert` and for the host named (`verify-full`);
+/// `require` encrypts without checking, `disable` is plain (a trusted link).
 public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
+    /// How a TCP connection is protected (libpq's `sslmode`, the values this registry takes).
+    public enum TLSMode: String, Sendable, Equatable {
+        case verifyFull = "verify-full", require, disable
+    }
+
     public var user: String
     public var password: String?
     /// A host name or address, or (starting with `/`) the directory of the Unix socket.
     public var host: String
     public var port: Int
     public var database: String
+    /// TLS over TCP (nil over a Unix socket).
+    public var tls: TLSMode?
+    /// The CA file the server's certificate must chain to (`verify-full`).
+    public var rootCertificate: String?
 
     /// - Throws: `ValidationError` (field `registry`) naming what is wrong, never echoing a password.
     public init(url: String) throws(ValidationError) {
@@ -25,8 +38,8 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
             throw bad("the scheme must be postgres:// (or a path for SQLite)")
         }
         let query = Dictionary((c.queryItems ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
-        if let unknown = query.keys.first(where: { !["host", "port", "user", "dbname"].contains($0) }) {
-            throw bad("unknown parameter \(quoted(unknown)) (host, port, user, dbname)")
+        if let unknown = query.keys.first(where: { !["host", "port", "user", "dbname", "sslmode", "sslrootcert"].contains($0) }) {
+            throw bad("unknown parameter \(quoted(unknown)) (host, port, user, dbname, sslmode, sslrootcert)")
         }
         user = query["user"] ?? c.percentEncodedUser.flatMap { $0.removingPercentEncoding } ?? ProcessInfo.processInfo.userName
         password = c.percentEncodedPassword.flatMap { $0.removingPercentEncoding }
@@ -43,6 +56,20 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
         database = query["dbname"] ?? (path.isEmpty ? user : path)
         guard !database.contains("/") else { throw bad("database name \(quoted(database)) contains a slash") }
         guard !user.isEmpty else { throw bad("no user") }
+        if host.hasPrefix("/") {
+            guard query["sslmode"] == nil || query["sslmode"] == "disable" else { throw bad("sslmode applies to TCP, not a Unix socket") }
+            tls = nil
+        } else {
+            let mode = query["sslmode"] ?? TLSMode.verifyFull.rawValue
+            guard let parsed = TLSMode(rawValue: mode) else { throw bad("sslmode \(quoted(mode)) (expected verify-full, require or disable)") }
+            tls = parsed
+            if parsed == .verifyFull {
+                guard let file = query["sslrootcert"], file.hasPrefix("/") else {
+                    throw bad("over TCP the server's certificate is checked: give sslrootcert=/path/to/ca.pem (or sslmode=disable on a trusted link)")
+                }
+                rootCertificate = file
+            }
+        }
     }
 
     /// The Unix socket's path, when the host is a directory.
@@ -51,7 +78,7 @@ public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible {
     /// The URL with the password left out: what logs and errors show.
     public var description: String {
         let h = host.hasPrefix("/") ? "" : (host.contains(":") ? "[\(host)]" : host)
-        let q = host.hasPrefix("/") ? "?host=\(host)" : ""
+        let q = host.hasPrefix("/") ? "?host=\(host)" : "?sslmode=\(tls?.rawValue ?? "disable")" + (rootCertificate.map { "&sslrootcert=\($0)" } ?? "")
         return "postgres://\(user)\(password == nil ? "" : ":***")@\(h):\(port)/\(database)\(q)"
     }
 

@@ -6,6 +6,7 @@
 // transaction takes the write lock: a read-then-write (an address
 // allocation, a discovery claim) never races a writer on another machine.
 import Foundation
+import NIOSSL
 import PostgresNIO
 import Synchronization
 import ProvisionerAPI
@@ -124,22 +125,51 @@ public final class PostgresRegistry: SQLRegistry, @unchecked Sendable {
         }
     }
 
-    /// How to reach the database.
-    private var configuration: PostgresConnection.Configuration {
+    /// How to reach the database: a Unix socket, or TCP with TLS as the URL says.
+    /// - Throws: `RegistryError` (unavailable) when the CA file cannot be read.
+    private func configuration() throws -> PostgresConnection.Configuration {
         var config: PostgresConnection.Configuration
         if let socket = location.socketPath {
             config = .init(unixSocketPath: socket, username: location.user, password: location.password, database: location.database)
         } else {
             config = .init(host: location.host, port: location.port, username: location.user, password: location.password,
-                           database: location.database, tls: .disable)
+                           database: location.database, tls: try Self.tls(location))
         }
         config.options.connectTimeout = .seconds(5)
         return config
     }
 
+    /// The TLS of a TCP connection: verified against `sslrootcert` and for
+    /// the host (`verify-full`), encrypted only (`require`), or none.
+    static func tls(_ location: PostgresLocation) throws -> PostgresConnection.Configuration.TLS {
+        switch location.tls ?? .disable {
+        case .disable: return .disable
+        case .require:
+            var c = TLSConfiguration.makeClientConfiguration()
+            c.certificateVerification = .none
+            c.minimumTLSVersion = .tlsv12
+            return .require(try NIOSSLContext(configuration: c))
+        case .verifyFull:
+            var c = TLSConfiguration.makeClientConfiguration()
+            c.certificateVerification = .fullVerification
+            c.minimumTLSVersion = .tlsv12
+            do {
+                c.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(location.rootCertificate ?? ""))
+            } catch {
+                throw RegistryError("the registry's CA file \(location.rootCertificate ?? "?") cannot be read: \(error)", kind: .unavailable)
+            }
+            return .require(try NIOSSLContext(configuration: c))
+        }
+    }
+
     /// A new connection being made.
     private func connecting(id: Int) -> EventLoopFuture<PostgresConnection> {
-        PostgresConnection.connect(on: PostgresConnection.defaultEventLoopGroup.any(), configuration: configuration, id: id, logger: logger)
+        let loop = PostgresConnection.defaultEventLoopGroup.any()
+        do {
+            return PostgresConnection.connect(on: loop, configuration: try configuration(), id: id, logger: logger)
+        } catch {
+            return loop.makeFailedFuture(error)
+        }
     }
 
     /// Why a connection could not be made, as an `unavailable` error.
@@ -302,6 +332,10 @@ extension RegistryError {
         case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
             let why = error.underlying.map { "\($0)" } ?? "\(error.code)"
             self.init("the registry database \(location) is unreachable: \(why)", kind: .unavailable)
+        case .sslUnsupported:
+            self.init("the registry database \(location) does not speak TLS (sslmode=disable only on a trusted link)", kind: .unavailable)
+        case .failedToAddSSLHandler:
+            self.init("the registry database \(location): TLS could not be set up: \(error.underlying.map { "\($0)" } ?? "?")", kind: .unavailable)
         default:
             self.init("registry: \(error.code)", kind: .failed)
         }

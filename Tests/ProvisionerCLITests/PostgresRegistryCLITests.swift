@@ -65,7 +65,7 @@ import TestSupport
         #expect(try home.run(["node", "list", "--json"]).stdout == before)
 
         // A password on the command line is visible to every user: refused, and never echoed.
-        r = try home.run(["registry", "migrate", "--to", "postgres://prov:s3cr3t-pw@db.example/provisioner"])
+        r = try home.run(["registry", "migrate", "--to", "postgres://prov:s3cr3t-pw@db.example/provisioner?sslrootcert=/etc/pg-ca.pem"])
         #expect(r.status == 2 && r.stderr.contains("--to @FILE") && !r.stderr.contains("s3cr3t") && r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         // The URL from a file only root reads (one that others can read is refused).
         let url = try server.database()

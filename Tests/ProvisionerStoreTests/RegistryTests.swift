@@ -344,9 +344,14 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
     @Test func urls() throws {
         let socket = try PostgresLocation(url: "postgres://prov@/registry?host=/run/postgresql")
         #expect(socket.socketPath == "/run/postgresql/.s.PGSQL.5432" && socket.database == "registry" && socket.user == "prov")
-        let tcp = try PostgresLocation(url: "postgresql://prov:pw%40x@db.example:6543/site")
+        let tcp = try PostgresLocation(url: "postgresql://prov:pw%40x@db.example:6543/site?sslrootcert=/etc/provisioner/pg-ca.pem")
         #expect(tcp.host == "db.example" && tcp.port == 6543 && tcp.password == "pw@x" && tcp.socketPath == nil)
-        #expect(tcp.description == "postgres://prov:***@db.example:6543/site")
+        // Over TCP: TLS checked against the CA by default.
+        #expect(tcp.tls == .verifyFull && tcp.rootCertificate == "/etc/provisioner/pg-ca.pem")
+        #expect(tcp.description == "postgres://prov:***@db.example:6543/site?sslmode=verify-full&sslrootcert=/etc/provisioner/pg-ca.pem")
+        #expect(try PostgresLocation(url: "postgres://prov@db.example/site?sslmode=disable").tls == .disable)
+        #expect(try PostgresLocation(url: "postgres://prov@db.example/site?sslmode=require").tls == .require)
+        #expect(socket.tls == nil)
         #expect(PostgresLocation.redacted("postgres://u:secret@h/d") == "postgres://u:***@h/d")
         // URLs no parser reads still lose their passwords (a space, a bad port, a raw @ in the password, a bad escape).
         for malformed in ["postgres://u:se cret@h/d", "postgres://u:secret@h:99999999999/d", "postgres://u:sec@ret@h/d",
@@ -355,9 +360,12 @@ func spec(_ host: String, _ mac: String?, ip: String? = nil) throws -> NodeSpec 
             #expect(!shown.contains("secret") && !shown.contains("cret") && !shown.contains("ret@"), "\(malformed) → \(shown)")
             do { _ = try PostgresLocation(url: malformed) } catch { #expect(!"\(error)".contains("cret"), "\(error)") }
         }
-        for bad in ["mysql://h/d", "postgres://h/d?sslmode=require", "postgres://h:0/d", "postgres://h/d\nx"] {
+        for (bad, why) in [("mysql://h/d", "scheme"), ("postgres://h:0/d", "port"), ("postgres://h/d\nx", "line break"),
+                           ("postgres://h/d", "give sslrootcert="), ("postgres://h/d?sslmode=verify-full&sslrootcert=ca.pem", "give sslrootcert="),
+                           ("postgres://h/d?sslmode=prefer", "sslmode \"prefer\""), ("postgres://u@/d?host=/run/postgresql&sslmode=require", "not a Unix socket"),
+                           ("postgres://h/d?sslmode=disable&sslcert=x", "unknown parameter \"sslcert\"")] {
             let error = #expect(throws: ValidationError.self) { try PostgresLocation(url: bad) }
-            #expect(error?.field == "registry URL", "\(bad)")
+            #expect(error?.field == "registry URL" && "\(error.map { "\($0)" } ?? "")".contains(why), "\(bad): \(String(describing: error))")
         }
     }
 }

@@ -14,8 +14,16 @@ public final class PostgresTestServer: Sendable {
     /// The data directory's parent; the socket is in it.
     public let dir: String
 
+    /// With `tls`: the server also listens on 127.0.0.1:`port` over TCP, TLS only (`hostssl`), with
+    /// the certificate and key `tls` made for 127.0.0.1.
+    public let tls: SiteTLS?
+    public let port: Int
+
     /// A server of the caller's own (one it may stop and start); tests that only need a database use `shared`.
-    public init() throws {
+    /// - Parameter tls: a site TLS whose server certificate names 127.0.0.1: TCP with TLS only, on `port`.
+    public init(tls: SiteTLS? = nil, port: Int = 5432) throws {
+        self.tls = tls
+        self.port = port
         // A short path: a Unix socket's path is limited to 107 bytes.
         dir = "/tmp/pg-\(UUID().uuidString.prefix(8).lowercased())"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -23,6 +31,16 @@ public final class PostgresTestServer: Sendable {
             try Self.run(["/bin/chown", "postgres:postgres", dir])
         }
         try Self.run(asPostgres + [Self.bin + "/initdb", "-D", dir + "/data", "-A", "trust", "-U", "postgres", "--locale=C", "-E", "UTF8", "--no-sync"])
+        if let tls {
+            // TCP only with TLS: the certificate and key the server reads (its own, 0600), and no plain `host` line.
+            for (from, to) in [(tls.certificatePath, "server.pem"), (tls.keyPath, "server.key")] {
+                try FileManager.default.copyItem(atPath: from, toPath: dir + "/data/" + to)
+                chmod(dir + "/data/" + to, 0o600)
+                if getuid() == 0 { try Self.run(["/bin/chown", "postgres:postgres", dir + "/data/" + to]) }
+            }
+            try "local all all trust\nhostssl all all 127.0.0.1/32 trust\n".write(toFile: dir + "/data/pg_hba.conf", atomically: true, encoding: .utf8)
+            if getuid() == 0 { try Self.run(["/bin/chown", "postgres:postgres", dir + "/data/pg_hba.conf"]) }
+        }
         try start()
         // Stop it once this process is gone (Swift Testing has no end-of-run hook).
         _ = try ProcessRunner.spawnLogged(["/bin/sh", "-c", """
@@ -37,7 +55,8 @@ public final class PostgresTestServer: Sendable {
     /// Starts the server (again) and waits until it takes connections.
     public func start() throws {
         try Self.run(asPostgres + [Self.bin + "/pg_ctl", "-D", dir + "/data", "-l", dir + "/log", "-w", "-t", "60", "start",
-                                   "-o", "-k \(dir) -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c max_connections=200"])
+                                   "-o", "-k \(dir) -p \(port) -c fsync=off -c synchronous_commit=off -c max_connections=200 "
+                                   + (tls == nil ? "-c listen_addresses=''" : "-c listen_addresses=127.0.0.1 -c ssl=on -c ssl_cert_file=server.pem -c ssl_key_file=server.key")])
     }
 
     /// Stops the server (fast shutdown: sessions are cut, as when the database host goes down).
@@ -48,14 +67,14 @@ public final class PostgresTestServer: Sendable {
     /// A new, empty database; its URL.
     public func database() throws -> String {
         let name = "t_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")
-        try Self.run([Self.bin + "/psql", "-X", "-q", "-h", dir, "-U", "postgres", "-d", "postgres", "-c", "CREATE DATABASE \(name)"])
-        return "postgres://postgres@/\(name)?host=\(dir)"
+        try Self.run([Self.bin + "/psql", "-X", "-q", "-h", dir, "-p", String(port), "-U", "postgres", "-d", "postgres", "-c", "CREATE DATABASE \(name)"])
+        return "postgres://postgres@/\(name)?host=\(dir)" + (port == 5432 ? "" : "&port=\(port)")
     }
 
     /// SQL run with psql (as the tests' own view of the database, beside the registry's).
     public func psql(_ url: String, _ sql: String) throws -> String {
         let db = try PostgresLocation(url: url).database
-        return try Self.run([Self.bin + "/psql", "-X", "-q", "-A", "-t", "-h", dir, "-U", "postgres", "-d", db, "-c", sql])
+        return try Self.run([Self.bin + "/psql", "-X", "-q", "-A", "-t", "-h", dir, "-p", String(port), "-U", "postgres", "-d", db, "-c", sql])
     }
 
     /// Runs a program to its end, output to a file (posix_spawn, no descriptor of ours
