@@ -23,10 +23,10 @@ The lab is up. Try:
   $BIN instance run --type m1.small --home $HOME_DIR
   $BIN image build --home $HOME_DIR && $BIN lab reboot lab1 --home $HOME_DIR
   $BIN lab plug --home $HOME_DIR                 # a new machine nobody registered: it becomes spare1 and joins
-  ip netns exec $ns curl -s http://10.77.0.1:8080/metrics
-Status page (from a browser on this machine):
-  socat TCP-LISTEN:8080,fork,reuseaddr 'EXEC:ip netns exec $ns socat STDIO TCP\:10.77.0.1\:8080' &
-  then open http://localhost:8080/
+  ip netns exec $ns curl -s --cacert $HOME_DIR/tls/ca.pem -H "Authorization: Bearer \$(cat $HOME_DIR/api.token)" https://10.77.0.1:8443/metrics
+Status page (from a browser on this machine; any user name, the token in $HOME_DIR/api.token as the password):
+  socat TCP-LISTEN:8443,fork,reuseaddr 'EXEC:ip netns exec $ns socat STDIO TCP\:10.77.0.1\:8443' &
+  then open https://localhost:8443/ (the site CA is $HOME_DIR/tls/ca.pem)
 Serial consoles: $HOME_DIR/lab/lab*.serial.log
 Stop everything: make demo-down
 TXT

@@ -47,9 +47,9 @@ public func buildApplication(_ state: ServeState, host: String, port: Int, publi
 /// The router: middleware (counting, error mapping, the boot files), then
 /// one route collection per controller. With `publicOnly` (serve's plain
 /// HTTP listener, on the node network) it answers what is public (boot
-/// files, the status page, health) and the node and operator APIs' paths
-/// answer 403 naming the HTTPS address instead: no credential, token or
-/// node secret travels in clear text.
+/// files, health) and the node and operator APIs' paths, the status page and
+/// the metrics answer 403 naming the HTTPS address instead: no credential,
+/// token or inventory travels in clear text.
 public func buildRouter(_ state: ServeState, publicOnly: Bool = false) -> Router<ServeContext> {
     let router = Router(context: ServeContext.self)
     router.middlewares.add(CountingMiddleware(state: state))
@@ -59,12 +59,13 @@ public func buildRouter(_ state: ServeState, publicOnly: Bool = false) -> Router
     router.addRoutes(boot.endpoints)
     if publicOnly {
         router.addRoutes(OperatorAPIController.elsewhere(state))
+        router.addRoutes(StatusController(state: state).publicEndpoints)
     } else {
         router.addRoutes(NodeAgentController(state: state).endpoints)
         router.addRoutes(OperatorAPIController(state: state).endpoints)
         router.addRoutes(NodeWriteController(state: state).endpoints)
         router.addRoutes(PowerController(state: state).endpoints)
+        router.addRoutes(StatusController(state: state).endpoints)
     }
-    router.addRoutes(StatusController(state: state).endpoints)
     return router
 }

@@ -5,9 +5,15 @@ import ProvisionerAPI
 import ProvisionerCore
 import ProvisionerPlatform
 
-/// The bearer token of `request` (`Authorization: Bearer <token>`); "" for none.
+/// The token of `request` (`Authorization: Bearer <token>`, or Basic with the
+/// token as the password); "" for none.
 func bearerToken(of request: Request) -> String {
-    request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil } ?? ""
+    guard let header = request.headers[.authorization] else { return "" }
+    if header.hasPrefix("Bearer ") { return String(header.dropFirst(7)) }
+    // Basic: a browser's login prompt (the status page), the token as the password.
+    guard header.hasPrefix("Basic "), let decoded = Data(base64Encoded: String(header.dropFirst(6))),
+          let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":") else { return "" }
+    return String(text[text.index(after: colon)...])
 }
 
 func json(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {

@@ -99,13 +99,19 @@ struct ServerTests {
                     #expect(response.status == .forbidden && error.contains("answers over HTTPS only: https://") && error.contains(path), "\(method) \(path): \(error)")
                 }
             }
+            // Nor the status page or the metrics: the inventory.
+            for path in ["/", "/metrics"] {
+                try await client.execute(uri: path, method: .get, headers: Self.operatorAuth) { response in
+                    #expect(response.status == .forbidden && !String(buffer: response.body).contains("n1"), "\(path)")
+                }
+            }
             // What is public still answers: the API's document, health.
             try await client.execute(uri: "/api/v1/openapi.json", method: .get) { #expect($0.status == .ok || $0.status == .serviceUnavailable) }
             try await client.execute(uri: "/healthz", method: .get) { #expect($0.status == .ok) }
         }
         // Nothing was enrolled or recorded.
         #expect(try state.registry.status("n1")?.state == .registered)
-        #expect(state.metrics.enrollments == 0 && state.metrics.rejected == 6)
+        #expect(state.metrics.enrollments == 0 && state.metrics.rejected == 8)
     }
 
     @Test func enrollHeartbeatReplayAndLost() async throws {
@@ -321,12 +327,20 @@ struct ServerTests {
         let state = try makeState()
         let app = Application(router: buildRouter(state))
         try await app.test(.router) { client in
-            try await client.execute(uri: "/metrics", method: .get) { response in
+            // Reads of the inventory: a token first (a browser gets a login prompt for the page).
+            try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .unauthorized) }
+            try await client.execute(uri: "/", method: .get) { response in
+                #expect(response.status == .unauthorized && response.headers[.wwwAuthenticate]?.hasPrefix("Basic realm=") == true)
+                #expect(!String(buffer: response.body).contains("n1"))
+            }
+            try await client.execute(uri: "/metrics", method: .get, headers: Self.operatorAuth) { response in
                 let text = String(buffer: response.body)
                 #expect(text.contains("provisioner_nodes{state=\"registered\"} 1"))
                 #expect(text.contains("# TYPE provisioner_http_bytes_total counter"))
             }
-            try await client.execute(uri: "/", method: .get) { response in
+            // The browser's way: any user name, the token as the password.
+            let basic = "Basic " + Data("operator:\(Self.apiToken)".utf8).base64EncodedString()
+            try await client.execute(uri: "/", method: .get, headers: [.authorization: basic]) { response in
                 let page = String(buffer: response.body)
                 #expect(response.headers[.contentType]?.hasPrefix("text/html") == true)
                 #expect(page.contains("<td>n1</td>") && page.contains("registered"))

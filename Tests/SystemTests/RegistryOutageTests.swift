@@ -25,6 +25,10 @@ extension SystemTests {
         let home = site.home, net = site.net, base = site.base, nodeIP = site.subnet.host(2)
         // The node API: HTTPS, checked against the site CA.
         let api = "--cacert \(home.dir)/tls/ca.pem \(site.secureBase)"
+        /// A read of the inventory (metrics, status page): HTTPS with the site's token.
+        func inventory(_ path: String) throws -> String {
+            try curl("-H 'Authorization: Bearer \(try ServeTests.apiToken(home))' \(api)\(path)").stdout
+        }
         try #require(try home.run(["node", "add", "n1", "--mac", Self.mac]).status == 0)
         let kernel = try standInGeneration(home)
         let apply = try home.run(["apply"])
@@ -88,7 +92,7 @@ extension SystemTests {
         #expect(down.script.contains("#!ipxe") && down.kernelOK, "no boot with the database down: \(down.script)\n\(serve.output.suffix(2000))")
         #expect(try beat(2) == "503", "a heartbeat the registry cannot take must be retryable")
         #expect(try enroll(with: token) == nil, "an enrollment the registry cannot record must be refused")
-        let metrics = try curl("\(base)/metrics").stdout
+        let metrics = try inventory("/metrics")
         #expect(metrics.contains("provisioner_registry_up 0") && metrics.contains("provisioner_boot_replica_nodes 1")
                 && metrics.contains("provisioner_daemon_up{daemon=\"dnsmasq\"} 1"), "\(metrics)")
         let write = try home.run(["node", "add", "n2", "--no-apply"])
@@ -112,7 +116,7 @@ extension SystemTests {
                 "no new enrollment after the outage: \(serve.output.suffix(2000))")
         #expect(try beat(5) == "200")
         #expect(try home.run(["node", "add", "n2", "--no-apply"]).status == 0)
-        #expect(try curl("\(base)/metrics").stdout.contains("provisioner_registry_up 1"))
+        #expect(try inventory("/metrics").contains("provisioner_registry_up 1"))
         #expect(try home.run(["node", "show", "n1", "--json"]).object["state"] as? String == "ready")
         #expect(waitFor(5) { serve.output.contains("registry reachable again") } && serve.output.contains("registry unreachable"), "\(serve.output)")
         step("done")

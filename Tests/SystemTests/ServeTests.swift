@@ -26,6 +26,11 @@ func standInGeneration(_ home: Home) throws -> Data {
 
 extension SystemTests {
 @Suite(.serialized) struct ServeTests {
+    /// The site's own API token (every scope), once serve has made it.
+    static func apiToken(_ home: Home) throws -> String {
+        try String(contentsOfFile: home.dir + "/api.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     static let serverIP = "10.98.0.1"
     static let nodeIP = "10.98.0.2"
     static let mac = "02:98:00:00:00:01"
@@ -194,11 +199,19 @@ extension SystemTests {
         #expect(show.object["state"] as? String == "ready", "\(show.stdout)")
         let phases = show.object["phases"] as? [String: Any] ?? [:]
         for phase in ["dhcp", "ipxe", "kernel", "enrolled"] { #expect(phases[phase] is String, "phase \(phase): \(show.stdout)") }
-        let metrics = try curl("\(base)/metrics")
+        // The metrics and the status page: reads of the inventory, over HTTPS with a token only.
+        let apiToken = try String(contentsOfFile: home.dir + "/api.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let secure = "https://\(Self.serverIP):8443", ca = home.dir + "/tls/ca.pem"
+        func inventory(_ path: String) throws -> CLI.Result { try curl("--cacert \(ca) -H 'Authorization: Bearer \(apiToken)' \(secure)\(path)") }
+        let metrics = try inventory("/metrics")
         #expect(metrics.stdout.contains("provisioner_nodes{state=\"ready\"} 1") && metrics.stdout.contains("provisioner_nodes_booting_or_booted 1"), "\(metrics.stdout)")
         #expect(metrics.stdout.contains("provisioner_enrollments_total 1"), "\(metrics.stdout)")
-        let page = try curl("\(base)/")
+        let page = try inventory("/")
         #expect(page.stdout.contains("<td>n1</td>") && page.stdout.contains("02:98:00:00:00:99"), "\(page.stdout)")
+        for path in ["/", "/metrics"] {
+            let inClear = try curl("-w '\\n%{http_code}' \(base)\(path)").stdout
+            #expect(inClear.hasSuffix("\n403") && !inClear.contains("02:98:00:00:00:99") && inClear.contains("HTTPS only"), "\(path) over plain HTTP: \(inClear)")
+        }
 
         // Readiness names each daemon; a killed one is restarted and shown so.
         step("readiness and a daemon restarted")
@@ -220,14 +233,14 @@ extension SystemTests {
         try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
         let shot = artifacts + "/status-page.png"
         try? FileManager.default.removeItem(atPath: shot)
-        let chromium = try net.exec(net.server, "chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,700 --screenshot=\(shot) \(base)/")
+        // Signed in as a browser's login prompt would (the token as the password); Chromium does not know the site CA.
+        let chromium = try net.exec(net.server, "chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,700 "
+                                    + "--ignore-certificate-errors --screenshot=\(shot) https://operator:\(apiToken)@\(Self.serverIP):8443/")
         let png = FileManager.default.contents(atPath: shot) ?? Data()
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 10_000, "no screenshot: \(chromium.stderr.suffix(1500))")
 
         // The write API, over HTTPS only: a node added gets its files and its lease from the running dnsmasq (no restart).
         step("write API over HTTPS, lease without a restart")
-        let apiToken = try String(contentsOfFile: home.dir + "/api.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let secure = "https://\(Self.serverIP):8443", ca = home.dir + "/tls/ca.pem"
         // The site CA signed this server's certificate for its address (openssl as the oracle).
         let verified = try net.exec(net.server, "openssl verify -CAfile \(ca) \(home.dir)/tls/server.pem")
         #expect(verified.status == 0 && verified.stdout.contains(": OK"), "\(verified.stdout)\(verified.stderr)")
@@ -324,7 +337,7 @@ extension SystemTests {
         let lease = try NetnsDHCPTests().dhcp(net, mac: mac, home: home)
         #expect(lease["ip"] == spareIP && lease["hostname"] == "spare1", "\(lease)")
         #expect(ProcessRunner.livePID(fromFile: home.dir + "/run/provisioner/dnsmasq.pid") == dnsmasqPID, "dnsmasq was restarted")
-        let metrics = try net.exec(net.client, "curl -s -m 5 --interface \(spareIP) \(base)/metrics").stdout
+        let metrics = try net.exec(net.server, "curl -s -m 5 --cacert \(home.dir)/tls/ca.pem -H 'Authorization: Bearer \(try Self.apiToken(home))' https://\(serverIP):8443/metrics").stdout
         #expect(metrics.contains("provisioner_auto_accepted_total 1"), "\(metrics)")
     }
 
@@ -424,7 +437,7 @@ extension SystemTests {
         #expect(waitFor(15) { ProcessRunner.livePID(fromFile: run + "/dnsmasq.pid").map { $0 != first } ?? false }, "dnsmasq not restarted: \(serve.output)")
         let again = try probe("--ipxe --wait 10 --expect 2")
         #expect(from(again, serverIP)["file"] as? String == "\(base)/boot.ipxe", "after the restart: \(again)")
-        let metrics = try net.exec(net.client, "curl -s -m 5 --interface \(address) \(base)/metrics").stdout
+        let metrics = try net.exec(net.server, "curl -s -m 5 --cacert \(home.dir)/tls/ca.pem -H 'Authorization: Bearer \(try Self.apiToken(home))' https://\(serverIP):8443/metrics").stdout
         #expect(metrics.contains("provisioner_daemon_restarts_total{daemon=\"dnsmasq\"} 1") && metrics.contains("provisioner_daemon_up{daemon=\"dnsmasq\"} 1"), "\(metrics)")
 
         let second = ProcessRunner.livePID(fromFile: run + "/dnsmasq.pid")

@@ -49,17 +49,18 @@ struct OperatorAPIController {
     }
 
     /// On the plain HTTP listener: every API path (the node API's and the
-    /// operator API's) answers 403 with its HTTPS address (a token sent here
-    /// has crossed the network in clear text: rotate it), but the API's
-    /// document, which is public.
+    /// operator API's), the status page and the metrics answer 403 with the
+    /// HTTPS address (a token sent here has crossed the network in clear
+    /// text: rotate it), but the API's document, which is public.
     static func elsewhere(_ state: ServeState) -> RouteCollection<ServeContext> {
         let routes = RouteCollection(context: ServeContext.self)
-        for method in [HTTPRequest.Method.get, .head, .post, .put, .patch, .delete] {
-            routes.on("/api/v1/**", method: method) { request, context in
+        for (path, method) in [HTTPRequest.Method.get, .head, .post, .put, .patch, .delete].map({ ("/api/v1/**", $0) })
+            + [("/", .get), ("/metrics", .get)] {
+            routes.on(RouterPath(path), method: method) { request, context in
                 let url = "https://\(state.config.serverIP):\(state.config.apiPort)\(request.uri.path)"
                 state.count { $0.rejected += 1 }
                 state.logger.warning("API \(request.method) \(request.uri.path) refused from \(context.clientIP?.description ?? "?") over plain HTTP")
-                return try apiError(.forbidden, "the API answers over HTTPS only: \(url) (trust the site CA, <home>/tls/ca.pem)"
+                return try apiError(.forbidden, "\(request.uri.path) answers over HTTPS only: \(url) (as do the whole API, the status page and the metrics; trust the site CA, <home>/tls/ca.pem)"
                                     + (request.headers[.authorization] != nil ? "; the token sent here crossed the network in clear text: rotate it" : ""))
             }
         }
