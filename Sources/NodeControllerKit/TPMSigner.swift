@@ -50,7 +50,12 @@ public struct TPM2ToolsSigner: TPMSigner {
                 waited += 0.2
             }
         }
-        mkdir(workDir, 0o700)
+        // Its parents too (/run/provisioner is the initramfs' on a node, not there elsewhere).
+        var path = ""
+        for part in workDir.split(separator: "/") {
+            path += "/" + part
+            mkdir(path, 0o755)
+        }
         chmod(workDir, 0o700)
         let (context, publicKey, input, signature) = (workDir + "/key.ctx", workDir + "/key.pem", workDir + "/message", workDir + "/signature")
         defer { for f in [context, publicKey, input, signature] { unlink(f) } }
