@@ -40,11 +40,12 @@ public struct SocketHTTPTransport: HTTPTransport {
         if scheme == "https" && caPin == nil {
             throw ControllerError("\(request.url.absoluteString): https needs the site CA's fingerprint to check the server (provisioner.ca=sha256:…)")
         }
-        let port = request.url.port ?? (scheme == "https" ? 443 : 80)
-        let bytes = try requestBytes(request, host: host, port: port, defaultPort: scheme == "https" ? 443 : 80)
+        let defaultPort = scheme == "https" ? 443 : 80
+        let port = request.url.port ?? defaultPort
+        let bytes = try requestBytes(request, host: host, port: port, defaultPort: defaultPort)
         let fd = try openConnection(host: host, port: port, deadline: deadline, timeout: timeout)
         defer { close(fd) }
-        let tls = try caPin.flatMap { pin in scheme == "https" ? try TLSStream(fd: fd, host: host, pin: pin, deadline: deadline, timeout: timeout) : nil }
+        let tls = try scheme == "https" ? caPin.map { try TLSStream(fd: fd, host: host, pin: $0, deadline: deadline, timeout: timeout) } : nil
         if let tls { try tls.write(bytes, deadline: deadline) } else { try sendAll(fd, bytes, deadline: deadline, timeout: timeout) }
         var buffer = [UInt8]()
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)

@@ -21,24 +21,31 @@ public enum TPMBinding {
     /// The fingerprint of a public key as `node tpm` shows it: `sha256:` and the SHA-256 of its DER.
     /// - Throws: `ValidationError` when `pem` is not an ECDSA P-256 public key.
     public static func fingerprint(publicKeyPEM pem: String) throws(ValidationError) -> String {
-        guard let key = try? P256.Signing.PublicKey(pemRepresentation: pem) else {
-            throw ValidationError(field: "tpm.publicKey", value: String(pem.prefix(40)), reason: "expected an ECDSA P-256 public key, PEM")
-        }
-        return "sha256:" + lowercaseHex(Array(SHA256.hash(data: key.derRepresentation)))
+        fingerprint(of: try publicKey(pem))
     }
 
     /// The fingerprint of the proof's key when its signature over this enrollment holds.
     /// - Throws: `ValidationError` naming what does not hold.
     public static func verify(_ proof: TPMProof, mac: MACAddress, token: String) throws(ValidationError) -> String {
-        let fingerprint = try fingerprint(publicKeyPEM: proof.publicKey)
-        guard let key = try? P256.Signing.PublicKey(pemRepresentation: proof.publicKey),
-              let der = Data(base64Encoded: proof.signature),
+        let key = try publicKey(proof.publicKey)
+        guard let der = Data(base64Encoded: proof.signature),
               let signature = try? P256.Signing.ECDSASignature(derRepresentation: der),
               key.isValidSignature(signature, for: TPMProof.message(mac: mac.description, token: token)) else {
             throw ValidationError(field: "tpm.signature", value: String(proof.signature.prefix(24)),
                                   reason: "not the key's signature over this enrollment")
         }
-        return fingerprint
+        return fingerprint(of: key)
+    }
+
+    static func publicKey(_ pem: String) throws(ValidationError) -> P256.Signing.PublicKey {
+        guard let key = try? P256.Signing.PublicKey(pemRepresentation: pem) else {
+            throw ValidationError(field: "tpm.publicKey", value: String(pem.prefix(40)), reason: "expected an ECDSA P-256 public key, PEM")
+        }
+        return key
+    }
+
+    static func fingerprint(of key: P256.Signing.PublicKey) -> String {
+        "sha256:" + lowercaseHex(Array(SHA256.hash(data: key.derRepresentation)))
     }
 
     /// What to do with an enrollment of `node` whose pinned key is `pinned`

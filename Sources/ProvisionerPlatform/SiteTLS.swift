@@ -38,12 +38,10 @@ public struct SiteTLS: Sendable {
     /// The site CA's fingerprint as the boot files give it to nodes
     /// (`provisioner.ca=sha256:HEX`, the SHA-256 of its DER), nil when there is no readable CA.
     public func caFingerprint() -> String? {
-        guard let pem = FileSystem.read(caPath), let certificate = try? Certificate(pemEncoded: String(decoding: pem, as: UTF8.self)) else {
-            return nil
-        }
-        var der = DER.Serializer()
-        guard (try? der.serialize(certificate)) != nil else { return nil }
-        return "sha256:" + SHA256.hash(data: der.serializedBytes).map { String(format: "%02x", $0) }.joined()
+        // The digest of the bytes as stored, which serve sends and the node hashes.
+        guard let pem = FileSystem.read(caPath).map({ String(decoding: $0, as: UTF8.self) }),
+              (try? Certificate(pemEncoded: pem)) != nil, let document = try? PEMDocument(pemString: pem) else { return nil }
+        return "sha256:" + lowercaseHex(Array(SHA256.hash(data: document.derBytes)))
     }
 
     /// Makes what is missing or stale for a server at `address` named `name`.

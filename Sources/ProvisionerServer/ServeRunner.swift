@@ -53,7 +53,7 @@ public struct ServeRunner: Sendable {
             services.append(try buildApplication(
                 state, host: host, port: securePort, tls: secure.tls,
                 onServerRunning: { _ in
-                    logger.info("serving https://\(host):\(securePort) (node and operator APIs; the site CA is \(secure.tls.caPath), \(secure.tls.caFingerprint() ?? "?"))")
+                    logger.info("serving https://\(host):\(securePort) (node and operator APIs; the site CA is \(secure.tls.caPath), \(state.config.siteCA ?? "?"))")
                 }))
         }
         // Returns on SIGTERM/SIGINT (graceful shutdown: the services stop too), or throws when a daemon did not start.

@@ -60,7 +60,7 @@ public final class ServeState: Sendable {
                 replicaPath: String? = nil) {
         replica = NodeReplica(file: replicaPath)
         supervisor = Supervisor(logger: logger)
-        serverName = config.bootServerName?.value ?? Self.machineName()
+        serverName = config.bootServerName?.value ?? Site.machineName()
         startedAt = Timestamp.iso(clock())
         self.applier = applier
         siteToken = { apiTokenFile.map(Self.readToken) ?? apiToken }
@@ -141,11 +141,6 @@ public final class ServeState: Sendable {
         guard let data = FileSystem.read(path) else { return nil }
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return text.isEmpty ? nil : text
-    }
-
-    /// The first label of the machine's hostname.
-    static func machineName() -> String {
-        String(ProcessInfo.processInfo.hostName.split(separator: ".").first ?? "boot-server")
     }
 
     /// Brings the replica and this boot server's node files up to the

@@ -19,9 +19,12 @@ extension Site {
     /// every file it wrote is as it was left (`ApplyManifest`), nothing is
     /// rendered or read: the plan is empty.
     public func apply(dryRun: Bool = false) throws -> ApplyOutcome {
+        var config = try loadConfig()
         // A home made before the site CA existed gets it here (its fingerprint goes into the boot files).
-        if !dryRun, tls.caFingerprint() == nil { try ensureSiteCA(serverName: try loadConfig().bootServerName?.value) }
-        let config = try loadConfig()
+        if !dryRun, config.siteCA == nil {
+            try ensureSiteCA(serverName: config.bootServerName?.value)
+            config.siteCA = tls.caFingerprint()
+        }
         let applier = try applier(config)
         let registry = try openRegistry()
         let generations = Generations.active(config)

@@ -90,8 +90,12 @@ extension Site {
     /// An existing CA is kept (`init --force` included).
     /// - Throws: `SystemError` when it cannot be written.
     public func ensureSiteCA(serverName: String?) throws {
-        let name = serverName ?? String(ProcessInfo.processInfo.hostName.split(separator: ".").first ?? "provisioner")
-        try tls.ensureCA(site: name)
+        try tls.ensureCA(site: serverName ?? Self.machineName())
+    }
+
+    /// The first label of the machine's hostname: a boot server's name when its config gives none.
+    public static func machineName() -> String {
+        String(ProcessInfo.processInfo.hostName.split(separator: ".").first ?? "boot-server")
     }
 
     /// Copies the site's SQLite registry into the (empty) PostgreSQL database

@@ -142,24 +142,20 @@ public final class PostgresRegistry: SQLRegistry, @unchecked Sendable {
     /// The TLS of a TCP connection: verified against `sslrootcert` and for
     /// the host (`verify-full`), encrypted only (`require`), or none.
     static func tls(_ location: PostgresLocation) throws -> PostgresConnection.Configuration.TLS {
-        switch location.tls ?? .disable {
-        case .disable: return .disable
-        case .require:
-            var c = TLSConfiguration.makeClientConfiguration()
+        guard let mode = location.tls, mode != .disable else { return .disable }
+        var c = TLSConfiguration.makeClientConfiguration()
+        c.minimumTLSVersion = .tlsv12
+        if mode == .require {
             c.certificateVerification = .none
-            c.minimumTLSVersion = .tlsv12
-            return .require(try NIOSSLContext(configuration: c))
-        case .verifyFull:
-            var c = TLSConfiguration.makeClientConfiguration()
+        } else {
             c.certificateVerification = .fullVerification
-            c.minimumTLSVersion = .tlsv12
             do {
                 c.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(location.rootCertificate ?? ""))
             } catch {
                 throw RegistryError("the registry's CA file \(location.rootCertificate ?? "?") cannot be read: \(error)", kind: .unavailable)
             }
-            return .require(try NIOSSLContext(configuration: c))
         }
+        return .require(try NIOSSLContext(configuration: c))
     }
 
     /// A new connection being made.
