@@ -23,7 +23,7 @@ public struct DnsmasqService: BootDaemon {
     public var processes: [DaemonSpec] {
         var argv = [binary ?? "dnsmasq", "--keep-in-foreground", "--conf-file=\(Paths.dnsmasqConf(config))", "--pid-file=\(pidFile)",
                     "--log-facility=\(config.runDir)/dnsmasq.log"]
-        if let dhcpScript { argv.append("--dhcp-script=\(dhcpScript)") }
+        if let dhcpScript { argv += ["--dhcp-script=\(dhcpScript)", "--dhcp-scriptuser=\(Self.runUser)"] }
         return [DaemonSpec(name: "dnsmasq", argv: argv, logFile: config.runDir + "/dnsmasq.out", pidFile: pidFile)]
     }
 
@@ -32,7 +32,16 @@ public struct DnsmasqService: BootDaemon {
         if !FileManager.default.fileExists(atPath: Paths.dnsmasqConf(config)) {
             return "the site is not applied (no \(Paths.dnsmasqConf(config))): run `provisioner apply` first"
         }
-        return tftpRootProblem()
+        return tftpRootProblem() ?? scriptProblem()
+    }
+
+    /// The lease script out of reach of the user dnsmasq runs it as (never root).
+    public func scriptProblem() -> String? {
+        guard let dhcpScript, let pw = getpwnam(Self.runUser) else { return nil }
+        guard let (dir, mode, owner) = FileSystem.firstUnreachable((dhcpScript as NSString).deletingLastPathComponent,
+                                                                   uid: pw.pointee.pw_uid, gid: pw.pointee.pw_gid) else { return nil }
+        return "dnsmasq runs its lease script as user \(Self.runUser), which cannot reach \(dhcpScript): \(dir) is mode "
+            + "\(String(mode & 0o7777, radix: 8)) owned by \(owner). Fix: `chmod o+x \(dir)`, or set paths.run_dir where \(Self.runUser) can reach it"
     }
 
     /// dnsmasq watches dhcp-hostsdir only if it exists when it starts.

@@ -1,3 +1,4 @@
+import Foundation
 import ProvisionerAPI
 
 /// The rules of a node's boot record, as pure functions: which phase a DHCP
@@ -101,5 +102,46 @@ public enum InstanceReconcile {
             }
         }
         return out
+    }
+}
+
+/// A DHCP answer as dnsmasq's lease script hands it to serve: one JSON
+/// object per connection on serve's event socket. Parsing checks every
+/// field: the script runs as an unprivileged user, and what it sends is input.
+public struct DHCPLeaseEvent: Codable, Equatable, Sendable {
+    public var action: String
+    public var mac: String
+    public var ip: String
+    public var vendorClass: String?
+
+    enum CodingKeys: String, CodingKey { case action, mac, ip, vendorClass = "vendor_class" }
+
+    public init(action: String, mac: String, ip: String, vendorClass: String?) {
+        self.action = action
+        self.mac = mac
+        self.ip = ip
+        self.vendorClass = vendorClass
+    }
+
+    /// dnsmasq's actions: a lease added, an old one seen again, one removed,
+    /// dnsmasq's start-up and the event of an ARP or TFTP.
+    public static let actions: Set<String> = ["add", "old", "del", "init", "arp-add", "arp-del", "tftp", "relay-snoop"]
+
+    /// The event in `data`, checked: the action, the MAC, the address and a
+    /// printable vendor class of at most 255 bytes (DHCP option 60's limit).
+    /// - Throws: `ValidationError` naming the field.
+    public static func parse(_ data: [UInt8]) throws -> (event: DHCPLeaseEvent, mac: MACAddress, ip: IPv4Address) {
+        guard let event = try? JSONDecoder().decode(DHCPLeaseEvent.self, from: Data(data)) else {
+            throw ValidationError(field: "dhcp event", value: String(decoding: data.prefix(80), as: UTF8.self), reason: "is not a lease event object")
+        }
+        guard actions.contains(event.action) else {
+            throw ValidationError(field: "action", value: event.action, reason: "is not an action of dnsmasq's lease script")
+        }
+        let mac = try MACAddress(parsing: event.mac)
+        let ip = try IPv4Address(parsing: event.ip, field: "ip")
+        if let vendor = event.vendorClass, vendor.utf8.count > 255 || vendor.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+            throw ValidationError(field: "vendor_class", value: String(vendor.prefix(80)), reason: "is not a printable class of at most 255 bytes")
+        }
+        return (event, mac, ip)
     }
 }

@@ -24,13 +24,16 @@ extension ServeRunner {
         // boots the nodes of its replica, while the database is down.
         let registry = try site.openRegistry(relaxedSync: true, connectLater: true)
         try FileSystem.makeDirectory(config.runDir)
+        // dnsmasq's lease script runs as nobody and reads nothing of the site:
+        // it hands each DHCP answer to serve on a socket only nobody and root can use.
         let script = config.runDir + "/dhcp-event"
+        let events = (path: config.runDir + "/dhcp-event.sock", uid: LocalEventSocket.uid(of: DnsmasqService.runUser) ?? 0)
         try FileSystem.writeAtomically("""
             #!/bin/sh
-            # dnsmasq's --dhcp-script: boot telemetry into the registry.
-            exec \(shellQuote(options.binary)) dhcp-event --home \(shellQuote(site.home)) "$@"
+            # dnsmasq's --dhcp-script (run as \(DnsmasqService.runUser)): boot telemetry, handed to serve.
+            exec \(shellQuote(options.binary)) dhcp-event --socket \(shellQuote(events.path)) "$@"
 
-            """, to: script, mode: 0o700)
+            """, to: script, mode: 0o755)
         // The operator API needs a token: the site's own (made here on first serve), or a named one.
         _ = try site.apiToken()
         logger.info("operator API: Bearer token in \(site.apiTokenPath) (every scope), or one from `provisioner token add`")
@@ -43,7 +46,8 @@ extension ServeRunner {
         if state.replica.restored && changed > 0 { logger.notice("boot replica: \(changed) nodes changed while serve was stopped") }
         state.reportBootServer()
         return ServeRunner(state: state, daemons: DaemonStarter(config: config, dhcpScript: script),
-                           host: options.listen ?? config.serverIP.description, port: config.httpPort, secure: (config.apiPort, tls))
+                           host: options.listen ?? config.serverIP.description, port: config.httpPort, secure: (config.apiPort, tls),
+                           events: events)
     }
 }
 

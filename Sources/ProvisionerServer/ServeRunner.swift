@@ -5,6 +5,7 @@ import ServiceLifecycle
 import ProvisionerCore
 import ProvisionerPlatform
 import ProvisionerStore
+import ProvisionerSite
 
 /// `provisioner serve` as one supervised service: preflight, the boot
 /// daemons (started before the server answers), the plain HTTP server (boot
@@ -18,9 +19,13 @@ public struct ServeRunner: Sendable {
     public var port: Int
     /// The HTTPS listener: its port and this boot server's certificate; nil runs none.
     public var secure: (port: Int, tls: SiteTLS)?
+    /// The socket dnsmasq's lease script hands DHCP events to, and the one user besides root that may; nil opens none.
+    public var events: (path: String, uid: uid_t)?
 
-    public init(state: ServeState, daemons: DaemonStarter, host: String, port: Int, secure: (port: Int, tls: SiteTLS)? = nil) {
+    public init(state: ServeState, daemons: DaemonStarter, host: String, port: Int, secure: (port: Int, tls: SiteTLS)? = nil,
+                events: (path: String, uid: uid_t)? = nil) {
         self.state = state
+        self.events = events
         self.daemons = daemons
         self.host = host
         self.port = port
@@ -35,6 +40,8 @@ public struct ServeRunner: Sendable {
         if case .failure(let error) = OpenAPIDocument.json { logger.warning("\(error) (GET /api/v1/openapi.json answers 503)") }
         let supervisor = state.supervisor
         defer { supervisor.stopAll() }
+        let eventSocket = try events.map { try openEventSocket($0.path, uid: $0.uid) }
+        defer { eventSocket?.close() }
         let state = self.state, daemons = self.daemons, host = self.host, port = self.port
         let plain = try buildApplication(
             state, host: host, port: port, publicOnly: secure != nil,
@@ -59,5 +66,20 @@ public struct ServeRunner: Sendable {
         // Returns on SIGTERM/SIGINT (graceful shutdown: the services stop too), or throws when a daemon did not start.
         try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         logger.info("shutting down: stopping the daemons")
+    }
+
+    /// The lease script's socket: each event, checked, recorded as a boot phase on the socket's own thread.
+    private func openEventSocket(_ path: String, uid: uid_t) throws -> LocalEventSocket {
+        let socket = try LocalEventSocket(path: path, allowedUID: uid)
+        let state = self.state
+        socket.serve({ data in
+            do {
+                let (event, mac, ip) = try DHCPLeaseEvent.parse([UInt8](data))
+                try Site.recordDHCPEvent(event, mac: mac, ip: ip, registry: state.registry, config: state.config, now: Timestamp.iso(Date()))
+            } catch {
+                state.logger.warning("dhcp event not recorded: \(error)")
+            }
+        }, refused: { uid in state.logger.warning("dhcp event socket: refused a connection from uid \(uid)") })
+        return socket
     }
 }

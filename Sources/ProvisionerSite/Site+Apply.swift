@@ -69,21 +69,21 @@ extension Site {
 }
 
 extension Site {
-    /// Records a DHCP answer that dnsmasq's lease script reports as a boot
-    /// phase of its node (`BootRules.dhcpPhase`); an unknown MAC is queued for discovery.
-    public func recordDHCPEvent(action: String, mac: MACAddress, ip: String, vendorClass: String?, now: String) throws {
+    /// Records a DHCP answer that dnsmasq's lease script reported (through
+    /// serve's event socket) as a boot phase of its node (`BootRules.dhcpPhase`).
+    public static func recordDHCPEvent(_ event: DHCPLeaseEvent, mac: MACAddress, ip: IPv4Address, registry: Registry,
+                                       config: SiteConfig, now: String) throws {
         // Events that are no boot phase (a release, dnsmasq's replay of its lease file) need no registry.
-        guard BootRules.dhcpPhase(action: action, vendorClass: vendorClass, current: nil) != nil else { return }
-        let registry = try openRegistry()
+        guard BootRules.dhcpPhase(action: event.action, vendorClass: event.vendorClass, current: nil) != nil else { return }
         let status = try registry.status(mac.description)
-        guard let (phase, newBoot) = BootRules.dhcpPhase(action: action, vendorClass: vendorClass,
+        guard let (phase, newBoot) = BootRules.dhcpPhase(action: event.action, vendorClass: event.vendorClass,
                                                          current: status.map { ($0.state, $0.phases) }) else { return }
         // How a new boot began: the firmware's path and the loader the node's profile gave it.
         var bootPath: BootPath?
         if newBoot, let node = try registry.node(mac: mac) {
-            bootPath = BootPath.of(vendorClass: vendorClass, loader: try loadConfig().profile(node.profile)?.loader ?? .auto)
+            bootPath = BootPath.of(vendorClass: event.vendorClass, loader: config.profile(node.profile)?.loader ?? .auto)
         }
-        _ = try registry.recordBootEvent(mac: mac, ip: ip, phase: phase, now: now, newBoot: newBoot, bootPath: bootPath)
+        _ = try registry.recordBootEvent(mac: mac, ip: ip.description, phase: phase, now: now, newBoot: newBoot, bootPath: bootPath)
     }
 }
 

@@ -71,4 +71,27 @@ struct BootRulesTests {
             #expect(out.updates == (update.map { [$0] } ?? []), "\(wanted) \(reported): \(out.updates)")
         }
     }
+
+    /// What the lease script hands serve is input: each field is checked, and a bad one is named.
+    @Test func leaseEventsAreCheckedFieldByField() throws {
+        func json(_ s: String) -> [UInt8] { Array(s.utf8) }
+        let good = try DHCPLeaseEvent.parse(json(#"{"action":"add","mac":"52:54:00:AA:00:01","ip":"10.0.0.5","vendor_class":"PXEClient"}"#))
+        #expect(good.mac.description == "52:54:00:aa:00:01" && good.ip.description == "10.0.0.5" && good.event.vendorClass == "PXEClient")
+        #expect(try DHCPLeaseEvent.parse(json(#"{"action":"old","mac":"52:54:00:aa:00:01","ip":"10.0.0.5"}"#)).event.vendorClass == nil)
+        let bad: [(String, String)] = [
+            ("not json", "dhcp event"),
+            (#"{"mac":"52:54:00:aa:00:01","ip":"10.0.0.5"}"#, "dhcp event"),
+            (#"{"action":"rm -rf","mac":"52:54:00:aa:00:01","ip":"10.0.0.5"}"#, "action"),
+            (#"{"action":"add","mac":"52:54:00:aa:00","ip":"10.0.0.5"}"#, "MAC address"),
+            (#"{"action":"add","mac":"52:54:00:aa:00:01","ip":"10.0.0.500"}"#, "ip"),
+            (#"{"action":"add","mac":"52:54:00:aa:00:01","ip":"10.0.0.5","vendor_class":"PXE\u001b[2J"}"#, "vendor_class"),
+            (#"{"action":"add","mac":"52:54:00:aa:00:01","ip":"10.0.0.5","vendor_class":"\#(String(repeating: "x", count: 256))"}"#, "vendor_class"),
+        ]
+        for (input, field) in bad {
+            #expect(throws: ValidationError.self, "\(input)") { _ = try DHCPLeaseEvent.parse(json(input)) }
+            do { _ = try DHCPLeaseEvent.parse(json(input)) } catch let error as ValidationError {
+                #expect(error.field == field, "\(input): \(error.field)")
+            }
+        }
+    }
 }

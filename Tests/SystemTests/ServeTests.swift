@@ -40,7 +40,8 @@ extension SystemTests {
     /// its own address, kernel with Range, discovery of an unknown MAC, the
     /// NFS export read through libnfs (`image verify`), enrollment and
     /// heartbeats with every kind of bad request refused, metrics and status
-    /// page; SIGTERM leaves no daemon behind.
+    /// page; SIGTERM leaves no daemon behind. serve runs with the systemd
+    /// unit's capability set and no new privileges, so all of it works there.
     @Test(.enabled(if: TestNetwork.unavailableReason == nil, "\(TestNetwork.unavailableReason ?? "")"))
     func serveRunsTheBootServices() throws {
         let net = try TestNetwork(serverIP: Self.serverIP, prefix: 24)
@@ -51,7 +52,9 @@ extension SystemTests {
         let apply = try home.run(["apply"])
         try #require(apply.status == 0, "\(apply.stderr)")
 
-        let serve = try Background(["/usr/sbin/ip", "netns", "exec", net.server, CLI.binary, "serve", "--home", home.dir, "--heartbeat", "1", "--lost-after", "3"], log: home.dir + "/serve.log")
+        // With the capabilities the systemd unit leaves it, and no new privileges.
+        let serve = try Background(["/usr/sbin/ip", "netns", "exec", net.server] + ServiceUnit.setprivArgv()
+                                   + [CLI.binary, "serve", "--home", home.dir, "--heartbeat", "1", "--lost-after", "3"], log: home.dir + "/serve.log")
         var stopped = false
         defer { if !stopped { _ = serve.stop() } }
         let base = "http://\(Self.serverIP):8080"

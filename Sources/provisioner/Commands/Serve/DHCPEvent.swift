@@ -1,27 +1,29 @@
 import ArgumentParser
 import Foundation
 import ProvisionerCore
-import ProvisionerStore
+import ProvisionerPlatform
 
 extension Provisioner {
-    /// `provisioner dhcp-event`: dnsmasq's lease-change script (set up by serve).
+    /// `provisioner dhcp-event`: dnsmasq's lease-change script (set up by
+    /// serve). It runs as an unprivileged user and reads nothing of the site:
+    /// it hands the event to serve over serve's event socket.
     struct DHCPEvent: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "dhcp-event",
-            abstract: "Record a DHCP answer as a boot phase (run by dnsmasq under serve).",
+            abstract: "Hand a DHCP answer to serve as a boot phase (run by dnsmasq under serve).",
             shouldDisplay: false
         )
 
-        @OptionGroup var global: GlobalOptions
+        @Option(help: "serve's event socket") var socket: String
         @Argument var action: String
         @Argument var mac: String
         @Argument var ip: String
         @Argument var hostname: String?
 
         func run() throws {
-            guard let mac = try? MACAddress(parsing: mac) else { return }
-            try global.site.recordDHCPEvent(action: action, mac: mac, ip: ip,
-                                            vendorClass: ProcessInfo.processInfo.environment["DNSMASQ_VENDOR_CLASS"], now: Timestamp.iso(Date()))
+            let event = DHCPLeaseEvent(action: action, mac: mac, ip: ip,
+                                       vendorClass: ProcessInfo.processInfo.environment["DNSMASQ_VENDOR_CLASS"])
+            try LocalEventSocket.send(try JSONEncoder().encode(event), to: socket)
         }
     }
 }
