@@ -61,12 +61,17 @@ extension SiteConfig {
           router_advertisements: true
 
         http:
-          # Port of `provisioner serve` over plain HTTP: iPXE scripts, kernels,
-          # initrds and the node controllers' API.
+          # Port of `provisioner serve` over plain HTTP: what is public (iPXE
+          # scripts, kernels, initrds, root images).
           port: 8080
-          # HTTPS: the operator API (tokens, node changes, power), with the
-          # site CA in <home>/tls/ca.pem (`curl --cacert`).
+          # HTTPS on the node network: the node controllers' API, checked by
+          # the nodes against the site CA (<home>/tls/ca.pem).
           api_port: 8443
+          # HTTPS for the operator API (tokens, node changes, power), the
+          # status page and /metrics: ADDRESS[:PORT], off the node network by
+          # default (give a management address to reach it from elsewhere;
+          # `node` serves it on api_port). `curl --cacert <home>/tls/ca.pem`.
+          operator_listen: 127.0.0.1:8444
 
         paths:
           tftp_root: \(d.tftpRoot)

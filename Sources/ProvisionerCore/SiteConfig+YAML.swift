@@ -14,7 +14,7 @@ struct RawSiteConfig {
         var lease_time: String?
         var router_advertisements: Bool?
     }
-    struct HTTP { var port: Int?; var api_port: Int? }
+    struct HTTP { var port: Int?; var api_port: Int?; var operator_listen: String? }
     struct Paths {
         var tftp_root: String?
         var http_root: String?
@@ -77,8 +77,8 @@ struct RawSiteConfig {
                         router_advertisements: try m.bool("router_advertisements"))
         }
         if let m = try top.map("http") {
-            try m.allow(["port", "api_port"])
-            http = HTTP(port: try m.int("port"), api_port: try m.int("api_port"))
+            try m.allow(["port", "api_port", "operator_listen"])
+            http = HTTP(port: try m.int("port"), api_port: try m.int("api_port"), operator_listen: try m.string("operator_listen"))
         }
         if let m = try top.map("paths") {
             try m.allow(["tftp_root", "http_root", "images", "dnsmasq_dir", "hosts_dir", "exports_dir", "ganesha_config", "run_dir", "cache"])

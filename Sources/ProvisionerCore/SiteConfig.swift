@@ -84,8 +84,10 @@ public struct SiteConfig: Equatable, Sendable {
     public var dhcpRange: IPv4Range?
     public var leaseTime: String
     public var httpPort: Int
-    /// The HTTPS listener of the node and operator APIs (and everything else serve answers but boot files).
+    /// The HTTPS listener of the node API, on the node network.
     public var apiPort: Int
+    /// Where the operator API, the status page and the metrics answer (HTTPS).
+    public var operatorListen: OperatorListen = .default
     /// The site CA's fingerprint (`sha256:HEX`) that the boot files give nodes
     /// to check the node API's certificate with. Not in the YAML: the site
     /// reads it from its CA (`<home>/tls/ca.pem`) when it loads the config.
@@ -211,6 +213,13 @@ extension SiteConfig {
             throw ValidationError(field: "http.api_port", value: String(apiPort), reason: "expected 1 to 65535, not http.port")
         }
         self.apiPort = apiPort
+        if let text = raw.http?.operator_listen {
+            let listen = try OperatorListen(parsing: text)
+            if case .address(_, let p) = listen, p == port || p == apiPort {
+                throw ValidationError(field: "http.operator_listen", value: text, reason: "its port is http.port's or http.api_port's")
+            }
+            self.operatorListen = listen
+        }
         let paths = raw.paths ?? RawSiteConfig.Paths()
         self.tftpRoot = try Self.checkPath(paths.tftp_root ?? "/srv/tftp", "paths.tftp_root")
         self.httpRoot = try Self.checkPath(paths.http_root ?? "/srv/provisioner/http", "paths.http_root")
@@ -346,4 +355,44 @@ public struct ConfigSyntaxError: Error, CustomStringConvertible, Equatable, Send
     public var message: String
     public var description: String { message }
     public init(message: String) { self.message = message }
+}
+
+/// Where serve answers the operator API, the status page and the metrics:
+/// an HTTPS listener of its own, off the node network by default (loopback:
+/// operators work on the server, or through a management address), or
+/// `node`: on the node API's HTTPS listener, beside the node API.
+public enum OperatorListen: Equatable, Sendable, CustomStringConvertible {
+    case address(IPv4Address, port: Int)
+    case node
+
+    public static let defaultPort = 8444
+    public static let `default` = OperatorListen.address(IPv4Address(0x7f00_0001), port: defaultPort)
+
+    /// `node`, `ADDRESS` (port 8444) or `ADDRESS:PORT`.
+    public init(parsing text: String) throws(ValidationError) {
+        if text == "node" { self = .node; return }
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count) else {
+            throw ValidationError(field: "http.operator_listen", value: text, reason: "expected node, ADDRESS or ADDRESS:PORT")
+        }
+        let address = try IPv4Address(parsing: String(parts[0]), field: "http.operator_listen")
+        guard address.value != 0 else {
+            throw ValidationError(field: "http.operator_listen", value: text, reason: "name one address (the server's certificate names it), or node")
+        }
+        var port = Self.defaultPort
+        if parts.count == 2 {
+            guard let p = Int(parts[1]), (1...65535).contains(p) else {
+                throw ValidationError(field: "http.operator_listen", value: text, reason: "expected a port from 1 to 65535 after the colon")
+            }
+            port = p
+        }
+        self = .address(address, port: port)
+    }
+
+    public var description: String {
+        switch self {
+        case .node: "node"
+        case .address(let a, let p): "\(a):\(p)"
+        }
+    }
 }

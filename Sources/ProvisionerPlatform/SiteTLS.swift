@@ -49,6 +49,13 @@ public struct SiteTLS: Sendable {
     /// - Throws: `SystemError` naming the file that cannot be read, made or written.
     @discardableResult
     public func ensure(address: IPv4Address, name: String, now: Date = Date()) throws -> [String] {
+        try ensure(addresses: [address], name: name, now: now)
+    }
+
+    /// The same for a server answering at several addresses (the node
+    /// network's and the operator listener's): its certificate names them all.
+    @discardableResult
+    public func ensure(addresses: [IPv4Address], name: String, now: Date = Date()) throws -> [String] {
         var made: [String] = []
         try FileSystem.makeDirectory(dir)
         chmod(dir, 0o700)
@@ -57,10 +64,10 @@ public struct SiteTLS: Sendable {
         guard let caPEM = text(caPath), let caKey = text(caKeyPath) else { throw SystemError("the site CA in \(dir) cannot be read") }
         let ca = Issued(certificatePEM: caPEM, privateKeyPEM: caKey)
         if made.isEmpty, let leaf = text(certificatePath), FileSystem.read(keyPath) != nil,
-           Self.covers(leaf, address: address, at: now.addingTimeInterval(30 * 86_400)) {
+           addresses.allSatisfy({ Self.covers(leaf, address: $0, at: now.addingTimeInterval(30 * 86_400)) }) {
             return []
         }
-        let leaf = try Self.issueServer(caPEM: ca.certificatePEM, caKeyPEM: ca.privateKeyPEM, name: name, address: address, now: now)
+        let leaf = try Self.issueServer(caPEM: ca.certificatePEM, caKeyPEM: ca.privateKeyPEM, name: name, addresses: addresses, now: now)
         try FileSystem.writeAtomically(Data(leaf.privateKeyPEM.utf8), to: keyPath, mode: 0o600)
         try FileSystem.writeAtomically(Data(leaf.certificatePEM.utf8), to: certificatePath, mode: 0o644)
         made.append("server certificate")
@@ -92,7 +99,7 @@ public struct SiteTLS: Sendable {
         return Issued(certificatePEM: try certificate.serializeAsPEM().pemString, privateKeyPEM: try key.serializeAsPEM().pemString)
     }
 
-    static func issueServer(caPEM: String, caKeyPEM: String, name: String, address: IPv4Address, now: Date) throws -> Issued {
+    static func issueServer(caPEM: String, caKeyPEM: String, name: String, addresses: [IPv4Address], now: Date) throws -> Issued {
         let ca: Certificate, caKey: Certificate.PrivateKey
         do {
             ca = try Certificate(pemEncoded: caPEM)
@@ -105,7 +112,7 @@ public struct SiteTLS: Sendable {
             Critical(BasicConstraints.notCertificateAuthority)
             Critical(KeyUsage(digitalSignature: true))
             try ExtendedKeyUsage([.serverAuth])
-            SubjectAlternativeNames([.ipAddress(ASN1OctetString(contentBytes: ArraySlice(octets(address)))), .dnsName(name)])
+            SubjectAlternativeNames(addresses.map { .ipAddress(ASN1OctetString(contentBytes: ArraySlice(octets($0)))) } + [.dnsName(name)])
             SubjectKeyIdentifier(hash: key.publicKey)
         }
         let certificate = try Certificate(

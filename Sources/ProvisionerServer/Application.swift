@@ -12,10 +12,9 @@ import ServiceLifecycle
 /// answers. `ServeRunner` and the tests call this same builder. With `tls`
 /// (this boot server's certificate and key, `SiteTLS`) it answers HTTPS and
 /// sends the site CA after its certificate (a node checks the chain against
-/// the CA's pinned fingerprint). With `publicOnly` the node and operator
-/// APIs' paths answer 403 (see `buildRouter`).
+/// the CA's pinned fingerprint). `role` says what it answers (see `buildRouter`).
 /// - Throws: when the certificates or key cannot be read.
-public func buildApplication(_ state: ServeState, host: String, port: Int, publicOnly: Bool = false,
+public func buildApplication(_ state: ServeState, host: String, port: Int, role: ListenerRole = .all,
                              tls: SiteTLS? = nil, services: [any Service] = [],
                              idleTimeout: TimeAmount = .seconds(30),
                              beforeServerStarts: (@Sendable () async throws -> Void)? = nil,
@@ -33,7 +32,7 @@ public func buildApplication(_ state: ServeState, host: String, port: Int, publi
         return try HTTPServerBuilder.tls(http1, tlsConfiguration: configuration)
     } ?? http1
     var app = Application(
-        router: buildRouter(state, publicOnly: publicOnly),
+        router: buildRouter(state, role: role),
         server: server,
         configuration: .init(address: .hostname(host, port: port), serverName: "provisioner"),
         services: services,
@@ -44,28 +43,48 @@ public func buildApplication(_ state: ServeState, host: String, port: Int, publi
     return app
 }
 
+/// What one of serve's listeners answers.
+public enum ListenerRole: Sendable {
+    /// Plain HTTP on the node network: what is public (boot files, health, the API's document).
+    case plain
+    /// HTTPS on the node network: the node API and what is public.
+    case node
+    /// HTTPS for operators (`http.operator_listen`): the operator API, the status page, the metrics.
+    case `operator`
+    /// Everything: the node API's listener when `http.operator_listen` is `node`, and router tests.
+    case all
+}
+
 /// The router: middleware (counting, error mapping, the boot files), then
-/// one route collection per controller. With `publicOnly` (serve's plain
-/// HTTP listener, on the node network) it answers what is public (boot
-/// files, health) and the node and operator APIs' paths, the status page and
-/// the metrics answer 403 naming the HTTPS address instead: no credential,
-/// token or inventory travels in clear text.
-public func buildRouter(_ state: ServeState, publicOnly: Bool = false) -> Router<ServeContext> {
+/// one route collection per controller, as the listener's `role` allows.
+/// Where a path is not answered it answers 403 naming where it is: no
+/// credential, token or inventory travels in clear text, and neither
+/// the operator API nor the inventory is answered on the node network
+/// unless the site asks for it.
+public func buildRouter(_ state: ServeState, role: ListenerRole = .all) -> Router<ServeContext> {
     let router = Router(context: ServeContext.self)
     router.middlewares.add(CountingMiddleware(state: state))
     router.middlewares.add(ErrorMappingMiddleware(state: state))
     let boot = BootController(state: state)
-    boot.addFiles(to: router)
-    router.addRoutes(boot.endpoints)
-    if publicOnly {
-        router.addRoutes(OperatorAPIController.elsewhere(state))
-        router.addRoutes(StatusController(state: state).publicEndpoints)
-    } else {
+    if role != .operator {
+        boot.addFiles(to: router)
+        router.addRoutes(boot.endpoints)
+    }
+    let status = StatusController(state: state)
+    switch role {
+    case .plain:
+        router.addRoutes(OperatorAPIController.elsewhere(state, overTLS: false))
+        router.addRoutes(status.publicEndpoints)
+    case .node:
         router.addRoutes(NodeAgentController(state: state).endpoints)
+        router.addRoutes(OperatorAPIController.elsewhere(state, overTLS: true))
+        router.addRoutes(status.publicEndpoints)
+    case .operator, .all:
+        if role == .all { router.addRoutes(NodeAgentController(state: state).endpoints) }
         router.addRoutes(OperatorAPIController(state: state).endpoints)
         router.addRoutes(NodeWriteController(state: state).endpoints)
         router.addRoutes(PowerController(state: state).endpoints)
-        router.addRoutes(StatusController(state: state).endpoints)
+        router.addRoutes(status.endpoints)
     }
     return router
 }

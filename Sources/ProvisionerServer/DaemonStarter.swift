@@ -22,11 +22,14 @@ public struct DaemonStarter: Sendable {
 
     /// Why serve cannot start, in one line, or nil: a missing tool, a site
     /// not applied, a directory a daemon's user cannot reach, a port taken.
-    public func preflight(httpPort: Int, httpsPort: Int? = nil) -> String? {
+    public func preflight(httpPort: Int, httpsPort: Int? = nil, operatorListen: (host: String, port: Int)? = nil) -> String? {
         for d in daemons { if let problem = d.check() { return problem } }
         let ports = [(port: httpPort, what: "HTTP")] + (httpsPort.map { [(port: $0, what: "HTTPS")] } ?? []) + daemons.flatMap(\.ports)
         for (port, what) in ports where !Self.canBind(serverIP, port) {
             return "port \(port) (\(what)) on \(serverIP) is taken or the address is not on this host; stop what uses it or change the config"
+        }
+        if let (host, port) = operatorListen, !Self.canBind(host, port) {
+            return "port \(port) (the operator API's HTTPS, http.operator_listen) on \(host) is taken or the address is not on this host; stop what uses it or change http.operator_listen"
         }
         return nil
     }

@@ -17,7 +17,9 @@ extension ServeRunner {
         // The node and operator APIs' HTTPS: the site CA (its fingerprint goes into
         // the boot files) and this boot server's certificate, made on first serve.
         let tls = site.tls
-        let made = try tls.ensure(address: config.serverIP, name: config.bootServerName?.value ?? Site.machineName())
+        var addresses = [config.serverIP]
+        if case .address(let a, _) = config.operatorListen, a != config.serverIP { addresses.append(a) }
+        let made = try tls.ensure(addresses: addresses, name: config.bootServerName?.value ?? Site.machineName())
         if !made.isEmpty { logger.notice("TLS: made the \(made.joined(separator: " and ")) in \(tls.dir); clients trust \(tls.caPath)") }
         if config.siteCA == nil { config.siteCA = tls.caFingerprint() }  // made just now
         // A PostgreSQL registry is connected on first use: a boot server starts, and

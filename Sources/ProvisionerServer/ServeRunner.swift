@@ -36,15 +36,20 @@ public struct ServeRunner: Sendable {
     /// - Throws: `SystemError` when a preflight check fails or a daemon does not come up (nothing is left running).
     public func run() async throws {
         let logger = state.logger
-        if let problem = daemons.preflight(httpPort: port, httpsPort: secure?.port) { throw SystemError("cannot start: \(problem)") }
+        var operatorAddress: (host: String, port: Int)?
+        if secure != nil, case .address(let a, let p) = state.config.operatorListen { operatorAddress = (a.description, p) }
+        if let problem = daemons.preflight(httpPort: port, httpsPort: secure?.port, operatorListen: operatorAddress) {
+            throw SystemError("cannot start: \(problem)")
+        }
         if case .failure(let error) = OpenAPIDocument.json { logger.warning("\(error) (GET /api/v1/openapi.json answers 503)") }
         let supervisor = state.supervisor
         defer { supervisor.stopAll() }
         let eventSocket = try events.map { try openEventSocket($0.path, uid: $0.uid) }
         defer { eventSocket?.close() }
         let state = self.state, daemons = self.daemons, host = self.host, port = self.port
+        let operatorListen = state.config.operatorListen
         let plain = try buildApplication(
-            state, host: host, port: port, publicOnly: secure != nil,
+            state, host: host, port: port, role: secure != nil ? .plain : .all,
             services: [HousekeepingService(state: state), ReplicationService(state: state)],
             beforeServerStarts: {
                 try await blocking { try daemons.start(supervisor, logger: logger) }
@@ -52,16 +57,24 @@ public struct ServeRunner: Sendable {
             },
             onServerRunning: { _ in
                 let apis = secure == nil ? ", node and operator APIs" : ""
-                logger.info("serving http://\(host):\(port) (boot scripts, images, status page, metrics\(apis))")
+                logger.info("serving http://\(host):\(port) (boot scripts, images\(apis))")
             })
         var services: [any Service] = [plain]
         if let secure {
             let securePort = secure.port
+            let both = operatorListen == .node
             services.append(try buildApplication(
-                state, host: host, port: securePort, tls: secure.tls,
+                state, host: host, port: securePort, role: both ? .all : .node, tls: secure.tls,
                 onServerRunning: { _ in
-                    logger.info("serving https://\(host):\(securePort) (node and operator APIs; the site CA is \(secure.tls.caPath), \(state.config.siteCA ?? "?"))")
+                    logger.info("serving https://\(host):\(securePort) (node API\(both ? ", operator API, status page, metrics" : ""); the site CA is \(secure.tls.caPath), \(state.config.siteCA ?? "?"))")
                 }))
+            if case .address(let address, let operatorPort) = operatorListen {
+                services.append(try buildApplication(
+                    state, host: address.description, port: operatorPort, role: .operator, tls: secure.tls,
+                    onServerRunning: { _ in
+                        logger.info("serving https://\(address):\(operatorPort) (operator API, status page, metrics; http.operator_listen)")
+                    }))
+            }
         }
         // Returns on SIGTERM/SIGINT (graceful shutdown: the services stop too), or throws when a daemon did not start.
         try await ServiceGroup(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()

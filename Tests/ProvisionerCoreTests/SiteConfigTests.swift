@@ -24,6 +24,24 @@ func sampleConfig(_ edit: (inout String) -> Void = { _ in }) throws -> SiteConfi
         #expect(c.httpPort == 8080)
         #expect(c.suite == "bookworm")
         #expect(c.profiles.map(\.name.value) == ["default"])
+        #expect(c.operatorListen == .address(try IPv4Address(parsing: "127.0.0.1"), port: 8444), "off the node network by default")
+    }
+
+    /// `http.operator_listen`: where the operator API answers; a bad value is named and refused.
+    @Test func operatorListen() throws {
+        func with(_ value: String) throws -> SiteConfig {
+            try sampleConfig { $0 = $0.replacingOccurrences(of: "operator_listen: 127.0.0.1:8444", with: "operator_listen: \(value)") }
+        }
+        #expect(try with("node").operatorListen == .node)
+        #expect(try with("10.9.0.1").operatorListen == .address(try IPv4Address(parsing: "10.9.0.1"), port: 8444))
+        #expect(try with("10.9.0.1:9443").operatorListen == .address(try IPv4Address(parsing: "10.9.0.1"), port: 9443))
+        for bad in ["0.0.0.0", "10.9.0.1:8443", "10.9.0.1:8080", "10.9.0.1:0", "10.9.0.1:x", "eth0", "10.9.0.1:1:2", "'10.9.0.1\\nlisten=x'"] {
+            #expect(throws: ValidationError.self, "\(bad)") { _ = try with(bad) }
+            do { _ = try with(bad) } catch let error as ValidationError { #expect(error.field == "http.operator_listen", "\(bad): \(error)") }
+        }
+        // A config written before the key existed gets the default.
+        let old = try sampleConfig { $0 = $0.replacingOccurrences(of: "operator_listen: 127.0.0.1:8444", with: "") }
+        #expect(old.operatorListen == .default)
     }
 
     @Test func profilesWithKernelArguments() throws {

@@ -87,7 +87,7 @@ struct ServerTests {
     /// node API's credentials and the operator's tokens travel only over TLS.
     @Test func plainHTTPAnswersNoAPI() async throws {
         let state = try makeState()
-        let app = Application(router: buildRouter(state, publicOnly: true))
+        let app = Application(router: buildRouter(state, role: .plain))
         try await app.test(.router) { client in
             let enroll = try enrollBody(state)
             for (path, method, body) in [(NodeAPI.enrollPath, HTTPRequest.Method.post, enroll), (NodeAPI.heartbeatPath, .post, try beatBody(1)),

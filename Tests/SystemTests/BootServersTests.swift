@@ -103,7 +103,7 @@ extension SystemTests {
         let bsB = servers.first { $0["name"] as? String == "bs-b" }
         #expect(bsB?["replica_lag"] as? Int == 0 && bsB?["role"] as? String == "secondary" && bsB?["dhcp_range"] as? String == "10.94.0.210-10.94.0.219",
                 "\(String(describing: bsB))")
-        let page = try net.exec(net.site, "curl -s -m 5 --cacert \(b.dir)/tls/ca.pem -H 'Authorization: Bearer \(try ServeTests.apiToken(b))' https://\(Self.addressB):8443/").stdout
+        let page = try net.exec(net.site, "curl -s -m 5 --cacert \(b.dir)/tls/ca.pem -H 'Authorization: Bearer \(try ServeTests.apiToken(b))' https://127.0.0.1:8444/").stdout
         #expect(page.contains("<h2>Boot servers</h2>") && page.contains("bs-a") && page.contains("bs-b (this one)") && page.contains("secondary"), "\(page)")
         let text = try a.run(["cluster", "status"]).stdout
         #expect(text.contains("BOOT SERVER") && text.contains("bs-b") && text.contains("current"), "\(text)")

@@ -23,9 +23,11 @@ extension SystemTests {
         // serve stops first (the later defer runs first), then its home goes.
         defer { try? FileManager.default.removeItem(atPath: site.home.dir) }
         defer { site.close() }
-        // The whole API over serve's HTTPS listener, which answers every operation (the plain one leaves the operator's out).
+        // The whole API on one HTTPS listener: the node network's, with the operator API
+        // served there too (`http.operator_listen: node`), so one document covers every operation.
         let home = site.home, net = site.net, base = site.secureBase
         try Site(home: home.dir).setConfigValue("nfs.server", to: "none")
+        try Site(home: home.dir).setConfigValue("http.operator_listen", to: "node")
         try #require(try home.run(["node", "add", "n1", "--mac", "02:96:00:00:00:01"]).status == 0)
         try #require(try home.run(["node", "add", "spare[1-2]"]).status == 0)
         try #require(try home.run(["apply"]).status == 0)

@@ -25,9 +25,9 @@ extension SystemTests {
         let home = site.home, net = site.net, base = site.base, nodeIP = site.subnet.host(2)
         // The node API: HTTPS, checked against the site CA.
         let api = "--cacert \(home.dir)/tls/ca.pem \(site.secureBase)"
-        /// A read of the inventory (metrics, status page): HTTPS with the site's token.
+        /// A read of the inventory (metrics, status page): the operator listener, with the site's token.
         func inventory(_ path: String) throws -> String {
-            try curl("-H 'Authorization: Bearer \(try ServeTests.apiToken(home))' \(api)\(path)").stdout
+            try net.exec(net.server, "curl -s -m 5 --cacert \(home.dir)/tls/ca.pem -H 'Authorization: Bearer \(try ServeTests.apiToken(home))' \(site.operatorBase)\(path)").stdout
         }
         try #require(try home.run(["node", "add", "n1", "--mac", Self.mac]).status == 0)
         let kernel = try standInGeneration(home)

@@ -204,17 +204,28 @@ extension SystemTests {
         for phase in ["dhcp", "ipxe", "kernel", "enrolled"] { #expect(phases[phase] is String, "phase \(phase): \(show.stdout)") }
         // The metrics and the status page: reads of the inventory, over HTTPS with a token only.
         let apiToken = try String(contentsOfFile: home.dir + "/api.token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        let secure = "https://\(Self.serverIP):8443", ca = home.dir + "/tls/ca.pem"
-        func inventory(_ path: String) throws -> CLI.Result { try curl("--cacert \(ca) -H 'Authorization: Bearer \(apiToken)' \(secure)\(path)") }
+        // They are answered on the operator listener, off the node network (loopback by default).
+        let secure = "https://127.0.0.1:8444", ca = home.dir + "/tls/ca.pem"
+        func inventory(_ path: String) throws -> CLI.Result {
+            try net.exec(net.server, "curl -s -m 5 --cacert \(ca) -H 'Authorization: Bearer \(apiToken)' \(secure)\(path)")
+        }
         let metrics = try inventory("/metrics")
         #expect(metrics.stdout.contains("provisioner_nodes{state=\"ready\"} 1") && metrics.stdout.contains("provisioner_nodes_booting_or_booted 1"), "\(metrics.stdout)")
         #expect(metrics.stdout.contains("provisioner_enrollments_total 1"), "\(metrics.stdout)")
         let page = try inventory("/")
         #expect(page.stdout.contains("<td>n1</td>") && page.stdout.contains("02:98:00:00:00:99"), "\(page.stdout)")
-        for path in ["/", "/metrics"] {
+        for path in ["/", "/metrics", "/api/v1/nodes"] {
             let inClear = try curl("-w '\\n%{http_code}' \(base)\(path)").stdout
-            #expect(inClear.hasSuffix("\n403") && !inClear.contains("02:98:00:00:00:99") && inClear.contains("HTTPS only"), "\(path) over plain HTTP: \(inClear)")
+            #expect(inClear.hasSuffix("\n403") && !inClear.contains("02:98:00:00:00:99") && inClear.contains("HTTPS only: \(secure)\(path)"),
+                    "\(path) over plain HTTP: \(inClear)")
+            // The node network's HTTPS listener answers the node API only, even with the token.
+            let onNodeNetwork = try curl("-w '\\n%{http_code}' --cacert \(ca) -H 'Authorization: Bearer \(apiToken)' \(api)\(path)").stdout
+            #expect(onNodeNetwork.hasSuffix("\n403") && !onNodeNetwork.contains("02:98:00:00:00:99")
+                    && onNodeNetwork.contains("not answered on the node network: \(secure)\(path)"), "\(path) on the node network: \(onNodeNetwork)")
         }
+        // And the operator listener is not on the node network at all.
+        let unreachable = try curl("-s -o /dev/null -w %{http_code} --cacert \(ca) https://\(Self.serverIP):8444/")
+        #expect(unreachable.stdout == "000", "\(unreachable.stdout)")
 
         // Readiness names each daemon; a killed one is restarted and shown so.
         step("readiness and a daemon restarted")
@@ -238,7 +249,7 @@ extension SystemTests {
         try? FileManager.default.removeItem(atPath: shot)
         // Signed in as a browser's login prompt would (the token as the password); Chromium does not know the site CA.
         let chromium = try net.exec(net.server, "chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size=1400,700 "
-                                    + "--ignore-certificate-errors --screenshot=\(shot) https://operator:\(apiToken)@\(Self.serverIP):8443/")
+                                    + "--ignore-certificate-errors --screenshot=\(shot) https://operator:\(apiToken)@127.0.0.1:8444/")
         let png = FileManager.default.contents(atPath: shot) ?? Data()
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 10_000, "no screenshot: \(chromium.stderr.suffix(1500))")
 
@@ -248,7 +259,7 @@ extension SystemTests {
         let verified = try net.exec(net.server, "openssl verify -CAfile \(ca) \(home.dir)/tls/server.pem")
         #expect(verified.status == 0 && verified.stdout.contains(": OK"), "\(verified.stdout)\(verified.stderr)")
         let text = try net.exec(net.server, "openssl x509 -noout -text -in \(home.dir)/tls/server.pem").stdout
-        #expect(text.contains("IP Address:\(Self.serverIP)") && text.contains("TLS Web Server Authentication"), "\(text)")
+        #expect(text.contains("IP Address:\(Self.serverIP)") && text.contains("IP Address:127.0.0.1") && text.contains("TLS Web Server Authentication"), "\(text)")
         #expect(try net.exec(net.server, "openssl x509 -noout -text -in \(ca)").stdout.contains("CA:TRUE, pathlen:0"))
         for key in ["ca.key", "server.key"] {
             var st = stat()
@@ -340,7 +351,7 @@ extension SystemTests {
         let lease = try NetnsDHCPTests().dhcp(net, mac: mac, home: home)
         #expect(lease["ip"] == spareIP && lease["hostname"] == "spare1", "\(lease)")
         #expect(ProcessRunner.livePID(fromFile: home.dir + "/run/provisioner/dnsmasq.pid") == dnsmasqPID, "dnsmasq was restarted")
-        let metrics = try net.exec(net.server, "curl -s -m 5 --cacert \(home.dir)/tls/ca.pem -H 'Authorization: Bearer \(try Self.apiToken(home))' https://\(serverIP):8443/metrics").stdout
+        let metrics = try net.exec(net.server, "curl -s -m 5 --cacert \(home.dir)/tls/ca.pem -H 'Authorization: Bearer \(try Self.apiToken(home))' https://127.0.0.1:8444/metrics").stdout
         #expect(metrics.contains("provisioner_auto_accepted_total 1"), "\(metrics)")
     }
 
@@ -440,7 +451,7 @@ extension SystemTests {
         #expect(waitFor(15) { ProcessRunner.livePID(fromFile: run + "/dnsmasq.pid").map { $0 != first } ?? false }, "dnsmasq not restarted: \(serve.output)")
         let again = try probe("--ipxe --wait 10 --expect 2")
         #expect(from(again, serverIP)["file"] as? String == "\(base)/boot.ipxe", "after the restart: \(again)")
-        let metrics = try net.exec(net.server, "curl -s -m 5 --cacert \(home.dir)/tls/ca.pem -H 'Authorization: Bearer \(try Self.apiToken(home))' https://\(serverIP):8443/metrics").stdout
+        let metrics = try net.exec(net.server, "curl -s -m 5 --cacert \(home.dir)/tls/ca.pem -H 'Authorization: Bearer \(try Self.apiToken(home))' https://127.0.0.1:8444/metrics").stdout
         #expect(metrics.contains("provisioner_daemon_restarts_total{daemon=\"dnsmasq\"} 1") && metrics.contains("provisioner_daemon_up{daemon=\"dnsmasq\"} 1"), "\(metrics)")
 
         let second = ProcessRunner.livePID(fromFile: run + "/dnsmasq.pid")

@@ -43,8 +43,11 @@ public final class ServedSite {
 
     /// serve's HTTP base URL, as a node reaches it.
     public var base: String { "http://\(subnet.server):8080" }
-    /// serve's HTTPS listener (the operator API); clients trust `<home>/tls/ca.pem`.
+    /// serve's HTTPS listener on the node network (the node API); clients trust `<home>/tls/ca.pem`.
     public var secureBase: String { "https://\(subnet.server):8443" }
+    /// serve's operator listener (operator API, status page, metrics), by default on
+    /// loopback: reached from the server's namespace (`net.exec(net.server, …)`).
+    public var operatorBase: String { "https://127.0.0.1:8444" }
 
     /// - Parameter siteIP: the host number of a second, site-side namespace bridged to the node network (a second boot server's), if any.
     public init(_ initArgs: [String] = [], siteHost: Int? = nil) throws {

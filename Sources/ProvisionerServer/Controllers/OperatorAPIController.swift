@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import ProvisionerAPI
 import ProvisionerCore
 
 /// The operator API's reads: nodes with their run-time status, discovered
@@ -48,19 +49,38 @@ struct OperatorAPIController {
         return routes
     }
 
-    /// On the plain HTTP listener: every API path (the node API's and the
-    /// operator API's), the status page and the metrics answer 403 with the
-    /// HTTPS address (a token sent here has crossed the network in clear
-    /// text: rotate it), but the API's document, which is public.
-    static func elsewhere(_ state: ServeState) -> RouteCollection<ServeContext> {
+    /// Where a path is answered: the node API's on the node network's HTTPS
+    /// listener, the rest (operator API, status page, metrics) on the
+    /// operator listener (`http.operator_listen`).
+    static func home(of path: String, _ config: SiteConfig) -> String {
+        if [NodeAPI.enrollPath, NodeAPI.heartbeatPath, NodeAPI.tokenPath].contains(path) {
+            return "https://\(config.serverIP):\(config.apiPort)"
+        }
+        switch config.operatorListen {
+        case .node: return "https://\(config.serverIP):\(config.apiPort)"
+        case .address(let address, let port): return "https://\(address):\(port)"
+        }
+    }
+
+    /// Where this listener does not answer the operator API: every API path
+    /// (on the plain listener; on the node HTTPS listener the node API's own
+    /// routes come first), the status page and the metrics answer 403 naming
+    /// where they are answered (a token sent in clear text has crossed the
+    /// network: rotate it), but the API's document, which is public.
+    static func elsewhere(_ state: ServeState, overTLS: Bool) -> RouteCollection<ServeContext> {
         let routes = RouteCollection(context: ServeContext.self)
         for (path, method) in [HTTPRequest.Method.get, .head, .post, .put, .patch, .delete].map({ ("/api/v1/**", $0) })
             + [("/", .get), ("/metrics", .get)] {
             routes.on(RouterPath(path), method: method) { request, context in
-                let url = "https://\(state.config.serverIP):\(state.config.apiPort)\(request.uri.path)"
+                let url = home(of: request.uri.path, state.config) + request.uri.path
                 state.count { $0.rejected += 1 }
-                state.logger.warning("API \(request.method) \(request.uri.path) refused from \(context.clientIP?.description ?? "?") over plain HTTP")
-                return try apiError(.forbidden, "\(request.uri.path) answers over HTTPS only: \(url) (as do the whole API, the status page and the metrics; trust the site CA, <home>/tls/ca.pem)"
+                let how = overTLS ? "on the node network" : "over plain HTTP"
+                state.logger.warning("API \(request.method) \(request.uri.path) refused from \(context.clientIP?.description ?? "?") \(how)")
+                if overTLS {
+                    return try apiError(.forbidden, "\(request.uri.path) is not answered on the node network: \(url) (http.operator_listen; "
+                                        + "as are the operator API, the status page and the metrics)")
+                }
+                return try apiError(.forbidden, "\(request.uri.path) answers over HTTPS only: \(url) (trust the site CA, <home>/tls/ca.pem)"
                                     + (request.headers[.authorization] != nil ? "; the token sent here crossed the network in clear text: rotate it" : ""))
             }
         }

@@ -73,10 +73,14 @@ extension Provisioner.Lab {
                 }
             }
             let config = try global.loadConfig()
+            let page: (host: String, port: Int) = switch config.operatorListen {
+            case .node: (config.serverIP.description, config.apiPort)
+            case .address(let a, let p): (a.description, p)
+            }
             emit("""
 
-                status page: ip netns exec \(lab.namespace) curl http://\(config.serverIP):\(config.httpPort)/
-                  (or forward it: socat TCP-LISTEN:8080,fork 'EXEC:ip netns exec \(lab.namespace) socat STDIO TCP:\(config.serverIP):\(config.httpPort)')
+                status page: ip netns exec \(lab.namespace) curl --cacert \(global.homeDir)/tls/ca.pem -H "Authorization: Bearer $(cat \(global.homeDir)/api.token)" https://\(page.host):\(page.port)/
+                  (or forward it for a browser, the token as the password: socat TCP-LISTEN:\(page.port),bind=127.0.0.1,fork 'EXEC:ip netns exec \(lab.namespace) socat STDIO TCP:\(page.host):\(page.port)')
                 cluster:     provisioner cluster status --home \(global.homeDir)
                 stop:        provisioner lab down --home \(global.homeDir)
 

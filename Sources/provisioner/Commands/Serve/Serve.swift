@@ -16,9 +16,10 @@ extension Provisioner {
                 changes, host entries picked up without a restart), the NFS server of the \
                 images (rpcbind + nfs-ganesha, or the kernel's exports; nfs.server in the \
                 config), the HTTP server (http.port: iPXE scripts, kernels and initrds with \
-                Range, the node API, the status page at / and /metrics) and the HTTPS server \
-                (http.api_port: the operator API, with the site CA and this server's \
-                certificate in <home>/tls/, made on first start). \
+                Range), the node API over HTTPS (http.api_port) and the operator API, the \
+                status page at / and /metrics over HTTPS off the node network \
+                (http.operator_listen, 127.0.0.1:8444 by default), with the site CA and this \
+                server's certificate in <home>/tls/, made on first start. \
                 SIGTERM or SIGINT stops everything it started. Refuses to start when a \
                 port is taken or a tool is missing.
                 """
