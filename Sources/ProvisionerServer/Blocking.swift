@@ -1,5 +1,6 @@
 import Foundation
 import NIOPosix
+import Synchronization
 
 /// Runs a short blocking call (a registry query: SQLite, or a PostgreSQL
 /// `.wait()`; a file written with fsync) on serve's own thread pool, never on
@@ -28,4 +29,30 @@ enum BlockingPool {
         pool.start()
         return pool
     }()
+}
+
+/// The answer of a blocking call (run on serve's blocking pool), or
+/// `fallback()` once `deadline` has passed without one: the caller never
+/// waits longer, and a call that hangs is left behind to finish or not.
+func firstOf<T: Sendable>(_ deadline: Duration, fallback: @escaping @Sendable () -> T,
+                          _ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        let once = FirstAnswer(continuation)
+        Task { once.answer((try? await blocking(work)) ?? fallback()) }
+        Task {
+            try? await Task.sleep(for: deadline)
+            once.answer(fallback())
+        }
+    }
+}
+
+/// Resumes its continuation with the first answer only.
+private final class FirstAnswer<T: Sendable>: Sendable {
+    private let continuation: CheckedContinuation<T, Never>
+    private let done = Mutex(false)
+    init(_ continuation: CheckedContinuation<T, Never>) { self.continuation = continuation }
+
+    func answer(_ value: T) {
+        if done.withLock({ done in defer { done = true }; return !done }) { continuation.resume(returning: value) }
+    }
 }

@@ -51,6 +51,9 @@ enum Metrics {
             # HELP provisioner_rejected_total Refused boot-script and node API requests.
             # TYPE provisioner_rejected_total counter
             provisioner_rejected_total \(m.rejected)
+            # HELP provisioner_boot_telemetry_dropped_total Boot phases not recorded because the telemetry queue was full (a registry too slow for the boots).
+            # TYPE provisioner_boot_telemetry_dropped_total counter
+            provisioner_boot_telemetry_dropped_total \(state.telemetry.dropped)
             # HELP provisioner_http_requests_total HTTP requests served.
             # TYPE provisioner_http_requests_total counter
             provisioner_http_requests_total \(m.httpRequests)

@@ -59,6 +59,14 @@ final class NodeReplica: Sendable {
     var sequence: Int64 { state.withLock { $0.sequence ?? 0 } }
     var isReachable: Bool { state.withLock { $0.reachable } }
 
+    /// The registry did not answer a round in time (it hangs rather than
+    /// refusing): boots go on from the replica until a round succeeds.
+    func markUnreachable(_ why: String, logger: Logger) {
+        if state.withLock({ s in defer { s.reachable = false }; return s.reachable }) {
+            logger.error("registry unreachable: booting goes on from the replica of \(count) nodes (\(why))")
+        }
+    }
+
     func node(mac: MACAddress) -> Node? { state.withLock { $0.byMAC[mac] } }
     func node(ip: IPv4Address) -> Node? { state.withLock { $0.byIP[ip] } }
 

@@ -81,16 +81,20 @@ public struct ServeRunner: Sendable {
         logger.info("shutting down: stopping the daemons")
     }
 
-    /// The lease script's socket: each event, checked, recorded as a boot phase on the socket's own thread.
+    /// The lease script's socket: each event, checked, then recorded as a boot phase on the telemetry queue.
     private func openEventSocket(_ path: String, uid: uid_t) throws -> LocalEventSocket {
         let socket = try LocalEventSocket(path: path, allowedUID: uid)
         let state = self.state
         socket.serve({ data in
-            do {
-                let (event, mac, ip) = try DHCPLeaseEvent.parse([UInt8](data))
-                try Site.recordDHCPEvent(event, mac: mac, ip: ip, registry: state.registry, config: state.config, now: Timestamp.iso(Date()))
-            } catch {
-                state.logger.warning("dhcp event not recorded: \(error)")
+            let event: (DHCPLeaseEvent, MACAddress, IPv4Address)
+            do { event = try DHCPLeaseEvent.parse([UInt8](data)) } catch {
+                state.logger.warning("dhcp event refused: \(error)")
+                return
+            }
+            let now = Timestamp.iso(Date())
+            // Written beside the boot, on the telemetry queue: a hung registry holds up no lease script.
+            state.recordBootPhase {
+                try Site.recordDHCPEvent(event.0, mac: event.1, ip: event.2, registry: state.registry, config: state.config, now: now)
             }
         }, refused: { uid in state.logger.warning("dhcp event socket: refused a connection from uid \(uid)") })
         return socket

@@ -27,6 +27,8 @@ public final class ServeState: Sendable {
     let counters = Mutex(ServeMetrics())
     /// Heartbeats are written in batches, one transaction per batch.
     let heartbeats: HeartbeatBatcher
+    /// Boot phases and DHCP events, written beside the boots that make them.
+    let telemetry = TelemetryQueue()
 
     /// The supervisor of the boot daemons (none started until `ServeRunner` starts them).
     let supervisor: Supervisor
@@ -100,6 +102,17 @@ public final class ServeState: Sendable {
         }
     }
 
+    /// The same, answered within `deadline` whatever the registry does: a
+    /// registry that hangs (rather than refusing) is left to the follower's
+    /// watchdog, and the boot goes on from the replica at once.
+    func bootNode(mac: MACAddress, within deadline: Duration) async -> Node? {
+        if !replica.isReachable { return replica.node(mac: mac) }
+        let registry = self.registry, replica = self.replica
+        return await firstOf(deadline, fallback: { replica.node(mac: mac) }) {
+            do { return try registry.node(mac: mac) } catch { return replica.node(mac: mac) }
+        }
+    }
+
     /// The node at this address, for a boot (as `bootNode(mac:)`).
     func bootNode(ip: IPv4Address) -> Node? {
         if !replica.isReachable { return replica.node(ip: ip) }
@@ -130,9 +143,14 @@ public final class ServeState: Sendable {
 
     /// Records a boot phase when the registry can take it; a boot never waits
     /// for, or fails on, its telemetry.
-    func recordBootPhase(_ record: () throws -> Void) {
-        do { try record() } catch {
-            logger.debug("boot phase not recorded: \(error)")
+    func recordBootPhase(_ record: @escaping @Sendable () throws -> Void) {
+        // Known down: it would only fail (boots go on from the replica; telemetry is not kept).
+        guard replica.isReachable else { return }
+        let logger = self.logger
+        telemetry.submit {
+            do { try record() } catch {
+                logger.debug("boot phase not recorded: \(error)")
+            }
         }
     }
 

@@ -64,6 +64,23 @@ public final class PostgresTestServer: Sendable {
         try Self.run(asPostgres + [Self.bin + "/pg_ctl", "-D", dir + "/data", "-m", "fast", "-w", "stop"])
     }
 
+    /// Stops (SIGSTOP) or continues (SIGCONT) the server and every backend:
+    /// a database host that hangs rather than refusing connections.
+    public func freeze(_ frozen: Bool) throws {
+        let pidText = try String(contentsOfFile: dir + "/data/postmaster.pid", encoding: .utf8).split(separator: "\n").first ?? ""
+        guard let postmaster = pid_t(pidText) else { throw SystemError("no postmaster pid in \(dir)/data/postmaster.pid") }
+        var pids = [postmaster]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            // pid (comm) state ppid ...
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, pid_t(fields[1]) == postmaster { pids.append(pid) }
+        }
+        // The postmaster last when stopping (it would start new backends), first when continuing.
+        for pid in frozen ? pids.reversed() : pids { kill(pid, frozen ? SIGSTOP : SIGCONT) }
+    }
+
     /// A new, empty database; its URL.
     public func database() throws -> String {
         let name = "t_" + UUID().uuidString.prefix(12).lowercased().replacingOccurrences(of: "-", with: "")

@@ -32,20 +32,30 @@ struct BootController {
         routes.get("/boot/:file") { _, context in
             let file = try context.parameters.require("file")
             let clientIP = context.clientIP
-            return try await blocking { try controller.bootScript(file, from: clientIP) }
+            // The node, within half a second whatever the registry does (a hung
+            // database is the follower's to notice; the replica answers meanwhile).
+            guard file.hasSuffix(".ipxe"), let mac = try? MACAddress(parsing: String(file.dropLast(5))) else {
+                return try controller.bootScript(file, node: nil, from: clientIP)
+            }
+            if let node = await state.bootNode(mac: mac, within: .milliseconds(500)) {
+                return try controller.bootScript(file, node: node, from: clientIP)
+            }
+            // An unknown machine: discovery writes to the registry, off the cooperative pool.
+            return try await blocking { try controller.bootScript(file, node: nil, from: clientIP) }
         }
         return routes
     }
 
     /// `GET /boot/<mac-dashed>.ipxe`: a registered node gets its own script;
     /// an unknown MAC is queued for discovery and gets the default.
-    func bootScript(_ file: String, from clientIP: IPv4Address?) throws -> Response {
+    /// - Parameter node: the registered node of the script's MAC, nil when none.
+    func bootScript(_ file: String, node: Node?, from clientIP: IPv4Address?) throws -> Response {
         let defaultScript = state.config.httpRoot + "/boot/default.ipxe"
         if file == "default.ipxe" { return try fileResponse(defaultScript, type: "text/plain") }
         guard file.hasSuffix(".ipxe"), let mac = try? MACAddress(parsing: String(file.dropLast(5))) else {
             return try apiError(.notFound, "no boot script \(quoted(file))")
         }
-        guard let node = try state.bootNode(mac: mac) else {
+        guard let node else {
             if autoAccept(mac, from: clientIP) {
                 // Served to the address it asks from: a dynamic lease, until the initramfs' DHCP gets the node's own.
                 state.recordBootPhase { try state.registry.recordBootEvent(mac: mac, ip: clientIP?.description, phase: .ipxe, now: state.now(), newBoot: true) }
@@ -80,7 +90,7 @@ struct BootController {
     /// for the address it asks from (`DiscoveryRules`), or no node waits (the
     /// machine then stays queued).
     func autoAccept(_ mac: MACAddress, from ip: IPv4Address?) -> Bool {
-        guard state.config.discovery == .auto, state.applier != nil else { return false }
+        guard state.config.discovery == .auto, state.applier != nil, state.replica.isReachable else { return false }
         do {
             let lease = try state.registry.lease(mac: mac)
             if let why = DiscoveryRules.refusal(leaseIP: lease?.ip, leaseAge: state.secondsSince(lease?.at), clientIP: ip,

@@ -3,8 +3,8 @@ import ProvisionerAPI
 import ProvisionerCore
 
 /// Records the kernel and initrd fetches of a node (by its address) as boot
-/// phases; the registry is asked on the blocking pool, only for those two
-/// files, and the answer does not wait for it.
+/// phases, on serve's telemetry queue, only for those two files; the answer
+/// does not wait for it.
 struct BootFetchMiddleware: RouterMiddleware {
     let state: ServeState
 
@@ -18,11 +18,9 @@ struct BootFetchMiddleware: RouterMiddleware {
         let state = self.state
         // The boot does not wait for its telemetry: the answer goes now, the phase is recorded beside it.
         let now = state.now()
-        Task {
-            _ = try? await blocking {
-                guard let mac = state.bootNode(ip: ip)?.mac else { return }
-                state.recordBootPhase { _ = try state.registry.recordBootEvent(mac: mac, ip: ip.description, phase: phase, now: now) }
-            }
+        state.recordBootPhase {
+            guard let mac = state.bootNode(ip: ip)?.mac else { return }
+            _ = try state.registry.recordBootEvent(mac: mac, ip: ip.description, phase: phase, now: now)
         }
         return response
     }

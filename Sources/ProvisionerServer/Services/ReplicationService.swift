@@ -7,6 +7,8 @@ import ServiceLifecycle
 /// first round and the first report; it goes on once the boot daemons are up.
 struct ReplicationService: Service {
     let state: ServeState
+    /// How long a round may wait on the registry before boots stop asking it.
+    static let deadline: Duration = .seconds(2)
 
     func run() async throws {
         let state = self.state
@@ -24,7 +26,15 @@ struct ReplicationService: Service {
                         await bell.wait(timeout: .seconds(1))
                         if Task.isCancelled { break }
                         // The replica's file is written when a round finds nothing new, or every 15 s under a stream of changes.
+                        // A registry that hangs (a stopped database host, a dead link) answers nothing:
+                        // after two seconds without an answer boots go on from the replica, and this
+                        // round waits for its answer (or the connection's end) before the next.
+                        let watchdog = Task {
+                            try await Task.sleep(for: Self.deadline)
+                            state.replica.markUnreachable("no answer within \(Self.deadline)", logger: state.logger)
+                        }
                         let changed = (try? await blocking { state.follow() }) ?? 0
+                        watchdog.cancel()
                         if changed == 0 || ContinuousClock.now - persisted >= .seconds(15) {
                             _ = try? await blocking { state.replica.persist() }
                             persisted = ContinuousClock.now
