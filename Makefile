@@ -39,6 +39,13 @@ DEB_PACKAGES := libsqlite3-dev sqlite3 python3 python3-venv dnsmasq-base pxelinu
 	mmdebstrap zstd squashfs-tools nfs-ganesha nfs-ganesha-vfs rpcbind nfs-kernel-server libarchive-dev libnfs-dev libvirt-dev libssl-dev \
 	libvirt-daemon libvirt-daemon-driver-qemu qemu-system-x86 qemu-utils chromium ipmitool openipmi postgresql-15 wrk nginx-light strace dpkg-dev lintian
 
+# From bookworm-backports, for these packages only (apt-get -t bookworm-backports;
+# backports are pinned at 100 by Debian, so nothing else is upgraded from it):
+#   incus-base      the cloud nodes join: incusd (containers; its tests run several
+#                   daemons on the host, one INCUS_DIR and loopback address each)
+BACKPORTS_PACKAGES := incus-base
+BACKPORTS_SOURCE   := /etc/apt/sources.list.d/provisioner-backports.sources
+
 # Python tools from PyPI, in their own venv (Debian's python is externally managed):
 #   schemathesis   the API fuzzer `make test` runs against serve's OpenAPI document
 #   sushy-tools    sushy-emulator: the Redfish BMC emulator the BMC tests drive (its fake driver)
@@ -57,6 +64,19 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(APT_GET) update -q && $(APT_GET) install -y -q --no-install-recommends $$missing; \
+	fi
+	@missing=""; for p in $(BACKPORTS_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then \
+	    echo "adding the bookworm-backports suite ($(BACKPORTS_SOURCE))"; \
+	    uri=$$(sed -n 's/^URIs: *\(.*debian\/*\)$$/\1/p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1); \
+	    printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+	      "$${uri:-http://deb.debian.org/debian}" | $(SUDO) tee $(BACKPORTS_SOURCE) >/dev/null; \
+	  fi; \
+	  echo "installing Debian packages from bookworm-backports:$$missing"; \
+	  $(APT_GET) update -q && $(APT_GET) install -y -q --no-install-recommends -t bookworm-backports $$missing; \
 	fi
 
 build: deps

@@ -91,6 +91,20 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        // The cloud the nodes join: Incus's REST API (over a daemon's local socket, or
+        // HTTPS with a client certificate and the cluster's certificate pinned).
+        .target(
+            name: "ProvisionerCloud",
+            dependencies: [
+                "ProvisionerAPI", "ProvisionerCore", "ProvisionerPlatform",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // The application layer: `Site`, where every use case lives once (set-up,
         // apply, nodes, images, power, rollouts, the cluster report). The CLI, serve,
         // the lab and the tests all call it.
@@ -98,7 +112,7 @@ let package = Package(
             name: "ProvisionerSite",
             dependencies: [
                 "ProvisionerAPI", "ProvisionerCore", "ProvisionerStore", "ProvisionerPlatform",
-                "ProvisionerBoot", "ProvisionerImages", "ProvisionerBMC",
+                "ProvisionerBoot", "ProvisionerImages", "ProvisionerBMC", "ProvisionerCloud",
             ]
         ),
         // `provisioner serve`: the HTTP server (boot scripts, images, the node agent

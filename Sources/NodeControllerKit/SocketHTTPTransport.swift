@@ -16,34 +16,39 @@ public struct SocketHTTPTransport: HTTPTransport {
     /// The site CA an `https://` server must chain to; without it `https://` is refused.
     public var caPin: CAPin?
 
-    public init(timeout: Double = 10, maxResponseBytes: Int = 1 << 20, caPin: CAPin? = nil) {
+    /// A local daemon's Unix socket (incusd's): every request goes there, in plain HTTP.
+    public var unixSocket: String?
+
+    public init(timeout: Double = 10, maxResponseBytes: Int = 1 << 20, caPin: CAPin? = nil, unixSocket: String? = nil) {
         self.timeout = timeout
         self.maxResponseBytes = maxResponseBytes
         self.caPin = caPin
+        self.unixSocket = unixSocket
     }
 
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let (timeout, limit, pin) = (self.timeout, self.maxResponseBytes, self.caPin)
+        let (timeout, limit, pin, socket) = (self.timeout, self.maxResponseBytes, self.caPin, self.unixSocket)
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
-                continuation.resume(with: Result { try Self.exchange(request, timeout: timeout, maxResponseBytes: limit, caPin: pin) })
+                continuation.resume(with: Result { try Self.exchange(request, timeout: timeout, maxResponseBytes: limit, caPin: pin, unixSocket: socket) })
             }
         }
     }
 
     /// - Throws: `ControllerError` saying what failed (connect, TLS, send, receive, parse).
-    static func exchange(_ request: HTTPRequest, timeout: Double, maxResponseBytes: Int, caPin: CAPin? = nil) throws -> HTTPResponse {
+    static func exchange(_ request: HTTPRequest, timeout: Double, maxResponseBytes: Int, caPin: CAPin? = nil, unixSocket: String? = nil) throws -> HTTPResponse {
         let deadline = Date().addingTimeInterval(timeout)
         let scheme = request.url.scheme?.lowercased() ?? "no"
         guard scheme == "http" || scheme == "https" else { throw ControllerError("\(scheme) scheme is not supported (http or https)") }
         guard let host = request.url.host, !host.isEmpty else { throw ControllerError("no host in \(request.url.absoluteString)") }
+        if unixSocket != nil && scheme != "http" { throw ControllerError("a local socket speaks plain http, not \(scheme)") }
         if scheme == "https" && caPin == nil {
             throw ControllerError("\(request.url.absoluteString): https needs the site CA's fingerprint to check the server (provisioner.ca=sha256:…)")
         }
         let defaultPort = scheme == "https" ? 443 : 80
         let port = request.url.port ?? defaultPort
         let bytes = try requestBytes(request, host: host, port: port, defaultPort: defaultPort)
-        let fd = try openConnection(host: host, port: port, deadline: deadline, timeout: timeout)
+        let fd = try unixSocket.map { try openUnixConnection($0) } ?? openConnection(host: host, port: port, deadline: deadline, timeout: timeout)
         defer { close(fd) }
         let tls = try scheme == "https" ? caPin.map { try TLSStream(fd: fd, host: host, pin: $0, deadline: deadline, timeout: timeout) } : nil
         if let tls { try tls.write(bytes, deadline: deadline) } else { try sendAll(fd, bytes, deadline: deadline, timeout: timeout) }
@@ -95,6 +100,29 @@ public struct SocketHTTPTransport: HTTPTransport {
     }
 
     // MARK: Socket
+
+    private static func openUnixConnection(_ path: String) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw ControllerError("socket: \(String(cString: strerror(errno)))") }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else { close(fd); throw ControllerError("socket path too long: \(path)") }
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            raw.copyBytes(from: bytes)
+            raw[bytes.count] = 0
+        }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else {
+            let why = String(cString: strerror(errno))
+            close(fd)
+            throw ControllerError("connecting to \(path): \(why)")
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        return fd
+    }
 
     private static func openConnection(host: String, port: Int, deadline: Date, timeout: Double) throws -> Int32 {
         var hints = addrinfo()

@@ -139,11 +139,71 @@ public struct EnrollResponse: Codable, Sendable, Equatable {
     /// Bearer credential for heartbeats; valid until the server restarts or the node re-enrolls.
     public var credential: String
     public var heartbeatSeconds: Double
+    /// How to join the site's cloud (an Incus cluster), when it has one and the node may join now.
+    public var cloud: CloudJoin?
+    /// Why the node does not join the cloud now (the cloud unreachable, the quorum guard), when it has one.
+    public var cloudPending: String?
 
-    public init(hostname: String, credential: String, heartbeatSeconds: Double) {
+    public init(hostname: String, credential: String, heartbeatSeconds: Double, cloud: CloudJoin? = nil, cloudPending: String? = nil) {
         self.hostname = hostname
         self.credential = credential
         self.heartbeatSeconds = heartbeatSeconds
+        self.cloud = cloud
+        self.cloudPending = cloudPending
+    }
+}
+
+/// A node's way into the site's Incus cluster, minted for this boot: the
+/// node controller asks its own incusd (on its local socket) to join with it.
+/// The token is single-use and expires; it travels only in the enrollment's
+/// answer, over the node API's TLS.
+public struct CloudJoin: Codable, Sendable, Equatable {
+    /// The member's name: the node's hostname.
+    public var serverName: String
+    /// Where the node's incusd listens for the cluster: `NODE_IP:PORT`.
+    public var serverAddress: String
+    /// A member of the cluster to join through: `HOST:PORT`.
+    public var clusterAddress: String
+    /// The cluster's certificate (PEM), which the joining daemon checks the cluster against.
+    public var clusterCertificate: String
+    /// The join token (`POST /1.0/cluster/members`).
+    public var token: String
+    /// The member-specific settings the cluster asks of a joiner (a storage pool's source…).
+    public var memberConfig: [CloudMemberConfig]
+
+    public init(serverName: String, serverAddress: String, clusterAddress: String, clusterCertificate: String, token: String,
+                memberConfig: [CloudMemberConfig]) {
+        self.serverName = serverName
+        self.serverAddress = serverAddress
+        self.clusterAddress = clusterAddress
+        self.clusterCertificate = clusterCertificate
+        self.token = token
+        self.memberConfig = memberConfig
+    }
+}
+
+/// One member-specific key a joiner answers (Incus's `member_config`).
+public struct CloudMemberConfig: Codable, Sendable, Equatable {
+    public var entity: String
+    public var name: String
+    public var key: String
+    public var value: String
+    public init(entity: String, name: String, key: String, value: String) {
+        self.entity = entity
+        self.name = name
+        self.key = key
+        self.value = value
+    }
+}
+
+/// The node's standing in the cloud, as its heartbeats report it.
+public struct CloudMemberReport: Codable, Sendable, Equatable {
+    /// joined: a member of the cluster; pending: not (yet), with the reason.
+    public var state: String
+    public var reason: String?
+    public init(state: String, reason: String? = nil) {
+        self.state = state
+        self.reason = reason
     }
 }
 
@@ -154,8 +214,11 @@ public struct Heartbeat: Codable, Sendable, Equatable {
     public var sequence: Int
     /// The boot's timings once the node's boot has finished (sent once, with the first heartbeat after it).
     public var bootTimings: BootTimings?
+    /// Its standing in the site's cloud (nil: the site has none, or an older controller).
+    public var cloud: CloudMemberReport?
 
-    public init(capacity: NodeCapacity, instances: [InstanceStatus], sequence: Int, bootTimings: BootTimings? = nil) {
+    public init(capacity: NodeCapacity, instances: [InstanceStatus], sequence: Int, bootTimings: BootTimings? = nil, cloud: CloudMemberReport? = nil) {
+        self.cloud = cloud
         self.bootTimings = bootTimings
         self.capacity = capacity
         self.instances = instances

@@ -43,6 +43,7 @@ struct RawSiteConfig {
     struct NFS { var server: String? }
     struct Discovery { var mode: String? }
     struct BootServer { var name, role: String? }
+    struct Cloud { var engine, endpoint, fingerprint: String?; var member_port: Int? }
 
     var interface: String?
     var server_ip: String?
@@ -53,6 +54,7 @@ struct RawSiteConfig {
     var nfs: NFS?
     var discovery: Discovery?
     var boot_server: BootServer?
+    var cloud: Cloud?
     var debian: Debian?
     var profiles: [String: RawProfile]?
 
@@ -67,7 +69,7 @@ struct RawSiteConfig {
         }
         guard let root, !YAMLMap.isNull(root) else { return }
         let top = try YAMLMap(root, path: "")
-        try top.allow(["interface", "server_ip", "subnet", "dhcp", "http", "paths", "nfs", "discovery", "boot_server", "debian", "profiles"])
+        try top.allow(["interface", "server_ip", "subnet", "dhcp", "http", "paths", "nfs", "discovery", "boot_server", "cloud", "debian", "profiles"])
         interface = try top.string("interface")
         server_ip = try top.string("server_ip")
         subnet = try top.string("subnet")
@@ -97,6 +99,11 @@ struct RawSiteConfig {
         if let m = try top.map("boot_server") {
             try m.allow(["name", "role"])
             boot_server = BootServer(name: try m.string("name"), role: try m.string("role"))
+        }
+        if let m = try top.map("cloud") {
+            try m.allow(["engine", "endpoint", "fingerprint", "member_port"])
+            cloud = Cloud(engine: try m.string("engine"), endpoint: try m.string("endpoint"), fingerprint: try m.string("fingerprint"),
+                          member_port: try m.int("member_port"))
         }
         if let m = try top.map("debian") {
             try m.allow(["mirror", "suite", "architecture"])

@@ -122,6 +122,8 @@ public struct SiteConfig: Equatable, Sendable {
     public var bootServerName: Hostname?
     /// Its part of its subnet when two boot servers serve it; nil: it serves it alone.
     public var bootServerRole: BootServerRole?
+    /// The cloud the nodes join (`cloud:`); nil: none (libvirt's instance layer).
+    public var cloud: CloudSettings?
 
     /// The part of the dynamic range this boot server hands out: all of it
     /// alone, the lower half as primary, the upper half as secondary.
@@ -255,6 +257,23 @@ extension SiteConfig {
                 throw ValidationError(field: "boot_server.role", value: roleText, reason: "the dynamic range \(r) is too small to split between two boot servers")
             }
             self.bootServerRole = role
+        }
+        if let c = raw.cloud {
+            let engineText = c.engine ?? CloudEngine.libvirt.rawValue
+            guard let engine = CloudEngine(rawValue: engineText) else {
+                throw ValidationError(field: "cloud.engine", value: engineText, reason: "expected libvirt or incus")
+            }
+            var cloud = CloudSettings(engine: engine)
+            if let e = c.endpoint { _ = try CloudSettings.endpoint(e); cloud.endpoint = e }
+            if let f = c.fingerprint { cloud.fingerprint = try CloudSettings.fingerprint(f) }
+            if let p = c.member_port {
+                guard (1...65535).contains(p) else { throw ValidationError(field: "cloud.member_port", value: String(p), reason: "expected 1 to 65535") }
+                cloud.memberPort = p
+            }
+            if engine == .incus, cloud.endpoint == nil || cloud.fingerprint == nil {
+                throw ValidationError(field: "cloud.endpoint", value: cloud.endpoint ?? "", reason: "an incus cloud needs its endpoint and fingerprint: `provisioner cloud attach` or `cloud init` writes them")
+            }
+            self.cloud = cloud
         }
         let debian = raw.debian ?? RawSiteConfig.Debian()
         let mirror = try required(debian.mirror, "debian.mirror")

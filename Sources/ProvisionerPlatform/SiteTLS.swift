@@ -80,6 +80,34 @@ public struct SiteTLS: Sendable {
         var privateKeyPEM: String
     }
 
+    /// A self-signed client certificate and its key (PEM): how the
+    /// provisioning server is known to a cloud it talks to (an Incus cluster
+    /// trusts it by this certificate). P-256, ten years.
+    public static func makeClientCertificate(name: String, now: Date = Date()) throws -> (certificatePEM: String, privateKeyPEM: String) {
+        let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
+        let subject = try DistinguishedName {
+            OrganizationName("Provisioner")
+            CommonName(name)
+        }
+        let extensions = try Certificate.Extensions {
+            Critical(BasicConstraints.notCertificateAuthority)
+            Critical(KeyUsage(digitalSignature: true))
+            try ExtendedKeyUsage([.clientAuth])
+            SubjectKeyIdentifier(hash: key.publicKey)
+        }
+        let certificate = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: key.publicKey,
+            notValidBefore: now.addingTimeInterval(-86_400), notValidAfter: now.addingTimeInterval(10 * 365 * 86_400),
+            issuer: subject, subject: subject, signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions, issuerPrivateKey: key)
+        return (try certificate.serializeAsPEM().pemString, try key.serializeAsPEM().pemString)
+    }
+
+    /// The SHA-256 of a PEM certificate's DER, lowercase hex (how Incus names certificates).
+    public static func fingerprint(pem: String) -> String? {
+        guard let document = try? PEMDocument(pemString: pem) else { return nil }
+        return lowercaseHex(Array(SHA256.hash(data: document.derBytes)))
+    }
+
     static func makeCA(site: String, now: Date) throws -> Issued {
         let key = Certificate.PrivateKey(P256.Signing.PrivateKey())
         let name = try DistinguishedName {

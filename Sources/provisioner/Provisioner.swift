@@ -15,7 +15,7 @@ struct Provisioner: AsyncParsableCommand {
         commandName: "provisioner",
         abstract: "Provision diskless nodes: registry, boot configs, images, cluster.",
         version: Provisioner.version,
-        subcommands: [Init.self, Node.self, Render.self, Apply.self, Image.self, Serve.self, Cluster.self, Instance.self, Lab.self, Registry.self, Token.self, Audit.self, DHCPEvent.self]
+        subcommands: [Init.self, Node.self, Render.self, Apply.self, Image.self, Serve.self, Cluster.self, Instance.self, Lab.self, Registry.self, Token.self, Audit.self, Cloud.self, DHCPEvent.self]
     )
 
     /// The release, as `--version` prints it and the Debian package's version begins.
