@@ -122,7 +122,7 @@ let package = Package(
             name: "ProvisionerServer",
             dependencies: [
                 "ProvisionerAPI", "ProvisionerCore", "ProvisionerStore", "ProvisionerPlatform",
-                "ProvisionerBoot", "ProvisionerImages", "ProvisionerBMC", "ProvisionerSite",
+                "ProvisionerBoot", "ProvisionerImages", "ProvisionerBMC", "ProvisionerSite", "ProvisionerCloud",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

@@ -18,6 +18,8 @@ public struct ControllerOptions: Sendable, Equatable {
     public var caPin: CAPin?
     /// tpm2-tools' TPM connection (`-T`), for a TPM other than /dev/tpmrm0 (an emulator).
     public var tpm: String?
+    /// incusd's socket on the node, for joining the site's Incus cluster.
+    public var incusSocket: String?
     public var token: String?
     public var cmdlinePath: String?
     public var configPath = ConfigFile.defaultPath
@@ -28,7 +30,7 @@ public struct ControllerOptions: Sendable, Equatable {
 
     public static let usage = """
         usage: node-controller [--server URL] [--ca sha256:HEX] [--token TOKEN] [--cmdline PATH] [--config PATH]
-                               [--libvirt-uri URI] [--scratch DIR] [--tpm TCTI] [--once | --report]
+                               [--libvirt-uri URI] [--scratch DIR] [--tpm TCTI] [--incus-socket PATH] [--once | --report]
 
         Enrolls this node with `provisioner serve` and reports its capacity and instances.
         Settings come from the options, then the kernel command line (BOOTIF=,
@@ -46,6 +48,8 @@ public struct ControllerOptions: Sendable, Equatable {
           --libvirt-uri URI  libvirt connection (default \(ControllerSettings.defaultLibvirtURI))
           --tpm TCTI         prove the TPM key through this connection of tpm2-tools
                              (default: /dev/tpmrm0 when the node has one)
+          --incus-socket PATH  the node's incusd, which joins the site's Incus cluster
+                             (default: /var/lib/incus/unix.socket when there is one)
           --scratch DIR      directory measured for instance disk space
                              (default /var/lib/libvirt/images, else /)
           --once             enroll, send one heartbeat, print the capacity JSON, exit 0 or 1
@@ -86,6 +90,7 @@ public struct ControllerOptions: Sendable, Equatable {
             case "--libvirt-uri": o.libvirtURI = try value(name, inline: inline)
             case "--scratch": o.scratchDir = try value(name, inline: inline)
             case "--tpm": o.tpm = try value(name, inline: inline)
+            case "--incus-socket": o.incusSocket = try value(name, inline: inline)
             case "--once", "--report", "--help", "-h", "--version":
                 guard inline == nil else { throw ControllerError("option \(name) takes no value") }
                 let mode: Mode = switch name {

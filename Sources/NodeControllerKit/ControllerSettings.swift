@@ -8,6 +8,8 @@ public struct ControllerSettings: Sendable, Equatable {
     public var caPin: CAPin?
     /// tpm2-tools' connection to the TPM (`--tpm`, `tpm=`); nil: /dev/tpmrm0 when there is one.
     public var tpm: String?
+    /// The node's incusd socket (`incus_socket=`); nil: /var/lib/incus/unix.socket when the node has incusd.
+    public var incusSocket: String?
     public var token: String?
     public var image: String?
     /// Boot MAC from `BOOTIF=` (or `mac=` in the config file).
@@ -52,6 +54,7 @@ public struct ControllerSettings: Sendable, Equatable {
         server = pick("server", options.server, boot.server, fileServer)
         caPin = pick("ca", options.caPin, boot.caPin, fileCA)
         tpm = pick("tpm", options.tpm, nil, config["tpm"])
+        incusSocket = pick("incus_socket", options.incusSocket, nil, config["incus_socket"])
         token = pick("token", options.token, boot.token, config["token"])
         image = pick("image", nil, boot.image, config["image"])
         bootMAC = pick("mac", nil, boot.bootMAC, fileMAC)

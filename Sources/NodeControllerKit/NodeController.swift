@@ -64,6 +64,10 @@ public actor NodeController {
     let platform: NodePlatform?
     /// The node's TPM: each enrollment proves the key it keeps; nil: none.
     let tpm: (any TPMSigner)?
+    /// The node's incusd, which joins the site's Incus cluster (nil: the node has none).
+    let cloud: IncusJoiner?
+    /// The node's standing in the cloud, reported with each heartbeat (nil: the site has no cloud).
+    public private(set) var cloudReport: CloudMemberReport?
     /// Asks the hypervisor off the controller's own thread, with a deadline.
     let reader: HypervisorReader
     /// Seconds an enrollment or heartbeat waits for the hypervisor before it goes
@@ -83,8 +87,9 @@ public actor NodeController {
                 sleep: @escaping @Sendable (Double) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64(max(0, $0) * 1e9)) },
                 uptime: @escaping @Sendable () -> Double? = { HostProbe().uptimeSeconds() },
                 rename: (@Sendable (String) -> Bool)? = nil, bootTimings: BootTimingsProbe? = nil, platform: NodePlatform? = nil,
-                hypervisorWait: Double = 2, tpm: (any TPMSigner)? = nil) {
+                hypervisorWait: Double = 2, tpm: (any TPMSigner)? = nil, cloud: IncusJoiner? = nil) {
         self.token = enrollment.token
+        self.cloud = cloud
         self.tpm = tpm
         self.reader = HypervisorReader(hypervisor: hypervisor)
         self.hypervisorWait = hypervisorWait
@@ -132,6 +137,7 @@ public actor NodeController {
         case .ok(let answer):
             credential = answer.credential
             log.info("enrolled as \(answer.hostname) at \(client.server.absoluteString)")
+            await joinCloud(answer.cloud, pending: answer.cloudPending)
         case let other:
             log.error("enrolling at \(client.server.absoluteString): \(Self.describe(other))")
             return nil
@@ -139,7 +145,7 @@ public actor NodeController {
         let instances = collectInstances(Result { try hypervisor.instances() })
         let capacity = hypervisor.capacity()
         sequence += 1
-        switch await client.heartbeat(Heartbeat(capacity: capacity, instances: instances, sequence: sequence), credential: credential ?? "") {
+        switch await client.heartbeat(Heartbeat(capacity: capacity, instances: instances, sequence: sequence, cloud: cloudReport), credential: credential ?? "") {
         case .ok(let answer):
             if !answer.run.isEmpty || !answer.terminate.isEmpty {
                 log.info("--once: not applying \(answer.run.count) run and \(answer.terminate.count) terminate commands")
@@ -189,6 +195,7 @@ public actor NodeController {
             log.info("enrolled as \(answer.hostname) at \(client.server.absoluteString), heartbeat every \(Self.seconds(interval))")
             adoptRegisteredName(answer.hostname)
             log.info("capacity: \(Self.summary(request.capacity))" + (request.platform.map { "; firmware: \($0.summary)" } ?? ""))
+            await joinCloud(answer.cloud, pending: answer.cloudPending)
             return backoff.jittered(interval)
         case .rejected(403, _), .rejected(409, _):
             // A boot credential serve does not take (used already, this
@@ -198,6 +205,35 @@ public actor NodeController {
             return failed("enrolling at \(client.server.absoluteString)", outcome)
         case let other:
             return failed("enrolling at \(client.server.absoluteString)", other)
+        }
+    }
+
+    /// Joins the node's incusd to the site's cluster with the join the server
+    /// minted for this boot; or records why not (the server's reason, no
+    /// incusd, incusd's own error), which the heartbeats report until a later
+    /// answer brings a new join. Booting never waits on the cloud.
+    func joinCloud(_ join: CloudJoin?, pending: String?) async {
+        guard let join else {
+            if let pending {
+                cloudReport = CloudMemberReport(state: "pending", reason: pending)
+                log.warning("cloud: not joining now: \(pending)")
+            }
+            return
+        }
+        guard let cloud else {
+            cloudReport = CloudMemberReport(state: "pending", reason: "this node has no incusd (the image lacks incus-base)")
+            log.warning("cloud: the site has an Incus cluster but this node has no incusd")
+            return
+        }
+        let started = uptime()
+        do {
+            try await cloud.join(join)
+            cloudReport = CloudMemberReport(state: "joined")
+            let took = zip2(started, uptime()).map { " in " + Self.seconds($1 - $0) } ?? ""
+            log.info("cloud: joined the Incus cluster as \(join.serverName) through \(join.clusterAddress)\(took)")
+        } catch {
+            cloudReport = CloudMemberReport(state: "pending", reason: "\(error)")
+            log.warning("cloud: joining the Incus cluster failed: \(error)")
         }
     }
 
@@ -250,7 +286,7 @@ public actor NodeController {
         sequence += 1
         // Once the boot has finished, its whole timings go with one heartbeat.
         let timings = finishedTimingsSent ? nil : bootTimings?.timings(controllerStart: startedAt).flatMap { $0.finished ? $0 : nil }
-        let heartbeat = Heartbeat(capacity: capacity, instances: instances, sequence: sequence, bootTimings: timings)
+        let heartbeat = Heartbeat(capacity: capacity, instances: instances, sequence: sequence, bootTimings: timings, cloud: cloudReport)
         switch await client.heartbeat(heartbeat, credential: credential ?? "") {
         case .ok(let answer):
             if let timings {
@@ -262,6 +298,7 @@ public actor NodeController {
             for status in instances where ended[status.id] == status { ended[status.id] = nil }
             accept(interval: answer.heartbeatSeconds)
             apply(answer)
+            if answer.cloud != nil || answer.cloudPending != nil { await joinCloud(answer.cloud, pending: answer.cloudPending) }
             return backoff.jittered(interval)
         case .unauthorized(let message):
             // The boot credential was used up by the enrollment: a new one is asked for.
@@ -307,6 +344,11 @@ public actor NodeController {
     // MARK: Instances
 
     /// Terminates, then starts what the server asks.
+    private func zip2(_ a: Double?, _ b: Double?) -> (Double, Double)? {
+        guard let a, let b else { return nil }
+        return (a, b)
+    }
+
     private func apply(_ answer: HeartbeatResponse) {
         var terminated = Set<String>()
         for id in answer.terminate where !terminated.contains(id) {

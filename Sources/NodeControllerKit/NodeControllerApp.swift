@@ -101,6 +101,9 @@ public enum NodeControllerApp {
         }
         let tpm: TPM2ToolsSigner? = s.tpm.map { TPM2ToolsSigner(tcti: $0) } ?? (TPM2ToolsSigner.present() ? TPM2ToolsSigner() : nil)
         log.info(tpm.map { "TPM: each enrollment proves the key it keeps (\($0.tcti ?? "/dev/tpmrm0"))" } ?? "TPM: none, enrolling without a proof")
+        // The site's Incus cluster is joined through the node's own incusd, when the image has it.
+        let incusSocket = s.incusSocket ?? (FileManager.default.fileExists(atPath: "/usr/libexec/incus/incusd") ? IncusJoiner.defaultSocket : nil)
+        if let incusSocket { log.info("cloud: joins the site's Incus cluster through incusd at \(incusSocket) when the server says so") }
         // No boot credential in the boot files: the controller asks serve for one.
         log.info("server \(server.absoluteString) (from \(s.sources["server"] ?? "?"))"
                  + (s.caPin.map { ", site CA \($0) (from \(s.sources["ca"] ?? "?"))" } ?? "") + ", libvirt \(s.libvirtURI), boot credential "
@@ -112,7 +115,7 @@ public enum NodeControllerApp {
             // Only where systemd is PID 1 does it know the boot's timestamps.
             bootTimings: FileManager.default.fileExists(atPath: "/run/systemd/system") ? BootTimingsProbe() : nil,
             platform: HostProbe().platform(),
-            tpm: tpm)
+            tpm: tpm, cloud: incusSocket.map { IncusJoiner(socket: $0) })
     }
 
     static func json<T: Encodable>(_ value: T) -> String {

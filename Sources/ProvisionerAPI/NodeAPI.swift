@@ -232,11 +232,17 @@ public struct HeartbeatResponse: Codable, Sendable, Equatable {
     /// Instance ids to terminate.
     public var terminate: [String]
     public var heartbeatSeconds: Double
+    /// A new join for a node that reported itself pending in the cloud (retried at most every 30 s).
+    public var cloud: CloudJoin?
+    /// Why it still may not join, when the retry was refused.
+    public var cloudPending: String?
 
-    public init(run: [InstanceSpec] = [], terminate: [String] = [], heartbeatSeconds: Double) {
+    public init(run: [InstanceSpec] = [], terminate: [String] = [], heartbeatSeconds: Double, cloud: CloudJoin? = nil, cloudPending: String? = nil) {
         self.run = run
         self.terminate = terminate
         self.heartbeatSeconds = heartbeatSeconds
+        self.cloud = cloud
+        self.cloudPending = cloudPending
     }
 }
 

@@ -38,6 +38,7 @@ struct RawSiteConfig {
         var generation: String?
         var bmc: RawBMC?
         var root: String?
+        var persist: String?
     }
     struct RawBMC { var driver, user, password_file: String? }
     struct NFS { var server: String? }
@@ -113,14 +114,14 @@ struct RawSiteConfig {
             var out: [String: RawProfile] = [:]
             for name in m.keys {
                 guard let p = try m.map(name) else { out[name] = RawProfile(); continue }
-                try p.allow(["image", "kernel_args", "loader", "generation", "bmc", "root"])
+                try p.allow(["image", "kernel_args", "loader", "generation", "bmc", "root", "persist"])
                 var bmc: RawBMC?
                 if let b = try p.map("bmc") {
                     try b.allow(["driver", "user", "password_file"])
                     bmc = RawBMC(driver: try b.string("driver"), user: try b.string("user"), password_file: try b.string("password_file"))
                 }
                 out[name] = RawProfile(image: try p.string("image"), kernel_args: try p.strings("kernel_args"), loader: try p.string("loader"),
-                                       generation: try p.string("generation"), bmc: bmc, root: try p.string("root"))
+                                       generation: try p.string("generation"), bmc: bmc, root: try p.string("root"), persist: try p.string("persist"))
             }
             profiles = out
         }

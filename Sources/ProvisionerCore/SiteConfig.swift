@@ -60,10 +60,17 @@ public struct Profile: Equatable, Sendable {
     public var bmc: BMCDefaults?
     /// Where the profile's nodes' root comes from.
     public var root: RootMode
+    /// Whether the profile's nodes keep their cloud state across boots
+    /// (`disk`: on a local disk) or lose it at every boot (`none`: they
+    /// rejoin each time, and join only where the quorum guard lets them).
+    public var persist: Persist
+
+    public enum Persist: String, Sendable, CaseIterable { case none, disk }
 
     public init(name: ProfileName, image: String, kernelArgs: [String], loader: BootLoader = .auto, generation: GenerationID? = nil, bmc: BMCDefaults? = nil,
-                root: RootMode = .nfs) {
+                root: RootMode = .nfs, persist: Persist = .none) {
         self.root = root
+        self.persist = persist
         self.name = name
         self.image = image
         self.kernelArgs = kernelArgs
@@ -303,7 +310,12 @@ extension SiteConfig {
             guard let root = RootMode(rawValue: rootText) else {
                 throw ValidationError(field: "profiles.\(key).root", value: rootText, reason: "expected nfs or ram")
             }
-            profiles.append(Profile(name: name, image: image, kernelArgs: args, loader: loader, generation: generation, bmc: bmc, root: root))
+            let persistText = p.persist ?? Profile.Persist.none.rawValue
+            guard let persist = Profile.Persist(rawValue: persistText) else {
+                throw ValidationError(field: "profiles.\(key).persist", value: persistText, reason: "expected none or disk")
+            }
+            profiles.append(Profile(name: name, image: image, kernelArgs: args, loader: loader, generation: generation, bmc: bmc, root: root,
+                                    persist: persist))
         }
         guard profiles.contains(where: { $0.name == .default }) else {
             throw ValidationError(field: "profiles", value: profiles.map(\.name.value).joined(separator: ","), reason: "a profile named default is required")

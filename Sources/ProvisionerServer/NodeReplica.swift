@@ -69,6 +69,7 @@ final class NodeReplica: Sendable {
 
     func node(mac: MACAddress) -> Node? { state.withLock { $0.byMAC[mac] } }
     func node(ip: IPv4Address) -> Node? { state.withLock { $0.byIP[ip] } }
+    func node(hostname: String) -> Node? { state.withLock { $0.byHostname[hostname] } }
 
     /// Catches up with the registry: the nodes changed since its sequence
     /// number (or all of them), their boot files written through `files`

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ProvisionerCore
 import ProvisionerBoot
+import ProvisionerCloud
 import ProvisionerPlatform
 import ProvisionerSite
 import ProvisionerStore
@@ -36,12 +37,21 @@ extension ServeRunner {
             exec \(shellQuote(options.binary)) dhcp-event --socket \(shellQuote(events.path)) "$@"
 
             """, to: script, mode: 0o755)
+        // The site's Incus cluster, which enrolling nodes are given a way into.
+        var cloud: Result<IncusClient, SystemError>?
+        if config.cloud?.engine == .incus {
+            do { cloud = .success(try site.cloudClient(config)) } catch {
+                cloud = .failure(SystemError("\(error)"))
+                logger.error("cloud: \(error): nodes enroll but do not join the cluster")
+            }
+            if case .success(let client) = cloud { logger.info("cloud: enrolling nodes join the Incus cluster at \(client.target)") }
+        }
         // The operator API needs a token: the site's own (made here on first serve), or a named one.
         _ = try site.apiToken()
         logger.info("operator API: Bearer token in \(site.apiTokenPath) (every scope), or one from `provisioner token add`")
         let state = ServeState(config: config, registry: registry, heartbeatSeconds: options.heartbeatSeconds,
                                lostAfterBeats: options.lostAfterBeats, logger: logger, applier: try site.applier(config), apiTokenFile: site.apiTokenPath,
-                               replicaPath: site.home + "/replica.json")
+                               replicaPath: site.home + "/replica.json", cloud: cloud)
         // Caught up before it answers: a boot server restarted after changes serves them, not its old replica.
         let changed = state.follow()
         state.replica.persist()

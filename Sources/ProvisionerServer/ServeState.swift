@@ -6,6 +6,7 @@ import Synchronization
 import ProvisionerAPI
 import ProvisionerCore
 import ProvisionerBoot
+import ProvisionerCloud
 import ProvisionerPlatform
 import ProvisionerSite
 import ProvisionerStore
@@ -57,9 +58,15 @@ public final class ServeState: Sendable {
     public let serverName: String
     let startedAt: String
 
+    /// The site's Incus cluster, when it has one: the client, or why there is none.
+    let cloud: Result<IncusClient, SystemError>?
+    /// When each node was last given a join (or refused one): a pending node retries at most every 30 s.
+    let cloudAttempts = Mutex<[String: Date]>([:])
+
     public init(config: SiteConfig, registry: Registry, heartbeatSeconds: Double = 5, lostAfterBeats: Double = 3,
                 logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }, applier: Applier? = nil, apiToken: String? = nil, apiTokenFile: String? = nil,
-                replicaPath: String? = nil) {
+                replicaPath: String? = nil, cloud: Result<IncusClient, SystemError>? = nil) {
+        self.cloud = cloud
         replica = NodeReplica(file: replicaPath)
         supervisor = Supervisor(logger: logger)
         serverName = config.bootServerName?.value ?? Site.machineName()
@@ -199,5 +206,54 @@ public final class ServeState: Sendable {
             logger.warning("lost (no heartbeat for \(Int(heartbeatSeconds * lostAfterBeats)) s): \(lost.joined(separator: ", "))")
         }
     }
-}
 
+    /// What `node` is given to join the site's cloud at this boot: a join,
+    /// or why it does not join now (nil, nil: the site has no Incus cloud).
+    /// Never longer than 10 s: a cloud that hangs makes the node pending, and
+    /// it retries through its heartbeats; booting never waits on the cloud.
+    func cloudJoin(for node: Node) async -> (join: CloudJoin?, pending: String?) {
+        guard let settings = config.cloud, settings.engine == .incus, let cloud else { return (nil, nil) }
+        cloudAttempts.withLock { $0[node.hostname.value] = clock() }
+        let incus: IncusClient
+        switch cloud {
+        case .success(let client): incus = client
+        case .failure(let problem): return (nil, "the provisioning server cannot use the cloud: \(problem)")
+        }
+        let config = self.config, replica = self.replica, logger = self.logger
+        let persistent = config.profile(node.profile)?.persist == .disk
+        let name = node.hostname.value, address = "\(node.ip):\(settings.memberPort)"
+        let outcome: Result<CloudJoin, Site.CloudRefusal> = await firstOf(.seconds(10), fallback: { .failure(Site.CloudRefusal("the cloud did not answer within 10 s")) }) {
+            do {
+                return try Site.cloudJoin(incus, node: name, address: address, persistent: persistent, persistentMembers: { members in
+                    // Members that are not our nodes (this server's, a site's own) keep their state; our nodes as their profile says.
+                    Set(members.map(\.name).filter { member in
+                        guard let n = replica.node(hostname: member) else { return true }
+                        return config.profile(n.profile)?.persist == .disk
+                    })
+                })
+            } catch {
+                return .failure(Site.CloudRefusal("the cloud cannot be reached: \(error)"))
+            }
+        }
+        switch outcome {
+        case .success(let join):
+            logger.info("cloud: \(name) may join the Incus cluster through \(join.clusterAddress) (a token for this boot)")
+            return (join, nil)
+        case .failure(let refusal):
+            logger.warning("cloud: \(name) does not join now: \(refusal)")
+            return (nil, refusal.description)
+        }
+    }
+
+    /// A new join for a node whose heartbeat says it is pending, at most every 30 s.
+    func cloudRetry(for hostname: String, report: CloudMemberReport?) async -> (join: CloudJoin?, pending: String?) {
+        guard report?.state == "pending", config.cloud?.engine == .incus, let node = replica.node(hostname: hostname) else { return (nil, nil) }
+        let now = clock()
+        let due = cloudAttempts.withLock { attempts in
+            guard let last = attempts[hostname], now.timeIntervalSince(last) < 30 else { attempts[hostname] = now; return true }
+            return false
+        }
+        guard due else { return (nil, nil) }
+        return await cloudJoin(for: node)
+    }
+}

@@ -2,6 +2,7 @@ import Foundation
 import NodeControllerKit
 import ProvisionerAPI
 import ProvisionerPlatform
+import ProvisionerSite
 import Testing
 import TestSupport
 
@@ -111,6 +112,71 @@ extension SystemTests {
         // A trust token is single-use.
         let reused = try provisioner(["cloud", "attach", "incus", "https://\(cluster.address(1))", "--trust-token", trust], home: home)
         #expect(reused.status != 0, "a used trust token was taken again: \(reused.stdout)")
+        step("done")
+    }
+
+    /// Enrollment with the real pieces: serve in its namespace with the site's
+    /// cluster (its first member in the server's namespace, at the server's
+    /// address), and a node whose real node controller enrolls over TLS and
+    /// joins the node's own incusd (in the node's namespace) with the join
+    /// in the enrollment's answer. A node that keeps no state is refused by
+    /// the quorum guard and still enrolls: booting never depends on the cloud.
+    @Test(.enabled(if: IncusTestCluster.unavailableReason == nil && TestNetwork.unavailableReason == nil && ImageBuildTests.nodeController != nil,
+                   "\(IncusTestCluster.unavailableReason ?? TestNetwork.unavailableReason ?? "needs the static node controller (make node-controller)")"))
+    func aBootedNodeJoinsTheClusterAtEnrollment() throws {
+        let site = try ServedSite()
+        defer { site.close() }
+        let cluster = try IncusTestCluster()
+        defer { cluster.close() }
+        let home = site.home, net = site.net, server = site.subnet.server
+        let step = StepClock("incus enrollment test")
+        let nodes = [(name: "n1", mac: "02:94:00:00:00:01", ip: site.subnet.host(2), socket: 2),
+                     (name: "n2", mac: "02:94:00:00:00:02", ip: site.subnet.host(3), socket: 3)]
+        try cluster.start(1, in: net.server)
+        for n in nodes { try cluster.start(n.socket, in: net.client) }
+        let initialized = try net.exec(net.server, "\(CLI.binary) cloud init --home \(home.dir) --socket \(cluster.socket(1)) --address \(server):18443 --name boot1")
+        try #require(initialized.status == 0, "\(initialized.stderr)")
+        let config = Site(home: home.dir)
+        try config.setConfigValue("nfs.server", to: "none")
+        try config.setConfigValue("cloud.member_port", to: "18443")
+        // n1 keeps its cluster state on a disk; n2 keeps none (the quorum guard's case).
+        try config.setConfigValue("profiles.default.persist", to: "disk")
+        try config.setConfigValue("profiles.diskless.image", to: "default")
+        try #require(try home.run(["node", "add", "n1", "--mac", nodes[0].mac, "--ip", nodes[0].ip]).status == 0)
+        try #require(try home.run(["node", "add", "n2", "--mac", nodes[1].mac, "--ip", nodes[1].ip, "--profile", "diskless"]).status == 0)
+        _ = try standInGeneration(home)
+        try #require(try home.run(["apply"]).status == 0)
+        try site.startServe(["--heartbeat", "1", "--lost-after", "3"])
+        #expect(site.serve?.output.contains("cloud: enrolling nodes join the Incus cluster at https://\(server):18443") == true, "\(site.serve?.output ?? "")")
+        let siteCA = try #require(SiteTLS(dir: home.dir + "/tls").caFingerprint())
+        // One node's address at a time on the client side: each enrolls from its own.
+        try net.exec(net.client, "ip link set \(net.clientIf) address \(nodes[0].mac)")
+        try net.exec(net.client, "ip addr add \(nodes[0].ip)/24 dev \(net.clientIf)")
+        func boot(_ n: (name: String, mac: String, ip: String, socket: Int)) throws -> CLI.Result {
+            let cmdline = home.dir + "/cmdline-\(n.name)"
+            try "BOOTIF=01-\(n.mac.replacingOccurrences(of: ":", with: "-")) provisioner.server=\(site.secureBase) provisioner.ca=\(siteCA) provisioner.image=default/g1\n"
+                .write(toFile: cmdline, atomically: true, encoding: .utf8)
+            return try net.exec(net.client, "unshare --uts \(ImageBuildTests.nodeController!) --once --cmdline \(cmdline) "
+                                + "--libvirt-uri test:///default --incus-socket \(cluster.socket(n.socket))")
+        }
+        step("a node with a disk enrolls and joins")
+        let first = try boot(nodes[0])
+        #expect(first.status == 0, "\(first.stderr.suffix(3000))\n\(site.serve?.output.suffix(2000) ?? "")")
+        #expect(first.stderr.contains("cloud: joined the Incus cluster as n1 through \(server):18443"),
+                "\(first.stderr.suffix(2000))\n\((site.serve?.output ?? "").split(separator: "\n").filter { $0.contains("cloud") }.joined(separator: "\n"))")
+        let list = try cluster.incus(1, ["cluster", "list", "-f", "csv"]).stdout
+        #expect(list.contains("n1,https://\(nodes[0].ip):18443") && list.contains("ONLINE"), "\(list)")
+        #expect(try home.run(["node", "show", "n1", "--json"]).object["state"] as? String == "ready")
+
+        step("a node without one enrolls and stays out (quorum guard)")
+        try net.exec(net.client, "ip addr del \(nodes[0].ip)/24 dev \(net.clientIf)")
+        try net.exec(net.client, "ip link set \(net.clientIf) address \(nodes[1].mac)")
+        try net.exec(net.client, "ip addr add \(nodes[1].ip)/24 dev \(net.clientIf)")
+        let second = try boot(nodes[1])
+        #expect(second.status == 0, "the node did not enroll: \(second.stderr.suffix(2000))")
+        #expect(second.stderr.contains("cloud: not joining now") && second.stderr.contains("at least three online database members"), "\(second.stderr.suffix(2000))")
+        #expect(!(try cluster.incus(1, ["cluster", "list", "-f", "csv"]).stdout.contains("n2,")))
+        #expect(try home.run(["node", "show", "n2", "--json"]).object["state"] as? String == "ready", "booting does not depend on the cloud")
         step("done")
     }
 }

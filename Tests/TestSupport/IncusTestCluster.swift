@@ -32,10 +32,13 @@ public final class IncusTestCluster: @unchecked Sendable {
     public func socket(_ i: Int) -> String { dir(i) + "/unix.socket" }
     public func address(_ i: Int) -> String { "127.0.0.\(i):\(port)" }
 
-    /// Starts daemon `i` on its directory (made when missing) and waits for its socket to answer.
-    public func start(_ i: Int) throws {
+    /// Starts daemon `i` on its directory (made when missing) and waits for
+    /// its socket to answer; in the cluster's namespace, or in `namespace`
+    /// (a test network's: the provisioning server's, a node's).
+    public func start(_ i: Int, in namespace: String? = nil) throws {
         try FileManager.default.createDirectory(atPath: dir(i), withIntermediateDirectories: true)
-        let daemon = try Background(["/usr/bin/env", "INCUS_DIR=\(dir(i))", "/usr/sbin/ip", "netns", "exec", namespace, Self.incusd, "--group", "root"],
+        let daemon = try Background(["/usr/bin/env", "INCUS_DIR=\(dir(i))", "/usr/sbin/ip", "netns", "exec", namespace ?? self.namespace,
+                                     Self.incusd, "--group", "root"],
                                     log: root + "/incusd\(i).log")
         daemons[i] = daemon
         guard waitFor(30, { (try? incus(i, ["query", "/1.0"]))?.status == 0 }) else {

@@ -86,7 +86,9 @@ struct NodeAgentController {
         state.credentials.issue(credential, hostname: node.hostname, ip: node.ip, at: state.clock())
         state.count { $0.enrollments += 1 }
         state.logger.info("enrolled \(node.hostname) (\(node.mac?.description ?? "?"), \(node.ip)): \(req.capacity.coresMax) cores, \(req.capacity.memoryMiBMax) MiB, \(req.capacity.hypervisor.rawValue), image \(req.image ?? "?")\(req.platform.map { ", firmware " + $0.summary } ?? "")")
-        return try json(EnrollResponse(hostname: node.hostname.value, credential: credential, heartbeatSeconds: state.heartbeatSeconds))
+        let cloud = await state.cloudJoin(for: node)
+        return try json(EnrollResponse(hostname: node.hostname.value, credential: credential, heartbeatSeconds: state.heartbeatSeconds,
+                                       cloud: cloud.join, cloudPending: cloud.pending))
     }
 
     /// The TPM key to pin with this enrollment, if it is the node's first to
@@ -197,6 +199,8 @@ struct NodeAgentController {
         state.count { $0.heartbeats += 1 }
         for spec in work.run { state.logger.info("asking \(credential.hostname) to start instance \(spec.id)") }
         for id in work.terminate { state.logger.info("asking \(credential.hostname) to terminate instance \(id)") }
-        return try json(HeartbeatResponse(run: work.run, terminate: work.terminate, heartbeatSeconds: state.heartbeatSeconds))
+        let cloud = await state.cloudRetry(for: credential.hostname.value, report: beat.cloud)
+        return try json(HeartbeatResponse(run: work.run, terminate: work.terminate, heartbeatSeconds: state.heartbeatSeconds,
+                                          cloud: cloud.join, cloudPending: cloud.pending))
     }
 }
