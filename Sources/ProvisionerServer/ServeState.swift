@@ -245,6 +245,20 @@ public final class ServeState: Sendable {
         }
     }
 
+    /// What was last recorded of each node's standing in the cloud: only a change is written.
+    let cloudRecorded = Mutex<[String: CloudMemberReport]>([:])
+
+    /// Records a node's standing in the cloud when it changed (on the telemetry queue).
+    func recordCloud(_ hostname: Hostname, _ report: CloudMemberReport) {
+        let changed = cloudRecorded.withLock { recorded in
+            defer { recorded[hostname.value] = report }
+            return recorded[hostname.value] != report
+        }
+        guard changed else { return }
+        let registry = self.registry, now = self.now()
+        recordBootPhase { try registry.setCloudMember(hostname: hostname, state: report.state, reason: report.reason, now: now) }
+    }
+
     /// A new join for a node whose heartbeat says it is pending, at most every 30 s.
     func cloudRetry(for hostname: String, report: CloudMemberReport?) async -> (join: CloudJoin?, pending: String?) {
         guard report?.state == "pending", config.cloud?.engine == .incus, let node = replica.node(hostname: hostname) else { return (nil, nil) }

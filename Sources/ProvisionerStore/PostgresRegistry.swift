@@ -463,7 +463,7 @@ enum PostgresSchema {
         )
         """,
     ], BootCredentialSchema.statements(text: text, key: "BIGINT"), TokenSchema.statements(text: text),
-       TPMKeySchema.statements(text: text, key: "BIGINT")]
+       TPMKeySchema.statements(text: text, key: "BIGINT"), CloudMemberSchema.statements(text: text, key: "BIGINT")]
 
     /// The channel of the change log's doorbell.
     static let changesChannel = "provisioner_node_changes"
@@ -510,6 +510,7 @@ extension PostgresRegistry {
         ("boot_credentials", ["node_id", "mac", "digest", "given_to", "minted_at", "used_at", "used_from"]),
         ("node_credentials", ["node_id", "digest", "ip", "issued_at"]),
         ("tpm_keys", ["node_id", "fingerprint", "pinned_at", "pending", "pending_at"]),
+        ("cloud_members", ["node_id", "state", "reason", "since"]),
     ]
 
     /// Copies every row of `source` into this (empty) registry in one

@@ -69,6 +69,10 @@ public protocol Registry: Sendable {
     func setTPMKey(hostname: Hostname, _ record: TPMKeyRecord?, action: String, now: String) throws
     /// Keeps the key an enrollment of a bound node was refused with, for the operator to accept.
     func offerTPMKey(hostname: Hostname, fingerprint: String, now: String) throws
+    /// A node's standing in the site's cloud (joined, or pending and why), as last reported.
+    func cloudMember(hostname: Hostname) throws -> CloudMemberRecord?
+    /// Records a node's standing in the cloud.
+    func setCloudMember(hostname: Hostname, state: String, reason: String?, now: String) throws
 
     // MARK: API tokens and the audit log
 

@@ -296,6 +296,10 @@ enum Schema {
             // The key each node's TPM keeps, pinned at its first enrollment that proves one.
             for statement in TPMKeySchema.statements(text: "TEXT", key: "INTEGER") { try db.execute(sql: statement) }
         },
+        { db in
+            // Each node's standing in the site's cloud, as its node controller reports it.
+            for statement in CloudMemberSchema.statements(text: "TEXT", key: "INTEGER") { try db.execute(sql: statement) }
+        },
     ]
 
     static func migrate(_ queue: DatabaseQueue) throws {

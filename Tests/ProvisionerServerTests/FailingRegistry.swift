@@ -67,6 +67,10 @@ final class FailingRegistry: Registry {
     func offerTPMKey(hostname: Hostname, fingerprint: String, now: String) throws {
         try check(.enrollment); try base.offerTPMKey(hostname: hostname, fingerprint: fingerprint, now: now)
     }
+    func cloudMember(hostname: Hostname) throws -> CloudMemberRecord? { try check(.read); return try base.cloudMember(hostname: hostname) }
+    func setCloudMember(hostname: Hostname, state: String, reason: String?, now: String) throws {
+        try check(.heartbeats); try base.setCloudMember(hostname: hostname, state: state, reason: reason, now: now)
+    }
     func addAPIToken(name: APITokenName, digest: String, scopes: [APIScope], now: String) throws -> APIToken {
         try check(.update)
         return try base.addAPIToken(name: name, digest: digest, scopes: scopes, now: now)

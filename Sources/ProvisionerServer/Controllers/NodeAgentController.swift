@@ -87,6 +87,8 @@ struct NodeAgentController {
         state.count { $0.enrollments += 1 }
         state.logger.info("enrolled \(node.hostname) (\(node.mac?.description ?? "?"), \(node.ip)): \(req.capacity.coresMax) cores, \(req.capacity.memoryMiBMax) MiB, \(req.capacity.hypervisor.rawValue), image \(req.image ?? "?")\(req.platform.map { ", firmware " + $0.summary } ?? "")")
         let cloud = await state.cloudJoin(for: node)
+        if let pending = cloud.pending { state.recordCloud(node.hostname, CloudMemberReport(state: "pending", reason: pending)) }
+        if cloud.join != nil { state.recordCloud(node.hostname, CloudMemberReport(state: "joining")) }
         return try json(EnrollResponse(hostname: node.hostname.value, credential: credential, heartbeatSeconds: state.heartbeatSeconds,
                                        cloud: cloud.join, cloudPending: cloud.pending))
     }
@@ -199,6 +201,7 @@ struct NodeAgentController {
         state.count { $0.heartbeats += 1 }
         for spec in work.run { state.logger.info("asking \(credential.hostname) to start instance \(spec.id)") }
         for id in work.terminate { state.logger.info("asking \(credential.hostname) to terminate instance \(id)") }
+        if let report = beat.cloud { state.recordCloud(credential.hostname, report) }
         let cloud = await state.cloudRetry(for: credential.hostname.value, report: beat.cloud)
         return try json(HeartbeatResponse(run: work.run, terminate: work.terminate, heartbeatSeconds: state.heartbeatSeconds,
                                           cloud: cloud.join, cloudPending: cloud.pending))

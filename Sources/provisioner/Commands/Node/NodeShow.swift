@@ -22,12 +22,14 @@ extension Provisioner.Node {
             var seconds_to_enroll: Double?
             var capacity: SnakeCased<NodeCapacity>?
             var bmc: BMCSettings?
+            var cloud: CloudMemberRecord?
 
             func encode(to encoder: any Encoder) throws {
                 try node.encode(to: encoder)
-                enum K: String, CodingKey { case image, boot_started, phases, phase_durations, seconds_to_enroll, capacity, last_heartbeat, enrolled_at, boot_timings, platform, boot_path, bmc, drained }
+                enum K: String, CodingKey { case image, boot_started, phases, phase_durations, seconds_to_enroll, capacity, last_heartbeat, enrolled_at, boot_timings, platform, boot_path, bmc, drained, cloud }
                 var c = encoder.container(keyedBy: K.self)
                 try c.encode(status?.image, forKey: .image)
+                try c.encodeIfPresent(cloud, forKey: .cloud)
                 try c.encode(status?.bootStarted, forKey: .boot_started)
                 try c.encode(status?.phases ?? [:], forKey: .phases)
                 try c.encode(phase_durations, forKey: .phase_durations)
@@ -52,9 +54,11 @@ extension Provisioner.Node {
             let durations = status?.phaseDurations() ?? []
             let capacity = status?.capacity
             let bmc = try registry.bmcs()[node.hostname.value]
+            let cloud = try registry.cloudMember(hostname: node.hostname)
             if output.json {
                 emit(try jsonText(JSONNode(node: node, status: status, phase_durations: Dictionary(uniqueKeysWithValues: durations.map { ($0.phase.rawValue, $0.seconds) }),
-                                           seconds_to_enroll: status?.secondsToEnroll, capacity: capacity.map(SnakeCased.init), bmc: bmc)))
+                                           seconds_to_enroll: status?.secondsToEnroll, capacity: capacity.map(SnakeCased.init), bmc: bmc,
+                                           cloud: cloud)))
                 return
             }
             var rows = [
@@ -69,6 +73,7 @@ extension Provisioner.Node {
                 ["generation", node.generation.map { "pinned to \($0)" } ?? "follows the active one"],
             ]
             if status?.drained == true { rows.append(["placement", "drained (no new instances)"]) }
+            if let cloud { rows.append(["cloud", "\(cloud.state) since \(cloud.since)" + (cloud.reason.map { ": " + $0 } ?? "")]) }
             if let status {
                 rows.append(["image", status.image ?? "-"])
                 rows.append(["boot started", status.bootStarted ?? "-"])
