@@ -160,6 +160,32 @@ extension Site {
         }
     }
 
+    /// Removes the cluster members of nodes the site no longer has (`node
+    /// rm`): an ONLINE member leaves cleanly (its instances must be gone
+    /// first: Incus refuses otherwise, and says so), an OFFLINE one is
+    /// force-removed. A site without an Incus cloud has nothing to do.
+    /// - Returns: one line per node that was a member: removed, or why not.
+    public func removeCloudMembers(_ names: [String], config: SiteConfig) -> [String] {
+        guard config.cloud?.engine == .incus, !names.isEmpty else { return [] }
+        let incus: IncusClient
+        let members: [IncusClient.Member]
+        do {
+            incus = try cloudClient(config)
+            members = try incus.members()
+        } catch {
+            return ["cloud: members not removed (\(error)); remove them with `incus cluster remove`"]
+        }
+        return names.compactMap { name in
+            guard let member = members.first(where: { $0.name == name }) else { return nil }
+            do {
+                try incus.removeMember(name, force: member.status == "OFFLINE")
+                return "cloud: removed member \(name) (\(member.status == "OFFLINE" ? "forced: it was OFFLINE" : "it left"))"
+            } catch {
+                return "cloud: member \(name) not removed: \(error)"
+            }
+        }
+    }
+
     public struct CloudRefusal: Error, Sendable, CustomStringConvertible {
         public var description: String
         public init(_ description: String) { self.description = description }

@@ -123,3 +123,8 @@ final class Sites: Sendable {
         }
     }
 }
+
+/// One line to standard error, as a warning (the command goes on).
+func warn(_ text: String) {
+    FileHandle.standardError.write(Data("provisioner: \(text)\n".utf8))
+}

@@ -112,6 +112,12 @@ extension SystemTests {
         // A trust token is single-use.
         let reused = try provisioner(["cloud", "attach", "incus", "https://\(cluster.address(1))", "--trust-token", trust], home: home)
         #expect(reused.status != 0, "a used trust token was taken again: \(reused.stdout)")
+
+        step("node rm: its member leaves the cluster")
+        try #require(try home.run(["node", "add", "n2", "--mac", "02:95:00:00:00:02", "--no-apply"]).status == 0)
+        let removed = try provisioner(["node", "rm", "n2", "--no-apply"])
+        #expect(removed.status == 0 && removed.stderr.contains("cloud: removed member n2 (it left)"), "\(removed.stdout)\(removed.stderr)")
+        #expect(try members()["n2"] == nil, "\((try? cluster.incus(1, ["cluster", "list"]).stdout) ?? "")")
         step("done")
     }
 

@@ -23,6 +23,9 @@ extension Provisioner.Node {
         func run() throws {
             let config = try global.loadConfig()
             let (removed, files) = try global.nodeOperations(config, skip: applyOptions.noApply).remove(keys, now: now())
+            // Their members of the site's cloud go too (the registry change stands whatever the cloud says).
+            let cloud = global.site.removeCloudMembers(removed.map(\.hostname.value), config: config)
+            for line in cloud { warn(line) }
             emit(output.json ? try jsonText(removed) : "removed \(removed.count) nodes: \(removed.map(\.hostname.value).joined(separator: " "))\n" + files.summary + "\n")
         }
     }
