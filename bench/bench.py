@@ -6,6 +6,7 @@ One module per suite in bench/suites/, run in this order:
   serve     kernel + initrd over HTTP against TFTP; 50 parallel initrd fetches against nginx
   api       1,000 node controllers enroll, then heartbeat under wrk
   postgres  the registry on PostgreSQL beside SQLite; three boot servers: start, change propagation
+  cloud     real incusd on this host: 20 fresh members joining (3 at a time, as serve allows), a wiped member rejoining
   storm     50, 200, 500 simulated nodes booting at once against one serve
   lab       QEMU nodes under TCG: two at once, then one alone per root mode (NFS, RAM)
   firmware  one QEMU node alone per firmware path (BIOS, UEFI PXE, UEFI HTTP Boot, Secure Boot)

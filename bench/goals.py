@@ -84,6 +84,10 @@ GOALS = [
         "issue 5: 50 parallel fetches ≥ 0.8× nginx (issue 29, open, asks ≥ 0.9×)"),
 
     # api: 1,000 node controllers enroll, then heartbeat under wrk (SQLite)
+    Row("cloud.mint_ms", "ms", 0, None, NONE),
+    Row("cloud.join_together_s", "s", 1, None, "issue 27 step 8 asks for the figure, no goal"),
+    Row("cloud.online", "", 0, None, NONE),
+    Row("cloud.rejoin_s", "s", 2, None, NONE),
     Row("api.enroll_s", "s", 1, None, NONE),
     Row("api.enroll_per_s", "/s", 0, None, NONE),
     Row("api.fast.rps", "/s", 0, None, "as fast as answered: the ceiling, no goal"),

@@ -150,6 +150,8 @@ public struct ImageBuilder: Sendable {
         add("provisioner-base-v1")
         add(req.config.mirror); add(req.config.suite); add(req.config.architecture)
         packages.forEach(add)
+        // An image for an Incus cloud has the cloud's packages from backports (`MmdebstrapBuilder.arguments`).
+        if req.config.cloud?.engine == .incus { add("cloud:incus"); MmdebstrapBuilder.cloudPackages.forEach(add) }
         for rel in ["hooks/essential.sh"] + filesUnder(req.rootfsDir + "/overlay").map({ "overlay/" + $0 }) {
             add(rel)
             h.update(data: FileSystem.read(req.rootfsDir + "/" + rel) ?? Data())
@@ -285,19 +287,7 @@ public struct MmdebstrapBuilder: RootBuilder {
         }
         try FileSystem.makeDirectory(aptCache)
         let env = environment
-        let args = [
-            "--mode=root", "--variant=minbase", "--verbose",
-            "--architectures=\(config.architecture)",
-            "--include=\(packages.joined(separator: ","))",
-            "--skip=essential/unlink",
-            "--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/",
-            // Special hooks take literal paths (no shell): the cache path is a checked config path.
-            "--setup-hook=sync-in \(aptCache) /var/cache/apt/archives/",
-            "--essential-hook=\(essentialHook)",
-            "--customize-hook=sync-out /var/cache/apt/archives \(aptCache)",
-            "--customize-hook=rm -f \"$1\"/var/cache/apt/archives/*.deb \"$1\"/var/cache/apt/archives/partial/*.deb",
-            config.suite, root, config.mirror,
-        ]
+        let args = Self.arguments(root: root, packages: packages, config: config, essentialHook: essentialHook, aptCache: aptCache)
         var tail: [String] = []
         var downloaded = 0, configured = 0
         var total: Int? = nil
@@ -319,6 +309,40 @@ public struct MmdebstrapBuilder: RootBuilder {
         guard status == 0 else {
             throw SystemError("mmdebstrap failed with status \(status):\n" + tail.joined(separator: "\n"))
         }
+    }
+
+    /// The packages a site whose nodes join an Incus cluster adds to the
+    /// image, from the suite's backports (Incus 6.0 LTS is in
+    /// bookworm-backports): the daemon (containers) and lxcfs.
+    public static let cloudPackages = ["incus-base", "lxcfs"]
+
+    /// mmdebstrap's arguments. With an Incus cloud the backports suite is an
+    /// extra source, pinned low by Debian as always (nothing else comes from
+    /// it), and the cloud's packages are installed from it by name.
+    public static func arguments(root: String, packages: [String], config: SiteConfig, essentialHook: String, aptCache: String) -> [String] {
+        let incus = config.cloud?.engine == .incus
+        var args = [
+            "--mode=root", "--variant=minbase", "--verbose",
+            "--architectures=\(config.architecture)",
+            "--include=\(packages.joined(separator: ","))",
+            "--skip=essential/unlink",
+            "--setup-hook=mkdir -p \"$1\"/var/cache/apt/archives/",
+            // Special hooks take literal paths (no shell): the cache path is a checked config path.
+            "--setup-hook=sync-in \(aptCache) /var/cache/apt/archives/",
+            "--essential-hook=\(essentialHook)",
+        ]
+        if incus {
+            // Suite and mirror are checked words and URLs (SiteConfig): safe in a shell hook.
+            args.append("--customize-hook=chroot \"$1\" apt-get install -y -q --no-install-recommends -t \(config.suite)-backports "
+                        + cloudPackages.joined(separator: " "))
+        }
+        args += [
+            "--customize-hook=sync-out /var/cache/apt/archives \(aptCache)",
+            "--customize-hook=rm -f \"$1\"/var/cache/apt/archives/*.deb \"$1\"/var/cache/apt/archives/partial/*.deb",
+            config.suite, root, config.mirror,
+        ]
+        if incus { args.append("deb \(config.mirror) \(config.suite)-backports main") }
+        return args
     }
 
     /// apt's "N upgraded, M newly installed, …" line.

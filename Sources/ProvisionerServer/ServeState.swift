@@ -60,8 +60,14 @@ public final class ServeState: Sendable {
 
     /// The site's Incus cluster, when it has one: the client, or why there is none.
     let cloud: Result<IncusClient, SystemError>?
-    /// When each node was last given a join (or refused one): a pending node retries at most every 30 s.
+    /// When each node may next be given a join: a pending node retries every 30 s, one
+    /// that waited for a join slot every 2 s.
     let cloudAttempts = Mutex<[String: Date]>([:])
+    /// Nodes given a join that have not reported yet, and since when. Incus takes a few
+    /// joins at once but refuses more ("a configuration change is already in progress",
+    /// measured here from about 10 at once), and a daemon whose join was refused that
+    /// way does not take another until it restarts: so at most `joinSlots` at a time.
+    let cloudJoining = Mutex(JoinSlots(slots: 3, expiry: 60))
 
     public init(config: SiteConfig, registry: Registry, heartbeatSeconds: Double = 5, lostAfterBeats: Double = 3,
                 logger: Logger, clock: @escaping @Sendable () -> Date = { Date() }, applier: Applier? = nil, apiToken: String? = nil, apiTokenFile: String? = nil,
@@ -213,11 +219,16 @@ public final class ServeState: Sendable {
     /// it retries through its heartbeats; booting never waits on the cloud.
     func cloudJoin(for node: Node) async -> (join: CloudJoin?, pending: String?) {
         guard let settings = config.cloud, settings.engine == .incus, let cloud else { return (nil, nil) }
-        cloudAttempts.withLock { $0[node.hostname.value] = clock() }
+        let now = clock(), hostname = node.hostname.value
+        cloudAttempts.withLock { $0[hostname] = now.addingTimeInterval(30) }
         let incus: IncusClient
         switch cloud {
         case .success(let client): incus = client
         case .failure(let problem): return (nil, "the provisioning server cannot use the cloud: \(problem)")
+        }
+        guard cloudJoining.withLock({ $0.take(hostname, at: now) }) else {
+            cloudAttempts.withLock { $0[hostname] = now.addingTimeInterval(2) }
+            return (nil, "the cluster is taking other nodes' joins (\(cloudJoining.withLock { $0.slots }) at a time): this one joins in a moment")
         }
         let config = self.config, replica = self.replica, logger = self.logger
         let persistent = config.profile(node.profile)?.persist == .disk
@@ -240,6 +251,7 @@ public final class ServeState: Sendable {
             logger.info("cloud: \(name) may join the Incus cluster through \(join.clusterAddress) (a token for this boot)")
             return (join, nil)
         case .failure(let refusal):
+            cloudJoining.withLock { $0.release(name) }
             logger.warning("cloud: \(name) does not join now: \(refusal)")
             return (nil, refusal.description)
         }
@@ -259,14 +271,13 @@ public final class ServeState: Sendable {
         recordBootPhase { try registry.setCloudMember(hostname: hostname, state: report.state, reason: report.reason, now: now) }
     }
 
-    /// A new join for a node whose heartbeat says it is pending, at most every 30 s.
+    /// A new join for a node whose heartbeat says it is pending: 30 s after the last, or 2 s after waiting for a slot.
     func cloudRetry(for hostname: String, report: CloudMemberReport?) async -> (join: CloudJoin?, pending: String?) {
+        // A node that reported has ended its join, either way: its slot is free.
+        if report != nil { cloudJoining.withLock { $0.release(hostname) } }
         guard report?.state == "pending", config.cloud?.engine == .incus, let node = replica.node(hostname: hostname) else { return (nil, nil) }
         let now = clock()
-        let due = cloudAttempts.withLock { attempts in
-            guard let last = attempts[hostname], now.timeIntervalSince(last) < 30 else { attempts[hostname] = now; return true }
-            return false
-        }
+        let due = cloudAttempts.withLock { attempts in (attempts[hostname] ?? .distantPast) <= now }
         guard due else { return (nil, nil) }
         return await cloudJoin(for: node)
     }

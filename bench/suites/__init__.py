@@ -5,6 +5,6 @@ lines as it measures (each goal from bench/goals.py beside its figure) and
 returns the figures for the closing table; a suite that cannot run here
 prints why and returns {}.
 """
-from . import api, firmware, image, lab, postgres, registry, render, serve, storm
+from . import api, cloud, firmware, image, lab, postgres, registry, render, serve, storm
 
-SUITES = {m.NAME: m for m in (image, serve, api, postgres, storm, lab, firmware, registry, render)}
+SUITES = {m.NAME: m for m in (image, serve, api, postgres, cloud, storm, lab, firmware, registry, render)}
