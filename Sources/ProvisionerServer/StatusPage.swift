@@ -40,12 +40,20 @@ func firmware(_ n: NodeStatus) -> String {
     return parts.isEmpty ? "-" : parts.joined(separator: "; ")
 }
 
+/// A node's standing in the cloud, for the page.
+func cloudText(_ record: CloudMemberRecord?) -> String {
+    guard let record else { return "-" }
+    return record.state + " since " + record.since + (record.reason.map { ": " + $0 } ?? "")
+}
+
 /// `GET /`: nodes, state, last boot phase, image, capacity; discovered MACs. Refreshes itself.
 enum StatusPage {
     /// The page, read from the registry now.
     static func response(_ state: ServeState) throws -> Response {
         let nodes = try state.registry.statuses()
         let discovered = try state.registry.discovered()
+        // With a cloud: each node's standing in it, as its heartbeats reported it.
+        let cloud = state.config.cloud?.engine == .incus ? try state.registry.cloudMembers() : nil
         var counts: [NodeState: Int] = [:]
         for n in nodes { counts[n.state, default: 0] += 1 }
         var rows = ""
@@ -59,7 +67,7 @@ enum StatusPage {
                 <td>\(html(n.bootTimings.map(nodeBoot) ?? "-"))</td>\
                 <td>\(html(firmware(n)))</td>\
                 <td>\(cap.map { "\($0.coresFree)/\($0.coresMax) cores, \($0.memoryMiBFree)/\($0.memoryMiBMax) MiB, \(html($0.hypervisor.rawValue))" } ?? "-")</td>\
-                <td>\(html(n.lastHeartbeat ?? "-"))</td></tr>
+                <td>\(html(n.lastHeartbeat ?? "-"))</td>\(cloud.map { "<td>\(html(cloudText($0[n.hostname])))</td>" } ?? "")</tr>
 
                 """
         }
@@ -101,7 +109,7 @@ enum StatusPage {
             DHCP \(state.config.dhcpMode.rawValue) on \(html(state.config.interface)).\(services.isEmpty ? "" : " Services: " + services + ".") <span class="muted">Refreshes every 5 s.</span></p>
             <h2>Nodes</h2>
             <table><thead><tr><th>Hostname</th><th>MAC</th><th>IP</th><th>State</th><th>Image</th><th>Last boot phase</th>\
-            <th>Phase durations</th><th>Node's own boot</th><th>Firmware</th><th>Capacity (free/max)</th><th>Last heartbeat</th></tr></thead>
+            <th>Phase durations</th><th>Node's own boot</th><th>Firmware</th><th>Capacity (free/max)</th><th>Last heartbeat</th>\(cloud == nil ? "" : "<th>Cloud</th>")</tr></thead>
             <tbody>
             \(rows.isEmpty ? "<tr><td colspan=10 class=muted>No nodes registered.</td></tr>" : rows)</tbody></table>
             <h2>Boot servers</h2>

@@ -71,6 +71,8 @@ public protocol Registry: Sendable {
     func offerTPMKey(hostname: Hostname, fingerprint: String, now: String) throws
     /// A node's standing in the site's cloud (joined, or pending and why), as last reported.
     func cloudMember(hostname: Hostname) throws -> CloudMemberRecord?
+    /// Every node's standing in the cloud, by hostname.
+    func cloudMembers() throws -> [String: CloudMemberRecord]
     /// Records a node's standing in the cloud.
     func setCloudMember(hostname: Hostname, state: String, reason: String?, now: String) throws
 

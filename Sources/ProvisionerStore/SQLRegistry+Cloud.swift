@@ -39,6 +39,16 @@ extension SQLRegistry {
         }
     }
 
+    /// Every node's standing in the cloud, by hostname.
+    public func cloudMembers() throws -> [String: CloudMemberRecord] {
+        try read { db in
+            Dictionary(try db.rows("""
+                SELECT n.hostname, c.state, c.reason, c.since FROM cloud_members c JOIN nodes n ON n.id = c.node_id
+                """, []).map { row in (row[0] ?? "", CloudMemberRecord(state: row[1] ?? "", reason: row[2], since: row[3] ?? "")) },
+                uniquingKeysWith: { a, _ in a })
+        }
+    }
+
     /// Records `hostname`'s standing (a node that is gone is no error: nothing to record).
     public func setCloudMember(hostname: Hostname, state: String, reason: String?, now: String) throws {
         _ = try write { db in

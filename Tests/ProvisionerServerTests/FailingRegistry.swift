@@ -68,6 +68,7 @@ final class FailingRegistry: Registry {
         try check(.enrollment); try base.offerTPMKey(hostname: hostname, fingerprint: fingerprint, now: now)
     }
     func cloudMember(hostname: Hostname) throws -> CloudMemberRecord? { try check(.read); return try base.cloudMember(hostname: hostname) }
+    func cloudMembers() throws -> [String: CloudMemberRecord] { try check(.read); return try base.cloudMembers() }
     func setCloudMember(hostname: Hostname, state: String, reason: String?, now: String) throws {
         try check(.heartbeats); try base.setCloudMember(hostname: hostname, state: state, reason: reason, now: now)
     }

@@ -188,6 +188,9 @@ extension SystemTests {
         #expect(try home.run(["node", "show", "n2", "--json"]).object["state"] as? String == "ready", "booting does not depend on the cloud")
         let shown = try home.run(["node", "show", "n2"]).stdout
         #expect(shown.contains("cloud") && shown.contains("pending since") && shown.contains("at least three online database members"), "\(shown)")
+        // The status page has a column for it.
+        let page = try net.exec(net.server, "curl -s -m 5 --cacert \(home.dir)/tls/ca.pem -H 'Authorization: Bearer \(try ServeTests.apiToken(home))' \(site.operatorBase)/").stdout
+        #expect(page.contains("<th>Cloud</th>") && page.contains("joined since") && page.contains("pending since"), "\(page.suffix(3000))")
         step("done")
     }
 }
