@@ -51,7 +51,8 @@ public struct IncusJoiner: Sendable {
         let data = try body.map { try JSONEncoder().encode($0) }
         let answer = try await send(method, path, data)
         guard answer["type"]?.string == "async", let operation = answer["operation"]?.string else { return answer["metadata"] }
-        let meta = try await send("GET", operation + "/wait?timeout=\(Int(transport.timeout))", nil)["metadata"]
+        // Incus answers the wait a little before this client gives up on it.
+        let meta = try await send("GET", operation + "/wait?timeout=\(max(1, Int(transport.timeout) - 5))", nil)["metadata"]
         if let err = meta?["err"]?.string, !err.isEmpty { throw ControllerError("incusd: \(method) \(path): \(err)") }
         guard meta?["status"]?.string == "Success" else {
             throw ControllerError("incusd: \(method) \(path) did not finish: \(meta?["status"]?.string ?? "?")")

@@ -195,7 +195,7 @@ public actor NodeController {
             log.info("enrolled as \(answer.hostname) at \(client.server.absoluteString), heartbeat every \(Self.seconds(interval))")
             adoptRegisteredName(answer.hostname)
             log.info("capacity: \(Self.summary(request.capacity))" + (request.platform.map { "; firmware: \($0.summary)" } ?? ""))
-            await joinCloud(answer.cloud, pending: answer.cloudPending)
+            startJoin(answer.cloud, pending: answer.cloudPending)
             return backoff.jittered(interval)
         case .rejected(403, _), .rejected(409, _):
             // A boot credential serve does not take (used already, this
@@ -207,6 +207,26 @@ public actor NodeController {
             return failed("enrolling at \(client.server.absoluteString)", other)
         }
     }
+
+    private var joining = false
+
+    /// The join beside the heartbeats (a join can take a minute; the node must
+    /// not look lost meanwhile): its heartbeats say `joining` until it ends.
+    private func startJoin(_ join: CloudJoin?, pending: String?) {
+        guard let join, cloud != nil else {
+            Task { await self.joinCloud(join, pending: pending) }
+            return
+        }
+        guard !joining else { return }
+        joining = true
+        cloudReport = CloudMemberReport(state: "joining")
+        Task {
+            await self.joinCloud(join, pending: pending)
+            self.endJoin()
+        }
+    }
+
+    private func endJoin() { joining = false }
 
     /// Joins the node's incusd to the site's cluster with the join the server
     /// minted for this boot; or records why not (the server's reason, no
@@ -298,7 +318,7 @@ public actor NodeController {
             for status in instances where ended[status.id] == status { ended[status.id] = nil }
             accept(interval: answer.heartbeatSeconds)
             apply(answer)
-            if answer.cloud != nil || answer.cloudPending != nil { await joinCloud(answer.cloud, pending: answer.cloudPending) }
+            if answer.cloud != nil || answer.cloudPending != nil { startJoin(answer.cloud, pending: answer.cloudPending) }
             return backoff.jittered(interval)
         case .unauthorized(let message):
             // The boot credential was used up by the enrollment: a new one is asked for.

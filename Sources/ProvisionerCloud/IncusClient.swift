@@ -43,6 +43,11 @@ public final class IncusClient: Sendable {
         }
     }
 
+    /// The same with the timeout in seconds (for callers without SwiftNIO's types).
+    public convenience init(_ endpoint: Endpoint, timeoutSeconds: Int64) throws {
+        try self.init(endpoint, timeout: .seconds(timeoutSeconds))
+    }
+
     /// Where it talks to, for messages.
     public var target: String {
         switch endpoint {
@@ -216,7 +221,8 @@ public final class IncusClient: Sendable {
         do {
             response = try http.send(method, path, body: body)
         } catch {
-            throw SystemError("\(target) cannot be reached: \(error)")
+            // PinnedHTTP says which: unreachable, a certificate that is not the pinned one, no answer in time.
+            throw SystemError("\(target): \(error)")
         }
         guard let json = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any] else {
             throw SystemError("\(target) answered \(method) \(Self.plainPath(path)) with HTTP \(response.status) and no Incus JSON")

@@ -59,7 +59,8 @@ struct PinnedHTTP: Sendable {
             case .tls(let host, let port, _, _): channel = try bootstrap.connect(host: host, port: port).wait()
             }
         } catch {
-            throw SystemError("connecting: \(error)")
+            promise.fail(error)  // a promise is always completed
+            throw SystemError("cannot be reached: \(error)")
         }
         defer { channel.close(promise: nil) }
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: path)
@@ -74,7 +75,8 @@ struct PinnedHTTP: Sendable {
         if let body, !body.isEmpty { channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
         let timeout = self.timeout
-        channel.eventLoop.scheduleTask(in: timeout) { promise.fail(SystemError("no answer within \(timeout.nanoseconds / 1_000_000_000) s")) }
+        let timer = channel.eventLoop.scheduleTask(in: timeout) { promise.fail(SystemError("no answer within \(timeout.nanoseconds / 1_000_000_000) s")) }
+        defer { timer.cancel() }
         do {
             return try promise.futureResult.wait()
         } catch let error as SystemError {

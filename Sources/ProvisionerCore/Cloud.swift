@@ -1,4 +1,5 @@
 import Foundation
+import ProvisionerAPI
 
 /// Which cloud the booted nodes join.
 public enum CloudEngine: String, Codable, Sendable, CaseIterable {
@@ -121,6 +122,18 @@ public enum CloudRules {
             self.roles = roles
         }
         public var isDatabase: Bool { roles.contains("database") || roles.contains("database-leader") }
+    }
+
+    /// A node's report of its standing, as it may be kept and shown: one of
+    /// the states, a reason of printable text cut at 300 characters (a node
+    /// could otherwise put terminal escapes into `node show`); nil for a state
+    /// that is none of them.
+    public static func checked(_ report: CloudMemberReport) -> CloudMemberReport? {
+        guard ["joined", "joining", "pending"].contains(report.state) else { return nil }
+        let reason = report.reason.map { text in
+            String(String.UnicodeScalarView(text.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7f && !(0x80...0x9f).contains($0.value) }).prefix(300))
+        }
+        return CloudMemberReport(state: report.state, reason: reason)
     }
 
     /// What to do before minting a join token for `name`.

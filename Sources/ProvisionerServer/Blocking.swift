@@ -56,3 +56,39 @@ private final class FirstAnswer<T: Sendable>: Sendable {
         if done.withLock({ done in defer { done = true }; return !done }) { continuation.resume(returning: value) }
     }
 }
+
+/// The answer of a blocking call on a thread of its own (never serve's
+/// pools), or nil once `deadline` has passed; an answer that comes later
+/// is handed to `late` (to undo what the caller was never told of).
+func onOwnThread<T: Sendable>(within deadline: Duration, late: @escaping @Sendable (T) -> Void,
+                              _ work: @escaping @Sendable () -> T) async -> T? {
+    await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
+        let once = LateAnswer(continuation, late: late)
+        Thread { once.answer(work()) }.start()
+        Task {
+            try? await Task.sleep(for: deadline)
+            once.expire()
+        }
+    }
+}
+
+/// Resumes its continuation once: with the answer, or with nil at the deadline (a later answer goes to `late`).
+private final class LateAnswer<T: Sendable>: Sendable {
+    private let continuation: CheckedContinuation<T?, Never>
+    private let late: @Sendable (T) -> Void
+    private let resumed = Mutex(false)
+    init(_ continuation: CheckedContinuation<T?, Never>, late: @escaping @Sendable (T) -> Void) {
+        self.continuation = continuation
+        self.late = late
+    }
+
+    private func first() -> Bool { resumed.withLock { r in defer { r = true }; return !r } }
+
+    func answer(_ value: T) {
+        if first() { continuation.resume(returning: value) } else { late(value) }
+    }
+
+    func expire() {
+        if first() { continuation.resume(returning: nil) }
+    }
+}

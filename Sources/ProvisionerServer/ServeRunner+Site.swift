@@ -40,7 +40,8 @@ extension ServeRunner {
         // The site's Incus cluster, which enrolling nodes are given a way into.
         var cloud: Result<IncusClient, SystemError>?
         if config.cloud?.engine == .incus {
-            do { cloud = .success(try site.cloudClient(config)) } catch {
+            // Calls that take longer are answered late and undone (`ServeState.cloudJoin`).
+            do { cloud = .success(try site.cloudClient(config, timeoutSeconds: 10)) } catch {
                 cloud = .failure(SystemError("\(error)"))
                 logger.error("cloud: \(error): nodes enroll but do not join the cluster")
             }

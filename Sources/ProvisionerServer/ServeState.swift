@@ -233,27 +233,36 @@ public final class ServeState: Sendable {
         let config = self.config, replica = self.replica, logger = self.logger
         let persistent = config.profile(node.profile)?.persist == .disk
         let name = node.hostname.value, address = "\(node.ip):\(settings.memberPort)"
-        let outcome: Result<CloudJoin, Site.CloudRefusal> = await firstOf(.seconds(10), fallback: { .failure(Site.CloudRefusal("the cloud did not answer within 10 s")) }) {
+        typealias Minted = Result<(join: CloudJoin, operation: String), Site.CloudRefusal>
+        // On a thread of its own, 3 s at most (the enrollment's answer waits on it, and the node
+        // controller gives up on an answer after 10 s): a cloud that is slow makes the node pending,
+        // and a token minted after that is revoked (the node never had it), its slot then freed.
+        let outcome: Minted? = await onOwnThread(within: .seconds(3), late: { [self] (late: Minted) in
+            if case .success(let minted) = late { incus.revoke(operation: minted.operation) }
+            cloudJoining.withLock { $0.release(name) }
+            logger.notice("cloud: the join of \(name) came after its enrollment was answered: revoked, retried through its heartbeats")
+        }) {
             do {
                 return try Site.cloudJoin(incus, node: name, address: address, persistent: persistent, persistentMembers: { members in
-                    // Members that are not our nodes (this server's, a site's own) keep their state; our nodes as their profile says.
-                    Set(members.map(\.name).filter { member in
-                        guard let n = replica.node(hostname: member) else { return true }
-                        return config.profile(n.profile)?.persist == .disk
-                    })
+                    Site.persistentMembers(members, node: { replica.node(hostname: $0) }, config: config)
                 })
             } catch {
                 return .failure(Site.CloudRefusal("the cloud cannot be reached: \(error)"))
             }
         }
         switch outcome {
-        case .success(let join):
-            logger.info("cloud: \(name) may join the Incus cluster through \(join.clusterAddress) (a token for this boot)")
-            return (join, nil)
-        case .failure(let refusal):
+        case .success(let minted)?:
+            logger.info("cloud: \(name) may join the Incus cluster through \(minted.join.clusterAddress) (a token for this boot)")
+            return (minted.join, nil)
+        case .failure(let refusal)?:
             cloudJoining.withLock { $0.release(name) }
             logger.warning("cloud: \(name) does not join now: \(refusal)")
             return (nil, refusal.description)
+        case nil:
+            // The slot stays taken until the late answer is undone (above).
+            cloudAttempts.withLock { $0[name] = clock().addingTimeInterval(30) }
+            logger.warning("cloud: \(name) does not join now: the cloud did not answer within 3 s")
+            return (nil, "the cloud did not answer within 3 s")
         }
     }
 
@@ -262,19 +271,19 @@ public final class ServeState: Sendable {
 
     /// Records a node's standing in the cloud when it changed (on the telemetry queue).
     func recordCloud(_ hostname: Hostname, _ report: CloudMemberReport) {
-        let changed = cloudRecorded.withLock { recorded in
-            defer { recorded[hostname.value] = report }
-            return recorded[hostname.value] != report
+        guard cloudRecorded.withLock({ $0[hostname.value] != report }) else { return }
+        let now = self.now()
+        recordBootPhase { [self] in
+            try registry.setCloudMember(hostname: hostname, state: report.state, reason: report.reason, now: now)
+            // Only once it is written: a write dropped or failed is tried again with the next report.
+            cloudRecorded.withLock { $0[hostname.value] = report }
         }
-        guard changed else { return }
-        let registry = self.registry, now = self.now()
-        recordBootPhase { try registry.setCloudMember(hostname: hostname, state: report.state, reason: report.reason, now: now) }
     }
 
     /// A new join for a node whose heartbeat says it is pending: 30 s after the last, or 2 s after waiting for a slot.
     func cloudRetry(for hostname: String, report: CloudMemberReport?) async -> (join: CloudJoin?, pending: String?) {
-        // A node that reported has ended its join, either way: its slot is free.
-        if report != nil { cloudJoining.withLock { $0.release(hostname) } }
+        // A node that reported joined or pending has ended its join, either way: its slot is free.
+        if let state = report?.state, state != "joining" { cloudJoining.withLock { $0.release(hostname) } }
         guard report?.state == "pending", config.cloud?.engine == .incus, let node = replica.node(hostname: hostname) else { return (nil, nil) }
         let now = clock()
         let due = cloudAttempts.withLock { attempts in (attempts[hostname] ?? .distantPast) <= now }

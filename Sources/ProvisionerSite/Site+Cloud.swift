@@ -90,7 +90,7 @@ extension Site {
 
     /// A client of the site's cluster, with the files `cloud attach` or `cloud init` wrote.
     /// - Throws: `SystemError` when the site has no Incus cloud or its files are gone.
-    public func cloudClient(_ config: SiteConfig) throws -> IncusClient {
+    public func cloudClient(_ config: SiteConfig, timeoutSeconds: Int64 = 30) throws -> IncusClient {
         guard let cloud = config.cloud, cloud.engine == .incus, let endpoint = cloud.endpoint, let pinned = cloud.fingerprint else {
             throw SystemError("the site has no Incus cloud: `provisioner cloud attach incus https://HOST:8443 --trust-token T` or `provisioner cloud init`")
         }
@@ -104,7 +104,8 @@ extension Site {
             throw SystemError("\(cloudClusterCertificate) is not the certificate the config pins (cloud.fingerprint \(pinned))")
         }
         return try IncusClient(.https(host: host, port: port, clusterCertificatePEM: clusterPEM,
-                                      clientCertificatePEM: try text(cloudClientCertificate), clientKeyPEM: try text(cloudClientKey)))
+                                      clientCertificatePEM: try text(cloudClientCertificate), clientKeyPEM: try text(cloudClientKey)),
+                               timeoutSeconds: timeoutSeconds)
     }
 
     /// A member as `cloud status` shows it.
@@ -135,8 +136,19 @@ extension Site {
     ///   - persistent: whether the node keeps its cluster state across boots (`persist: disk`).
     ///   - persistentMembers: the members that keep theirs (the provisioning server's, disk nodes', others').
     /// - Returns: the join, or why the node does not join now.
+    /// The members that keep their cluster state across restarts: those that
+    /// are not the site's nodes (the provisioning server's, a site's own
+    /// machines), and the site's nodes whose profile says `persist: disk`.
+    public static func persistentMembers(_ members: [IncusClient.Member], node: (String) -> Node?, config: SiteConfig) -> Set<String> {
+        Set(members.map(\.name).filter { name in
+            guard let n = node(name) else { return true }
+            return config.profile(n.profile)?.persist == .disk
+        })
+    }
+
+    /// - Returns: the join and the operation of its token (cancel it to revoke the token), or why not.
     public static func cloudJoin(_ incus: IncusClient, node: String, address: String, persistent: Bool,
-                                 persistentMembers: (([IncusClient.Member]) -> Set<String>)) throws -> Result<CloudJoin, CloudRefusal> {
+                                 persistentMembers: (([IncusClient.Member]) -> Set<String>)) throws -> Result<(join: CloudJoin, operation: String), CloudRefusal> {
         let members = try incus.members()
         switch CloudRules.before(joining: node, members: members.map(\.rule)) {
         case .refuse(let why): return .failure(CloudRefusal(why))
@@ -152,8 +164,8 @@ extension Site {
             let clusterAddress = members.first { $0.status == "ONLINE" && $0.name != node }.flatMap { URL(string: $0.url) }
                 .map { "\($0.host ?? ""):\($0.port ?? CloudSettings.defaultMemberPort)" }
             guard let clusterAddress else { throw SystemError("no ONLINE member to join through") }
-            return .success(CloudJoin(serverName: node, serverAddress: address, clusterAddress: clusterAddress,
-                                      clusterCertificate: info.certificatePEM, token: token, memberConfig: try incus.memberConfig()))
+            return .success((CloudJoin(serverName: node, serverAddress: address, clusterAddress: clusterAddress,
+                                       clusterCertificate: info.certificatePEM, token: token, memberConfig: try incus.memberConfig()), operation))
         } catch {
             incus.revoke(operation: operation)  // never leave a usable token behind
             throw error

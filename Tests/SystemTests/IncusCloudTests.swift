@@ -105,13 +105,24 @@ extension SystemTests {
         let garbage = try provisioner(["cloud", "attach", "incus", "https://\(cluster.address(1))", "--trust-token", "not-a-token"], home: other)
         #expect(garbage.status == 2 && garbage.stderr.contains("trust token"), "\(garbage.stderr)")
         // Through another member (n2): the cluster's certificate is the same on every member.
-        let attached = try provisioner(["cloud", "attach", "incus", "https://\(cluster.address(2))", "--trust-token", trust, "--json"], home: other)
+        // The token from a file, not the command line (`ps` shows that).
+        try trust.write(toFile: other.dir + "/trust-token", atomically: true, encoding: .utf8)
+        let attached = try provisioner(["cloud", "attach", "incus", "https://\(cluster.address(2))", "--trust-token", "@" + other.dir + "/trust-token", "--json"], home: other)
         #expect(attached.status == 0 && attached.object["fingerprint"] as? String == pinned, "\(attached.stdout)\(attached.stderr)")
         let seen = try provisioner(["cloud", "status", "--json"], home: other).objects.compactMap { $0["name"] as? String }
         #expect(seen == ["boot1", "n2"], "\(seen)")
         // A trust token is single-use.
         let reused = try provisioner(["cloud", "attach", "incus", "https://\(cluster.address(1))", "--trust-token", trust], home: home)
-        #expect(reused.status != 0, "a used trust token was taken again: \(reused.stdout)")
+        #expect(reused.status != 0 && reused.stderr.contains("POST /1.0/certificates: No matching certificate add operation found"),
+                "a used trust token was taken again: \(reused.stdout)\(reused.stderr)")
+
+        step("a cluster certificate that is not the pinned one is refused")
+        // The other site now pins another certificate (daemon 3's own): the cluster's is refused at the handshake.
+        let otherPEM = try String(contentsOfFile: cluster.dir(3) + "/server.crt", encoding: .utf8)
+        try otherPEM.write(toFile: other.dir + "/cloud/cluster.crt", atomically: true, encoding: .utf8)
+        try Site(home: other.dir).setConfigValue("cloud.fingerprint", to: try #require(SiteTLS.fingerprint(pem: otherPEM)))
+        let mitm = try provisioner(["cloud", "status"], home: other)
+        #expect(mitm.status != 0 && mitm.stderr.contains("not the pinned one"), "\(mitm.stdout)\(mitm.stderr)")
 
         step("node rm: its member leaves the cluster")
         try #require(try home.run(["node", "add", "n2", "--mac", "02:95:00:00:00:02", "--no-apply"]).status == 0)

@@ -201,8 +201,9 @@ struct NodeAgentController {
         state.count { $0.heartbeats += 1 }
         for spec in work.run { state.logger.info("asking \(credential.hostname) to start instance \(spec.id)") }
         for id in work.terminate { state.logger.info("asking \(credential.hostname) to terminate instance \(id)") }
-        if let report = beat.cloud { state.recordCloud(credential.hostname, report) }
-        let cloud = await state.cloudRetry(for: credential.hostname.value, report: beat.cloud)
+        let report = beat.cloud.flatMap(CloudRules.checked)
+        if let report { state.recordCloud(credential.hostname, report) }
+        let cloud = await state.cloudRetry(for: credential.hostname.value, report: report)
         return try json(HeartbeatResponse(run: work.run, terminate: work.terminate, heartbeatSeconds: state.heartbeatSeconds,
                                           cloud: cloud.join, cloudPending: cloud.pending))
     }

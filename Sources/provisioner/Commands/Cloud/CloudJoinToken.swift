@@ -28,11 +28,12 @@ extension Provisioner.Cloud {
             guard ["disk", "none"].contains(persist) else { throw ValidationError(field: "persist", value: persist, reason: "expected disk or none") }
             let site = global.site
             let incus = try site.cloudClient(try site.loadConfig())
-            // Members outside the registry (the provisioning server's, a site's own) keep their state.
-            let nodes = Set(try site.openRegistry().nodes().map(\.hostname.value))
+            // The same rule as at enrollment: members that are not the site's nodes keep their state, and its nodes as their profile says.
+            let config = try site.loadConfig()
+            let nodes = Dictionary(try site.openRegistry().nodes().map { ($0.hostname.value, $0) }, uniquingKeysWith: { a, _ in a })
             switch try Site.cloudJoin(incus, node: name, address: address, persistent: persist == "disk",
-                                      persistentMembers: { Set($0.map(\.name)).subtracting(nodes) }) {
-            case .success(let join): emit(try jsonText(join))
+                                      persistentMembers: { Site.persistentMembers($0, node: { nodes[$0] }, config: config) }) {
+            case .success(let minted): emit(try jsonText(minted.join))
             case .failure(let refusal): throw ConflictError("\(name) may not join the cloud now: \(refusal.description)")
             }
         }

@@ -21,6 +21,9 @@ extension Provisioner {
         @Argument var hostname: String?
 
         func run() throws {
+            // Only a lease given or seen again is a boot phase; dnsmasq also runs the
+            // script for releases, its start and each TFTP transfer (`tftp SIZE ADDR FILE`).
+            guard action == "add" || action == "old" else { return }
             let event = DHCPLeaseEvent(action: action, mac: mac, ip: ip,
                                        vendorClass: ProcessInfo.processInfo.environment["DNSMASQ_VENDOR_CLASS"])
             try LocalEventSocket.send(try JSONEncoder().encode(event), to: socket)
