@@ -164,19 +164,6 @@ public final class IncusClient: Sendable {
         _ = try call("PUT", "/1.0/cluster", body: try JSONSerialization.data(withJSONObject: ["server_name": serverName, "enabled": true]))
     }
 
-    /// Joins this (fresh) daemon to a cluster with a join token: its address
-    /// first, then `PUT /1.0/cluster` with the cluster's address and
-    /// certificate; returns once the join finished.
-    public func join(_ join: CloudJoin) throws {
-        try setConfig(["core.https_address": join.serverAddress])
-        var body: [String: Any] = [
-            "server_name": join.serverName, "server_address": join.serverAddress, "enabled": true,
-            "cluster_address": join.clusterAddress, "cluster_certificate": join.clusterCertificate, "cluster_token": join.token,
-        ]
-        body["member_config"] = join.memberConfig.map { ["entity": $0.entity, "name": $0.name, "key": $0.key, "value": $0.value] }
-        _ = try call("PUT", "/1.0/cluster", body: try JSONSerialization.data(withJSONObject: body))
-    }
-
     /// What a member has (`GET /1.0/resources?target=NAME`): its CPU threads and memory.
     public func resources(of member: String) throws -> (cpus: Int, memoryBytes: Int64) {
         let m = try object(try call("GET", "/1.0/resources?target=\(Self.pathComponent(member))"))
