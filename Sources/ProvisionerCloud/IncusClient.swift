@@ -164,6 +164,13 @@ public final class IncusClient: Sendable {
         _ = try call("PUT", "/1.0/cluster", body: try JSONSerialization.data(withJSONObject: ["server_name": serverName, "enabled": true]))
     }
 
+    /// Evacuates member `name` (its instances moved or stopped, no new ones
+    /// placed there) or restores it; returns once Incus has done it.
+    public func setMemberState(_ name: String, action: String) throws {
+        _ = try call("POST", "/1.0/cluster/members/\(Self.pathComponent(name))/state",
+                     body: try JSONSerialization.data(withJSONObject: ["action": action]))
+    }
+
     /// What a member has (`GET /1.0/resources?target=NAME`): its CPU threads and memory.
     public func resources(of member: String) throws -> (cpus: Int, memoryBytes: Int64) {
         let m = try object(try call("GET", "/1.0/resources?target=\(Self.pathComponent(member))"))

@@ -172,6 +172,17 @@ extension Site {
         }
     }
 
+    /// Evacuates a member before its node goes down for work (a rollout, a
+    /// repair), or restores it after: Incus moves or stops its instances and
+    /// places none there meanwhile.
+    /// - Throws: `SystemError` with Incus's words (no such member, already so).
+    public func cloudMember(_ name: String, action: CloudMemberAction) throws {
+        _ = try Hostname(parsing: name)
+        try cloudClient(try loadConfig()).setMemberState(name, action: action.rawValue)
+    }
+
+    public enum CloudMemberAction: String, Sendable { case evacuate, restore }
+
     /// Removes the cluster members of nodes the site no longer has (`node
     /// rm`): an ONLINE member leaves cleanly (its instances must be gone
     /// first: Incus refuses otherwise, and says so), an OFFLINE one is

@@ -86,6 +86,16 @@ extension SystemTests {
         print("n2 rejoined (removed, minted, joined) in \(ContinuousClock.now - started)")
         #expect(try members()["n2"] == "ONLINE", "\((try? cluster.incus(1, ["cluster", "list"]).stdout) ?? "")")
 
+        step("evacuate and restore a member")
+        let evacuated = try provisioner(["cloud", "evacuate", "n2"])
+        #expect(evacuated.status == 0 && evacuated.stdout == "n2 evacuated\n", "\(evacuated.stdout)\(evacuated.stderr)")
+        #expect(try members()["n2"] == "EVACUATED")
+        let restored = try provisioner(["cloud", "restore", "n2"])
+        #expect(restored.status == 0, "\(restored.stderr)")
+        #expect(try members()["n2"] == "ONLINE")
+        let unknown = try provisioner(["cloud", "evacuate", "n99"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("n99"), "\(unknown.stderr)")
+
         step("cloud attach with a trust token")
         let other = try Home(["--interface", "pv0", "--server-ip", "10.93.1.1", "--subnet", "10.93.1.0/24", "--dhcp-range", "10.93.1.200-10.93.1.220"])
         let configBefore = try String(contentsOfFile: other.dir + "/provisioner.yaml", encoding: .utf8)

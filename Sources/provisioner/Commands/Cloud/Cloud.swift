@@ -13,7 +13,7 @@ extension Provisioner {
                 The provisioning server talks to the cluster over HTTPS with a client certificate of its own \
                 (<home>/cloud/client.key, 0600) and accepts only the cluster certificate it pinned.
                 """,
-            subcommands: [Attach.self, Init.self, Status.self, JoinToken.self]
+            subcommands: [Attach.self, Init.self, Status.self, JoinToken.self, Evacuate.self, Restore.self]
         )
     }
 }
