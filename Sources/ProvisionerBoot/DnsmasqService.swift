@@ -37,13 +37,11 @@ public struct DnsmasqService: BootDaemon {
 
     /// The lease script out of reach of the user dnsmasq runs it as (never root).
     public func scriptProblem() -> String? {
-        guard let dhcpScript, let pw = getpwnam(Self.runUser) else { return nil }
-        guard let (dir, mode, owner) = FileSystem.firstUnreachable((dhcpScript as NSString).deletingLastPathComponent,
-                                                                   uid: pw.pointee.pw_uid, gid: pw.pointee.pw_gid) else { return nil }
-        return "dnsmasq runs its lease script as user \(Self.runUser), which cannot reach \(dhcpScript): \(dir) is mode "
-            + "\(String(mode & 0o7777, radix: 8)) owned by \(owner). Fix: `chmod o+x \(dir)`, or set paths.run_dir where \(Self.runUser) can reach it"
+        guard let dhcpScript else { return nil }
+        let dir = (dhcpScript as NSString).deletingLastPathComponent
+        return unreachable(dir, what: "runs its lease script as user \(Self.runUser), which cannot reach \(dhcpScript)",
+                           fix: "chmod o+x", elsewhere: "set paths.run_dir where \(Self.runUser) can reach it")
     }
-
     /// dnsmasq watches dhcp-hostsdir only if it exists when it starts.
     public func prepare() throws {
         try FileSystem.makeDirectory(config.hostsDir)
@@ -109,14 +107,19 @@ extension DnsmasqService {
     /// (A home made by `mktemp -d` is 0700: dnsmasq then exits at once with
     /// "TFTP directory … inaccessible: Permission denied".)
     public func tftpRootProblem() -> String? {
-        guard let pw = getpwnam(Self.runUser) else { return nil }
-        let (uid, gid) = (pw.pointee.pw_uid, pw.pointee.pw_gid)
-        guard let (dir, mode, owner) = FileSystem.firstUnreachable(config.tftpRoot, uid: uid, gid: gid) else { return nil }
-        let fix = dir == config.tftpRoot ? "chmod o+rx \(dir)" : "chmod o+x \(dir)"
-        return "dnsmasq runs as user \(Self.runUser), which cannot reach the TFTP root \(config.tftpRoot): "
-            + "\(dir) is mode \(String(mode & 0o7777, radix: 8)) owned by \(owner). Fix: `\(fix)`, or put the site's home where \(Self.runUser) can reach it"
+        unreachable(config.tftpRoot, what: "runs as user \(Self.runUser), which cannot reach the TFTP root \(config.tftpRoot)",
+                    fix: "chmod o+rx", elsewhere: "put the site's home where \(Self.runUser) can reach it")
     }
-}
+
+    /// Why dnsmasq's user cannot reach `path` (the directory in the way, its
+    /// mode and owner, and the fix), or nil when it can. `fix` is the chmod for
+    /// `path` itself; a directory above it needs only o+x.
+    private func unreachable(_ path: String, what: String, fix: String, elsewhere: String) -> String? {
+        guard let pw = getpwnam(Self.runUser),
+              let (dir, mode, owner) = FileSystem.firstUnreachable(path, uid: pw.pointee.pw_uid, gid: pw.pointee.pw_gid) else { return nil }
+        let chmod = dir == path ? "\(fix) \(dir)" : "chmod o+x \(dir)"
+        return "dnsmasq \(what): \(dir) is mode \(String(mode & 0o7777, radix: 8)) owned by \(owner). Fix: `\(chmod)`, or \(elsewhere)"
+    }}
 
 extension FileSystem {
     /// The first directory on the way to `path` that user `uid` (group

@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import ProvisionerCore
 import ProvisionerPlatform
 
 /// HTTP/1.1, one request per connection, to Incus: over a Unix socket in
@@ -43,7 +44,7 @@ struct PinnedHTTP: Sendable {
                     if case .tls(_, _, let pinned, let context) = target {
                         let handler = try NIOSSLClientHandler(context: context, serverHostname: nil) { certificates, verdict in
                             let leaf = certificates.first.flatMap { try? $0.toDERBytes() }
-                            let digest = leaf.map { SHA256.hash(data: $0).map { String(format: "%02x", $0) }.joined() }
+                            let digest = leaf.map { lowercaseHex(Array(SHA256.hash(data: $0))) }
                             verdict.succeed(digest == pinned ? .certificateVerified : .failed)
                         }
                         try channel.pipeline.syncOperations.addHandler(handler)

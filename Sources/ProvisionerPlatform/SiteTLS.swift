@@ -40,8 +40,8 @@ public struct SiteTLS: Sendable {
     public func caFingerprint() -> String? {
         // The digest of the bytes as stored, which serve sends and the node hashes.
         guard let pem = FileSystem.read(caPath).map({ String(decoding: $0, as: UTF8.self) }),
-              (try? Certificate(pemEncoded: pem)) != nil, let document = try? PEMDocument(pemString: pem) else { return nil }
-        return "sha256:" + lowercaseHex(Array(SHA256.hash(data: document.derBytes)))
+              (try? Certificate(pemEncoded: pem)) != nil, let hex = Self.fingerprint(pem: pem) else { return nil }
+        return "sha256:" + hex
     }
 
     /// Makes what is missing or stale for a server at `address` named `name`.

@@ -31,45 +31,27 @@ enum BlockingPool {
     }()
 }
 
-/// The answer of a blocking call (run on serve's blocking pool), or
-/// `fallback()` once `deadline` has passed without one: the caller never
-/// waits longer, and a call that hangs is left behind to finish or not.
-func firstOf<T: Sendable>(_ deadline: Duration, fallback: @escaping @Sendable () -> T,
-                          _ work: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        let once = FirstAnswer(continuation)
-        Task { once.answer((try? await blocking(work)) ?? fallback()) }
-        Task {
-            try? await Task.sleep(for: deadline)
-            once.answer(fallback())
-        }
-    }
-}
-
-/// Resumes its continuation with the first answer only.
-private final class FirstAnswer<T: Sendable>: Sendable {
-    private let continuation: CheckedContinuation<T, Never>
-    private let done = Mutex(false)
-    init(_ continuation: CheckedContinuation<T, Never>) { self.continuation = continuation }
-
-    func answer(_ value: T) {
-        if done.withLock({ done in defer { done = true }; return !done }) { continuation.resume(returning: value) }
-    }
-}
-
-/// The answer of a blocking call on a thread of its own (never serve's
-/// pools), or nil once `deadline` has passed; an answer that comes later
-/// is handed to `late` (to undo what the caller was never told of).
-func onOwnThread<T: Sendable>(within deadline: Duration, late: @escaping @Sendable (T) -> Void,
-                              _ work: @escaping @Sendable () -> T) async -> T? {
+/// The answer of `work`, or nil once `deadline` has passed without one: the
+/// caller never waits longer. An answer that comes later is handed to
+/// `late` (to undo what the caller was never told of); a call that hangs
+/// is left behind to finish or not.
+func withDeadline<T: Sendable>(_ deadline: Duration, late: @escaping @Sendable (T) -> Void = { _ in },
+                               _ work: @escaping @Sendable () async -> T) async -> T? {
     await withCheckedContinuation { (continuation: CheckedContinuation<T?, Never>) in
         let once = LateAnswer(continuation, late: late)
-        Thread { once.answer(work()) }.start()
+        Task { once.answer(await work()) }
         Task {
             try? await Task.sleep(for: deadline)
             once.expire()
         }
     }
+}
+
+/// A blocking call on serve's blocking pool, answered within `deadline`:
+/// `fallback()` when it has not answered by then, or failed.
+func firstOf<T: Sendable>(_ deadline: Duration, fallback: @escaping @Sendable () -> T,
+                          _ work: @escaping @Sendable () -> T) async -> T {
+    await withDeadline(deadline) { (try? await blocking(work)) ?? fallback() } ?? fallback()
 }
 
 /// Resumes its continuation once: with the answer, or with nil at the deadline (a later answer goes to `late`).

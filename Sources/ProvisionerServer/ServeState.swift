@@ -63,10 +63,7 @@ public final class ServeState: Sendable {
     /// When each node may next be given a join: a pending node retries every 30 s, one
     /// that waited for a join slot every 2 s.
     let cloudAttempts = Mutex<[String: Date]>([:])
-    /// Nodes given a join that have not reported yet, and since when. Incus takes a few
-    /// joins at once but refuses more ("a configuration change is already in progress",
-    /// measured here from about 10 at once), and a daemon whose join was refused that
-    /// way does not take another until it restarts: so at most `joinSlots` at a time.
+    /// Nodes given a join that have not reported yet: three at a time (`JoinSlots` says why).
     let cloudJoining = Mutex(JoinSlots(slots: 3, expiry: 60))
 
     public init(config: SiteConfig, registry: Registry, heartbeatSeconds: Double = 5, lostAfterBeats: Double = 3,
@@ -215,7 +212,7 @@ public final class ServeState: Sendable {
 
     /// What `node` is given to join the site's cloud at this boot: a join,
     /// or why it does not join now (nil, nil: the site has no Incus cloud).
-    /// Never longer than 10 s: a cloud that hangs makes the node pending, and
+    /// Never longer than 3 s: a cloud that hangs makes the node pending, and
     /// it retries through its heartbeats; booting never waits on the cloud.
     func cloudJoin(for node: Node) async -> (join: CloudJoin?, pending: String?) {
         guard let settings = config.cloud, settings.engine == .incus, let cloud else { return (nil, nil) }
@@ -237,15 +234,17 @@ public final class ServeState: Sendable {
         // On a thread of its own, 3 s at most (the enrollment's answer waits on it, and the node
         // controller gives up on an answer after 10 s): a cloud that is slow makes the node pending,
         // and a token minted after that is revoked (the node never had it), its slot then freed.
-        let outcome: Minted? = await onOwnThread(within: .seconds(3), late: { [self] (late: Minted) in
+        let outcome: Minted? = await withDeadline(.seconds(3), late: { [self] (late: Minted) in
             if case .success(let minted) = late { incus.revoke(operation: minted.operation) }
             cloudJoining.withLock { $0.release(name) }
             logger.notice("cloud: the join of \(name) came after its enrollment was answered: revoked, retried through its heartbeats")
         }) {
             do {
-                return try Site.cloudJoin(incus, node: name, address: address, persistent: persistent, persistentMembers: { members in
-                    Site.persistentMembers(members, node: { replica.node(hostname: $0) }, config: config)
-                })
+                return try await onOwnThread {
+                    try Site.cloudJoin(incus, node: name, address: address, persistent: persistent, persistentMembers: { members in
+                        Site.persistentMembers(members, node: { replica.node(hostname: $0) }, config: config)
+                    })
+                }
             } catch {
                 return .failure(Site.CloudRefusal("the cloud cannot be reached: \(error)"))
             }
